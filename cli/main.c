@@ -1,0 +1,49 @@
+/* clayer: command-line front end. */
+#include "cli.h"
+
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: clayer COMMAND [OPTIONS]\n"
+               "\n"
+               "commands:\n"
+               "  devices [--json]          list every OpenCL platform and device\n"
+               "  demo [--device SEL]       run a convolution on the chosen device, checked\n"
+               "                            against a CPU reference, with its time\n"
+               "  version                   print the library version\n"
+               "\n"
+               "Device selectors (--device or $CLAYER_DEVICE): gpu, cpu, accelerator,\n"
+               "gpu:1 (second GPU), 0:1 (platform 0, device 1), or text matched against\n"
+               "platform, vendor and device names (nvidia, amd, intel, pocl).\n");
+}
+
+int cli_fail(const char *what, cly_status s, const cly_context *ctx)
+{
+    fprintf(stderr, "clayer: %s: %s: %s\n", what, cly_status_string(s), cly_last_error(ctx));
+    return EXIT_RUNTIME;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "devices") == 0)
+        return cmd_devices(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0)
+        return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("clayer %s\n", cly_version());
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "clayer: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}
