@@ -95,7 +95,7 @@ int cmd_demo(int argc, char **argv)
         rc = cli_fail("demo", s, ctx);
         goto done;
     }
-    const cly_conv_params params = {.stride = S, .pad = P, .dilation = 1};
+    const cly_conv_params params = {.filters = K, .size = {F, F}, .stride = {S, S}, .pad = CLY_PAD(P)};
     double times[RUNS], first = 0;
     for (int r = -1; r < RUNS; r++) {
         double t0 = now_ms();

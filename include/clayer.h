@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -223,21 +224,224 @@ CLY_API cly_status cly_tensor_fill(cly_tensor *t, float value);
  * belong to the same context. */
 CLY_API cly_status cly_tensor_copy(cly_tensor *dst, const cly_tensor *src);
 
-/* ---------------------------------------------------------- convolution */
+/* ------------------------------------------------------ layer parameters */
 
-/* One 2-D convolution, NCHW, direct (no layer graph needed).
- * out[n][k][y][x] = bias[k] + sum_{c,i,j} in[n][c][y*S + i*D - P][x*S + j*D - P] * w[k][c][i][j]
- * with zero padding; `bias` may be NULL. Output size must be exact:
- * (H + 2P - D(F-1) - 1)/S + 1 an integer >= 1, else CLY_ERROR_INVALID_ARGUMENT
- * with the arithmetic in the message. */
+/* Two extents (height, width). */
+typedef struct cly_hw {
+    int64_t h, w;
+} cly_hw;
+
+/* Padding per side. CLY_PAD(p) pads every side by p. */
+typedef struct cly_pad {
+    int64_t top, bottom, left, right;
+} cly_pad;
+#define CLY_PAD(p) ((cly_pad){(p), (p), (p), (p)})
+
+/* How a window's output size (W - F + Plo + Phi)/S + 1 is rounded.
+ * EXACT (the default, the notes' rule): a non-integer is an error.
+ * FLOOR: Caffe/PyTorch convolutions (torchvision floors its stride-2 1x1
+ * shortcuts and AlexNet's conv1). CEIL: Caffe pooling (GoogLeNet); a last
+ * window that would start past the input and its left padding is dropped. */
+typedef enum cly_rounding {
+    CLY_ROUND_EXACT = 0,
+    CLY_ROUND_FLOOR,
+    CLY_ROUND_CEIL
+} cly_rounding;
+
+/* Convolution algorithms. Each has a supports() rule; AUTO picks by shape
+ * and device; $CLAYER_CONV_ALGO (auto|direct|im2col|gemm1x1) overrides AUTO
+ * for tests and benchmarks. */
+typedef enum cly_conv_algo {
+    CLY_CONV_AUTO = 0,
+    CLY_CONV_DIRECT,  /* tiled direct kernel: any stride, padding, dilation, groups */
+    CLY_CONV_IM2COL,  /* im2col + CLBlast SGEMM: any stride, padding, dilation, groups */
+    CLY_CONV_GEMM1X1, /* 1x1, stride 1, no padding: a plain GEMM, no im2col */
+    CLY_CONV_ALGO_COUNT
+} cly_conv_algo;
+
+/* Static name: "auto", "direct", "im2col", "gemm1x1". */
+CLY_API const char *cly_conv_algo_string(cly_conv_algo algo);
+
+/* Convolution (and locally-connected) settings. Zero means the default for
+ * stride, dilation and groups (1); size must be given. Example:
+ *   (cly_conv_params){.filters = 64, .size = {3, 3}, .pad = CLY_PAD(1)} */
 typedef struct cly_conv_params {
-    int64_t stride;   /* >= 1 */
-    int64_t pad;      /* >= 0, each side */
-    int64_t dilation; /* >= 1; 0 is taken as 1 */
+    int64_t filters; /* K, output depth */
+    cly_hw size;     /* F (filter height, width) */
+    cly_hw stride;
+    cly_pad pad;
+    cly_hw dilation;
+    int64_t groups;  /* C and K must both be divisible by groups */
+    bool no_bias;
+    bool relu;       /* fuse a ReLU into the output */
+    cly_rounding rounding;
+    cly_conv_algo algo;
 } cly_conv_params;
 
+/* ---------------------------------------------------------- convolution */
+
+/* One 2-D convolution on tensors, NCHW, outside any graph:
+ *   out[n][k][y][x] = bias[k] + sum_{c,i,j} in[n][g*C/G + c][y*Sh + i*Dh - Ptop][x*Sw + j*Dw - Pleft]
+ *                                                * w[k][c][i][j]      (g = k / (K/G))
+ * with zero padding. weights: K x C/G x FH x FW; bias: 1 x K x 1 x 1 or NULL;
+ * output: N x K x OH x OW with OH, OW from params.rounding. params.filters and
+ * params.size must be 0 or agree with the weights. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (bad params, non-integer output size: the
+ * message shows the arithmetic), CLY_ERROR_SHAPE_MISMATCH, CLY_ERROR_UNSUPPORTED
+ * (params.algo cannot do this shape), CLY_ERROR_BUILD_FAILED, CLY_ERROR_OPENCL. */
 CLY_API cly_status cly_conv2d(cly_context *ctx, const cly_tensor *input, const cly_tensor *weights,
                               const cly_tensor *bias, cly_conv_params params, cly_tensor *output);
+
+/* ---------------------------------------------------------- more layers */
+
+typedef enum cly_pool_kind {
+    CLY_POOL_MAX = 0, /* padding counts as -inf */
+    CLY_POOL_AVG,     /* see cly_pool_params.avg_exclude_pad */
+    CLY_POOL_L2       /* sqrt(sum of squares) over the window */
+} cly_pool_kind;
+
+typedef struct cly_pool_params {
+    cly_pool_kind kind;
+    cly_hw size;    /* F */
+    cly_hw stride;  /* 0: 1 */
+    cly_pad pad;
+    cly_rounding rounding;
+    /* Average pooling divisor. false (PyTorch's default count_include_pad):
+     * F*F, counting padded cells; true: only the cells inside the input. A
+     * window cut short by CEIL rounding past the padding always divides by
+     * the cells it covers within input + padding. */
+    bool avg_exclude_pad;
+} cly_pool_params;
+
+typedef enum cly_lrn_alpha {
+    CLY_LRN_ALPHA_OVER_SIZE = 0, /* Caffe, PyTorch: alpha / size */
+    CLY_LRN_ALPHA_RAW            /* the AlexNet paper: alpha as given */
+} cly_lrn_alpha;
+
+/* Local response normalisation across channels (AlexNet, cuda-convnet):
+ *   b[c] = a[c] / (k + A * sum_{c' in window(c)} a[c']^2)^beta
+ * A = alpha/size or alpha (see alpha_mode); the window holds `size`
+ * channels centred on c: from c - (size-1)/2 to c + size/2 (an even size
+ * reaches one further up, as in PyTorch), clipped at the edges. */
+typedef struct cly_lrn_params {
+    int64_t size;  /* n: channels in the window, >= 1 */
+    double alpha;
+    double beta;
+    double k;
+    cly_lrn_alpha alpha_mode;
+} cly_lrn_params;
+
+/* Batch normalisation. Inference: y = scale * (x - mean)/sqrt(var + eps) + shift
+ * per channel. Training (later): biased batch variance, running variance
+ * updated with the unbiased one: (1 - m)*old + m*new. */
+typedef struct cly_batchnorm_params {
+    double epsilon;  /* 0: 1e-5 */
+    double momentum; /* 0: 0.1 */
+} cly_batchnorm_params;
+
+/* Fully connected: out[n][o] = bias[o] + sum_i in_flat[n][i] * w[o][i], with
+ * the input flattened in C, H, W order per sample. Output shape N x O x 1 x 1. */
+typedef struct cly_fc_params {
+    int64_t outputs;
+    bool no_bias;
+    bool relu; /* fuse a ReLU into the output */
+} cly_fc_params;
+
+/* ---------------------------------------------------------------- graph */
+
+/* Layer types. The order is part of the ABI: append only. */
+typedef enum cly_layer_type {
+    CLY_LAYER_INPUT = 0,
+    CLY_LAYER_CONV,
+    CLY_LAYER_LOCAL,      /* locally connected: a convolution without weight sharing */
+    CLY_LAYER_RELU,
+    CLY_LAYER_POOL,
+    CLY_LAYER_LRN,
+    CLY_LAYER_BATCHNORM,
+    CLY_LAYER_FC,
+    CLY_LAYER_SOFTMAX,    /* over channels, per sample and position */
+    CLY_LAYER_DROPOUT,    /* identity at inference */
+    CLY_LAYER_ADD,        /* element-wise sum of >= 2 inputs of one shape */
+    CLY_LAYER_CONCAT,     /* along depth (C) */
+    CLY_LAYER_GLOBAL_AVGPOOL,
+    CLY_LAYER_TYPE_COUNT
+} cly_layer_type;
+
+/* Static name: "input", "conv", "local", "relu", "pool", "lrn", "batchnorm",
+ * "fc", "softmax", "dropout", "add", "concat", "gap". */
+CLY_API const char *cly_layer_type_string(cly_layer_type type);
+
+/* A layer as a plain description; what cly_graph_add copies. */
+typedef struct cly_layer {
+    cly_layer_type type;
+    const char *name;           /* unique in the graph; [A-Za-z0-9_./-], 1..63 chars */
+    const char *const *inputs;  /* names of earlier or later layers; none for INPUT */
+    size_t input_count;
+    union {
+        struct {
+            int64_t c, h, w;    /* per-sample shape of an INPUT */
+        } input;
+        cly_conv_params conv;   /* CONV and LOCAL */
+        cly_pool_params pool;
+        cly_lrn_params lrn;
+        cly_batchnorm_params batchnorm;
+        cly_fc_params fc;
+        double dropout;         /* drop probability in [0, 1) */
+    } p;
+} cly_layer;
+
+typedef struct cly_graph cly_graph;
+
+/* An empty graph. Graph calls need no device; their failures are described
+ * in cly_last_error(NULL). */
+CLY_API cly_status cly_graph_create(cly_graph **out);
+CLY_API void cly_graph_destroy(cly_graph *g);
+
+/* Add a layer (copied, strings included). Checks what can be checked alone:
+ * the name, duplicate names, parameter ranges, input counts. References to
+ * other layers are resolved by cly_graph_infer, so order does not matter. */
+CLY_API cly_status cly_graph_add(cly_graph *g, const cly_layer *layer);
+
+/* Shorthands for cly_graph_add. */
+CLY_API cly_status cly_graph_input(cly_graph *g, const char *name, int64_t c, int64_t h, int64_t w);
+CLY_API cly_status cly_graph_conv(cly_graph *g, const char *name, const char *input, cly_conv_params p);
+CLY_API cly_status cly_graph_relu(cly_graph *g, const char *name, const char *input);
+CLY_API cly_status cly_graph_pool(cly_graph *g, const char *name, const char *input, cly_pool_params p);
+CLY_API cly_status cly_graph_fc(cly_graph *g, const char *name, const char *input, cly_fc_params p);
+CLY_API cly_status cly_graph_softmax(cly_graph *g, const char *name, const char *input);
+
+/* Shape inference for `batch` samples with the formulas of the notes:
+ * resolves inputs (unknown names, cycles), orders layers, and checks every
+ * layer (non-integer or non-positive output sizes with the arithmetic, a
+ * filter larger than the padded input, add/concat mismatches, channel counts
+ * not divisible by groups, ...). Messages name the layer, e.g.
+ * "pool2: (W - F)/S + 1 = (7 - 2)/2 + 1 = 3.5 is not an integer". */
+CLY_API cly_status cly_graph_infer(cly_graph *g, int64_t batch);
+
+/* What inference found about one layer (index in topological order). */
+typedef struct cly_layer_info {
+    const char *name;       /* valid while the graph lives */
+    cly_layer_type type;
+    cly_shape output;       /* N x C x H x W */
+    int64_t activations;    /* values in the output, all samples */
+    int64_t weights;
+    int64_t biases;         /* biases, or BN scale + shift */
+    int64_t flops;          /* multiply-adds x 2, all samples */
+    bool rounded;           /* output size needed FLOOR or CEIL rounding */
+} cly_layer_info;
+
+CLY_API size_t cly_graph_layer_count(const cly_graph *g);
+/* Requires a successful cly_graph_infer. */
+CLY_API cly_status cly_graph_layer_info(const cly_graph *g, size_t index, cly_layer_info *out);
+
+/* Print the per-layer table (name, type, output shape, activations, weights,
+ * biases, FLOPs, rounding) and exact totals. Requires cly_graph_infer. */
+CLY_API cly_status cly_graph_print_summary(const cly_graph *g, FILE *f);
+
+/* Parse a net file (docs/net-format.md) into a new graph. `text` is
+ * untrusted: every error names its line. `source` names it in messages. */
+CLY_API cly_status cly_graph_parse(const char *text, size_t size, const char *source, cly_graph **out);
+CLY_API cly_status cly_graph_load(const char *path, cly_graph **out);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,12 @@ static cly_status set_args(cly_context *ctx, cl_kernel k, const cl_mem *mems, co
     return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail(ctx, CLY_ERROR_OPENCL, WHAT ": clSetKernelArg failed");
 }
 
+const char *cly_conv_algo_string(cly_conv_algo algo)
+{
+    static const char *const names[CLY_CONV_ALGO_COUNT] = {"auto", "direct", "im2col", "gemm1x1"};
+    return (unsigned)algo < CLY_CONV_ALGO_COUNT ? names[algo] : "unknown";
+}
+
 cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *w, const cly_tensor *bias,
                       cly_conv_params p, cly_tensor *out)
 {
@@ -31,9 +37,22 @@ cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": ctx, input, weights and output must not be NULL");
     if (in->ctx != ctx || w->ctx != ctx || out->ctx != ctx || (bias && bias->ctx != ctx))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": every tensor must belong to ctx");
-    if (p.dilation == 0)
-        p.dilation = 1;
     cly_shape x = in->shape, f = w->shape, y = out->shape;
+    if (p.stride.h == 0)
+        p.stride.h = 1;
+    if (p.stride.w == 0)
+        p.stride.w = 1;
+    if (p.dilation.h == 0)
+        p.dilation.h = 1;
+    if (p.dilation.w == 0)
+        p.dilation.w = 1;
+    if ((p.filters && p.filters != f.n) || (p.size.h && p.size.h != f.h) || (p.size.w && p.size.w != f.w))
+        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH,
+                        WHAT ": params say %lld filters of %lldx%lld but the weights are " CLY_SHAPE_FMT,
+                        (long long)p.filters, (long long)p.size.h, (long long)p.size.w, CLY_SHAPE_ARGS(f));
+    if (p.groups > 1 || p.stride.h != p.stride.w || p.dilation.h != p.dilation.w || p.pad.top != p.pad.left ||
+        p.pad.top != p.pad.bottom || p.pad.left != p.pad.right || (p.algo != CLY_CONV_AUTO && p.algo != CLY_CONV_DIRECT))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, WHAT ": this build supports only symmetric, ungrouped direct convolution");
     if (f.c != x.c)
         return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH,
                         WHAT ": weights " CLY_SHAPE_FMT " (K x C x FH x FW) have C = %lld but the input " CLY_SHAPE_FMT
@@ -41,10 +60,10 @@ cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *
                         CLY_SHAPE_ARGS(f), (long long)f.c, CLY_SHAPE_ARGS(x), (long long)x.c);
     char msg[256];
     int64_t oh, ow;
-    if (!cly_window_out((cly_window){x.h, f.h, p.stride, p.pad, p.pad, p.dilation}, CLY_ROUND_EXACT, "H", &oh, msg,
-                        sizeof msg) ||
-        !cly_window_out((cly_window){x.w, f.w, p.stride, p.pad, p.pad, p.dilation}, CLY_ROUND_EXACT, "W", &ow, msg,
-                        sizeof msg))
+    if (!cly_window_out((cly_window){x.h, f.h, p.stride.h, p.pad.top, p.pad.bottom, p.dilation.h}, p.rounding, "H",
+                        &oh, msg, sizeof msg) ||
+        !cly_window_out((cly_window){x.w, f.w, p.stride.w, p.pad.left, p.pad.right, p.dilation.w}, p.rounding, "W",
+                        &ow, msg, sizeof msg))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": %s", msg);
     cly_shape want = {x.n, f.n, oh, ow};
     if (!same_shape(y, want))
@@ -56,7 +75,7 @@ cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *
     /* The kernel indexes planes and filters with int: keep them in range. */
     const int64_t lim = INT32_MAX;
     if (x.c > lim || x.h * x.w > lim || f.n > lim || oh * ow > lim || x.n > lim || f.c * f.h * f.w > lim ||
-        p.stride > lim || p.pad > lim || p.dilation > lim)
+        p.stride.h > lim || p.pad.top > lim || p.dilation.h > lim)
         return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, WHAT ": a dimension exceeds 2^31 - 1");
 
     cl_kernel k;
@@ -66,7 +85,7 @@ cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *
     const cl_mem mems[4] = {in->buffer, w->buffer, bias ? bias->buffer : w->buffer, out->buffer};
     const cl_long offs[4] = {in->offset, w->offset, bias ? bias->offset : 0, out->offset};
     const int ints[] = {(int)x.c, (int)x.h, (int)x.w, (int)f.n, (int)f.h, (int)f.w,
-                        (int)p.stride, (int)p.pad, (int)p.dilation, (int)oh, (int)ow};
+                        (int)p.stride.h, (int)p.pad.top, (int)p.dilation.h, (int)oh, (int)ow};
     s = set_args(ctx, k, mems, offs, ints, (int)(sizeof ints / sizeof ints[0]));
     if (s != CLY_SUCCESS)
         return s;

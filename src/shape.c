@@ -27,7 +27,7 @@ static void append(char *msg, size_t size, const char *fmt, long long a, long lo
         snprintf(msg + used, size - used, fmt, a, b);
 }
 
-_Bool cly_window_out(cly_window w, cly_round_mode mode, const char *axis, int64_t *out, char *msg, size_t size)
+_Bool cly_window_out(cly_window w, cly_rounding mode, const char *axis, int64_t *out, char *msg, size_t size)
 {
     msg[0] = '\0';
     if (w.in < 1 || w.size < 1 || w.stride < 1 || w.pad_lo < 0 || w.pad_hi < 0 || w.dilation < 1) {

@@ -3,14 +3,10 @@
 #ifndef CLY_SHAPE_H
 #define CLY_SHAPE_H
 
+#include "clayer.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-typedef enum cly_round_mode {
-    CLY_ROUND_EXACT = 0, /* a non-integer result is an error (the notes' rule) */
-    CLY_ROUND_FLOOR,     /* Caffe / PyTorch convolutions */
-    CLY_ROUND_CEIL       /* Caffe pooling; the last window must start inside input + left pad */
-} cly_round_mode;
 
 typedef struct cly_window {
     int64_t in;       /* input extent along the axis */
@@ -26,6 +22,6 @@ typedef struct cly_window {
  * rounded per `mode`. On failure returns false and writes the arithmetic into
  * msg, e.g. "(W - F + 2P)/S + 1 = (10 - 3 + 2*0)/2 + 1 = 4.5 is not an
  * integer"; `axis` is "W" or "H". */
-_Bool cly_window_out(cly_window win, cly_round_mode mode, const char *axis, int64_t *out, char *msg, size_t size);
+_Bool cly_window_out(cly_window win, cly_rounding mode, const char *axis, int64_t *out, char *msg, size_t size);
 
 #endif
