@@ -443,6 +443,83 @@ CLY_API cly_status cly_graph_print_summary(const cly_graph *g, FILE *f);
 CLY_API cly_status cly_graph_parse(const char *text, size_t size, const char *source, cly_graph **out);
 CLY_API cly_status cly_graph_load(const char *path, cly_graph **out);
 
+/* ------------------------------------------------------------------ net */
+
+/* A graph compiled for one context and batch size: shapes inferred, an
+ * algorithm chosen per layer, parameters allocated, memory planned. */
+typedef struct cly_net cly_net;
+
+typedef enum cly_mode {
+    CLY_MODE_INFERENCE = 0, /* values die after their last use; one arena, reused */
+    CLY_MODE_TRAINING       /* keeps what backward needs (training issue) */
+} cly_mode;
+
+typedef struct cly_net_options {
+    int64_t batch;             /* >= 1 */
+    cly_mode mode;
+    cly_conv_algo conv_algo;   /* non-AUTO: forced on every conv layer left at AUTO */
+    const char *const *keep;   /* layers whose outputs stay readable after forward */
+    size_t keep_count;         /* (graph outputs, the sinks, always do) */
+} cly_net_options;
+
+/* Compile `g` (inferred here at options->batch, so g is modified) for `ctx`.
+ * `g` and `ctx` must outlive the net and `g` must not change meanwhile; the
+ * option strings are copied. Parameters start at zero: set them or call
+ * cly_net_init_params. Errors: those of cly_graph_infer, CLY_ERROR_UNSUPPORTED
+ * (training mode, a forced algorithm that cannot run a layer),
+ * CLY_ERROR_TOO_LARGE, CLY_ERROR_OPENCL. */
+CLY_API cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options *options, cly_net **out);
+CLY_API void cly_net_destroy(cly_net *net);
+
+/* Parameter arrays of a layer. Layouts (row-major):
+ *   conv WEIGHTS K x C/G x FH x FW, BIAS K
+ *   local WEIGHTS OH x OW x K x C x FH x FW, BIAS K x OH x OW
+ *   fc WEIGHTS outputs x (C*H*W of its input, in C, H, W order), BIAS outputs
+ *   batchnorm WEIGHTS = scale (gamma), BIAS = shift (beta), MEAN, VAR: C each */
+typedef enum cly_param_kind {
+    CLY_PARAM_WEIGHTS = 0,
+    CLY_PARAM_BIAS,
+    CLY_PARAM_MEAN,
+    CLY_PARAM_VAR
+} cly_param_kind;
+
+/* Elements in a parameter array; 0 when the layer has no such array. */
+CLY_API cly_status cly_net_param_count(const cly_net *net, const char *layer, cly_param_kind kind, int64_t *count);
+CLY_API cly_status cly_net_set_param(cly_net *net, const char *layer, cly_param_kind kind, const float *src,
+                                     int64_t count);
+CLY_API cly_status cly_net_get_param(const cly_net *net, const char *layer, cly_param_kind kind, float *dst,
+                                     int64_t count);
+
+typedef enum cly_init {
+    CLY_INIT_HE = 0, /* N(0, 2/fan_in): ReLU nets */
+    CLY_INIT_XAVIER  /* U(-a, a), a = sqrt(6/(fan_in + fan_out)) */
+} cly_init;
+
+/* Seeded initialisation of every weight; biases and BN shift 0, BN scale and
+ * running variance 1, running mean 0. Same seed, same values, any device. */
+CLY_API cly_status cly_net_init_params(cly_net *net, cly_init init, uint64_t seed);
+
+/* Copy a batch into an INPUT layer: batch x C x H x W floats. */
+CLY_API cly_status cly_net_set_input(cly_net *net, const char *layer, const float *src, int64_t count);
+/* Run the forward pass (enqueued; reading an output waits for it). */
+CLY_API cly_status cly_net_forward(cly_net *net);
+/* Read a graph output or a kept layer's output after cly_net_forward. */
+CLY_API cly_status cly_net_get_output(const cly_net *net, const char *layer, float *dst, int64_t count);
+
+typedef struct cly_net_memory {
+    int64_t arena_bytes;      /* planned activations (peak) */
+    int64_t workspace_bytes;  /* the one scratch buffer, sized to the largest need */
+    int64_t param_bytes;      /* weights, biases, BN statistics */
+    int64_t activation_bytes; /* every layer output summed: the cost without planning */
+    int64_t largest_bytes;    /* the largest single layer output */
+} cly_net_memory;
+
+CLY_API cly_status cly_net_memory_get(const cly_net *net, cly_net_memory *out);
+/* The conv algorithm a layer runs; CLY_CONV_AUTO for non-conv layers. */
+CLY_API cly_conv_algo cly_net_layer_algo(const cly_net *net, const char *layer);
+/* The graph summary with the chosen algorithms, then the memory plan. */
+CLY_API cly_status cly_net_print_summary(const cly_net *net, FILE *f);
+
 #ifdef __cplusplus
 }
 #endif

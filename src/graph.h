@@ -19,6 +19,7 @@ typedef struct cly_node {
     int64_t flops;
     bool rounded;
     size_t consumers;    /* layers reading this node's output */
+    const char *algo;    /* static name of the algorithm that runs it, NULL: none chosen */
 } cly_node;
 
 struct cly_graph {
