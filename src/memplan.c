@@ -10,11 +10,14 @@ typedef struct block {
     size_t root;
 } block;
 
+/* The value at the end of i's share chain; SIZE_MAX for a cycle. */
 static size_t root_of(const cly_plan_value *v, size_t i, size_t count)
 {
-    /* Follow share links; bounded by count so a cycle cannot loop forever. */
-    for (size_t steps = 0; v[i].share >= 0 && steps <= count; steps++)
+    for (size_t steps = 0; v[i].share >= 0; steps++) {
+        if (steps == count)
+            return SIZE_MAX;
         i = (size_t)v[i].share;
+    }
     return i;
 }
 
@@ -42,7 +45,9 @@ int64_t cly_plan_arena(cly_plan_value *v, size_t count)
     for (size_t i = 0; i < count; i++) {
         if (v[i].share >= (int64_t)count || v[i].first > v[i].last || v[i].size < 0)
             return -1;
-        if (v[i].share >= 0 && root_of(v, i, count) == i)
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (root_of(v, i, count) == SIZE_MAX)
             return -1;
     }
     /* One block per share chain, keyed by its root. */

@@ -1,0 +1,40 @@
+/* The compiled net, shared by net.c (creation, planning), net_params.c
+ * (parameters, inputs, outputs) and net_forward.c (execution). */
+#ifndef CLY_NET_H
+#define CLY_NET_H
+
+#include "graph.h"
+#include "memplan.h"
+#include "ops.h"
+
+#define NET_PARAM_KINDS 4 /* cly_param_kind values */
+
+typedef struct net_layer {
+    cly_conv_algo algo;
+    cly_conv_geom conv;  /* CONV, LOCAL */
+    cly_pool_geom pool;  /* POOL */
+    bool in_place;       /* output shares its input's storage */
+    int64_t param_offset[NET_PARAM_KINDS]; /* elements into cly_net.params */
+    int64_t param_count[NET_PARAM_KINDS];
+} net_layer;
+
+struct cly_net {
+    cly_context *ctx;
+    cly_graph *graph;
+    cly_net_options options; /* keep[] owned */
+    net_layer *layers;       /* indexed like graph->nodes */
+    cly_plan_value *plan;    /* indexed like graph->nodes: each output's place in the arena */
+    cl_mem arena, params, workspace;
+    int64_t arena_elems, param_elems, workspace_elems;
+    int64_t activation_elems, largest_elems;
+};
+
+const cly_node *cly_net_find_node(const cly_graph *g, const char *name);
+
+/* A node's output as a buffer view into the arena. */
+static inline cly_buf cly_net_value(const cly_net *net, size_t id)
+{
+    return (cly_buf){net->arena, net->plan[id].offset};
+}
+
+#endif
