@@ -428,6 +428,7 @@ typedef struct cly_layer_info {
     int64_t biases;         /* biases, or BN scale + shift */
     int64_t flops;          /* multiply-adds x 2, all samples */
     bool rounded;           /* output size needed FLOOR or CEIL rounding */
+    bool is_output;         /* no layer reads it: a graph output */
 } cly_layer_info;
 
 CLY_API size_t cly_graph_layer_count(const cly_graph *g);

@@ -1,0 +1,203 @@
+/* `clayer summary FILE` and `clayer run FILE`: a net file's layer table, and
+ * a seeded forward pass on a device with its time and output checksum. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int parse_int(const char *cmd, const char *flag, const char *text, long long lo, long long hi, long long *out)
+{
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "clayer %s: %s expects an integer in [%lld, %lld], got '%s'\n", cmd, flag, lo, hi, text);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int load(const char *cmd, const char *path, long long batch, cly_graph **g)
+{
+    cly_status s = cly_graph_load(path, g);
+    if (s != CLY_SUCCESS)
+        return cli_fail(cmd, s, NULL);
+    if ((s = cly_graph_infer(*g, batch)) != CLY_SUCCESS) {
+        cly_graph_destroy(*g);
+        *g = NULL;
+        return cli_fail(cmd, s, NULL);
+    }
+    return 0;
+}
+
+int cmd_summary(int argc, char **argv)
+{
+    const char *path = NULL;
+    long long batch = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+            if (!parse_int("summary", "--batch", argv[++i], 1, 1 << 20, &batch))
+                return EXIT_USAGE;
+        } else if (!path && argv[i][0] != '-') {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "clayer summary: unexpected argument '%s'\nusage: clayer summary FILE [--batch N]\n",
+                    argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "usage: clayer summary FILE [--batch N]\n");
+        return EXIT_USAGE;
+    }
+    cly_graph *g = NULL;
+    int rc = load("summary", path, batch, &g);
+    if (rc)
+        return rc;
+    cly_status s = cly_graph_print_summary(g, stdout);
+    cly_graph_destroy(g);
+    return s == CLY_SUCCESS ? 0 : cli_fail("summary", s, NULL);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fill every input layer with seeded uniform values in [-1, 1). */
+static cly_status fill_inputs(cly_net *net, cly_graph *g, uint64_t seed)
+{
+    for (size_t i = 0; i < cly_graph_layer_count(g); i++) {
+        cly_layer_info info;
+        cly_status s = cly_graph_layer_info(g, i, &info);
+        if (s != CLY_SUCCESS)
+            return s;
+        if (info.type != CLY_LAYER_INPUT)
+            continue;
+        float *x = malloc((size_t)info.activations * sizeof *x);
+        if (!x)
+            return CLY_ERROR_OUT_OF_HOST_MEMORY;
+        for (int64_t k = 0; k < info.activations; k++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            x[k] = (float)((double)(seed >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+        }
+        s = cly_net_set_input(net, info.name, x, info.activations);
+        free(x);
+        if (s != CLY_SUCCESS)
+            return s;
+    }
+    return CLY_SUCCESS;
+}
+
+static cly_status print_outputs(const cly_net *net, cly_graph *g)
+{
+    size_t n = cly_graph_layer_count(g);
+    for (size_t i = 0; i < n; i++) {
+        cly_layer_info info;
+        cly_status s = cly_graph_layer_info(g, i, &info);
+        if (s != CLY_SUCCESS)
+            return s;
+        if (!info.is_output)
+            continue;
+        float *y = malloc((size_t)info.activations * sizeof *y);
+        if (!y)
+            return CLY_ERROR_OUT_OF_HOST_MEMORY;
+        s = cly_net_get_output(net, info.name, y, info.activations);
+        if (s == CLY_SUCCESS) {
+            double sum = 0, abs_sum = 0;
+            for (int64_t k = 0; k < info.activations; k++) {
+                sum += y[k];
+                abs_sum += fabs(y[k]);
+            }
+            printf("output %s: %lld x %lld x %lld x %lld, sum %.6e, sum |y| %.6e\n", info.name,
+                   (long long)info.output.n, (long long)info.output.c, (long long)info.output.h,
+                   (long long)info.output.w, sum, abs_sum);
+        }
+        free(y);
+        if (s != CLY_SUCCESS)
+            return s;
+    }
+    return CLY_SUCCESS;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *path = NULL, *selector = NULL;
+    long long batch = 1, runs = 5, seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int ok = 1;
+        if (strcmp(a, "--device") == 0 && i + 1 < argc)
+            selector = argv[++i];
+        else if (strcmp(a, "--batch") == 0 && i + 1 < argc)
+            ok = parse_int("run", a, argv[++i], 1, 1 << 20, &batch);
+        else if (strcmp(a, "--runs") == 0 && i + 1 < argc)
+            ok = parse_int("run", a, argv[++i], 1, 10000, &runs);
+        else if (strcmp(a, "--seed") == 0 && i + 1 < argc)
+            ok = parse_int("run", a, argv[++i], 0, INT64_MAX, &seed);
+        else if (!path && a[0] != '-')
+            path = a;
+        else
+            ok = 0;
+        if (!ok) {
+            fprintf(stderr, "usage: clayer run FILE [--device SEL] [--batch N] [--runs N] [--seed N]\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "usage: clayer run FILE [--device SEL] [--batch N] [--runs N] [--seed N]\n");
+        return EXIT_USAGE;
+    }
+    cly_graph *g = NULL;
+    int rc = load("run", path, batch, &g);
+    if (rc)
+        return rc;
+    cly_context *ctx = NULL;
+    cly_net *net = NULL;
+    double *times = calloc((size_t)runs, sizeof *times);
+    cly_status s = times ? cly_context_create(selector, &ctx) : CLY_ERROR_OUT_OF_HOST_MEMORY;
+    if (s != CLY_SUCCESS) {
+        rc = cli_fail("run", s, NULL);
+        goto done;
+    }
+    const cly_net_options opt = {.batch = batch};
+    double t0 = now_ms();
+    if ((s = cly_net_create(ctx, g, &opt, &net)) || (s = cly_net_init_params(net, CLY_INIT_HE, (uint64_t)seed)) ||
+        (s = fill_inputs(net, g, (uint64_t)seed)) || (s = cly_net_forward(net)) || (s = cly_context_finish(ctx))) {
+        rc = cli_fail("run", s, ctx);
+        goto done;
+    }
+    double first = now_ms() - t0;
+    for (long long r = 0; r < runs; r++) {
+        double t = now_ms();
+        if ((s = cly_net_forward(net)) || (s = cly_context_finish(ctx))) {
+            rc = cli_fail("run", s, ctx);
+            goto done;
+        }
+        times[r] = now_ms() - t;
+    }
+    qsort(times, (size_t)runs, sizeof *times, cmp_double);
+    const cly_device_info *d = cly_context_device(ctx);
+    printf("net %s, batch %lld, device %u:%u %s\n", path, batch, d->platform_index, d->device_index, d->name);
+    printf("setup + first pass (kernel builds or cache loads, parameter init): %.1f ms\n", first);
+    printf("forward: median of %lld runs %.3f ms, %.1f images/s\n", runs, times[runs / 2],
+           (double)batch * 1e3 / times[runs / 2]);
+    if ((s = print_outputs(net, g)) != CLY_SUCCESS)
+        rc = cli_fail("run", s, ctx);
+done:
+    free(times);
+    cly_net_destroy(net);
+    cly_context_destroy(ctx);
+    cly_graph_destroy(g);
+    return rc;
+}
