@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,12 +60,27 @@ void cly_test_require_device(void)
     }
 }
 
+#define TMP_ENV "CLY_TEST_TMPDIR"
+
 int cly_test_run(Suite *suite, bool complete)
 {
+    /* check _exit()s a failed test's child without its teardown: keep
+     * every test's temp dir under one that this parent removes. */
+    const char *tmp = getenv("TMPDIR");
+    char base[4096];
+    snprintf(base, sizeof base, "%s/clayer-tests-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(base)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    setenv(TMP_ENV, base, 1);
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    chmod(base, 0700);
+    cly_test_rmtree(base);
+    unsetenv(TMP_ENV);
     if (failed)
         return 1;
     return complete ? 0 : CLY_TEST_SKIP;
@@ -166,7 +182,9 @@ done:
 
 void cly_test_mkdtemp(char *path, size_t size)
 {
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = getenv(TMP_ENV);
+    if (!tmp || !*tmp)
+        tmp = getenv("TMPDIR");
     snprintf(path, size, "%s/clayer-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp(%s) failed", path);
 }
@@ -179,9 +197,20 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
     return remove(path);
 }
 
+static int open_up(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)ftw;
+    if (flag == FTW_D || flag == FTW_DNR)
+        chmod(path, (st->st_mode & 07777) | 0700);
+    return 0;
+}
+
 void cly_test_rmtree(const char *path)
 {
-    /* Depth-first, physical: removes links, never what they point to. */
+    /* First make every directory writable (a test may have left one 0500),
+     * then remove depth-first. Physical walks: links are removed, never
+     * followed. */
+    nftw(path, open_up, 16, FTW_PHYS);
     nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 

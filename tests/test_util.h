@@ -50,7 +50,8 @@ void cly_test_conv_ref(const float *in, cly_shape x, const float *w, cly_shape f
 int64_t cly_test_conv_check(cly_context *ctx, cly_shape x, cly_shape f, bool with_bias, cly_conv_params p,
                             int64_t oh, int64_t ow, uint64_t seed, char *why, size_t why_size);
 
-/* mkdtemp under $TMPDIR (or /tmp); fails the test on error. */
+/* A fresh directory inside the run's own temp dir (made and removed by
+ * cly_test_run), else under $TMPDIR or /tmp; fails the test on error. */
 void cly_test_mkdtemp(char *path, size_t size);
 /* Remove a directory tree (no symlink is followed). */
 void cly_test_rmtree(const char *path);
