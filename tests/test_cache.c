@@ -375,6 +375,11 @@ START_TEST(test_symlinked_dir)
     setenv("CLAYER_CACHE_DIR", link, 1);
     ASSERT_STATS(run_conv(true), 1, 0, 0, 1);
     ASSERT_STATS(run_conv(false), 1, 0, 0, 1); /* refused before even looking */
+    /* A trailing slash must not get through the link either. */
+    char slashed[4400];
+    snprintf(slashed, sizeof slashed, "%s//", link);
+    setenv("CLAYER_CACHE_DIR", slashed, 1);
+    ASSERT_STATS(run_conv(false), 1, 0, 0, 1);
     ck_assert_int_eq(count_files(real, ".bin"), 1);
     ck_assert_int_eq(count_files(real, ".tmp"), 0);
 }
@@ -466,6 +471,12 @@ START_TEST(test_dir_from_env)
     setenv("HOME", "/home/someone", 1);
     ck_assert(cly_cache_dir_from_env(d, sizeof d));
     ck_assert_str_eq(d, "/x/y");
+    setenv("CLAYER_CACHE_DIR", "/x/y//", 1);
+    ck_assert(cly_cache_dir_from_env(d, sizeof d));
+    ck_assert_str_eq(d, "/x/y");
+    setenv("CLAYER_CACHE_DIR", "/", 1);
+    ck_assert(cly_cache_dir_from_env(d, sizeof d));
+    ck_assert_str_eq(d, "/");
     setenv("CLAYER_CACHE_DIR", "", 1); /* empty is unset */
     ck_assert(cly_cache_dir_from_env(d, sizeof d));
     ck_assert_str_eq(d, "/xdg/clayer");
@@ -543,6 +554,7 @@ int main(int argc, char **argv)
     bool device = cly_test_device_available();
     Suite *s = suite_create("cache");
     TCase *tc = tcase_create("files");
+    tcase_set_timeout(tc, CLY_TEST_TIMEOUT);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_dir_from_env);
     tcase_add_test(tc, test_store_load);

@@ -271,6 +271,7 @@ int main(void)
 {
     Suite *s = suite_create("selector");
     TCase *tc = tcase_create("selector");
+    tcase_set_timeout(tc, CLY_TEST_TIMEOUT);
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_types);
     tcase_add_test(tc, test_indexed);

@@ -322,6 +322,7 @@ int main(void)
     bool device = cly_test_device_available();
     Suite *s = suite_create("status");
     TCase *tc = tcase_create("no_device");
+    tcase_set_timeout(tc, CLY_TEST_TIMEOUT);
     tcase_add_test(tc, test_status_strings);
     tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_thread_error);
