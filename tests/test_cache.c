@@ -376,7 +376,7 @@ START_TEST(test_symlinked_dir)
     ASSERT_STATS(run_conv(true), 1, 0, 0, 1);
     ASSERT_STATS(run_conv(false), 1, 0, 0, 1); /* refused before even looking */
     /* A trailing slash must not get through the link either. */
-    char slashed[4400];
+    char slashed[sizeof link + 2];
     snprintf(slashed, sizeof slashed, "%s//", link);
     setenv("CLAYER_CACHE_DIR", slashed, 1);
     ASSERT_STATS(run_conv(false), 1, 0, 0, 1);
