@@ -153,8 +153,9 @@ CLY_API void cly_devices_free(cly_device_info *devices);
  *                     the best device of that type
  *   TYPE:N            the N-th device of that type, 0-based, in listing order
  *   P:D               platform P, device D (both decimal)
- *   TEXT              the best device whose platform name, vendor or device
- *                     name contains TEXT ("nvidia", "amd", "intel", "pocl")
+ *   TEXT              the best device whose platform name or version, vendor
+ *                     or device name contains TEXT ("nvidia", "amd", "intel",
+ *                     "pocl")
  *   TEXT:N            the N-th such device, 0-based, in listing order
  * Returns CLY_ERROR_INVALID_ARGUMENT for malformed strings and
  * CLY_ERROR_DEVICE_NOT_FOUND when nothing matches; the message lists the

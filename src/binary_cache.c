@@ -35,6 +35,10 @@ bool cly_cache_dir_from_env(char *dir, size_t size)
     const char *d = getenv("CLAYER_CACHE_DIR");
     if (d && *d) {
         snprintf(dir, size, "%s", d);
+        /* "link/" would make lstat() follow the link and pass the
+         * symlinked-directory check: drop trailing slashes. */
+        for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+            dir[n - 1] = '\0';
         return true;
     }
     const char *xdg = getenv("XDG_CACHE_HOME");

@@ -145,8 +145,10 @@ static bool matches(const selector *sel, const cly_device_info *d)
     case BY_TYPE:
         return d->type == sel->type;
     case BY_TEXT:
-        return contains_ci(d->platform_name, sel->text) || contains_ci(d->vendor, sel->text) ||
-               contains_ci(d->name, sel->text);
+        /* The platform version too: pocl names itself only there
+         * ("OpenCL 3.0 PoCL 3.1 ..."; its devices' vendor is the CPU's). */
+        return contains_ci(d->platform_name, sel->text) || contains_ci(d->platform_version, sel->text) ||
+               contains_ci(d->vendor, sel->text) || contains_ci(d->name, sel->text);
     case BY_PLATFORM_DEVICE:
         return d->platform_index == sel->platform && d->device_index == sel->index;
     }

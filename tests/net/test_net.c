@@ -5,6 +5,7 @@
  * peak stays near twice its largest layer. */
 #include "net.h"
 #include "reference.h"
+#include "test_util.h"
 
 #include <check.h>
 #include <math.h>
@@ -308,8 +309,7 @@ END_TEST
 
 int main(void)
 {
-    if (!cly_test_have_device())
-        return 77;
+    cly_test_require_device();
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("net");
     tcase_set_timeout(tc, 600);

@@ -1,0 +1,581 @@
+/* The on-disk binary cache: hits across contexts and processes, and every
+ * kind of bad entry rejected and rebuilt with a correct result. Counts come
+ * from cly_context_stats_get, never from timing. Each test has its own
+ * directory ($CLAYER_CACHE_DIR = TMP/cache, created by the library). */
+#include "test_util.h"
+
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define HEADER 96 /* binary_cache.c's header size */
+
+static char tmp[4096], dir[4200];
+
+static void setup(void)
+{
+    cly_test_mkdtemp(tmp, sizeof tmp);
+    snprintf(dir, sizeof dir, "%s/cache", tmp);
+    setenv("CLAYER_CACHE_DIR", dir, 1);
+    unsetenv("CLAYER_CACHE");
+}
+
+static void teardown(void)
+{
+    unsetenv("CLAYER_CACHE_DIR");
+    unsetenv("CLAYER_CACHE");
+    chmod(tmp, 0700);
+    cly_test_rmtree(tmp);
+}
+
+/* One context, one convolution (builds "conv_direct" with or without
+ * bias), checked exactly; returns the context's counters. */
+static cly_context_stats run_conv(bool bias)
+{
+    cly_context *ctx = cly_test_context();
+    char why[512];
+    int64_t bad = cly_test_conv_check(ctx, (cly_shape){2, 3, 7, 6}, (cly_shape){4, 3, 3, 3}, bias,
+                                      CONV_P(1, 1, 1), 7, 6, 11, why, sizeof why);
+    ck_assert_msg(bad == 0, "convolution wrong or failed: %s", why);
+    cly_context_stats st;
+    ck_assert_int_eq(cly_context_stats_get(ctx, &st), CLY_SUCCESS);
+    cly_context_destroy(ctx);
+    return st;
+}
+
+/* Compare counters; `expr` is evaluated once (it is often run_conv()). */
+static void assert_stats(cly_context_stats st, int line, uint64_t built, uint64_t cached, uint64_t writes,
+                         uint64_t rejects)
+{
+    ck_assert_msg(st.programs_built == built && st.programs_from_cache == cached && st.cache_writes == writes &&
+                      st.cache_rejects == rejects,
+                  "line %d: built=%llu from_cache=%llu writes=%llu rejects=%llu, want %llu %llu %llu %llu", line,
+                  (unsigned long long)st.programs_built, (unsigned long long)st.programs_from_cache,
+                  (unsigned long long)st.cache_writes, (unsigned long long)st.cache_rejects,
+                  (unsigned long long)built, (unsigned long long)cached, (unsigned long long)writes,
+                  (unsigned long long)rejects);
+}
+#define ASSERT_STATS(expr, built, cached, writes, rejects) assert_stats((expr), __LINE__, built, cached, writes, rejects)
+
+/* Path of the entry for conv_direct with(out) bias on the default device,
+ * keyed exactly as program.c does: it prepends "-cl-std=CL1.2 ". */
+static void entry_path(const char *d, bool bias, char *path, size_t size)
+{
+    cly_context *ctx = cly_test_context();
+    const cly_kernel_source *src = cly_kernel_source_find("conv_direct");
+    ck_assert_ptr_nonnull(src);
+    unsigned char key[CLY_CACHE_KEY_SIZE];
+    cly_cache_key(cly_context_device(ctx), src->bytes, src->size,
+                  bias ? "-cl-std=CL1.2 -DHAS_BIAS=1" : "-cl-std=CL1.2 -DHAS_BIAS=0", key);
+    cly_cache_entry_path(d, key, path, size);
+    cly_context_destroy(ctx);
+}
+
+/* Files in `d` whose name contains `part`. */
+static int count_files(const char *d, const char *part)
+{
+    DIR *h = opendir(d);
+    if (!h)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(h)) != NULL;)
+        if (e->d_name[0] != '.' && strstr(e->d_name, part))
+            n++;
+    closedir(h);
+    return n;
+}
+
+static unsigned char *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    unsigned char *data = malloc((size_t)n + 1);
+    ck_assert(data && fread(data, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return data;
+}
+
+static void spit(const char *path, const unsigned char *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    ck_assert(fwrite(data, 1, size, f) == size);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void flip_byte(const char *path, size_t offset)
+{
+    size_t size;
+    unsigned char *data = slurp(path, &size);
+    ck_assert_uint_lt(offset, size);
+    data[offset] ^= 0x5a;
+    spit(path, data, size);
+    free(data);
+}
+
+START_TEST(test_miss_then_hit)
+{
+    mode_t old = umask(0); /* so the library's own modes show */
+    cly_context *ctx = cly_test_context();
+    ck_assert_str_eq(cly_context_cache_dir(ctx), dir);
+    cly_context_destroy(ctx);
+
+    cly_context_stats st = run_conv(true);
+    ASSERT_STATS(st, 1, 0, 1, 0);
+    ck_assert_int_eq(count_files(dir, ".bin"), 1);
+    ck_assert_int_eq(count_files(dir, ".tmp"), 0); /* temp file renamed away */
+    char path[4400];
+    entry_path(dir, true, path, sizeof path);
+    ck_assert_msg(access(path, F_OK) == 0, "no entry at the computed path %s", path);
+    struct stat sd, sf;
+    ck_assert_int_eq(stat(dir, &sd), 0);
+    ck_assert_int_eq(sd.st_mode & 07777, 0700);
+    ck_assert_int_eq(stat(path, &sf), 0);
+    ck_assert_int_eq(sf.st_mode & 07777, 0600);
+    size_t size;
+    unsigned char *data = slurp(path, &size);
+    ck_assert(size > HEADER && memcmp(data, "CLYCACHE", 8) == 0);
+    free(data);
+    umask(old);
+
+    /* A fresh context has an empty in-memory cache: it loads from disk. */
+    st = run_conv(true);
+    ASSERT_STATS(st, 0, 1, 0, 0);
+    /* Other options are another entry. */
+    st = run_conv(false);
+    ASSERT_STATS(st, 1, 0, 1, 0);
+    ck_assert_int_eq(count_files(dir, ".bin"), 2);
+}
+END_TEST
+
+/* Run this binary with --cache-child (a fresh process: nothing of this
+ * one's OpenCL state) and parse the counters it prints. */
+static cly_context_stats run_in_child(void)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/proc/self/exe", "test_cache", "--cache-child", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[512] = "";
+    size_t used = 0;
+    while (used < sizeof buf - 1) {
+        ssize_t n = read(fds[0], buf + used, sizeof buf - 1 - used);
+        if (n > 0)
+            used += (size_t)n;
+        else if (n == 0 || errno != EINTR)
+            break;
+    }
+    buf[used] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status %d): %s", status, buf);
+    unsigned long long b, c, w, r;
+    ck_assert_msg(sscanf(buf, "built=%llu from_cache=%llu writes=%llu rejects=%llu", &b, &c, &w, &r) == 4,
+                  "child said: %s", buf);
+    return (cly_context_stats){b, c, w, r};
+}
+
+static int cache_child(void)
+{
+    cly_context *ctx;
+    cly_status s = cly_context_create(NULL, &ctx);
+    if (s != CLY_SUCCESS) {
+        fprintf(stderr, "context: %s\n", cly_last_error(NULL));
+        return 1;
+    }
+    char why[512];
+    int64_t bad = cly_test_conv_check(ctx, (cly_shape){2, 3, 7, 6}, (cly_shape){4, 3, 3, 3}, true,
+                                      CONV_P(1, 1, 1), 7, 6, 11, why, sizeof why);
+    cly_context_stats st;
+    cly_context_stats_get(ctx, &st);
+    cly_context_destroy(ctx);
+    printf("built=%llu from_cache=%llu writes=%llu rejects=%llu\n", (unsigned long long)st.programs_built,
+           (unsigned long long)st.programs_from_cache, (unsigned long long)st.cache_writes,
+           (unsigned long long)st.cache_rejects);
+    if (bad != 0)
+        printf("convolution wrong or failed: %s\n", why);
+    return bad == 0 ? 0 : 1;
+}
+
+START_TEST(test_separate_processes)
+{
+    cly_context_stats st = run_in_child();
+    ASSERT_STATS(st, 1, 0, 1, 0);
+    st = run_in_child();
+    ASSERT_STATS(st, 0, 1, 0, 0);
+    st = run_conv(true); /* and this process too */
+    ASSERT_STATS(st, 0, 1, 0, 0);
+}
+END_TEST
+
+/* Damage the entry with `damage`, then: rejected, rebuilt (correctly),
+ * rewritten; and the rewritten entry is good again. */
+static void expect_rejected_then_repaired(void (*damage)(const char *path, size_t size, int variant), int variant)
+{
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 0);
+    char path[4400];
+    entry_path(dir, true, path, sizeof path);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    damage(path, (size_t)st.st_size, variant);
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 1);
+    ASSERT_STATS(run_conv(true), 0, 1, 0, 0);
+    cly_test_rmtree(dir);
+}
+
+static void damage_payload(const char *path, size_t size, int variant)
+{
+    const size_t at[] = {HEADER, HEADER + (size - HEADER) / 2, size - 1};
+    flip_byte(path, at[variant]);
+}
+
+START_TEST(test_corrupt_payload)
+{
+    for (int v = 0; v < 3; v++)
+        expect_rejected_then_repaired(damage_payload, v);
+}
+END_TEST
+
+static void damage_length(const char *path, size_t size, int variant)
+{
+    if (variant == 2) { /* one byte too many */
+        FILE *f = fopen(path, "ab");
+        ck_assert(f && fputc(0, f) == 0 && fclose(f) == 0);
+        return;
+    }
+    const off_t to[] = {(off_t)size - 1, 50, 0};
+    ck_assert_int_eq(truncate(path, to[variant]), 0);
+}
+
+START_TEST(test_truncated)
+{
+    for (int v = 0; v < 3; v++)
+        expect_rejected_then_repaired(damage_length, v);
+}
+END_TEST
+
+static void damage_header(const char *path, size_t size, int variant)
+{
+    (void)size;
+    /* magic, format version, header size, key, payload size, payload
+     * checksum, and the header's own checksum */
+    const size_t at[] = {0, 8, 12, 20, 48, 60, 88, 95};
+    flip_byte(path, at[variant]);
+}
+
+START_TEST(test_header_damage)
+{
+    for (int v = 0; v < 8; v++)
+        expect_rejected_then_repaired(damage_header, v);
+}
+END_TEST
+
+START_TEST(test_foreign_entry)
+{
+    /* A valid entry of another key (the no-bias program) under this key's
+     * name: accepting it would silently drop the bias. */
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 0);
+    ASSERT_STATS(run_conv(false), 1, 0, 1, 0);
+    char with[4400], without[4400];
+    entry_path(dir, true, with, sizeof with);
+    entry_path(dir, false, without, sizeof without);
+    ck_assert_str_ne(with, without);
+    size_t size;
+    unsigned char *data = slurp(without, &size);
+    spit(with, data, size);
+    free(data);
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 1);
+    ASSERT_STATS(run_conv(true), 0, 1, 0, 0);
+    ASSERT_STATS(run_conv(false), 0, 1, 0, 0); /* the original is untouched */
+}
+END_TEST
+
+START_TEST(test_garbage_binary)
+{
+    /* A well-formed entry (right key, checksums fine) whose payload is not
+     * a binary the driver accepts: loading fails, it is rebuilt. */
+    char path[4400];
+    entry_path(dir, true, path, sizeof path);
+    const cly_kernel_source *src = cly_kernel_source_find("conv_direct");
+    cly_context *ctx = cly_test_context();
+    unsigned char key[CLY_CACHE_KEY_SIZE];
+    cly_cache_key(cly_context_device(ctx), src->bytes, src->size, "-cl-std=CL1.2 -DHAS_BIAS=1", key);
+    cly_context_destroy(ctx);
+    unsigned char junk[4096];
+    uint64_t seed = 99;
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)cly_test_small_int(&seed, 127);
+    ck_assert_int_eq(cly_cache_store(dir, key, junk, sizeof junk), CLY_SUCCESS);
+    ck_assert_msg(access(path, F_OK) == 0, "cly_cache_store wrote elsewhere than %s", path);
+    unsigned char *payload = NULL;
+    size_t size = 0;
+    ck_assert_int_eq(cly_cache_load(dir, key, &payload, &size), CLY_CACHE_HIT);
+    ck_assert(size == sizeof junk && memcmp(payload, junk, size) == 0);
+    free(payload);
+
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 1);
+    ASSERT_STATS(run_conv(true), 0, 1, 0, 0);
+}
+END_TEST
+
+START_TEST(test_symlinked_entry)
+{
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 0);
+    char path[4400], target[4400];
+    entry_path(dir, true, path, sizeof path);
+    snprintf(target, sizeof target, "%s/elsewhere.bin", tmp);
+    ck_assert_int_eq(rename(path, target), 0);
+    ck_assert_int_eq(symlink(target, path), 0);
+    size_t before_size, after_size;
+    unsigned char *before = slurp(target, &before_size);
+
+    /* A valid entry behind a link is still refused (O_NOFOLLOW). */
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 1);
+    struct stat st;
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert_msg(S_ISREG(st.st_mode), "the link was written through, not replaced");
+    unsigned char *after = slurp(target, &after_size);
+    ck_assert(before_size == after_size && memcmp(before, after, before_size) == 0);
+    free(before);
+    free(after);
+    ASSERT_STATS(run_conv(true), 0, 1, 0, 0);
+}
+END_TEST
+
+START_TEST(test_symlinked_dir)
+{
+    char real[4400], link[4400];
+    snprintf(real, sizeof real, "%s/real", tmp);
+    snprintf(link, sizeof link, "%s/link", tmp);
+    setenv("CLAYER_CACHE_DIR", real, 1);
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 0);
+    ck_assert_int_eq(symlink(real, link), 0);
+
+    /* Through the link: the good entry is not read, nothing is written. */
+    setenv("CLAYER_CACHE_DIR", link, 1);
+    ASSERT_STATS(run_conv(true), 1, 0, 0, 1);
+    ASSERT_STATS(run_conv(false), 1, 0, 0, 1); /* refused before even looking */
+    /* A trailing slash must not get through the link either. */
+    char slashed[sizeof link + 2];
+    snprintf(slashed, sizeof slashed, "%s//", link);
+    setenv("CLAYER_CACHE_DIR", slashed, 1);
+    ASSERT_STATS(run_conv(false), 1, 0, 0, 1);
+    ck_assert_int_eq(count_files(real, ".bin"), 1);
+    ck_assert_int_eq(count_files(real, ".tmp"), 0);
+}
+END_TEST
+
+typedef struct warnings {
+    int count;
+    char text[4096];
+} warnings;
+
+static void collect(cly_log_level level, const char *message, void *user)
+{
+    warnings *w = user;
+    if (level != CLY_LOG_WARN)
+        return;
+    w->count++;
+    size_t used = strlen(w->text);
+    snprintf(w->text + used, sizeof w->text - used, "%s\n", message);
+}
+
+START_TEST(test_unwritable_dir)
+{
+    /* Root ignores permission bits, so as root use a path under /proc,
+     * where nobody can create anything. */
+    char target[4400];
+    if (geteuid() == 0) {
+        snprintf(target, sizeof target, "/proc/clayer-test-cache");
+    } else {
+        snprintf(target, sizeof target, "%s", tmp);
+        ck_assert_int_eq(chmod(tmp, 0500), 0);
+    }
+    setenv("CLAYER_CACHE_DIR", target, 1);
+    warnings w = {0};
+    cly_set_log_callback(collect, CLY_LOG_WARN, &w);
+    ASSERT_STATS(run_conv(true), 1, 0, 0, 0);
+    ASSERT_STATS(run_conv(true), 1, 0, 0, 0); /* still nothing cached */
+    cly_set_log_callback(NULL, CLY_LOG_WARN, NULL);
+    ck_assert_int_eq(w.count, 2);
+    ck_assert_msg(strstr(w.text, target) != NULL, "warning does not name %s: %s", target, w.text);
+    if (geteuid() != 0)
+        ck_assert_int_eq(count_files(tmp, ""), 0);
+}
+END_TEST
+
+START_TEST(test_cache_off)
+{
+    const char *offs[] = {"off", "0"};
+    for (int i = 0; i < 2; i++) {
+        setenv("CLAYER_CACHE", offs[i], 1);
+        cly_context *ctx = cly_test_context();
+        ck_assert_str_eq(cly_context_cache_dir(ctx), "");
+        cly_context_destroy(ctx);
+        ASSERT_STATS(run_conv(true), 1, 0, 0, 0);
+        struct stat st;
+        ck_assert_msg(stat(dir, &st) != 0 && errno == ENOENT, "cache directory created with CLAYER_CACHE=%s",
+                      offs[i]);
+    }
+    setenv("CLAYER_CACHE", "on", 1); /* anything else leaves it on */
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 0);
+}
+END_TEST
+
+START_TEST(test_nested_dir_modes)
+{
+    mode_t old = umask(0);
+    char nested[4400], part[4400];
+    snprintf(nested, sizeof nested, "%s/a/b/c", tmp);
+    setenv("CLAYER_CACHE_DIR", nested, 1);
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 0);
+    umask(old);
+    const char *parts[] = {"a", "a/b", "a/b/c"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(part, sizeof part, "%s/%s", tmp, parts[i]);
+        struct stat st;
+        ck_assert_int_eq(stat(part, &st), 0);
+        ck_assert_msg((st.st_mode & 07777) == 0700, "%s has mode %o", part, (unsigned)(st.st_mode & 07777));
+    }
+    ck_assert_int_eq(count_files(nested, ".bin"), 1);
+}
+END_TEST
+
+/* ---- no device needed */
+
+START_TEST(test_dir_from_env)
+{
+    char d[4096];
+    setenv("CLAYER_CACHE_DIR", "/x/y", 1);
+    setenv("XDG_CACHE_HOME", "/xdg", 1);
+    setenv("HOME", "/home/someone", 1);
+    ck_assert(cly_cache_dir_from_env(d, sizeof d));
+    ck_assert_str_eq(d, "/x/y");
+    setenv("CLAYER_CACHE_DIR", "/x/y//", 1);
+    ck_assert(cly_cache_dir_from_env(d, sizeof d));
+    ck_assert_str_eq(d, "/x/y");
+    setenv("CLAYER_CACHE_DIR", "/", 1);
+    ck_assert(cly_cache_dir_from_env(d, sizeof d));
+    ck_assert_str_eq(d, "/");
+    setenv("CLAYER_CACHE_DIR", "", 1); /* empty is unset */
+    ck_assert(cly_cache_dir_from_env(d, sizeof d));
+    ck_assert_str_eq(d, "/xdg/clayer");
+    unsetenv("CLAYER_CACHE_DIR");
+    unsetenv("XDG_CACHE_HOME");
+    ck_assert(cly_cache_dir_from_env(d, sizeof d));
+    ck_assert_str_eq(d, "/home/someone/.cache/clayer");
+    unsetenv("HOME");
+    ck_assert(!cly_cache_dir_from_env(d, sizeof d));
+    setenv("CLAYER_CACHE_DIR", "/x/y", 1);
+    setenv("CLAYER_CACHE", "off", 1);
+    ck_assert(!cly_cache_dir_from_env(d, sizeof d));
+}
+END_TEST
+
+START_TEST(test_store_load)
+{
+    unsigned char key[CLY_CACHE_KEY_SIZE], other[CLY_CACHE_KEY_SIZE], payload[1000], *got = NULL;
+    size_t size = 0;
+    uint64_t seed = 3;
+    for (int i = 0; i < CLY_CACHE_KEY_SIZE; i++)
+        key[i] = other[i] = (unsigned char)i;
+    other[31] ^= 1;
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (unsigned char)cly_test_small_int(&seed, 100);
+
+    ck_assert_int_eq(cly_cache_load(dir, key, &got, &size), CLY_CACHE_MISS); /* no directory yet */
+    ck_assert_int_eq(cly_cache_store(dir, key, payload, sizeof payload), CLY_SUCCESS);
+    ck_assert_int_eq(cly_cache_load(dir, key, &got, &size), CLY_CACHE_HIT);
+    ck_assert(size == sizeof payload && memcmp(got, payload, size) == 0);
+    free(got);
+    ck_assert_int_eq(cly_cache_load(dir, other, &got, &size), CLY_CACHE_MISS);
+    ck_assert_int_eq(cly_cache_store(dir, other, payload, 0), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(count_files(dir, ".bin"), 1);
+
+    /* The key is in the name: 64 hex digits. */
+    char path[4400];
+    cly_cache_entry_path(dir, key, path, sizeof path);
+    ck_assert_str_eq(strrchr(path, '/') + 1, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f.bin");
+
+    /* A directory in an entry's place is not an entry. */
+    cly_cache_entry_path(dir, other, path, sizeof path);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    ck_assert_int_eq(cly_cache_load(dir, other, &got, &size), CLY_CACHE_REJECTED);
+
+    /* Keys differ with every input that decides the binary. */
+    cly_device_info a;
+    memset(&a, 0, sizeof a);
+    strcpy(a.platform_name, "P");
+    strcpy(a.platform_version, "1");
+    strcpy(a.name, "dev");
+    strcpy(a.driver_version, "d1");
+    unsigned char k0[32], k1[32];
+    cly_cache_key(&a, (const unsigned char *)"src", 3, "-DX", k0);
+    cly_device_info b = a;
+    strcpy(b.driver_version, "d2");
+    cly_cache_key(&b, (const unsigned char *)"src", 3, "-DX", k1);
+    ck_assert(memcmp(k0, k1, 32) != 0);
+    cly_cache_key(&a, (const unsigned char *)"src", 3, "-DY", k1);
+    ck_assert(memcmp(k0, k1, 32) != 0);
+    cly_cache_key(&a, (const unsigned char *)"srC", 3, "-DX", k1);
+    ck_assert(memcmp(k0, k1, 32) != 0);
+    /* Field boundaries count: "src"+"-DX" is not "sr"+"c-DX". */
+    cly_cache_key(&a, (const unsigned char *)"sr", 2, "c-DX", k1);
+    ck_assert(memcmp(k0, k1, 32) != 0);
+    cly_cache_key(&a, (const unsigned char *)"src", 3, "-DX", k1);
+    ck_assert(memcmp(k0, k1, 32) == 0);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--cache-child") == 0)
+        return cache_child();
+    bool device = cly_test_device_available();
+    Suite *s = suite_create("cache");
+    TCase *tc = tcase_create("files");
+    tcase_set_timeout(tc, CLY_TEST_TIMEOUT);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_dir_from_env);
+    tcase_add_test(tc, test_store_load);
+    suite_add_tcase(s, tc);
+    if (device) {
+        tc = tcase_create("device");
+        tcase_set_timeout(tc, CLY_TEST_TIMEOUT);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_miss_then_hit);
+        tcase_add_test(tc, test_separate_processes);
+        tcase_add_test(tc, test_corrupt_payload);
+        tcase_add_test(tc, test_truncated);
+        tcase_add_test(tc, test_header_damage);
+        tcase_add_test(tc, test_foreign_entry);
+        tcase_add_test(tc, test_garbage_binary);
+        tcase_add_test(tc, test_symlinked_entry);
+        tcase_add_test(tc, test_symlinked_dir);
+        tcase_add_test(tc, test_unwritable_dir);
+        tcase_add_test(tc, test_cache_off);
+        tcase_add_test(tc, test_nested_dir_modes);
+        suite_add_tcase(s, tc);
+    }
+    return cly_test_run(s, device);
+}
