@@ -8,7 +8,8 @@
  *
  *   pool_max: out = max over in-input cells (padding is -inf, so it never
  *             wins); argmax[i] = y*W + x of the first maximum in row-major
- *             order (a NaN wins, as in PyTorch). Written when want_argmax.
+ *             order; a NaN wins (the last one), exactly PyTorch's CPU rule
+ *             `val > maxval || isnan(val)`. Written when want_argmax.
  *   pool_avg: out = sum / divisor, divisor = (ye - y0) * (xe - x0) with
  *             ye = min(y0 + FH, H + PB), xe = min(x0 + FW, W + PR), i.e. the
  *             window clipped to input + padding (count_include_pad), or the
@@ -46,7 +47,7 @@ __kernel void pool_max(__global const float *in, long in_off, __global float *ou
     for (int y = ya; y < yb; y++)
         for (int x = xa; x < xb; x++) {
             const float v = plane[y * W + x];
-            if (v > best || (isnan(v) && !isnan(best))) {
+            if (v > best || isnan(v)) {
                 best = v;
                 best_idx = y * W + x;
             }

@@ -4,7 +4,7 @@
  * - Max pooling treats padding as -inf: padded cells never win. The argmax
  *   ("switches" for the backward pass) is the index y*W + x within the input
  *   plane of the first maximum in row-major order, as in PyTorch's
- *   max_pool2d_with_indices; a NaN wins, as there.
+ *   max_pool2d_with_indices; a NaN wins (the last one), as there.
  * - Average pooling follows PyTorch's avg_pool2d exactly: the window is first
  *   clipped to input + padding (hend = min(hstart + F, H + Pbottom)); with
  *   count_include_pad (our default, avg_exclude_pad = false) the divisor is
