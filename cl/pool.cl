@@ -9,17 +9,24 @@
  *   pool_max: out = max over in-input cells (padding is -inf, so it never
  *             wins); argmax[i] = y*W + x of the first maximum in row-major
  *             order; a NaN wins (the last one), exactly PyTorch's CPU rule
- *             `val > maxval || isnan(val)`. Written when want_argmax.
+ *             `val > maxval || isnan(val)`. Written when flag (want_argmax).
  *   pool_avg: out = sum / divisor, divisor = (ye - y0) * (xe - x0) with
  *             ye = min(y0 + FH, H + PB), xe = min(x0 + FW, W + PR), i.e. the
  *             window clipped to input + padding (count_include_pad), or the
- *             number of in-input cells when exclude_pad != 0.
+ *             number of in-input cells when flag (exclude_pad) != 0.
  *   pool_l2:  out = sqrt(sum of squares over in-input cells).
  *   gap:      i < N*C: out[out_off + i] = mean of the plane in_off + i*HW.
  *
  * The host guarantees every pad < window size and the Caffe/PyTorch ceil
  * rule, so each window holds at least one in-input cell. */
 #include "common.cl"
+
+/* One argument list for the three pool kernels (the host sets it once);
+ * `flag` is want_argmax for max, exclude_pad for avg, unused for L2. */
+#define POOL_ARGS                                                                                               \
+    __global const float *in, long in_off, __global float *out, long out_off, __global int *argmax,            \
+        long argmax_off, int flag, long count, int H, int W, int OH, int OW, int FH, int FW, int SH, int SW,   \
+        int PT, int PL, int PB, int PR
 
 /* Decompose the 1-D id; shared by the three pool kernels. */
 #define POOL_PROLOGUE                                                      \
@@ -35,9 +42,7 @@
     const int xa = max(x0, 0), xb = min(x0 + FW, W);                      \
     __global const float *plane = in + in_off + nc * H * W
 
-__kernel void pool_max(__global const float *in, long in_off, __global float *out, long out_off,
-                       __global int *argmax, long argmax_off, int want_argmax, long count, int H, int W, int OH,
-                       int OW, int FH, int FW, int SH, int SW, int PT, int PL)
+__kernel void pool_max(POOL_ARGS)
 {
     POOL_PROLOGUE;
     /* Start from the first in-input cell, not -inf: a window of -inf values
@@ -53,13 +58,11 @@ __kernel void pool_max(__global const float *in, long in_off, __global float *ou
             }
         }
     out[out_off + i] = best;
-    if (want_argmax)
+    if (flag) /* want_argmax */
         argmax[argmax_off + i] = best_idx;
 }
 
-__kernel void pool_avg(__global const float *in, long in_off, __global float *out, long out_off, long count, int H,
-                       int W, int OH, int OW, int FH, int FW, int SH, int SW, int PT, int PL, int PB, int PR,
-                       int exclude_pad)
+__kernel void pool_avg(POOL_ARGS)
 {
     POOL_PROLOGUE;
     float sum = 0.0f;
@@ -67,12 +70,11 @@ __kernel void pool_avg(__global const float *in, long in_off, __global float *ou
         for (int x = xa; x < xb; x++)
             sum += plane[y * W + x];
     const int ye = min(y0 + FH, H + PB), xe = min(x0 + FW, W + PR);
-    const int divisor = exclude_pad ? (yb - ya) * (xb - xa) : (ye - y0) * (xe - x0);
+    const int divisor = flag /* exclude_pad */ ? (yb - ya) * (xb - xa) : (ye - y0) * (xe - x0);
     out[out_off + i] = sum / (float)divisor;
 }
 
-__kernel void pool_l2(__global const float *in, long in_off, __global float *out, long out_off, long count, int H,
-                      int W, int OH, int OW, int FH, int FW, int SH, int SW, int PT, int PL)
+__kernel void pool_l2(POOL_ARGS)
 {
     POOL_PROLOGUE;
     float sum = 0.0f;

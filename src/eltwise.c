@@ -17,7 +17,7 @@ cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf 
 {
     /* In place means the very same elements; a shifted overlap would let
      * one work-item read what another already wrote. */
-    if (x.mem == y.mem && x.offset != y.offset && (x.offset - y.offset < count && y.offset - x.offset < count))
+    if (x.offset != y.offset && cly_overlap(x, count, y, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "relu: input and output overlap without coinciding");
     cl_long xo = x.offset, yo = y.offset, cnt = count;
     const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt)};

@@ -23,11 +23,12 @@ cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params 
     if (!cly_fits_int(2 * in.c)) /* c + POST below stays an int */
         return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "lrn: %lld channels exceed the kernel's int range",
                         (long long)in.c);
-    if (x.mem == y.mem)
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn: output must not share the input's buffer");
     int64_t hw, count;
     if (!cly_mul_i64(in.h, in.w, &hw) || !cly_mul_i64(in.n, in.c, &count) || !cly_mul_i64(count, hw, &count))
         return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "lrn: shape " CLY_SHAPE_FMT, CLY_SHAPE_ARGS(in));
+    /* Work-items read their neighbours' channels: no in-place LRN. */
+    if (cly_overlap(x, count, y, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn: output overlaps the input");
     cl_kernel k;
     cly_status s = cly_kernel_get(ctx, "lrn", "", "lrn", &k);
     if (s != CLY_SUCCESS)
@@ -40,7 +41,7 @@ cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params 
     cl_int C = (cl_int)in.c, PRE = (cl_int)(pre < in.c ? pre : in.c), POST = (cl_int)(post < in.c ? post : in.c);
     cl_float A = (cl_float)a, K = (cl_float)p->k, BETA = (cl_float)p->beta;
     const cly_karg args[] = {CLY_ARG(x.mem), CLY_ARG(xo),  CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt), CLY_ARG(C),
-                             CLY_ARG(HW),    CLY_ARG(PRE), CLY_ARG(POST), CLY_ARG(A),  CLY_ARG(K),   CLY_ARG(BETA)};
+                             CLY_ARG(HW),    CLY_ARG(PRE), CLY_ARG(POST),  CLY_ARG(A),  CLY_ARG(K),   CLY_ARG(BETA)};
     s = cly_kernel_args(ctx, k, "lrn", args, sizeof args / sizeof args[0]);
     if (s != CLY_SUCCESS)
         return s;

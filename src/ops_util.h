@@ -26,4 +26,12 @@ static inline bool cly_fits_int(int64_t v)
     return v >= 0 && v <= INT32_MAX;
 }
 
+/* True when [a.offset, a.offset + na) and [b.offset, b.offset + nb) share
+ * elements of one buffer. Values of a planned arena all live in one cl_mem,
+ * so sharing the buffer alone says nothing. */
+static inline bool cly_overlap(cly_buf a, int64_t na, cly_buf b, int64_t nb)
+{
+    return a.mem == b.mem && a.offset < b.offset + nb && b.offset < a.offset + na;
+}
+
 #endif

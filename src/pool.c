@@ -125,7 +125,8 @@ cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x,
         return cly_fail(ctx, CLY_ERROR_UNSUPPORTED,
                         "%s: a %lldx%lld plane with a %lldx%lld window exceeds the kernel's int range", names[g->kind],
                         (long long)g->h, (long long)g->w, (long long)g->fh, (long long)g->fw);
-    if (!cly_mul_i64(g->n, g->c, &count) || !cly_mul_i64(count, g->oh, &count) || !cly_mul_i64(count, g->ow, &count))
+    if (!cly_mul_i64(g->n, g->c, &count) || !cly_mul_i64(count, g->oh, &count) ||
+        !cly_mul_i64(count, g->ow, &count))
         return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: output count overflows", names[g->kind]);
     cl_kernel k;
     cly_status s = cly_kernel_get(ctx, "pool", "", names[g->kind], &k);
@@ -135,28 +136,15 @@ cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x,
     cl_int H = (cl_int)g->h, W = (cl_int)g->w, OH = (cl_int)g->oh, OW = (cl_int)g->ow, FH = (cl_int)g->fh,
            FW = (cl_int)g->fw, SH = (cl_int)g->sh, SW = (cl_int)g->sw, PT = (cl_int)g->pt, PL = (cl_int)g->pl,
            PB = (cl_int)g->pb, PR = (cl_int)g->pr, flag;
-    /* An unused buffer argument still needs a valid cl_mem: pass y. */
+    /* flag: want_argmax for max, exclude_pad for avg. An unused buffer
+     * argument still needs a valid cl_mem: pass y. */
+    flag = g->kind == CLY_POOL_MAX ? argmax.mem != NULL : g->kind == CLY_POOL_AVG ? g->exclude_pad : 0;
     cl_mem am = argmax.mem ? argmax.mem : y.mem;
-    if (g->kind == CLY_POOL_MAX) {
-        flag = argmax.mem != NULL;
-        const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(am),
-                              CLY_ARG(ao),    CLY_ARG(flag), CLY_ARG(cnt), CLY_ARG(H), CLY_ARG(W),
-                              CLY_ARG(OH),    CLY_ARG(OW), CLY_ARG(FH), CLY_ARG(FW), CLY_ARG(SH),
-                              CLY_ARG(SW),    CLY_ARG(PT), CLY_ARG(PL)};
-        s = cly_kernel_args(ctx, k, names[g->kind], a, sizeof a / sizeof a[0]);
-    } else if (g->kind == CLY_POOL_AVG) {
-        flag = g->exclude_pad;
-        const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt),
-                              CLY_ARG(H),     CLY_ARG(W),  CLY_ARG(OH),    CLY_ARG(OW), CLY_ARG(FH),
-                              CLY_ARG(FW),    CLY_ARG(SH), CLY_ARG(SW),    CLY_ARG(PT), CLY_ARG(PL),
-                              CLY_ARG(PB),    CLY_ARG(PR), CLY_ARG(flag)};
-        s = cly_kernel_args(ctx, k, names[g->kind], a, sizeof a / sizeof a[0]);
-    } else {
-        const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt),
-                              CLY_ARG(H),     CLY_ARG(W),  CLY_ARG(OH),    CLY_ARG(OW), CLY_ARG(FH),
-                              CLY_ARG(FW),    CLY_ARG(SH), CLY_ARG(SW),    CLY_ARG(PT), CLY_ARG(PL)};
-        s = cly_kernel_args(ctx, k, names[g->kind], a, sizeof a / sizeof a[0]);
-    }
+    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(am), CLY_ARG(ao),
+                          CLY_ARG(flag),  CLY_ARG(cnt), CLY_ARG(H),    CLY_ARG(W),  CLY_ARG(OH), CLY_ARG(OW),
+                          CLY_ARG(FH),    CLY_ARG(FW), CLY_ARG(SH),    CLY_ARG(SW), CLY_ARG(PT), CLY_ARG(PL),
+                          CLY_ARG(PB),    CLY_ARG(PR)};
+    s = cly_kernel_args(ctx, k, names[g->kind], a, sizeof a / sizeof a[0]);
     if (s != CLY_SUCCESS)
         return s;
     return cly_enqueue_1d(ctx, k, count, names[g->kind]);

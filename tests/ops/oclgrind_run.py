@@ -19,7 +19,8 @@ import sys
 
 # Every oclgrind diagnostic starts with one of these lines; kernel errors go
 # on with "\tKernel: NAME".
-ERROR = re.compile(r"^(Invalid (read|write)|Uninitiali[sz]ed |.*data race|Oclgrind - |\tKernel: |Work-group divergence)")
+ERROR = re.compile(r"^(Invalid (read|write)|Uninitiali[sz]ed |.*data race|Oclgrind - |\tKernel: "
+                   r"|Work-group divergence)")
 
 
 def main():
@@ -28,7 +29,8 @@ def main():
     # oclgrind build options, which the cache key cannot see) must not stand
     # in for a fresh build.
     env = dict(os.environ, CK_FORK="no", CLAYER_CACHE="off")
-    cmd = [oclgrind, "--check-api", "--data-races", "--uninitialized", "--build-options", "-cl-opt-disable", test] + args
+    cmd = [oclgrind, "--check-api", "--data-races", "--uninitialized", "--build-options", "-cl-opt-disable",
+           test] + args
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           errors="replace")
     sys.stdout.write(proc.stdout)

@@ -124,6 +124,13 @@ START_TEST(lrn_bad_params_refused)
     ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, bx, by), CLY_ERROR_INVALID_ARGUMENT);
     p.size = 5;
     ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, bx, bx), CLY_ERROR_INVALID_ARGUMENT);
+    /* Disjoint ranges of one buffer (a planned arena) are fine. */
+    cly_buf lo = ot_alloc(ctx, 16, 4), hi = {lo.mem, lo.offset + 8};
+    ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, lo, (cly_buf){lo.mem, lo.offset + 4}),
+                     CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, lo, hi), CLY_SUCCESS);
+    ck_assert_int_eq(cly_context_finish(ctx), CLY_SUCCESS);
+    ot_free(lo);
     ot_free(bx);
     ot_free(by);
     cly_context_destroy(ctx);
