@@ -121,7 +121,7 @@ cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x,
     int64_t plane, count;
     if (!cly_mul_i64(g->h, g->w, &plane) || !cly_fits_int(plane) || !cly_fits_int(g->h + g->pt + g->pb + g->fh) ||
         !cly_fits_int(g->w + g->pl + g->pr + g->fw) || !cly_fits_int(g->sh) || !cly_fits_int(g->sw) ||
-        !cly_fits_int(g->oh) || !cly_fits_int(g->ow))
+        !cly_fits_int(g->oh) || !cly_fits_int(g->ow) || !cly_fits_int(g->fh * g->fw) /* the avg divisor */)
         return cly_fail(ctx, CLY_ERROR_UNSUPPORTED,
                         "%s: a %lldx%lld plane with a %lldx%lld window exceeds the kernel's int range", names[g->kind],
                         (long long)g->h, (long long)g->w, (long long)g->fh, (long long)g->fw);
