@@ -1,0 +1,56 @@
+/* Element-wise kernels, one element per work-item over a 1-D range; every
+ * id i is 64-bit and compared against `count`.
+ *
+ *   relu:     y[yo + i] = x[xo + i] < 0 ? 0 : x[xo + i]        i < count
+ *             (NaN passes through, as in PyTorch; y may be x: in place)
+ *   add:      y[yo + i] = a[ao + i] + b[bo + i]                  i < count
+ *   concat:   i < N*C*HW, p = i % HW, c = (i / HW) % C, n = i / (HW*C):
+ *             y[yo + (n*CT + CO + c)*HW + p] = x[xo + i]
+ *             (x is N x C x HW, y is N x CT x HW, CO the channel offset)
+ *   bias_act: i < rows*cols, o = i % cols:
+ *             y[yo + i] = act(y[yo + i] + (has_bias ? bias[bo + o] : 0)),
+ *             act = relu when relu != 0: the epilogue of fully connected. */
+#include "common.cl"
+
+__kernel void relu(__global const float *x, long xo, __global float *y, long yo, long count)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const float v = x[xo + i];
+    y[yo + i] = v < 0.0f ? 0.0f : v;
+}
+
+__kernel void add(__global const float *a, long ao, __global const float *b, long bo, __global float *y, long yo,
+                  long count)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    y[yo + i] = a[ao + i] + b[bo + i];
+}
+
+__kernel void concat(__global const float *x, long xo, __global float *y, long yo, long count, long C, long HW,
+                     long CT, long CO)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const idx_t p = i % HW, t = i / HW;
+    const idx_t c = t % C, n = t / C;
+    y[yo + (n * CT + CO + c) * HW + p] = x[xo + i];
+}
+
+__kernel void bias_act(__global float *y, long yo, __global const float *bias, long bo, long count, long cols,
+                       int has_bias, int relu)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    float v = y[yo + i];
+    if (has_bias)
+        v += bias[bo + i % cols];
+    if (relu && v < 0.0f)
+        v = 0.0f;
+    y[yo + i] = v;
+}

@@ -1,0 +1,33 @@
+/* Fully connected: y[n x out] = x[n x in] * w[out x in]^T (+ bias, ReLU).
+ * The input of each sample is its C x H x W block taken flat, i.e. in C, H, W
+ * order, which is how NCHW stores it: no reshuffle is needed. The product is
+ * one SGEMM (through blas.c); bias and ReLU follow in one element-wise pass
+ * (bias_act in eltwise.cl), skipped when neither is asked for. */
+#include "ops_util.h"
+
+cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs, bool relu, cly_buf x,
+                          cly_buf w, cly_buf bias, cly_buf y)
+{
+    int64_t count;
+    if (n < 1 || inputs < 1 || outputs < 1 || !cly_mul_i64(n, outputs, &count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "fc: %lld samples of %lld inputs to %lld outputs",
+                        (long long)n, (long long)inputs, (long long)outputs);
+    /* Row-major: A = x (n x inputs, lda = inputs), B = w used transposed
+     * (outputs x inputs, ldb = inputs), C = y (n x outputs). */
+    cly_status s = cly_sgemm(ctx, false, true, n, outputs, inputs, 1.0f, x, inputs, w, inputs, 0.0f, y, outputs);
+    if (s != CLY_SUCCESS || (!bias.mem && !relu))
+        return s;
+    cl_kernel k;
+    s = cly_kernel_get(ctx, "eltwise", "", "bias_act", &k);
+    if (s != CLY_SUCCESS)
+        return s;
+    cl_mem bm = bias.mem ? bias.mem : y.mem; /* unused when has_bias = 0, but must be a valid cl_mem */
+    cl_long yo = y.offset, bo = bias.offset, cnt = count, cols = outputs;
+    cl_int has_bias = bias.mem != NULL, act = relu;
+    const cly_karg a[] = {CLY_ARG(y.mem), CLY_ARG(yo),   CLY_ARG(bm),       CLY_ARG(bo),
+                          CLY_ARG(cnt),   CLY_ARG(cols), CLY_ARG(has_bias), CLY_ARG(act)};
+    s = cly_kernel_args(ctx, k, "bias_act", a, sizeof a / sizeof a[0]);
+    if (s != CLY_SUCCESS)
+        return s;
+    return cly_enqueue_1d(ctx, k, count, "fc bias_act");
+}

@@ -1,0 +1,49 @@
+/* Local response normalisation across channels (AlexNet, GoogLeNet):
+ *   b[c] = a[c] / (k + A * sum_{c' in window(c)} a[c']^2)^beta
+ * with A = alpha/size (Caffe, PyTorch; CLY_LRN_ALPHA_OVER_SIZE) or alpha as
+ * given (the AlexNet paper; CLY_LRN_ALPHA_RAW). The divisor of alpha is
+ * always `size`, also where the window is clipped at the first or last
+ * channel (Caffe and PyTorch both do so).
+ *
+ * The window runs from c - (size-1)/2 to c + size/2, as clayer.h specifies:
+ * that is Caffe's pre_pad = (size-1)/2, which Caffe only allows for odd sizes.
+ * For an even size PyTorch's local_response_norm pads size/2 channels in
+ * front and (size-1)/2 behind, i.e. the window c - size/2 .. c + (size-1)/2:
+ * one further DOWN, not up. To follow PyTorch instead, set pre = size/2
+ * below. */
+#include "ops_util.h"
+
+cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params *p, cly_buf x, cly_buf y)
+{
+    if (p->size < 1 || !cly_fits_int(p->size) || !(p->beta == p->beta) || !(p->k == p->k) || !(p->alpha == p->alpha))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn: size %lld must be >= 1 and alpha, beta, k numbers",
+                        (long long)p->size);
+    if ((unsigned)p->alpha_mode > CLY_LRN_ALPHA_RAW)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn: unknown alpha mode %d", (int)p->alpha_mode);
+    if (!cly_fits_int(2 * in.c)) /* c + POST below stays an int */
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "lrn: %lld channels exceed the kernel's int range",
+                        (long long)in.c);
+    int64_t hw, count;
+    if (!cly_mul_i64(in.h, in.w, &hw) || !cly_mul_i64(in.n, in.c, &count) || !cly_mul_i64(count, hw, &count))
+        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "lrn: shape " CLY_SHAPE_FMT, CLY_SHAPE_ARGS(in));
+    /* Work-items read their neighbours' channels: no in-place LRN. */
+    if (cly_overlap(x, count, y, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn: output overlaps the input");
+    cl_kernel k;
+    cly_status s = cly_kernel_get(ctx, "lrn", "", "lrn", &k);
+    if (s != CLY_SUCCESS)
+        return s;
+    double a = p->alpha_mode == CLY_LRN_ALPHA_OVER_SIZE ? p->alpha / (double)p->size : p->alpha;
+    cl_long xo = x.offset, yo = y.offset, cnt = count, HW = hw;
+    /* Channels below and above c; clipped to C, which changes nothing but
+     * keeps c + POST inside int. */
+    int64_t pre = (p->size - 1) / 2, post = p->size - 1 - pre;
+    cl_int C = (cl_int)in.c, PRE = (cl_int)(pre < in.c ? pre : in.c), POST = (cl_int)(post < in.c ? post : in.c);
+    cl_float A = (cl_float)a, K = (cl_float)p->k, BETA = (cl_float)p->beta;
+    const cly_karg args[] = {CLY_ARG(x.mem), CLY_ARG(xo),  CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt), CLY_ARG(C),
+                             CLY_ARG(HW),    CLY_ARG(PRE), CLY_ARG(POST),  CLY_ARG(A),  CLY_ARG(K),   CLY_ARG(BETA)};
+    s = cly_kernel_args(ctx, k, "lrn", args, sizeof args / sizeof args[0]);
+    if (s != CLY_SUCCESS)
+        return s;
+    return cly_enqueue_1d(ctx, k, count, "lrn");
+}

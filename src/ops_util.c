@@ -1,0 +1,49 @@
+/* Shared by the op files: 1-D launches and kernel argument lists. */
+#include "ops_util.h"
+
+/* Work-group size of every 1-D launch. One fixed size keeps the number of
+ * compiled variants down: pocl compiles a kernel again for each new local
+ * size. 64 is a multiple of every GPU's SIMD width (32 on NVIDIA, 64 on AMD). */
+#ifndef CLY_WG_1D
+#define CLY_WG_1D 64
+#endif
+
+cly_status cly_enqueue_1d(cly_context *ctx, cl_kernel kernel, int64_t count, const char *what)
+{
+    if (count < 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: negative work-item count %lld", what,
+                        (long long)count);
+    if (count == 0)
+        return CLY_SUCCESS;
+    size_t local = CLY_WG_1D, kernel_max = 0;
+    /* A kernel may allow less than the device's maximum (register pressure
+     * on GPUs, a small device such as an FPGA); never ask for more. */
+    cl_int err = clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
+                                          &kernel_max, NULL);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(ctx, err, "%s: clGetKernelWorkGroupInfo", what);
+    if (kernel_max > 0 && local > kernel_max)
+        local = kernel_max;
+    if (ctx->info.max_work_group_size > 0 && local > ctx->info.max_work_group_size)
+        local = (size_t)ctx->info.max_work_group_size;
+    /* Round up; kernels compare their id against the true count. The bound
+     * keeps the rounded size clear of size_t overflow. */
+    if ((uint64_t)count > (uint64_t)INT64_MAX - local)
+        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: %lld work-items", what, (long long)count);
+    size_t global = ((size_t)count + local - 1) / local * local;
+    err = clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel of %zu work-items (local %zu)", what, global,
+                           local);
+    return CLY_SUCCESS;
+}
+
+cly_status cly_kernel_args(cly_context *ctx, cl_kernel kernel, const char *what, const cly_karg *args, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
+        if (err != CL_SUCCESS)
+            return cly_fail_cl(ctx, err, "%s: clSetKernelArg(%zu)", what, i);
+    }
+    return CLY_SUCCESS;
+}

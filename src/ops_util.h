@@ -1,0 +1,37 @@
+/* Helpers private to the op files (pool.c, eltwise.c, lrn.c, ...): kernel
+ * argument lists and the limits the kernels' int parameters impose. */
+#ifndef CLY_OPS_UTIL_H
+#define CLY_OPS_UTIL_H
+
+#include "ops.h"
+
+/* One kernel argument: its size and a pointer to its value. */
+typedef struct cly_karg {
+    size_t size;
+    const void *value;
+} cly_karg;
+
+/* CLY_ARG(lvalue): the argument is the lvalue's bytes (a cl_mem, cl_long,
+ * cl_int, cl_float variable). */
+#define CLY_ARG(v) ((cly_karg){sizeof(v), &(v)})
+
+/* Set arguments 0 .. count-1 of `kernel`; `what` names the op in the
+ * message of a failure, which also gives the argument index. */
+cly_status cly_kernel_args(cly_context *ctx, cl_kernel kernel, const char *what, const cly_karg *args, size_t count);
+
+/* Kernels take extents (H, W, C, window sizes) as int; element counts and
+ * offsets as long. True when v fits an OpenCL int. */
+static inline bool cly_fits_int(int64_t v)
+{
+    return v >= 0 && v <= INT32_MAX;
+}
+
+/* True when [a.offset, a.offset + na) and [b.offset, b.offset + nb) share
+ * elements of one buffer. Values of a planned arena all live in one cl_mem,
+ * so sharing the buffer alone says nothing. */
+static inline bool cly_overlap(cly_buf a, int64_t na, cly_buf b, int64_t nb)
+{
+    return a.mem == b.mem && a.offset < b.offset + nb && b.offset < a.offset + na;
+}
+
+#endif
