@@ -322,8 +322,8 @@ typedef enum cly_lrn_alpha {
 /* Local response normalisation across channels (AlexNet, cuda-convnet):
  *   b[c] = a[c] / (k + A * sum_{c' in window(c)} a[c']^2)^beta
  * A = alpha/size or alpha (see alpha_mode); the window holds `size`
- * channels centred on c: from c - (size-1)/2 to c + size/2 (an even size
- * reaches one further up, as in PyTorch), clipped at the edges. */
+ * channels centred on c: from c - size/2 to c + (size-1)/2, clipped at the
+ * edges (an even size reaches one further down, as in PyTorch). */
 typedef struct cly_lrn_params {
     int64_t size;  /* n: channels in the window, >= 1 */
     double alpha;

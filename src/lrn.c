@@ -5,12 +5,10 @@
  * always `size`, also where the window is clipped at the first or last
  * channel (Caffe and PyTorch both do so).
  *
- * The window runs from c - (size-1)/2 to c + size/2, as clayer.h specifies:
- * that is Caffe's pre_pad = (size-1)/2, which Caffe only allows for odd sizes.
- * For an even size PyTorch's local_response_norm pads size/2 channels in
- * front and (size-1)/2 behind, i.e. the window c - size/2 .. c + (size-1)/2:
- * one further DOWN, not up. To follow PyTorch instead, set pre = size/2
- * below. */
+ * The window runs from c - size/2 to c + (size-1)/2, as clayer.h specifies:
+ * PyTorch's local_response_norm, which pads size/2 channels in front and
+ * (size-1)/2 behind. For the odd sizes Caffe allows, this is Caffe's window
+ * too; users bring weights trained with PyTorch's even-size rule. */
 #include "ops_util.h"
 
 cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params *p, cly_buf x, cly_buf y)
@@ -37,7 +35,7 @@ cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params 
     cl_long xo = x.offset, yo = y.offset, cnt = count, HW = hw;
     /* Channels below and above c; clipped to C, which changes nothing but
      * keeps c + POST inside int. */
-    int64_t pre = (p->size - 1) / 2, post = p->size - 1 - pre;
+    int64_t pre = p->size / 2, post = p->size - 1 - pre;
     cl_int C = (cl_int)in.c, PRE = (cl_int)(pre < in.c ? pre : in.c), POST = (cl_int)(post < in.c ? post : in.c);
     cl_float A = (cl_float)a, K = (cl_float)p->k, BETA = (cl_float)p->beta;
     const cly_karg args[] = {CLY_ARG(x.mem), CLY_ARG(xo),  CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt), CLY_ARG(C),

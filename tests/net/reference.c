@@ -88,7 +88,7 @@ static void lrn(const cly_lrn_params *p, cly_shape s, const double *x, double *y
         for (int64_t c = 0; c < s.c; c++)
             for (int64_t i = 0; i < s.h * s.w; i++) {
                 double sum = 0;
-                for (int64_t q = c - (p->size - 1) / 2; q <= c + p->size / 2; q++)
+                for (int64_t q = c - p->size / 2; q <= c + (p->size - 1) / 2; q++)
                     if (q >= 0 && q < s.c) {
                         double v = x[(n * s.c + q) * s.h * s.w + i];
                         sum += v * v;

@@ -13,7 +13,7 @@ static int64_t count_of(cly_shape s)
 
 /* ---- LRN */
 
-/* The formula of clayer.h, literally: window c - (size-1)/2 .. c + size/2,
+/* The formula of clayer.h, literally: window c - size/2 .. c + (size-1)/2,
  * clipped; A = alpha/size or alpha; the divisor stays `size` at the edges. */
 static void ref_lrn(cly_shape s, const cly_lrn_params *p, const float *x, double *y)
 {
@@ -23,7 +23,7 @@ static void ref_lrn(cly_shape s, const cly_lrn_params *p, const float *x, double
         for (int64_t c = 0; c < s.c; c++)
             for (int64_t q = 0; q < hw; q++) {
                 double sum = 0.0;
-                for (int64_t j = c - (p->size - 1) / 2; j <= c + p->size / 2; j++)
+                for (int64_t j = c - p->size / 2; j <= c + (p->size - 1) / 2; j++)
                     if (j >= 0 && j < s.c) {
                         double v = x[(n * s.c + j) * hw + q];
                         sum += v * v;
@@ -90,8 +90,8 @@ START_TEST(lrn_shapes_and_modes)
 END_TEST
 
 /* An even window pinned by hand: x = 1, 2, 3, 4 over four channels, size 2,
- * alpha 1 raw, k 1, beta 1: the window of c is c .. c+1 (pre = (2-1)/2 = 0),
- * so y[0] = 1/(1 + 1 + 4) and y[3] = 4/(1 + 16) (clipped at the top). */
+ * alpha 1 raw, k 1, beta 1: the window of c is c-1 .. c (PyTorch: pre = 2/2 = 1),
+ * so y[0] = 1/(1 + 1) (clipped at the bottom) and y[3] = 4/(1 + 9 + 16). */
 START_TEST(lrn_even_window_by_hand)
 {
     cly_context *ctx = ot_context();
@@ -101,15 +101,15 @@ START_TEST(lrn_even_window_by_hand)
     cly_buf bx = ot_upload(ctx, x, 4, 4), by = ot_alloc(ctx, 4, 4);
     ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 4, 1, 1}, &p, bx, by), CLY_SUCCESS);
     ot_download(ctx, by, y, 4, 4);
-    ck_assert_float_eq_tol(y[0], 1.0f / 6.0f, 1e-6f);
-    ck_assert_float_eq_tol(y[1], 2.0f / 14.0f, 1e-6f);
-    ck_assert_float_eq_tol(y[2], 3.0f / 26.0f, 1e-6f);
-    ck_assert_float_eq_tol(y[3], 4.0f / 17.0f, 1e-6f);
-    /* alpha over size halves the alpha term: y[0] = 1/(1 + 5/2). */
+    ck_assert_float_eq_tol(y[0], 1.0f / 2.0f, 1e-6f);
+    ck_assert_float_eq_tol(y[1], 2.0f / 6.0f, 1e-6f);
+    ck_assert_float_eq_tol(y[2], 3.0f / 14.0f, 1e-6f);
+    ck_assert_float_eq_tol(y[3], 4.0f / 26.0f, 1e-6f);
+    /* alpha over size halves the alpha term: y[0] = 1/(1 + 1/2). */
     p.alpha_mode = CLY_LRN_ALPHA_OVER_SIZE;
     ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 4, 1, 1}, &p, bx, by), CLY_SUCCESS);
     ot_download(ctx, by, y, 4, 4);
-    ck_assert_float_eq_tol(y[0], 1.0f / 3.5f, 1e-6f);
+    ck_assert_float_eq_tol(y[0], 1.0f / 1.5f, 1e-6f);
     ot_free(bx);
     ot_free(by);
     cly_context_destroy(ctx);
