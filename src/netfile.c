@@ -388,7 +388,7 @@ static cly_status parse_args(parser *ps, cly_layer *l, char **tok, size_t n)
             return perr(ps, "%s needs a value: %s=...", keys[k].name, keys[k].name);
         if (seen & (1u << k))
             return perr(ps, "%s is given twice", keys[k].name);
-        if ((1u << k) & kinds & seen)
+        if (((1u << k) & kinds) && (seen & kinds))
             return perr(ps, "give one pool kind (max, avg or l2), not two");
         seen |= 1u << k;
         cly_status st = apply(ps, l, k, eq ? eq + 1 : "");
