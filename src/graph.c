@@ -216,7 +216,6 @@ static bool node_copy(cly_node *n, const cly_layer *l)
                 return false;
         n->layer.inputs = (const char *const *)n->inputs;
     }
-    n->in_place = cly_layer_table[l->type].in_place;
     return true;
 }
 

@@ -28,8 +28,9 @@ typedef struct cly_node {
     /* Added by the graph code: */
     size_t *consumer_ids; /* the consumers (node indices, ascending, repeats kept); points into
                              cly_graph.edges, valid until the next cly_graph_infer */
-    bool in_place;       /* may overwrite its input (relu, dropout, softmax): its output is not
-                            counted in the activation total */
+    bool in_place;       /* set by cly_graph_infer: a relu, dropout or softmax whose input is no
+                            INPUT layer and feeds nothing else, so it may overwrite that input;
+                            its output is not counted in the activation total */
     int line;            /* net-file line, 0 when added through the C API */
     const char *algo;    /* static name of the algorithm the executor chose; NULL prints "-" */
 } cly_node;
@@ -60,7 +61,7 @@ typedef struct cly_layer_ops {
     const char *name;     /* cly_layer_type_string */
     size_t min_inputs;
     size_t max_inputs;
-    bool in_place;
+    bool in_place;        /* may work in place (see cly_node.in_place) */
     /* Check the parameters of a layer being added and apply defaults
      * (l->name is valid); fails with a message naming the layer. */
     cly_status (*check)(cly_layer *l);

@@ -86,6 +86,14 @@ static cly_status resolve(cly_graph *g)
             src->consumer_ids[src->consumers++] = i;
         }
     }
+    /* Overwriting an input is legal only when nothing else reads it, and
+     * never for the net's own inputs, which the caller provides. */
+    for (size_t i = 0; i < g->count; i++) {
+        cly_node *n = &g->nodes[i];
+        const cly_node *src = n->layer.input_count == 1 ? &g->nodes[n->input_ids[0]] : NULL;
+        n->in_place = cly_layer_table[n->layer.type].in_place && src && src->consumers == 1 &&
+                      src->layer.type != CLY_LAYER_INPUT;
+    }
     return CLY_SUCCESS;
 }
 

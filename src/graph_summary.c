@@ -135,11 +135,13 @@ cly_status cly_graph_print_summary(const cly_graph *g, FILE *f)
             cly_group_digits(g->total_weights + g->total_biases, c, sizeof c),
             mib(g->total_weights + g->total_biases));
     /* The notes' VGG-16 table counts the input volume and every layer it
-     * lists up to the class scores: 15,237,608 values. A ReLU or softmax
-     * can overwrite its input, so in-place layers add nothing. */
+     * lists up to the class scores: 15,237,608 values. Its ReLUs (fused
+     * here), dropouts and softmax overwrite their inputs and add nothing. */
     fprintf(f, "total: %s activation values (%.1f MiB), the input included%s\n",
             cly_group_digits(g->total_activations, a, sizeof a), mib(g->total_activations),
-            any_in_place ? "; in-place layers (relu, dropout, softmax) add none" : "");
+            any_in_place ? "; layers marked in place (a relu, dropout or softmax that alone reads\n"
+                           "       its input) overwrite that input and add none"
+                         : "");
     double flops = (double)g->total_flops;
     if (flops >= 1e9)
         snprintf(b, sizeof b, "%.2f GFLOP", flops / 1e9);

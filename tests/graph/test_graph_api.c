@@ -686,10 +686,37 @@ START_TEST(t_other_layers)
     assert_shape(info_of(g, "avg").output, 1, 16, 2, 2);
     assert_shape(info_of(g, "l2").output, 1, 16, 2, 2);
     ck_assert_int_eq(g->bn_running, 32);
-    /* softmax works in place: not in the activation total */
-    ck_assert_int_eq(g->total_activations, 576 * 2 + 16 + 64 * 2 + 576);
+    /* The softmax reads the net's input, which it may not overwrite: counted. */
+    ck_assert(!g->nodes[cly_graph_find(g, "sm")].in_place);
+    ck_assert_int_eq(g->total_activations, 576 * 4 + 16 + 64 * 2);
     char *s = summary_of(g);
     ck_assert_ptr_nonnull(strstr(s, "the running mean and\nvariance, 32 values, are buffers, not parameters"));
+    free(s);
+    cly_graph_destroy(g);
+}
+END_TEST
+
+/* A relu, dropout or softmax works in place only when it alone reads a
+ * value that is not a net input; only then is its output left out of the
+ * activation total. */
+START_TEST(t_in_place)
+{
+    cly_graph *g = new_graph();
+    ASSERT_OK(cly_graph_input(g, "data", 2, 4, 4));      /* 32 values */
+    ASSERT_OK(cly_graph_relu(g, "on_input", "data"));    /* counted: the input is the caller's */
+    ASSERT_OK(cly_graph_conv(g, "conv", "data", conv_p(2, 1, 1, 0)));
+    ASSERT_OK(cly_graph_relu(g, "shared", "conv"));      /* counted: conv also feeds "sum" */
+    ASSERT_OK(add_layer(g, CLY_LAYER_ADD, "sum", (const char *[]){"conv", "shared"}, 2));
+    ASSERT_OK(cly_graph_softmax(g, "prob", "sum"));      /* in place */
+    ASSERT_OK(cly_graph_infer(g, 1));
+    ck_assert(!g->nodes[1].in_place);
+    ck_assert(!g->nodes[3].in_place);
+    ck_assert(g->nodes[5].in_place);
+    ck_assert_int_eq(g->total_activations, 32 * 5);
+    char *s = summary_of(g);
+    ck_assert_ptr_nonnull(strstr(s, "\nprob      softmax"));
+    ck_assert_ptr_nonnull(strstr(s, "in place\n"));
+    ck_assert_ptr_nonnull(strstr(s, "total: 160 activation values (0.0 MiB), the input included; layers marked in place"));
     free(s);
     cly_graph_destroy(g);
 }
@@ -887,6 +914,7 @@ static Suite *graph_api_suite(void)
     tcase_add_test(tc, t_cycles);
     tcase_add_test(tc, t_topological_order);
     tcase_add_test(tc, t_other_layers);
+    tcase_add_test(tc, t_in_place);
     tcase_add_test(tc, t_resnet_basic_block);
     tcase_add_test(tc, t_inception_module);
     tcase_add_test(tc, t_fc_as_conv);

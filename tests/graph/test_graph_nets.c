@@ -185,6 +185,12 @@ START_TEST(t_shipped_nets)
         {NET("alexnet.net"), 60965224, "prob", 1000},
         {NET("alexnet-torchvision.net"), 61100840, "fc8", 1000},
         {NET("resnet18.net"), 11689512, "fc", 1000},
+        /* LeNet-5: 6*25+6 + 16*6*25+16 + 400*120+120 + 120*84+84 + 84*10+10 */
+        {NET("lenet.net"), 61706, "output", 10},
+        /* weights: stem 16*3*9 = 432, grouped 16*(16/4)*9 = 576, dilated 8*16*9
+         * = 1,152, wide 8*16*1*3 = 384, local 9*9*4*16*9 = 46,656, fc 40*10 =
+         * 400; biases: 16 + 2*16 (bn) + 8 + 8 + 4*9*9 (local) = 388 */
+        {NET("every-layer.net"), 49600 + 388, "prob", 10},
     };
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
         cly_graph *g;
