@@ -441,8 +441,14 @@ CLY_API cly_status cly_graph_layer_info(const cly_graph *g, size_t index, cly_la
 CLY_API cly_status cly_graph_print_summary(const cly_graph *g, FILE *f);
 
 /* Parse a net file (docs/net-format.md) into a new graph. `text` is
- * untrusted: every error names its line. `source` names it in messages. */
+ * untrusted: every error names its line. `source` names it in messages
+ * (NULL: "<net>"); `text` and `source` are copied, not kept. Limits: 16 MiB
+ * of text, 16384-byte lines, 100,000 layers, 256 inputs per layer.
+ * Errors: CLY_ERROR_INVALID_ARGUMENT ("SOURCE:LINE: ..."),
+ * CLY_ERROR_OUT_OF_HOST_MEMORY; *out is untouched on failure. */
 CLY_API cly_status cly_graph_parse(const char *text, size_t size, const char *source, cly_graph **out);
+/* cly_graph_parse on the contents of the file `path`, named by its path.
+ * Also CLY_ERROR_IO when it cannot be read. */
 CLY_API cly_status cly_graph_load(const char *path, cly_graph **out);
 
 /* ------------------------------------------------------------------ net */

@@ -24,4 +24,20 @@ typedef struct cly_window {
  * integer"; `axis` is "W" or "H". */
 _Bool cly_window_out(cly_window win, cly_rounding mode, const char *axis, int64_t *out, char *msg, size_t size);
 
+/* What cly_window_solve found besides the extent. */
+typedef struct cly_window_result {
+    int64_t out;
+    _Bool rounded; /* the division was inexact and FLOOR or CEIL rounded it */
+    _Bool dropped; /* CEIL's extra window would start past the input and its
+                      leading padding, so it was dropped (result = floor) */
+} cly_window_result;
+
+/* Messages use the notes' pooling form "(W - F)/S + 1 = (7 - 2)/2 + 1" when
+ * the window has no padding and no dilation (else the convolution form). */
+#define CLY_WINDOW_POOL_FORM 1u
+
+/* cly_window_out with flags (CLY_WINDOW_*) and the rounding details. */
+_Bool cly_window_solve(cly_window win, cly_rounding mode, const char *axis, unsigned flags, cly_window_result *res,
+                       char *msg, size_t size);
+
 #endif
