@@ -518,7 +518,8 @@ typedef struct cly_net_memory {
     int64_t arena_bytes;      /* planned activations (peak) */
     int64_t workspace_bytes;  /* the one scratch buffer, sized to the largest need */
     int64_t param_bytes;      /* weights, biases, BN statistics */
-    int64_t activation_bytes; /* every layer output summed: the cost without planning */
+    int64_t activation_bytes; /* every layer output summed (in-place outputs excluded, as in
+                                 the notes' tables): the cost without planning */
     int64_t largest_bytes;    /* the largest single layer output */
 } cly_net_memory;
 

@@ -77,11 +77,12 @@ static cly_status resolve_layer(cly_net *net, size_t id)
     return CLY_SUCCESS;
 }
 
-/* Whether a layer may write its output over its (only) input. */
+/* Whether a layer may write its output over its input: the graph's rule
+ * (relu, dropout, softmax as the input's only reader), batch norm under the
+ * same condition, and never over a value the caller asked to keep. */
 static bool runs_in_place(const cly_net *net, const cly_node *node)
 {
-    cly_layer_type t = node->layer.type;
-    if (t != CLY_LAYER_RELU && t != CLY_LAYER_DROPOUT && t != CLY_LAYER_BATCHNORM)
+    if (node->layer.type != CLY_LAYER_BATCHNORM && !node->in_place)
         return false;
     const cly_node *src = &net->graph->nodes[node->input_ids[0]];
     return src->consumers == 1 && src->layer.type != CLY_LAYER_INPUT && !is_kept(&net->options, src->name);
@@ -114,7 +115,6 @@ static cly_status plan_memory(cly_net *net)
         }
         if (node->consumers == 0 || is_kept(&net->options, node->name))
             v->last = end;
-        net->activation_elems += node->activations;
         if (node->activations > net->largest_elems)
             net->largest_elems = node->activations;
     }
@@ -133,6 +133,7 @@ static cly_status plan_memory(cly_net *net)
                 net->layers[i].in_place = true;
             }
     free(step_of);
+    net->activation_elems = g->total_activations;
     net->arena_elems = cly_plan_arena(net->plan, n);
     if (net->arena_elems < 0)
         return net_fail_oom(net->ctx, "memory plan");
