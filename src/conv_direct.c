@@ -5,6 +5,7 @@
 #include "conv_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #define PROGRAM "conv_direct"
 
@@ -40,6 +41,18 @@ static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
         t.ty *= 2;
     while (t.ty > 1 && t.ty / 2 >= g->oh)
         t.ty /= 2;
+    /* $CLAYER_CONV_TILE=VW,KT,TY replaces the choice (0 keeps a value), so
+     * tests reach every variant on any device: VW 1 as on GPUs, odd KT, TY. */
+    const char *env = getenv("CLAYER_CONV_TILE");
+    int vw = 0, kt = 0, ty = 0;
+    if (env && sscanf(env, "%d,%d,%d", &vw, &kt, &ty) >= 1) {
+        if (vw == 1 || vw == 2 || vw == 4 || vw == 8 || vw == 16)
+            t.vw = vw;
+        if (kt >= 1 && kt <= 16)
+            t.kt = kt;
+        if (ty >= 1 && ty <= 8)
+            t.ty = ty;
+    }
     t.owt = (g->ow + t.vw - 1) / t.vw;
     t.oht = (g->oh + t.ty - 1) / t.ty;
     t.ktiles = (kg + t.kt - 1) / t.kt;
