@@ -1,45 +1,194 @@
-/* Direct 2-D convolution, NCHW, one output element per work-item.
+/* Tiled direct convolution, NCHW, float32. Two kernels; every tensor is a
+ * base buffer + element offset.
  *
- *   out[n][k][oy][ox] = bias[k] + sum_{c < C, i < FH, j < FW}
- *       in[n][c][oy*S - P + i*D][ox*S - P + j*D] * w[k][c][i][j]
+ * conv_pack copies a chunk of samples into a zero-padded layout split by
+ * stride phase in both directions, so that the convolution kernel needs no
+ * bounds checks and, for every tap, finds the inputs of consecutive outputs
+ * at consecutive addresses whatever the stride:
  *
- * with zero padding outside the input. Global size (OW*OH, K, N), any size.
- * Tensors are base buffer + element offset. HAS_BIAS selects the bias term. */
+ *   xp[s][c][cph][rph][rq][q] = x[s][c][rq*SH + rph - PT][q*SW + cph - PL]
+ *   (0 outside x), cph < SW, rph < SH, rq < HQ, q < QW.
+ *
+ * Work-item (row, c, s), row = (cph*SH + rph)*HQ + rq, writes one row of QW.
+ *
+ * conv_direct: outputs are numbered m = oy*QW + ox (QW >= OW: columns
+ * ox >= OW are computed and dropped). With Cg = C/G, Kg = K/G, group g,
+ * output channel k = g*Kg + kk, tap (i, j) at
+ *   rph = (i*DH) % SH, rq = (i*DH) / SH, cph = (j*DW) % SW, cq = (j*DW) / SW,
+ *   tap(i, j) = ((cph*SH + rph)*HQ + rq)*QW + cq,
+ *
+ *   y[s][k][oy][ox] = relu?(bias[k] + sum_{c < Cg, i < FH, j < FW}
+ *       X[s][g*Cg + c][m + tap(i, j)] * w[k][c][i][j])
+ *
+ * where X[s][c] is channel c's block of xp (SW*SH*HQ*QW floats): input row
+ * oy*SH + i*DH and column ox*SW + j*DW land at offset m + tap(i, j). The
+ * same kernel reads a 1x1, stride-1, unpadded convolution straight from x
+ * (QW = OW = W, HQ = H, no pack): then `shift` moves the last tile of a
+ * plane back so that it ends at the plane's end and stores only the outputs
+ * not already owned by the previous tile.
+ *
+ * Work-item (t, g*KTILES + kt, s) computes a register tile of KT output
+ * channels (kk = kt*KT + a) x TY*VW consecutive outputs (m = t*TY*VW + b*VW
+ * + lane) as KT*TY vectors of VW floats: per tap, TY vector loads, one
+ * scalar weight per channel broadcast, KT*TY fused multiply-adds. Channels
+ * past Kg reuse row Kg-1 and are not stored.
+ *
+ * Tuning (-D): VW vector width (1, 2, 4, 8, 16), KT, TY; SH and SW are the
+ * strides, compiled in so that the phase arithmetic is a shift or nothing.
+ */
 #include "common.cl"
 
-#ifndef HAS_BIAS
-#define HAS_BIAS 1
+#ifndef VW
+#define VW 16
+#endif
+#ifndef KT
+#define KT 8
+#endif
+#ifndef TY
+#define TY 2
+#endif
+#ifndef SH
+#define SH 1
+#endif
+#ifndef SW
+#define SW 1
 #endif
 
-__kernel void conv_direct(__global const float *in, long in_off, __global const float *w, long w_off,
-                          __global const float *bias, long bias_off, __global float *out, long out_off,
-                          int C, int H, int W, int K, int FH, int FW, int S, int P, int D, int OH, int OW)
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if VW == 1
+typedef float floatv;
+#define VLOAD(p) (*(p))
+#define VSTORE(v, p) (*(p) = (v))
+#else
+typedef CAT(float, VW) floatv;
+#define VLOAD(p) CAT(vload, VW)(0, p)
+#define VSTORE(v, p) CAT(vstore, VW)(v, 0, p)
+#endif
+
+__kernel void conv_pack(__global const float *x, long x_off, __global float *xp, long xp_off, int C, int H, int W,
+                        int HQ, int QW, int PT, int PL)
 {
-    const int p = get_global_id(0);
-    const int k = get_global_id(1);
-    const int n = get_global_id(2);
-    if (p >= OH * OW || k >= K)
+    const int row = get_global_id(0);
+    const int c = get_global_id(1);
+    const int s = get_global_id(2);
+    if (row >= SW * SH * HQ || c >= C)
         return;
-    const int oy = p / OW, ox = p % OW;
-    const int iy0 = oy * S - P, ix0 = ox * S - P;
-    in += in_off;
-    w += w_off + (idx_t)k * C * FH * FW;
-    float acc = 0.0f;
-    for (int c = 0; c < C; c++) {
-        __global const float *plane = in + NCHW(n, c, 0, 0, C, H, W);
+    const int cph = row / (SH * HQ), rph = row / HQ % SH, rq = row % HQ;
+    __global float *out = xp + xp_off + (((idx_t)s * C + c) * SW * SH * HQ + row) * QW;
+    const int iy = rq * SH + rph - PT;
+    if (iy < 0 || iy >= H) {
+        for (int q = 0; q < QW; q++)
+            out[q] = 0.0f;
+        return;
+    }
+    __global const float *in = x + x_off + NCHW(s, c, iy, 0, C, H, W);
+    /* Columns q*SW + cph - PL: zero left of the input, then the input, then zero. */
+    const int q_lo = min(QW, (PL - cph + SW - 1) / SW);
+    const int q_hi = max(q_lo, min(QW, (W + PL - cph + SW - 1) / SW));
+    for (int q = 0; q < q_lo; q++)
+        out[q] = 0.0f;
+    for (int q = q_lo; q < q_hi; q++)
+        out[q] = in[q * SW + cph - PL];
+    for (int q = q_hi; q < QW; q++)
+        out[q] = 0.0f;
+}
+
+__kernel void conv_direct(__global const float *xp, long xp_off, __global const float *w, long w_off,
+                          __global const float *bias, long bias_off, __global float *y, long y_off, int C, int K,
+                          int G, int FH, int FW, int DH, int DW, int OH, int OW, int QW, int HQ, int MT,
+                          int KTILES, long plane, int shift, int has_bias, int relu)
+{
+    const int t = get_global_id(0);
+    const int gk = get_global_id(1);
+    const int s = get_global_id(2);
+    if (t >= MT || gk >= G * KTILES)
+        return;
+    const int cg = C / G, kg = K / G;
+    const int g = gk / KTILES, k0 = (gk % KTILES) * KT;
+    const int M = OH * QW;             /* outputs per plane, dropped columns included */
+    const int m_own = t * (TY * VW);   /* first output this work-item stores */
+    const int m0 = shift ? min(m_own, M - TY * VW) : m_own; /* first output it computes */
+    const int taps = cg * FH * FW;
+    const idx_t block = (idx_t)HQ * QW; /* one (cph, rph) phase block */
+
+    __global const float *xs = xp + xp_off + ((idx_t)s * C + (idx_t)g * cg) * plane + m0;
+    __global const float *wk[KT];
+#pragma unroll
+    for (int a = 0; a < KT; a++)
+        wk[a] = w + w_off + ((idx_t)g * kg + min(k0 + a, kg - 1)) * taps;
+
+    floatv acc[KT][TY];
+#pragma unroll
+    for (int a = 0; a < KT; a++)
+#pragma unroll
+        for (int b = 0; b < TY; b++)
+            acc[a][b] = (floatv)0.0f;
+
+    for (int c = 0; c < cg; c++) {
+        __global const float *xc = xs + c * plane;
         for (int i = 0; i < FH; i++) {
-            const int iy = iy0 + i * D;
-            if (iy < 0 || iy >= H)
-                continue;
+            const int ti = i * DH;
+            __global const float *xr = xc + ((ti % SH) * HQ + ti / SH) * QW;
+            const int wi = (c * FH + i) * FW;
             for (int j = 0; j < FW; j++) {
-                const int ix = ix0 + j * D;
-                if (ix >= 0 && ix < W)
-                    acc = fma(plane[(idx_t)iy * W + ix], w[(c * FH + i) * FW + j], acc);
+                const int tj = j * DW;
+                __global const float *xt = xr + (tj % SW) * SH * block + tj / SW;
+                floatv v[TY];
+#pragma unroll
+                for (int b = 0; b < TY; b++)
+                    v[b] = VLOAD(xt + b * VW);
+#pragma unroll
+                for (int a = 0; a < KT; a++) {
+                    const floatv wv = (floatv)wk[a][wi + j];
+#pragma unroll
+                    for (int b = 0; b < TY; b++)
+                        acc[a][b] = fma(v[b], wv, acc[a][b]);
+                }
             }
         }
     }
-#if HAS_BIAS
-    acc += bias[bias_off + k];
-#endif
-    out[out_off + NCHW(n, k, oy, ox, K, OH, OW)] = acc;
+
+    /* Where each vector's outputs go: whole-vector stores when its VW
+     * outputs are consecutive in one output row and all owned. */
+    int oy[TY], ox[TY];
+    bool whole[TY];
+#pragma unroll
+    for (int b = 0; b < TY; b++) {
+        const int m = m0 + b * VW;
+        oy[b] = m / QW;
+        ox[b] = m % QW;
+        whole[b] = m >= m_own && m + VW <= M && ox[b] + VW <= OW;
+    }
+#pragma unroll
+    for (int a = 0; a < KT; a++) {
+        const int kk = k0 + a;
+        if (kk >= kg)
+            break;
+        const idx_t k = (idx_t)g * kg + kk;
+        const float bv = has_bias ? bias[bias_off + k] : 0.0f;
+        __global float *yk = y + y_off + ((idx_t)s * K + k) * OH * OW;
+#pragma unroll
+        for (int b = 0; b < TY; b++) {
+            floatv r = acc[a][b] + (floatv)bv;
+            if (relu)
+                r = fmax(r, (floatv)0.0f);
+            if (whole[b]) {
+                VSTORE(r, yk + (idx_t)oy[b] * OW + ox[b]);
+            } else {
+                float tmp[VW];
+                VSTORE(r, tmp);
+                int row = oy[b], col = ox[b];
+                for (int l = 0; l < VW; l++) {
+                    const int m = m0 + b * VW + l;
+                    if (m >= m_own && m < M && col < OW)
+                        yk[(idx_t)row * OW + col] = tmp[l];
+                    if (++col == QW) {
+                        col = 0;
+                        row++;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -11,6 +11,10 @@ static void usage(FILE *f)
                "  devices [--json]          list every OpenCL platform and device\n"
                "  demo [--device SEL]       run a convolution on the chosen device, checked\n"
                "                            against a CPU reference, with its time\n"
+               "  summary FILE [--batch N]  print a net file's layers, shapes, parameters, FLOPs\n"
+               "  run FILE [--device SEL] [--batch N] [--runs N] [--seed N]\n"
+               "                            forward pass with seeded weights and inputs: time\n"
+               "                            and output checksums\n"
                "  version                   print the library version\n"
                "\n"
                "Device selectors (--device or $CLAYER_DEVICE): gpu, cpu, accelerator,\n"
@@ -35,6 +39,10 @@ int main(int argc, char **argv)
         return cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "summary") == 0)
+        return cmd_summary(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;

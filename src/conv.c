@@ -1,33 +1,70 @@
-/* cly_conv2d: one direct convolution on tensors, validated like a layer. */
-#include "internal.h"
-#include "shape.h"
+/* cly_conv2d on tensors (validated like a layer), the algorithm dispatch
+ * behind cly_conv_forward, and the launch helpers shared by conv*.c. */
+#include "conv_internal.h"
 
 #include <stdio.h>
 
 #define WHAT "cly_conv2d"
+
+const char *cly_conv_algo_string(cly_conv_algo algo)
+{
+    static const char *const names[CLY_CONV_ALGO_COUNT] = {"auto", "direct", "im2col", "gemm1x1"};
+    return (unsigned)algo < CLY_CONV_ALGO_COUNT ? names[algo] : "unknown";
+}
+
+size_t cly_conv_group_size(const cly_context *ctx)
+{
+    /* On a CPU each work-group runs as one loop on one thread: a small fixed
+     * size keeps enough groups for every core and one compiled variant. */
+    return ctx->info.type == CLY_DEVICE_CPU ? 8 : 64;
+}
+
+cly_status cly_conv_launch(cly_context *ctx, const cly_args *args, cl_uint dims, const int64_t *global,
+                           const size_t *local, const char *what)
+{
+    if (args->err != CL_SUCCESS)
+        return cly_fail_cl(ctx, args->err, "%s: clSetKernelArg", what);
+    size_t g[3];
+    for (cl_uint d = 0; d < dims; d++) {
+        if (global[d] <= 0)
+            return CLY_SUCCESS; /* nothing to do */
+        size_t l = local ? local[d] : 1;
+        if ((uint64_t)global[d] > SIZE_MAX - l)
+            return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: global size %lld", what, (long long)global[d]);
+        g[d] = ((size_t)global[d] + l - 1) / l * l;
+    }
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, args->kernel, dims, NULL, g, local, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel", what);
+}
+
+cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
+                            cly_buf bias, cly_buf y, cly_buf workspace)
+{
+    if (algo == CLY_CONV_AUTO)
+        algo = cly_conv_choose(ctx, g, algo);
+    char why[512];
+    if (!cly_conv_check_support(ctx, algo, g, why, sizeof why))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution algorithm %s: %s", cly_conv_algo_string(algo), why);
+    switch (algo) {
+    case CLY_CONV_DIRECT:
+        return cly_conv_direct_forward(ctx, g, x, w, bias, y, workspace);
+    case CLY_CONV_IM2COL:
+        return cly_conv_im2col_forward(ctx, g, x, w, bias, y, workspace);
+    case CLY_CONV_GEMM1X1:
+        return cly_conv_gemm1x1_forward(ctx, g, x, w, bias, y);
+    default:
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "convolution algorithm %d does not exist", (int)algo);
+    }
+}
 
 static bool same_shape(cly_shape a, cly_shape b)
 {
     return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w;
 }
 
-static cly_status set_args(cly_context *ctx, cl_kernel k, const cl_mem *mems, const cl_long *offs, const int *ints,
-                           int nints)
+static cly_buf tensor_buf(const cly_tensor *t)
 {
-    cl_int err = CL_SUCCESS;
-    for (cl_uint i = 0; i < 4; i++) {
-        err |= clSetKernelArg(k, 2 * i, sizeof(cl_mem), &mems[i]);
-        err |= clSetKernelArg(k, 2 * i + 1, sizeof(cl_long), &offs[i]);
-    }
-    for (int i = 0; i < nints; i++)
-        err |= clSetKernelArg(k, 8 + (cl_uint)i, sizeof(int), &ints[i]);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail(ctx, CLY_ERROR_OPENCL, WHAT ": clSetKernelArg failed");
-}
-
-const char *cly_conv_algo_string(cly_conv_algo algo)
-{
-    static const char *const names[CLY_CONV_ALGO_COUNT] = {"auto", "direct", "im2col", "gemm1x1"};
-    return (unsigned)algo < CLY_CONV_ALGO_COUNT ? names[algo] : "unknown";
+    return (cly_buf){t->buffer, t->offset};
 }
 
 cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *w, const cly_tensor *bias,
@@ -37,59 +74,54 @@ cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": ctx, input, weights and output must not be NULL");
     if (in->ctx != ctx || w->ctx != ctx || out->ctx != ctx || (bias && bias->ctx != ctx))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": every tensor must belong to ctx");
+    if ((unsigned)p.algo >= CLY_CONV_ALGO_COUNT)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": params.algo = %d is not a cly_conv_algo",
+                        (int)p.algo);
     cly_shape x = in->shape, f = w->shape, y = out->shape;
-    if (p.stride.h == 0)
-        p.stride.h = 1;
-    if (p.stride.w == 0)
-        p.stride.w = 1;
-    if (p.dilation.h == 0)
-        p.dilation.h = 1;
-    if (p.dilation.w == 0)
-        p.dilation.w = 1;
     if ((p.filters && p.filters != f.n) || (p.size.h && p.size.h != f.h) || (p.size.w && p.size.w != f.w))
         return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH,
-                        WHAT ": params say %lld filters of %lldx%lld but the weights are " CLY_SHAPE_FMT,
+                        WHAT ": params say %lld filters of %lldx%lld but the weights are " CLY_SHAPE_FMT
+                             " (K x C/G x FH x FW)",
                         (long long)p.filters, (long long)p.size.h, (long long)p.size.w, CLY_SHAPE_ARGS(f));
-    if (p.groups > 1 || p.stride.h != p.stride.w || p.dilation.h != p.dilation.w || p.pad.top != p.pad.left ||
-        p.pad.top != p.pad.bottom || p.pad.left != p.pad.right || (p.algo != CLY_CONV_AUTO && p.algo != CLY_CONV_DIRECT))
-        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, WHAT ": this build supports only symmetric, ungrouped direct convolution");
-    if (f.c != x.c)
-        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH,
-                        WHAT ": weights " CLY_SHAPE_FMT " (K x C x FH x FW) have C = %lld but the input " CLY_SHAPE_FMT
-                             " has C = %lld",
-                        CLY_SHAPE_ARGS(f), (long long)f.c, CLY_SHAPE_ARGS(x), (long long)x.c);
-    char msg[256];
-    int64_t oh, ow;
-    if (!cly_window_out((cly_window){x.h, f.h, p.stride.h, p.pad.top, p.pad.bottom, p.dilation.h}, p.rounding, "H",
-                        &oh, msg, sizeof msg) ||
-        !cly_window_out((cly_window){x.w, f.w, p.stride.w, p.pad.left, p.pad.right, p.dilation.w}, p.rounding, "W",
-                        &ow, msg, sizeof msg))
+    p.filters = f.n;
+    p.size = (cly_hw){f.h, f.w};
+    if (!bias)
+        p.no_bias = true;
+    cly_conv_geom g;
+    char msg[512];
+    if (!cly_conv_geom_make(&p, x, &g, NULL, msg, sizeof msg))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": %s", msg);
-    cly_shape want = {x.n, f.n, oh, ow};
+    if (f.c != g.c / g.groups)
+        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH,
+                        WHAT ": weights " CLY_SHAPE_FMT " (K x C/G x FH x FW) have %lld channels per filter but the "
+                             "input " CLY_SHAPE_FMT " with %lld groups needs %lld",
+                        CLY_SHAPE_ARGS(f), (long long)f.c, CLY_SHAPE_ARGS(x), (long long)g.groups,
+                        (long long)(g.c / g.groups));
+    cly_shape want = {g.n, g.k, g.oh, g.ow};
     if (!same_shape(y, want))
         return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, WHAT ": output is " CLY_SHAPE_FMT ", expected " CLY_SHAPE_FMT,
                         CLY_SHAPE_ARGS(y), CLY_SHAPE_ARGS(want));
-    if (bias && !same_shape(bias->shape, (cly_shape){1, f.n, 1, 1}))
+    if (bias && !same_shape(bias->shape, (cly_shape){1, g.k, 1, 1}))
         return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, WHAT ": bias is " CLY_SHAPE_FMT ", expected 1x%lldx1x1",
-                        CLY_SHAPE_ARGS(bias->shape), (long long)f.n);
-    /* The kernel indexes planes and filters with int: keep them in range. */
-    const int64_t lim = INT32_MAX;
-    if (x.c > lim || x.h * x.w > lim || f.n > lim || oh * ow > lim || x.n > lim || f.c * f.h * f.w > lim ||
-        p.stride.h > lim || p.pad.top > lim || p.dilation.h > lim)
-        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, WHAT ": a dimension exceeds 2^31 - 1");
+                        CLY_SHAPE_ARGS(bias->shape), (long long)g.k);
 
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "conv_direct", bias ? "-DHAS_BIAS=1" : "-DHAS_BIAS=0", "conv_direct", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    const cl_mem mems[4] = {in->buffer, w->buffer, bias ? bias->buffer : w->buffer, out->buffer};
-    const cl_long offs[4] = {in->offset, w->offset, bias ? bias->offset : 0, out->offset};
-    const int ints[] = {(int)x.c, (int)x.h, (int)x.w, (int)f.n, (int)f.h, (int)f.w,
-                        (int)p.stride.h, (int)p.pad.top, (int)p.dilation.h, (int)oh, (int)ow};
-    s = set_args(ctx, k, mems, offs, ints, (int)(sizeof ints / sizeof ints[0]));
-    if (s != CLY_SUCCESS)
-        return s;
-    const size_t global[3] = {(size_t)(oh * ow), (size_t)f.n, (size_t)x.n};
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, global, NULL, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(ctx, err, WHAT ": clEnqueueNDRangeKernel");
+    cly_conv_algo algo = cly_conv_choose(ctx, &g, p.algo);
+    if (!cly_conv_check_support(ctx, algo, &g, msg, sizeof msg))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, WHAT ": algorithm %s cannot run this convolution: %s",
+                        cly_conv_algo_string(algo), msg);
+    int64_t ws_floats = cly_conv_workspace(ctx, algo, &g);
+    cly_buf ws = {NULL, 0};
+    if (ws_floats > 0) {
+        cl_int err;
+        ws.mem = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)ws_floats * sizeof(float), NULL, &err);
+        if (err != CL_SUCCESS)
+            return cly_fail_cl(ctx, err, WHAT ": workspace of %lld floats for algorithm %s", (long long)ws_floats,
+                               cly_conv_algo_string(algo));
+    }
+    cly_buf b = bias ? tensor_buf(bias) : (cly_buf){NULL, 0};
+    cly_status s = cly_conv_forward(ctx, algo, &g, tensor_buf(in), tensor_buf(w), b, tensor_buf(out), ws);
+    /* Commands already enqueued keep the workspace alive until they finish. */
+    if (ws.mem)
+        clReleaseMemObject(ws.mem);
+    return s;
 }

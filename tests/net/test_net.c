@@ -38,7 +38,7 @@ static cly_graph *resnet_blocks(void)
 {
     cly_graph *g;
     ck_assert(cly_graph_create(&g) == CLY_SUCCESS);
-    ck_assert(cly_graph_input(g, "data", 16, 12, 12) == CLY_SUCCESS);
+    ck_assert(cly_graph_input(g, "data", 16, 13, 13) == CLY_SUCCESS);
     conv_bn_relu(g, "a_conv1", "a_bn1", "a_relu1", "data", 16, 3, 1, 1);
     conv_bn_relu(g, "a_conv2", "a_bn2", NULL, "a_relu1", 16, 3, 1, 1);
     ADD(g, .type = CLY_LAYER_ADD, .name = "a_add", .inputs = (const char *const[]){"a_bn2", "data"}, .input_count = 2);
