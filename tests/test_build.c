@@ -178,17 +178,20 @@ START_TEST(test_no_compiler)
     cl_kernel k = NULL;
     ck_assert_int_eq(cly_kernel_get(fpga, "conv_direct", "-DHAS_BIAS=1", "conv_direct", &k), CLY_ERROR_NO_COMPILER);
     ck_assert_msg(strstr(cly_last_error(fpga), "'conv_direct'") != NULL, "%s", cly_last_error(fpga));
-    /* ...and once a compiler-equipped context has cached the binary, the
-     * same request loads it without compiling. */
-    ck_assert_int_eq(cly_kernel_get(ctx, "conv_direct", "-DHAS_BIAS=1", "conv_direct", &k), CLY_SUCCESS);
-    ck_assert_int_eq(stats(ctx).cache_writes, 1);
-    ck_assert_int_eq(cly_kernel_get(fpga, "conv_direct", "-DHAS_BIAS=1", "conv_direct", &k), CLY_SUCCESS);
-    ck_assert_int_eq(stats(fpga).programs_from_cache, 1);
-    ck_assert_int_eq(stats(fpga).programs_built, 0);
+    /* ...and once a compiler-equipped context has cached the binaries of a
+     * convolution, the same convolution runs there without compiling. */
     char why[512];
-    int64_t bad = cly_test_conv_check(fpga, (cly_shape){1, 2, 6, 6}, (cly_shape){2, 2, 3, 3}, true,
-                                      CONV_P(1, 0, 1), 4, 4, 3, why, sizeof why);
+    cly_conv_params p = CONV_P(1, 0, 1);
+    p.algo = CLY_CONV_DIRECT;
+    int64_t bad = cly_test_conv_check(ctx, (cly_shape){1, 2, 6, 6}, (cly_shape){2, 2, 3, 3}, true, p, 4, 4, 3, why,
+                                      sizeof why);
     ck_assert_msg(bad == 0, "%s", why);
+    ck_assert_uint_ge(stats(ctx).cache_writes, 1);
+    bad = cly_test_conv_check(fpga, (cly_shape){1, 2, 6, 6}, (cly_shape){2, 2, 3, 3}, true, p, 4, 4, 3, why,
+                              sizeof why);
+    ck_assert_msg(bad == 0, "%s", why);
+    ck_assert_uint_ge(stats(fpga).programs_from_cache, 1);
+    ck_assert_int_eq(stats(fpga).programs_built, 0);
     cly_context_destroy(fpga);
 }
 END_TEST

@@ -248,12 +248,12 @@ START_TEST(test_errors)
     for (size_t i = 0; i < 3; i++)
         expect_fail(x, w, bad_b[i], ok, y, CLY_ERROR_SHAPE_MISMATCH, "expected 1x2x1x1");
     cly_tensor *w4 = make((cly_shape){2, 4, 3, 3});
-    expect_fail(x, w4, b, ok, y, CLY_ERROR_SHAPE_MISMATCH, "C = 4");
+    expect_fail(x, w4, b, ok, y, CLY_ERROR_SHAPE_MISMATCH, "have 4 channels per filter");
 
     /* Hyperparameters. */
-    expect_fail(x, w, b, CONV_P(-2, 1, 1), y, CLY_ERROR_INVALID_ARGUMENT, "S = -2,");
-    expect_fail(x, w, b, CONV_P(2, -1, 1), y, CLY_ERROR_INVALID_ARGUMENT, "P = -1/-1,");
-    expect_fail(x, w, b, CONV_P(2, 1, -2), y, CLY_ERROR_INVALID_ARGUMENT, "D = -2:");
+    expect_fail(x, w, b, CONV_P(-2, 1, 1), y, CLY_ERROR_INVALID_ARGUMENT, "stride -2x-2 must be >= 1");
+    expect_fail(x, w, b, CONV_P(2, -1, 1), y, CLY_ERROR_INVALID_ARGUMENT, "padding top -1, bottom -1, left -1, right -1");
+    expect_fail(x, w, b, CONV_P(2, 1, -2), y, CLY_ERROR_INVALID_ARGUMENT, "dilation -2x-2 must be >= 1");
     cly_tensor *w7 = make((cly_shape){2, 3, 7, 7});
     expect_fail(x, w7, b, CONV_P(1, 0, 1), y, CLY_ERROR_INVALID_ARGUMENT, "larger than the padded input");
     /* The notes' invalid setting: W=10, F=3, P=0, S=2 (H=9 is fine). */
@@ -303,8 +303,8 @@ END_TEST
 
 START_TEST(test_bias_toggle)
 {
-    /* With and without bias in one context: two programs (-DHAS_BIAS=1/0),
-     * and the results differ by exactly the bias. */
+    /* With and without bias in one context: the results differ by exactly
+     * the bias. */
     float x[50], w[27], b[3] = {5, -4, 1}, y1[72], y0[72];
     uint64_t seed = 5;
     cly_test_fill(x, 50, 2, &seed);
@@ -314,9 +314,6 @@ START_TEST(test_bias_toggle)
     ck_assert_int_eq(conv_host(xs, x, fs, w, NULL, CONV_P(1, 0, 1), 3, 8, y0), CLY_SUCCESS);
     for (int i = 0; i < 72; i++)
         ck_assert_msg(y1[i] - y0[i] == b[i / 24], "out[%d]: %g vs %g", i, y1[i], y0[i]);
-    cly_context_stats st;
-    ck_assert_int_eq(cly_context_stats_get(ctx, &st), CLY_SUCCESS);
-    ck_assert_int_eq(st.programs_built + st.programs_from_cache, 2);
 }
 END_TEST
 

@@ -74,7 +74,7 @@ START_TEST(fig_1d)
     cly_status st = conv_host(ctx, (cly_shape){1, 1, 1, 5}, x, (cly_shape){1, 1, 1, 3}, w, b, p,
                               (cly_shape){1, 1, 1, 2}, y);
     ck_assert_int_eq(st, CLY_ERROR_INVALID_ARGUMENT);
-    ck_assert_str_eq(cly_last_error(ctx), "cly_conv2d: (W - F + 2P)/S + 1 = (5 - 3 + 2*1)/3 + 1 = 2.33333 is not an integer");
+    ck_assert_str_eq(cly_last_error(ctx), "cly_conv2d: (W - F + 2P)/S + 1 = (5 - 3 + 2*1)/3 + 1 = 2.333333... is not an integer");
     cly_context_destroy(ctx);
 }
 END_TEST
