@@ -129,8 +129,17 @@ static cly_status plan_memory(cly_net *net)
     if (net->options.mode == CLY_MODE_INFERENCE)
         for (size_t i = 0; i < n; i++)
             if (runs_in_place(net, &g->nodes[i])) {
-                net->plan[i].share = (int64_t)g->nodes[i].input_ids[0];
+                size_t src = g->nodes[i].input_ids[0];
+                net->plan[i].share = (int64_t)src;
                 net->layers[i].in_place = true;
+                /* A ReLU over a conv or FC it alone reads becomes that
+                 * layer's epilogue: one pass over the data instead of two. */
+                cly_layer_type t = g->nodes[src].layer.type;
+                if (g->nodes[i].layer.type == CLY_LAYER_RELU && (t == CLY_LAYER_CONV || t == CLY_LAYER_FC)) {
+                    net->layers[src].fused_relu = true;
+                    net->layers[src].conv.relu = true;
+                    net->layers[i].fused = true;
+                }
             }
     free(step_of);
     net->activation_elems = g->total_activations;

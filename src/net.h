@@ -14,6 +14,8 @@ typedef struct net_layer {
     cly_conv_geom conv;  /* CONV, LOCAL */
     cly_pool_geom pool;  /* POOL */
     bool in_place;       /* output shares its input's storage */
+    bool fused_relu;     /* a following ReLU runs in this layer's epilogue */
+    bool fused;          /* this ReLU runs inside its input's epilogue: nothing to do */
     int64_t param_offset[NET_PARAM_KINDS]; /* elements into cly_net.params */
     int64_t param_count[NET_PARAM_KINDS];
 } net_layer;

@@ -43,7 +43,7 @@ static cly_status run_layer(cly_net *net, size_t id)
         return cly_local_forward(ctx, &L->conv, x, param(net, id, CLY_PARAM_WEIGHTS),
                                  L->conv.bias ? param(net, id, CLY_PARAM_BIAS) : none, y);
     case CLY_LAYER_RELU:
-        return cly_relu_forward(ctx, count, x, y);
+        return L->fused ? CLY_SUCCESS : cly_relu_forward(ctx, count, x, y);
     case CLY_LAYER_POOL:
         return cly_pool_forward(ctx, &L->pool, x, y, none);
     case CLY_LAYER_LRN:
@@ -53,7 +53,7 @@ static cly_status run_layer(cly_net *net, size_t id)
                                      param(net, id, CLY_PARAM_WEIGHTS), param(net, id, CLY_PARAM_BIAS),
                                      param(net, id, CLY_PARAM_MEAN), param(net, id, CLY_PARAM_VAR), y);
     case CLY_LAYER_FC:
-        return cly_fc_forward(ctx, in.n, in.c * in.h * in.w, node->out.c, d->p.fc.relu, x,
+        return cly_fc_forward(ctx, in.n, in.c * in.h * in.w, node->out.c, d->p.fc.relu || L->fused_relu, x,
                               param(net, id, CLY_PARAM_WEIGHTS),
                               d->p.fc.no_bias ? none : param(net, id, CLY_PARAM_BIAS), y);
     case CLY_LAYER_SOFTMAX:

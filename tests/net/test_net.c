@@ -228,6 +228,28 @@ START_TEST(in_place_relu_shares_storage)
 }
 END_TEST
 
+START_TEST(relu_fused_into_conv_and_fc)
+{
+    cly_context *ctx = context();
+    cly_graph *g = lenet_plus();
+    cly_net *net;
+    ck_assert(cly_net_create(ctx, g, &(cly_net_options){.batch = 1}, &net) == CLY_SUCCESS);
+    const cly_node *conv1 = cly_net_find_node(g, "conv1"), *relu1 = cly_net_find_node(g, "relu1");
+    ck_assert(net->layers[conv1 - g->nodes].fused_relu);
+    ck_assert(net->layers[relu1 - g->nodes].fused);
+    /* Kept, conv1's output must stay as it was: no fusion then. */
+    cly_net_destroy(net);
+    const char *keep[] = {"conv1"};
+    ck_assert(cly_net_create(ctx, g, &(cly_net_options){.batch = 1, .keep = keep, .keep_count = 1}, &net) ==
+              CLY_SUCCESS);
+    ck_assert(!net->layers[conv1 - g->nodes].fused_relu);
+    ck_assert(!net->layers[relu1 - g->nodes].fused);
+    cly_net_destroy(net);
+    cly_graph_destroy(g);
+    cly_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(kept_values_stay_readable)
 {
     cly_context *ctx = context();
@@ -317,6 +339,7 @@ int main(void)
     tcase_add_test(tc, inception_module_matches_reference);
     tcase_add_test(tc, every_layer_type_matches_reference);
     tcase_add_test(tc, in_place_relu_shares_storage);
+    tcase_add_test(tc, relu_fused_into_conv_and_fc);
     tcase_add_test(tc, kept_values_stay_readable);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, vgg16_plan_peak);
