@@ -529,6 +529,101 @@ CLY_API cly_conv_algo cly_net_layer_algo(const cly_net *net, const char *layer);
 /* The graph summary with the chosen algorithms, then the memory plan. */
 CLY_API cly_status cly_net_print_summary(const cly_net *net, FILE *f);
 
+/* ------------------------------------------------------------- training */
+
+typedef enum cly_loss {
+    CLY_LOSS_SOFTMAX_XENT = 0, /* -log softmax(s)[y], averaged over the batch */
+    CLY_LOSS_SVM               /* CS231n: sum_{j != y} max(0, s_j - s_y + margin), averaged over
+                                  the batch. PyTorch's multi_margin_loss also divides by the
+                                  number of classes: multiply the learning rate accordingly. */
+} cly_loss;
+
+typedef enum cly_optimizer {
+    CLY_OPTIMIZER_SGD = 0, /* with momentum, optionally Nesterov */
+    CLY_OPTIMIZER_ADAM
+} cly_optimizer;
+
+/* Zero means the default for every field but learning_rate and momentum. */
+typedef struct cly_train_params {
+    cly_loss loss;
+    double svm_margin;       /* 0: 1 */
+    cly_optimizer optimizer;
+    double learning_rate;    /* > 0 */
+    double momentum;         /* SGD, in [0, 1) */
+    bool nesterov;
+    double weight_decay;     /* L2: adds decay * w to each weight's gradient (not biases, BN) */
+    double adam_beta1;       /* 0: 0.9 */
+    double adam_beta2;       /* 0: 0.999 */
+    double adam_epsilon;     /* 0: 1e-8 */
+    int64_t lr_step;         /* step schedule: lr * lr_gamma^(updates / lr_step); 0: constant */
+    double lr_gamma;         /* 0: 0.1 */
+    int64_t accumulate;      /* batches whose gradients are summed per update; 0: 1 */
+    uint64_t seed;           /* dropout masks */
+    const char *scores;      /* layer whose output holds the class scores; NULL: the graph's
+                                only output, or that output's input when it is a softmax */
+} cly_train_params;
+
+/* Make a net created with CLY_MODE_TRAINING ready to train: gradient and
+ * optimiser buffers, loss. Copies `p` (and its string). */
+CLY_API cly_status cly_net_set_training(cly_net *net, const cly_train_params *p);
+
+/* One batch: forward, loss, backward, and an optimiser update once
+ * `accumulate` batches have been seen. `labels` holds batch int32 class
+ * indices. *loss (may be NULL) receives the batch's mean loss, including
+ * the weight-decay term. The input must have been set with cly_net_set_input. */
+CLY_API cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t count, double *loss);
+
+/* Forward pass in training mode (batch statistics, dropout) without an
+ * update, then backward: parameter gradients and the input gradient become
+ * readable. For gradient checks. */
+CLY_API cly_status cly_net_compute_gradients(cly_net *net, const int32_t *labels, int64_t count, double *loss);
+CLY_API cly_status cly_net_get_gradient(const cly_net *net, const char *layer, cly_param_kind kind, float *dst,
+                                        int64_t count);
+/* The loss gradient with respect to an INPUT layer's values. */
+CLY_API cly_status cly_net_get_input_gradient(const cly_net *net, const char *layer, float *dst, int64_t count);
+
+/* Optimiser updates made so far. */
+CLY_API int64_t cly_net_updates(const cly_net *net);
+
+/* ------------------------------------------------------------- datasets */
+
+/* Images as float32 NCHW scaled to [0, 1], labels as int32. */
+typedef struct cly_dataset {
+    int64_t count;
+    int64_t c, h, w;
+    int64_t classes;  /* 1 + the largest label */
+    float *images;    /* count x c x h x w */
+    int32_t *labels;  /* count */
+} cly_dataset;
+
+/* Read an IDX image file (magic 0x00000803, unsigned bytes) and its label
+ * file (0x00000801), gzip-compressed or not. Magic numbers, counts and sizes
+ * are validated against each other and the file sizes. */
+CLY_API cly_status cly_dataset_load_idx(const char *images_path, const char *labels_path, cly_dataset **out);
+/* Fashion-MNIST from `dir` (NULL: /usr/share/datasets/fashion-mnist, from
+ * Debian's dataset-fashion-mnist): the 60,000 training or 10,000 test images.
+ * A missing directory says which package to install. */
+CLY_API cly_status cly_dataset_load_fashion_mnist(const char *dir, bool train, cly_dataset **out);
+CLY_API void cly_dataset_destroy(cly_dataset *d);
+
+/* ---------------------------------------------------------- model files */
+
+/* Save the net's graph, parameters and BN statistics, and in training mode
+ * the optimiser state and update count, to `path` (docs/model-format.md:
+ * versioned, little-endian, checksummed). Written to a temp file, renamed. */
+CLY_API cly_status cly_net_save(const cly_net *net, const char *path);
+/* Load a model file: a new graph and a net compiled from it on `ctx` with
+ * `options` (batch, mode), its parameters (and optimiser state, when the
+ * file has it and the mode is training) restored. The file is untrusted:
+ * every count, size and offset is checked against limits and the file size.
+ * Destroy the net before the graph. */
+CLY_API cly_status cly_model_load(cly_context *ctx, const char *path, const cly_net_options *options,
+                                  cly_graph **graph, cly_net **net);
+
+/* Write a graph as net-file text (docs/net-format.md); parsing it gives the
+ * same graph. *text is malloc'd; free it with free(). */
+CLY_API cly_status cly_graph_to_text(const cly_graph *g, char **text, size_t *size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,6 +78,83 @@ cly_status cly_softmax_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_bu
 cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs, bool relu, cly_buf x,
                           cly_buf w, cly_buf bias, cly_buf y);
 
+/* ---- training: backward passes, losses, optimisers (*_backward.c, loss.c, optim.c)
+ *
+ * Every gradient output takes `beta`: 0 overwrites it, 1 adds to what is
+ * there (a value read by several layers sums its gradients; gradients are
+ * accumulated over batches on request). Inputs named x, y are the forward
+ * pass's input and output; dy the gradient arriving at y, dx the one leaving
+ * towards x. Parameter gradients (dw, db) follow the parameters' layouts. */
+
+/* Scratch floats the conv backward passes need. */
+int64_t cly_conv_backward_workspace(const cly_context *ctx, const cly_conv_geom *g);
+/* dx = the transposed convolution of dy with w (col2im or a flipped-filter
+ * convolution); ReLU fused in the forward pass is NOT undone here: callers
+ * pass dy already masked. */
+cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
+                                  float beta, cly_buf workspace);
+/* dw = sum over batch and positions of dy x im2col(x); db = sum of dy per
+ * channel (skipped when db.mem is NULL). */
+cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
+                                     cly_buf db, float beta, cly_buf workspace);
+cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf dy, cly_buf dx,
+                              cly_buf dw, cly_buf db, float beta);
+
+/* Max: routes dy through the recorded argmax (int32 per output, index in
+ * the input plane); avg and L2 need x and y. */
+cly_status cly_pool_backward(cly_context *ctx, const cly_pool_geom *g, cly_buf x, cly_buf y, cly_buf argmax,
+                             cly_buf dy, cly_buf dx, float beta);
+cly_status cly_gap_backward(cly_context *ctx, cly_shape in, cly_buf dy, cly_buf dx, float beta);
+/* dx = dy where y > 0, else 0 (y may be the fused conv/FC output). */
+cly_status cly_relu_backward(cly_context *ctx, int64_t count, cly_buf y, cly_buf dy, cly_buf dx, float beta);
+/* dx = beta*dx + dy (add's backward for each input; also a plain gradient copy). */
+cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_buf dx, float beta);
+/* dx = channels [c_offset, c_offset + c) of dy. */
+cly_status cly_concat_backward(cly_context *ctx, int64_t n, int64_t c, int64_t hw, int64_t c_total, int64_t c_offset,
+                               cly_buf dy, cly_buf dx, float beta);
+cly_status cly_lrn_backward(cly_context *ctx, cly_shape in, const cly_lrn_params *p, cly_buf x, cly_buf y, cly_buf dy,
+                            cly_buf dx, float beta);
+/* Training form: batch statistics (biased variance) normalise x; the running
+ * statistics move by momentum m with the unbiased variance:
+ * running = (1 - m)*running + m*batch. save_mean and save_invstd (c each)
+ * keep what backward needs. */
+cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double epsilon, double momentum, cly_buf x,
+                                       cly_buf scale, cly_buf shift, cly_buf running_mean, cly_buf running_var,
+                                       cly_buf save_mean, cly_buf save_invstd, cly_buf y);
+cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf scale, cly_buf save_mean,
+                                  cly_buf save_invstd, cly_buf dy, cly_buf dx, cly_buf dscale, cly_buf dshift,
+                                  float beta);
+/* dx = y * (dy - sum_c(dy * y)) per (n, position). */
+cly_status cly_softmax_backward(cly_context *ctx, cly_shape in, cly_buf y, cly_buf dy, cly_buf dx, float beta);
+/* dx = dy w; dw = dy^T x; db = column sums of dy. `dx.mem` NULL skips dx. */
+cly_status cly_fc_backward(cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs, cly_buf x, cly_buf w,
+                           cly_buf dy, cly_buf dx, cly_buf dw, cly_buf db, float beta);
+/* Inverted dropout with a counter-based mask: element i is kept when
+ * hash(seed, i) >= p * 2^32, and scaled by 1/(1 - p). Backward recomputes
+ * the same mask from the seed, so nothing is stored. */
+cly_status cly_dropout_forward(cly_context *ctx, int64_t count, double p, uint64_t seed, cly_buf x, cly_buf y);
+cly_status cly_dropout_backward(cly_context *ctx, int64_t count, double p, uint64_t seed, cly_buf dy, cly_buf dx,
+                                float beta);
+
+/* Losses over scores n x classes (row-major) and int32 labels in [0, classes).
+ * loss (n floats) receives each sample's loss; dscores = d(mean loss)/dscores.
+ * Softmax cross-entropy: -log softmax(s)[y]. Multiclass SVM (CS231n):
+ * sum_{j != y} max(0, s_j - s_y + margin). */
+cly_status cly_softmax_xent(cly_context *ctx, int64_t n, int64_t classes, cly_buf scores, cly_buf labels, cly_buf loss,
+                            cly_buf dscores);
+cly_status cly_svm_loss(cly_context *ctx, int64_t n, int64_t classes, double margin, cly_buf scores, cly_buf labels,
+                        cly_buf loss, cly_buf dscores);
+
+/* Parameter updates over `count` floats; g already holds the mean gradient.
+ * Weight decay adds decay * w to g first (L2 on the loss: decay/2 * |w|^2).
+ * SGD: v = momentum*v + g; w -= lr * (nesterov ? g + momentum*v : v).
+ * Adam (t >= 1): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ * w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
+cly_status cly_sgd_step(cly_context *ctx, int64_t count, float lr, float momentum, bool nesterov, float decay,
+                        cly_buf w, cly_buf g, cly_buf v);
+cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, float b2, float eps, int64_t t,
+                         float decay, cly_buf w, cly_buf g, cly_buf m, cly_buf v);
+
 /* ---- shared by op files (ops_util.c) */
 
 /* Enqueue `kernel` over a 1-D range of `count` work-items (rounded up to the
