@@ -29,6 +29,14 @@ struct cly_net {
     cl_mem arena, params, workspace;
     int64_t arena_elems, param_elems, workspace_elems;
     int64_t activation_elems, largest_elems;
+    /* Training (net_train.c), after cly_net_set_training: */
+    bool training;
+    cly_train_params train; /* scores points at scores_name */
+    char *scores_name;
+    cl_mem grads;           /* parameter gradients, laid out like params */
+    cl_mem opt_m, opt_v;    /* optimiser state like params: SGD velocity in opt_m;
+                               Adam first and second moments */
+    int64_t updates;        /* optimiser steps taken */
 };
 
 const cly_node *cly_net_find_node(const cly_graph *g, const char *name);
