@@ -90,6 +90,8 @@ static bool runs_in_place(const cly_net *net, const cly_node *node)
 
 static cly_status plan_memory(cly_net *net)
 {
+    if (net->options.mode == CLY_MODE_TRAINING)
+        return cly_net_plan_training(net);
     const cly_graph *g = net->graph;
     size_t n = g->count;
     int64_t end = (int64_t)n;
@@ -173,11 +175,10 @@ cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options 
     if (opt->batch < 1)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: batch %lld must be >= 1",
                         (long long)opt->batch);
-    if (opt->mode != CLY_MODE_INFERENCE)
-        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "cly_net_create: only inference mode is available in this build");
-    if ((unsigned)opt->conv_algo >= CLY_CONV_ALGO_COUNT || (opt->keep_count && !opt->keep))
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: bad conv_algo %d or keep list",
-                        (int)opt->conv_algo);
+    if ((opt->mode != CLY_MODE_INFERENCE && opt->mode != CLY_MODE_TRAINING) ||
+        (unsigned)opt->conv_algo >= CLY_CONV_ALGO_COUNT || (opt->keep_count && !opt->keep))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: bad mode %d, conv_algo %d or keep list",
+                        (int)opt->mode, (int)opt->conv_algo);
     cly_status s = cly_graph_infer(g, opt->batch);
     if (s != CLY_SUCCESS)
         return cly_fail(ctx, s, "%s", cly_last_error(NULL));
@@ -221,6 +222,13 @@ cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options 
         s = alloc_buffer(net, net->param_elems, "parameter buffer", &net->params);
     if (s == CLY_SUCCESS)
         s = alloc_buffer(net, net->workspace_elems, "convolution workspace", &net->workspace);
+    if (s == CLY_SUCCESS && opt->mode == CLY_MODE_TRAINING) {
+        s = alloc_buffer(net, net->aux_elems, "training state", &net->aux);
+        if (s == CLY_SUCCESS)
+            s = alloc_buffer(net, opt->batch, "labels", &net->labels);
+        if (s == CLY_SUCCESS)
+            s = alloc_buffer(net, opt->batch, "losses", &net->losses);
+    }
     if (s == CLY_SUCCESS && net->param_elems > 0) {
         float zero = 0.0f;
         cl_int err = clEnqueueFillBuffer(ctx->queue, net->params, &zero, sizeof zero, 0,
@@ -244,8 +252,12 @@ void cly_net_destroy(cly_net *net)
         clReleaseMemObject(net->arena);
     if (net->params)
         clReleaseMemObject(net->params);
-    if (net->workspace)
-        clReleaseMemObject(net->workspace);
+    cl_mem *mems[] = {&net->workspace, &net->aux, &net->labels, &net->losses, &net->grads, &net->grads_batch,
+                      &net->opt_m, &net->opt_v};
+    for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
+        if (*mems[i])
+            clReleaseMemObject(*mems[i]);
+    free(net->scores_name);
     for (size_t i = 0; i < net->options.keep_count; i++)
         free((char *)net->options.keep[i]);
     free((void *)net->options.keep);

@@ -20,7 +20,7 @@ static cly_status copy_value(const cly_net *net, size_t from, size_t to, int64_t
     return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "copying a layer output");
 }
 
-static cly_status run_layer(cly_net *net, size_t id)
+cly_status cly_net_run_layer(cly_net *net, size_t id)
 {
     const cly_node *node = &net->graph->nodes[id];
     const net_layer *L = &net->layers[id];
@@ -44,11 +44,19 @@ static cly_status run_layer(cly_net *net, size_t id)
                                  L->conv.bias ? param(net, id, CLY_PARAM_BIAS) : none, y);
     case CLY_LAYER_RELU:
         return L->fused ? CLY_SUCCESS : cly_relu_forward(ctx, count, x, y);
-    case CLY_LAYER_POOL:
-        return cly_pool_forward(ctx, &L->pool, x, y, none);
+    case CLY_LAYER_POOL: /* training records max pooling's switches for backward */
+        return cly_pool_forward(ctx, &L->pool, x, y,
+                                net->training_pass && L->pool.kind == CLY_POOL_MAX
+                                    ? (cly_buf){net->aux, L->aux_offset}
+                                    : none);
     case CLY_LAYER_LRN:
         return cly_lrn_forward(ctx, in, &d->p.lrn, x, y);
     case CLY_LAYER_BATCHNORM:
+        if (net->training_pass)
+            return cly_batchnorm_train_forward(
+                ctx, in, d->p.batchnorm.epsilon, d->p.batchnorm.momentum, x, param(net, id, CLY_PARAM_WEIGHTS),
+                param(net, id, CLY_PARAM_BIAS), param(net, id, CLY_PARAM_MEAN), param(net, id, CLY_PARAM_VAR),
+                (cly_buf){net->aux, L->aux_offset}, (cly_buf){net->aux, L->aux_offset + in.c}, y);
         return cly_batchnorm_forward(ctx, in, d->p.batchnorm.epsilon > 0 ? d->p.batchnorm.epsilon : 1e-5, x,
                                      param(net, id, CLY_PARAM_WEIGHTS), param(net, id, CLY_PARAM_BIAS),
                                      param(net, id, CLY_PARAM_MEAN), param(net, id, CLY_PARAM_VAR), y);
@@ -59,6 +67,8 @@ static cly_status run_layer(cly_net *net, size_t id)
     case CLY_LAYER_SOFTMAX:
         return cly_softmax_forward(ctx, in, x, y);
     case CLY_LAYER_DROPOUT: /* identity at inference */
+        if (net->training_pass)
+            return cly_dropout_forward(ctx, count, d->p.dropout, cly_net_dropout_seed(net, id), x, y);
         return copy_value(net, in0, id, count);
     case CLY_LAYER_ADD: {
         cly_status s = cly_add_forward(ctx, count, x, cly_net_value(net, node->input_ids[1]), y);
@@ -91,7 +101,7 @@ cly_status cly_net_forward(cly_net *net)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_forward: net must not be NULL");
     for (size_t s = 0; s < net->graph->count; s++) {
         size_t id = net->graph->order[s];
-        cly_status st = run_layer(net, id);
+        cly_status st = cly_net_run_layer(net, id);
         if (st != CLY_SUCCESS) {
             /* Name the layer unless the op already did. */
             const char *err = cly_last_error(net->ctx);
