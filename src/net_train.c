@@ -367,7 +367,6 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
     for (size_t i = 0; i < g->count && s == CLY_SUCCESS; i++)
         s = cly_net_run_layer(net, g->order[i]);
     net->training_pass = false;
-    net->passes++;
     if (s != CLY_SUCCESS)
         return s;
     cly_buf scores = cly_net_value(net, net->scores_id), dscores = cly_net_grad(net, net->scores_id);
@@ -495,6 +494,7 @@ cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t coun
             CLY_SUCCESS)
             return s;
     }
+    net->passes++; /* new dropout masks for the next batch */
     if (++net->batches_seen < net->train.accumulate)
         return CLY_SUCCESS;
     net->batches_seen = 0;
@@ -505,6 +505,8 @@ cly_status cly_net_compute_gradients(cly_net *net, const int32_t *labels, int64_
 {
     if (!net)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_compute_gradients: net must not be NULL");
+    /* Dropout masks stay those of the next training batch (passes is not
+     * advanced), so repeated calls see one fixed function: gradient checks. */
     net->input_grads = true;
     cly_status s = forward_backward(net, labels, count, loss);
     net->input_grads = false;
