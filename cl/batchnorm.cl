@@ -5,7 +5,29 @@
  *   y[yo + i] = scale[c] * (x[xo + i] - mean[c]) / sqrt(var[c] + eps) + shift[c]
  *
  * scale, shift, mean, var are C floats each, at their own offsets. y may be
- * x (in place): each work-item reads and writes only element i. */
+ * x (in place): each work-item reads and writes only element i.
+ *
+ * Training. Channel c holds M = N*HW elements e = n*HW + p at
+ * (n*C + c)*HW + p. bn_stats and bn_backward run one work-group of L (a
+ * power of two) work-items per channel: work-item l takes e = l, l + L, ...
+ * and the partial sums meet in a fixed tree in local memory (group_sum):
+ * no atomics, so every run gives the same bits.
+ *
+ *   bn_stats:       mean = sum x / M;  var = sum (x - mean)^2 / M  (biased, two
+ *                   passes for accuracy);  save_mean = mean,
+ *                   save_invstd = 1 / sqrt(var + eps); when update != 0:
+ *                   running_mean = (1 - m) running_mean + m mean,
+ *                   running_var  = (1 - m) running_var  + m var * M/(M - 1)
+ *   bn_train_apply: one element per work-item (1-D, like batchnorm):
+ *                   y = scale * ((x - save_mean) * save_invstd) + shift
+ *   bn_backward:    xhat = (x - mean) * invstd;  dshift = sum dy;
+ *                   dscale = sum dy * xhat;
+ *                   dx = scale * invstd * (dy - dshift/M - xhat * dscale/M)
+ *                   each stored as beta*old + new (beta == 0 overwrites);
+ *                   dscale, dshift, dx each skipped when its flag is 0. The
+ *                   raw sums dx needs stay in the group, so dx comes from the
+ *                   same kernel; dx may be dy (each element is read, then
+ *                   written, by the same work-item). */
 #include "common.cl"
 
 __kernel void batchnorm(__global const float *x, long xo, __global const float *scale, long so,
@@ -19,4 +41,99 @@ __kernel void batchnorm(__global const float *x, long xo, __global const float *
     const idx_t c = (i / HW) % C;
     const float inv = 1.0f / sqrt(var[vo + c] + eps);
     y[yo + i] = scale[so + c] * ((x[xo + i] - mean[mo + c]) * inv) + shift[ho + c];
+}
+
+/* The sum of v over the work-group, in a fixed order; every work-item gets
+ * it. scratch holds get_local_size(0) floats, a power of two. */
+static float group_sum(__local float *scratch, float v)
+{
+    const int l = (int)get_local_id(0), L = (int)get_local_size(0);
+    scratch[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = L / 2; s > 0; s >>= 1) {
+        if (l < s)
+            scratch[l] += scratch[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE); /* everyone has read it before scratch is reused */
+    return total;
+}
+
+/* Element e of channel c. */
+#define BN_AT(e) ((((e) / HW) * C + c) * HW + (e) % HW)
+
+__kernel void bn_stats(__global const float *x, long xo, __global float *save_mean, long smo,
+                       __global float *save_invstd, long sio, __global float *rmean, long rmo, __global float *rvar,
+                       long rvo, int update, long N, long C, long HW, float eps, float momentum, float unbias,
+                       __local float *scratch)
+{
+    const idx_t c = get_group_id(0), M = N * HW;
+    const idx_t l = get_local_id(0), L = get_local_size(0);
+    __global const float *xp = x + xo;
+    float s = 0.0f;
+    for (idx_t e = l; e < M; e += L)
+        s += xp[BN_AT(e)];
+    const float mean = group_sum(scratch, s) / (float)M;
+    float q = 0.0f;
+    for (idx_t e = l; e < M; e += L) {
+        const float d = xp[BN_AT(e)] - mean;
+        q = fma(d, d, q);
+    }
+    const float var = group_sum(scratch, q) / (float)M;
+    if (l == 0) {
+        save_mean[smo + c] = mean;
+        save_invstd[sio + c] = 1.0f / sqrt(var + eps);
+        if (update) {
+            rmean[rmo + c] = (1.0f - momentum) * rmean[rmo + c] + momentum * mean;
+            rvar[rvo + c] = (1.0f - momentum) * rvar[rvo + c] + momentum * (var * unbias);
+        }
+    }
+}
+
+__kernel void bn_train_apply(__global const float *x, long xo, __global const float *scale, long so,
+                             __global const float *shift, long ho, __global const float *save_mean, long smo,
+                             __global const float *save_invstd, long sio, __global float *y, long yo, long count,
+                             long C, long HW)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const idx_t c = (i / HW) % C;
+    y[yo + i] = scale[so + c] * ((x[xo + i] - save_mean[smo + c]) * save_invstd[sio + c]) + shift[ho + c];
+}
+
+__kernel void bn_backward(__global const float *x, long xo, __global const float *scale, long so,
+                          __global const float *save_mean, long smo, __global const float *save_invstd, long sio,
+                          __global const float *dy, long dyo, __global float *dx, long dxo, __global float *dscale,
+                          long dso, __global float *dshift, long dho, int want_dx, int want_dscale, int want_dshift,
+                          long N, long C, long HW, float beta, __local float *scratch)
+{
+    const idx_t c = get_group_id(0), M = N * HW;
+    const idx_t l = get_local_id(0), L = get_local_size(0);
+    const float mean = save_mean[smo + c], invstd = save_invstd[sio + c];
+    float sdy = 0.0f, sdyx = 0.0f;
+    for (idx_t e = l; e < M; e += L) {
+        const idx_t at = BN_AT(e);
+        const float g = dy[dyo + at];
+        sdy += g;
+        sdyx = fma(g, x[xo + at] - mean, sdyx);
+    }
+    const float dsh = group_sum(scratch, sdy);
+    const float dsc = group_sum(scratch, sdyx) * invstd;
+    if (l == 0) {
+        if (want_dscale)
+            STORE_GRAD(&dscale[dso + c], dsc, beta);
+        if (want_dshift)
+            STORE_GRAD(&dshift[dho + c], dsh, beta);
+    }
+    if (!want_dx)
+        return;
+    const float k = scale[so + c] * invstd, mdy = dsh / (float)M, mdx = dsc / (float)M;
+    for (idx_t e = l; e < M; e += L) {
+        const idx_t at = BN_AT(e);
+        const float xhat = (x[xo + at] - mean) * invstd;
+        const float g = k * (dy[dyo + at] - mdy - xhat * mdx);
+        STORE_GRAD(&dx[dxo + at], g, beta);
+    }
 }

@@ -9,7 +9,19 @@
  *             (x is N x C x HW, y is N x CT x HW, CO the channel offset)
  *   bias_act: i < rows*cols, o = i % cols:
  *             y[yo + i] = act(y[yo + i] + (has_bias ? bias[bo + o] : 0)),
- *             act = relu when relu != 0: the epilogue of fully connected. */
+ *             act = relu when relu != 0: the epilogue of fully connected.
+ *
+ * Backward (g below is stored as dx = beta*dx + g; beta == 0 overwrites
+ * without reading dx, see STORE_GRAD):
+ *   relu_backward:   g = y[yo + i] > 0 ? dy[dyo + i] : 0     i < count
+ *                    (the mask from the output, so a ReLU fused into a conv
+ *                    or FC epilogue needs no copy of its input; NaN: 0)
+ *   grad_accumulate: g = dy[dyo + i]                          i < count
+ *   concat_backward: i < N*C*HW as concat:
+ *                    g = dy[dyo + (n*CT + CO + c)*HW + p]
+ *   bias_grad:       o < cols: g = sum_{r = 0 .. rows-1} dy[dyo + r*cols + o],
+ *                    summed in row order by one work-item: no atomics,
+ *                    the same bits on every run. */
 #include "common.cl"
 
 __kernel void relu(__global const float *x, long xo, __global float *y, long yo, long count)
@@ -53,4 +65,49 @@ __kernel void bias_act(__global float *y, long yo, __global const float *bias, l
     if (relu && v < 0.0f)
         v = 0.0f;
     y[yo + i] = v;
+}
+
+/* ---- backward */
+
+__kernel void relu_backward(__global const float *y, long yo, __global const float *dy, long dyo,
+                            __global float *dx, long dxo, long count, float beta)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const float g = y[yo + i] > 0.0f ? dy[dyo + i] : 0.0f;
+    STORE_GRAD(&dx[dxo + i], g, beta);
+}
+
+__kernel void grad_accumulate(__global const float *dy, long dyo, __global float *dx, long dxo, long count,
+                              float beta)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    STORE_GRAD(&dx[dxo + i], dy[dyo + i], beta);
+}
+
+__kernel void concat_backward(__global const float *dy, long dyo, __global float *dx, long dxo, long count, long C,
+                              long HW, long CT, long CO, float beta)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const idx_t p = i % HW, t = i / HW;
+    const idx_t c = t % C, n = t / C;
+    STORE_GRAD(&dx[dxo + i], dy[dyo + (n * CT + CO + c) * HW + p], beta);
+}
+
+__kernel void bias_grad(__global const float *dy, long dyo, __global float *db, long dbo, long rows, long cols,
+                        float beta)
+{
+    const idx_t o = get_global_id(0);
+    if (o >= cols)
+        return;
+    __global const float *col = dy + dyo + o;
+    float s = 0.0f;
+    for (idx_t r = 0; r < rows; r++)
+        s += col[r * cols];
+    STORE_GRAD(&db[dbo + o], s, beta);
 }

@@ -9,7 +9,16 @@
  * The host clips PRE and POST to C (same result, no int overflow).
  * A is alpha/size or alpha, chosen by the host; the divisor stays `size`
  * at the clipped edges, as in Caffe and PyTorch. y must not alias x: other
- * work-items still read the channels this one writes. */
+ * work-items still read the channels this one writes.
+ *
+ * lrn_backward, the exact derivative. With d_c = K + A*s_c, y_c = x_c d_c^-BETA
+ * and c in window(i) <=> i in [c - POST, c + PRE]:
+ *   dL/dx_c = dy_c d_c^-BETA
+ *             - 2 A BETA x_c * sum_{i = max(c - POST, 0) .. min(c + PRE, C - 1)} dy_i y_i / d_i
+ * (the second term: x_c sits in the windows of its neighbours i). One
+ * work-item per element c recomputes each d_i it needs from x (size^2 fmas,
+ * no scratch buffer, no atomics); then dx = beta_g*dx + that (beta_g == 0
+ * overwrites). dx must alias none of x, y, dy. */
 #include "common.cl"
 
 __kernel void lrn(__global const float *x, long xo, __global float *y, long yo, long count, int C, long HW,
@@ -27,4 +36,39 @@ __kernel void lrn(__global const float *x, long xo, __global float *y, long yo, 
         s = fma(v, v, s);
     }
     y[yo + i] = x[xo + i] / pow(K + A * s, BETA);
+}
+
+/* s_c for the channel c of the column at `base` (x at channel 0). */
+static float window_sum(__global const float *base, int c, int C, long HW, int PRE, int POST)
+{
+    const int lo = max(c - PRE, 0), hi = min(c + POST, C - 1);
+    float s = 0.0f;
+    for (int j = lo; j <= hi; j++) {
+        const float v = base[(idx_t)j * HW];
+        s = fma(v, v, s);
+    }
+    return s;
+}
+
+__kernel void lrn_backward(__global const float *x, long xo, __global const float *y, long yo,
+                           __global const float *dy, long dyo, __global float *dx, long dxo, long count, int C,
+                           long HW, int PRE, int POST, float A, float K, float BETA, float beta_g)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const int c = (int)((i / HW) % C);
+    const idx_t col = i - (idx_t)c * HW; /* channel 0 of this column */
+    __global const float *xb = x + xo + col;
+    __global const float *yb = y + yo + col;
+    __global const float *dyb = dy + dyo + col;
+    const float dc = K + A * window_sum(xb, c, C, HW, PRE, POST);
+    const int lo = max(c - POST, 0), hi = min(c + PRE, C - 1);
+    float cross = 0.0f;
+    for (int j = lo; j <= hi; j++) {
+        const float dj = j == c ? dc : K + A * window_sum(xb, j, C, HW, PRE, POST);
+        cross += dyb[(idx_t)j * HW] * yb[(idx_t)j * HW] / dj;
+    }
+    const float g = dyb[(idx_t)c * HW] * pow(dc, -BETA) - 2.0f * A * BETA * xb[(idx_t)c * HW] * cross;
+    STORE_GRAD(&dx[dxo + i], g, beta_g);
 }

@@ -18,7 +18,24 @@
  *   gap:      i < N*C: out[out_off + i] = mean of the plane in_off + i*HW.
  *
  * The host guarantees every pad < window size and the Caffe/PyTorch ceil
- * rule, so each window holds at least one in-input cell. */
+ * rule, so each window holds at least one in-input cell.
+ *
+ * Backward passes gather: one work-item per INPUT element i < N*C*H*W,
+ *   ix = i % W,  iy = (i / W) % H,  nc = i / (W*H),
+ * visits, in ascending (oy, ox) order, every output whose window covers
+ * (iy, ix):
+ *   oy = oy_lo .. oy_hi,  oy_lo = max(0, ceil((iy + PT - FH + 1) / SH)),
+ *                         oy_hi = min(OH - 1, floor((iy + PT) / SH))
+ * (likewise ox with IX, PL, FW, SW, OW), and sums that output's share g_o:
+ *   pool_max_backward: g_o = dy[o] if argmax[o] == iy*W + ix, else 0
+ *   pool_avg_backward: g_o = dy[o] / divisor_o (the forward's divisor)
+ *   pool_l2_backward:  g_o = y[o] > 0 ? dy[o] * x[i] / y[o] : 0
+ *                      (d sqrt(sum x^2)/dx = x / y; y = 0 means every cell
+ *                      of the window is 0: gradient 0 by definition)
+ *   gap_backward:      i < N*C*HW: g = dy[i / HW] / HW
+ * then dx[i] = beta * dx[i] + sum (beta == 0: overwrite, see STORE_GRAD).
+ * Overlapping windows thus need no atomics, and the fixed visiting order
+ * makes every result repeat bit for bit. */
 #include "common.cl"
 
 /* One argument list for the three pool kernels (the host sets it once);
@@ -105,4 +122,83 @@ __kernel void gap(__global const float *in, long in_off, __global float *out, lo
     for (; p < HW; p++)
         s0 += plane[p];
     out[out_off + i] = ((s0 + s1) + (s2 + s3)) / (float)HW;
+}
+
+/* ---- backward */
+
+#define POOL_BWD_ARGS                                                                                           \
+    __global const float *x, long x_off, __global const float *y, long y_off, __global const int *argmax,      \
+        long argmax_off, __global const float *dy, long dy_off, __global float *dx, long dx_off, int flag,    \
+        float beta, long count, int H, int W, int OH, int OW, int FH, int FW, int SH, int SW, int PT, int PL,  \
+        int PB, int PR
+
+/* Input cell (iy, ix) of plane nc, and the range of outputs whose windows
+ * cover it; dyp points at the plane's outputs. */
+#define POOL_BWD_PROLOGUE                                                  \
+    const idx_t i = get_global_id(0);                                     \
+    if (i >= count)                                                        \
+        return;                                                            \
+    const int ix = (int)(i % W);                                          \
+    const idx_t t = i / W;                                                 \
+    const int iy = (int)(t % H);                                          \
+    const idx_t nc = t / H;                                                \
+    const int ty = iy + PT - FH + 1, tx = ix + PL - FW + 1;               \
+    const int oy_lo = ty <= 0 ? 0 : (ty + SH - 1) / SH;                   \
+    const int ox_lo = tx <= 0 ? 0 : (tx + SW - 1) / SW;                   \
+    const int oy_hi = min(OH - 1, (iy + PT) / SH);                        \
+    const int ox_hi = min(OW - 1, (ix + PL) / SW);                        \
+    const idx_t obase = nc * OH * OW;                                      \
+    float acc = 0.0f
+
+__kernel void pool_max_backward(POOL_BWD_ARGS)
+{
+    POOL_BWD_PROLOGUE;
+    const int self = iy * W + ix;
+    for (int oy = oy_lo; oy <= oy_hi; oy++)
+        for (int ox = ox_lo; ox <= ox_hi; ox++) {
+            const idx_t o = obase + (idx_t)oy * OW + ox;
+            if (argmax[argmax_off + o] == self)
+                acc += dy[dy_off + o];
+        }
+    STORE_GRAD(&dx[dx_off + i], acc, beta);
+}
+
+__kernel void pool_avg_backward(POOL_BWD_ARGS)
+{
+    POOL_BWD_PROLOGUE;
+    for (int oy = oy_lo; oy <= oy_hi; oy++) {
+        const int y0 = oy * SH - PT;
+        const int ya = max(y0, 0), yb = min(y0 + FH, H), ye = min(y0 + FH, H + PB);
+        for (int ox = ox_lo; ox <= ox_hi; ox++) {
+            const int x0 = ox * SW - PL;
+            const int xa = max(x0, 0), xb = min(x0 + FW, W), xe = min(x0 + FW, W + PR);
+            /* The forward's divisor, rule for rule. */
+            const int divisor = flag /* exclude_pad */ ? (yb - ya) * (xb - xa) : (ye - y0) * (xe - x0);
+            acc += dy[dy_off + obase + (idx_t)oy * OW + ox] / (float)divisor;
+        }
+    }
+    STORE_GRAD(&dx[dx_off + i], acc, beta);
+}
+
+__kernel void pool_l2_backward(POOL_BWD_ARGS)
+{
+    POOL_BWD_PROLOGUE;
+    const float xv = x[x_off + i];
+    for (int oy = oy_lo; oy <= oy_hi; oy++)
+        for (int ox = ox_lo; ox <= ox_hi; ox++) {
+            const idx_t o = obase + (idx_t)oy * OW + ox;
+            const float yv = y[y_off + o];
+            if (yv > 0.0f)
+                acc += dy[dy_off + o] * (xv / yv);
+        }
+    STORE_GRAD(&dx[dx_off + i], acc, beta);
+}
+
+__kernel void gap_backward(__global const float *dy, long dy_off, __global float *dx, long dx_off, float beta,
+                           long count, long HW)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    STORE_GRAD(&dx[dx_off + i], dy[dy_off + i / HW] / (float)HW, beta);
 }

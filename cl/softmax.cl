@@ -6,7 +6,11 @@
  *
  * Subtracting the maximum keeps exp() from overflowing (the largest term is
  * exp(0) = 1). y may be x (in place): each work-item touches only its own
- * column, and reads x[c] before it writes y[c]. */
+ * column, and reads x[c] before it writes y[c].
+ *
+ *   softmax_backward: same columns; s = sum_c dy[c] * y[c], then
+ *   dx[c] = beta * dx[c] + y[c] * (dy[c] - s)   (beta == 0: overwrite).
+ *   dx may be dy (in place): the column's dy is read whole before any dx. */
 #include "common.cl"
 
 __kernel void softmax(__global const float *x, long xo, __global float *y, long yo, long count, long C, long HW)
@@ -29,4 +33,22 @@ __kernel void softmax(__global const float *x, long xo, __global float *y, long 
     const float inv = 1.0f / sum;
     for (idx_t c = 0; c < C; c++)
         yc[c * HW] *= inv;
+}
+
+__kernel void softmax_backward(__global const float *y, long yo, __global const float *dy, long dyo,
+                               __global float *dx, long dxo, long count, long C, long HW, float beta)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const idx_t base = (i / HW) * C * HW + i % HW;
+    __global const float *yc = y + yo + base;
+    __global const float *dyc = dy + dyo + base;
+    float s = 0.0f;
+    for (idx_t c = 0; c < C; c++)
+        s = fma(dyc[c * HW], yc[c * HW], s);
+    for (idx_t c = 0; c < C; c++) {
+        const float g = yc[c * HW] * (dyc[c * HW] - s);
+        STORE_GRAD(&dx[dxo + base + c * HW], g, beta);
+    }
 }

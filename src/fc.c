@@ -31,3 +31,39 @@ cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t o
         return s;
     return cly_enqueue_1d(ctx, k, count, "fc bias_act");
 }
+
+/* Backward, with dy already masked by the caller when a ReLU was fused:
+ *   dx[n x in]  = dy[n x out] * w[out x in]       (SGEMM, beta as given)
+ *   dw[out x in] = dy^T[out x n] * x[n x in]      (SGEMM, beta as given)
+ *   db[out]     = sum over rows of dy              (bias_grad: one work-item
+ * per output sums its column in row order, deterministic, no atomics).
+ * CLBlast does not read C when beta is 0 (its epilogue branches on it), so
+ * NaN in an uninitialised dx or dw cannot leak; the tests check that. */
+cly_status cly_fc_backward(cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs, cly_buf x, cly_buf w,
+                           cly_buf dy, cly_buf dx, cly_buf dw, cly_buf db, float beta)
+{
+    int64_t count;
+    if (n < 1 || inputs < 1 || outputs < 1 || !cly_mul_i64(n, outputs, &count) || !cly_mul_i64(n, inputs, &count) ||
+        !cly_mul_i64(outputs, inputs, &count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "fc backward: %lld samples of %lld inputs to %lld outputs",
+                        (long long)n, (long long)inputs, (long long)outputs);
+    cly_status s = CLY_SUCCESS;
+    if (dx.mem)
+        s = cly_sgemm(ctx, false, false, n, inputs, outputs, 1.0f, dy, outputs, w, inputs, beta, dx, inputs);
+    if (s == CLY_SUCCESS && dw.mem)
+        s = cly_sgemm(ctx, true, false, outputs, inputs, n, 1.0f, dy, outputs, x, inputs, beta, dw, inputs);
+    if (s != CLY_SUCCESS || !db.mem)
+        return s;
+    cl_kernel k;
+    s = cly_kernel_get(ctx, "eltwise", "", "bias_grad", &k);
+    if (s != CLY_SUCCESS)
+        return s;
+    cl_long dyo = dy.offset, dbo = db.offset, rows = n, cols = outputs;
+    cl_float b = beta;
+    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(db.mem), CLY_ARG(dbo),
+                          CLY_ARG(rows),   CLY_ARG(cols), CLY_ARG(b)};
+    s = cly_kernel_args(ctx, k, "bias_grad", a, sizeof a / sizeof a[0]);
+    if (s != CLY_SUCCESS)
+        return s;
+    return cly_enqueue_1d(ctx, k, outputs, "fc bias_grad");
+}

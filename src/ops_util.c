@@ -47,3 +47,40 @@ cly_status cly_kernel_args(cly_context *ctx, cl_kernel kernel, const char *what,
     }
     return CLY_SUCCESS;
 }
+
+cly_status cly_reduce_local(cly_context *ctx, cl_kernel kernel, size_t want, size_t *local, const char *what)
+{
+    size_t kernel_max = 0;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
+                                          &kernel_max, NULL);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(ctx, err, "%s: clGetKernelWorkGroupInfo", what);
+    size_t limit = want;
+    if (kernel_max > 0 && limit > kernel_max)
+        limit = kernel_max;
+    if (ctx->info.max_work_group_size > 0 && limit > ctx->info.max_work_group_size)
+        limit = (size_t)ctx->info.max_work_group_size;
+    size_t l = 1;
+    while (l * 2 <= limit)
+        l *= 2;
+    *local = l;
+    return CLY_SUCCESS;
+}
+
+cly_status cly_enqueue_groups(cly_context *ctx, cl_kernel kernel, int64_t groups, size_t local, const char *what)
+{
+    if (groups < 0 || local == 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %lld groups of %zu work-items", what,
+                        (long long)groups, local);
+    if (groups == 0)
+        return CLY_SUCCESS;
+    if ((uint64_t)groups > (uint64_t)SIZE_MAX / local)
+        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: %lld groups of %zu work-items", what, (long long)groups,
+                        local);
+    size_t global = (size_t)groups * local;
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel of %zu work-items (local %zu)", what, global,
+                           local);
+    return CLY_SUCCESS;
+}

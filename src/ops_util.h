@@ -34,4 +34,12 @@ static inline bool cly_overlap(cly_buf a, int64_t na, cly_buf b, int64_t nb)
     return a.mem == b.mem && a.offset < b.offset + nb && b.offset < a.offset + na;
 }
 
+/* Work-group launches for deterministic reductions (batch norm's per-channel
+ * sums): one group of `local` work-items per reduced slice, combined by a
+ * fixed tree in local memory, never by atomics, so results repeat bit for
+ * bit. cly_reduce_local picks `local`: the largest power of two <= want
+ * that the kernel and the device allow (a tree halves it each step). */
+cly_status cly_reduce_local(cly_context *ctx, cl_kernel kernel, size_t want, size_t *local, const char *what);
+cly_status cly_enqueue_groups(cly_context *ctx, cl_kernel kernel, int64_t groups, size_t local, const char *what);
+
 #endif
