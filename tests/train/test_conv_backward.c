@@ -1,0 +1,157 @@
+/* Convolution and locally-connected backward against naive host loops.
+ * Small-integer fills make every sum exact in float32, so gradients are
+ * compared exactly; beta = 1 accumulation and bias-free layers too. */
+#include "ops.h"
+#include "test_util.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct geo {
+    int64_t n, c, h, w, k, fh, fw, sh, sw, pt, pb, pl, pr, dh, dw, groups;
+} geo;
+
+static const geo cases[] = {
+    {2, 3, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   /* VGG-style 3x3 pad 1 */
+    {1, 2, 11, 11, 3, 5, 5, 2, 2, 0, 0, 0, 0, 1, 1, 1}, /* strided */
+    {2, 4, 9, 8, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2},   /* dilated, grouped */
+    {1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},   /* depthwise */
+    {3, 2, 5, 7, 3, 2, 3, 2, 1, 0, 1, 1, 0, 1, 1, 1},   /* rectangular, asymmetric padding */
+    {2, 6, 4, 4, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2},   /* 1x1 grouped */
+    {1, 3, 13, 13, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1}, /* stride 3 */
+};
+
+static cly_conv_geom make_geom(const geo *t, bool bias)
+{
+    cly_conv_params p = {.filters = t->k, .size = {t->fh, t->fw}, .stride = {t->sh, t->sw},
+                         .pad = {t->pt, t->pb, t->pl, t->pr}, .dilation = {t->dh, t->dw}, .groups = t->groups,
+                         .no_bias = !bias};
+    cly_conv_geom g;
+    bool rounded;
+    char msg[256];
+    ck_assert_msg(cly_conv_geom_make(&p, (cly_shape){t->n, t->c, t->h, t->w}, &g, &rounded, msg, sizeof msg), "%s",
+                  msg);
+    return g;
+}
+
+/* x index of output (n, k, oy, ox), tap (c within group, i, j); -1 outside. */
+static int64_t tap(const cly_conv_geom *g, int64_t n, int64_t k, int64_t oy, int64_t ox, int64_t c, int64_t i, int64_t j)
+{
+    int64_t cg = g->c / g->groups, grp = k / (g->k / g->groups);
+    int64_t iy = oy * g->sh - g->pt + i * g->dh, ix = ox * g->sw - g->pl + j * g->dw;
+    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+        return -1;
+    return ((n * g->c + grp * cg + c) * g->h + iy) * g->w + ix;
+}
+
+static cly_buf upload(cly_context *ctx, const float *host, int64_t count, cly_tensor **t)
+{
+    ck_assert_int_eq(cly_tensor_create(ctx, (cly_shape){1, 1, 1, count}, t), CLY_SUCCESS);
+    if (host)
+        ck_assert_int_eq(cly_tensor_write(*t, host, count), CLY_SUCCESS);
+    else
+        ck_assert_int_eq(cly_tensor_fill(*t, 0.0f), CLY_SUCCESS);
+    return (cly_buf){(*t)->buffer, 0};
+}
+
+static void expect_equal(cly_tensor *t, const double *want, int64_t count, const char *what, int c)
+{
+    float *got = malloc((size_t)count * sizeof *got);
+    ck_assert_int_eq(cly_tensor_read(t, got, count), CLY_SUCCESS);
+    for (int64_t i = 0; i < count; i++)
+        ck_assert_msg(got[i] == (float)want[i], "case %d %s[%lld] = %g, want %g", c, what, (long long)i, got[i],
+                      want[i]);
+    free(got);
+}
+
+static void check_case(int ci, bool local)
+{
+    const geo *t = &cases[ci];
+    cly_context *ctx = cly_test_context();
+    cly_conv_geom g = make_geom(t, true);
+    int64_t cg = g.c / g.groups, taps = g.fh * g.fw, p = g.oh * g.ow;
+    int64_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.k * p;
+    int64_t nw = (local ? p : 1) * g.k * cg * taps, nb = local ? g.k * p : g.k;
+    float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
+    float *dy = malloc((size_t)ny * sizeof *dy), *dx0 = malloc((size_t)nx * sizeof *dx0);
+    uint64_t seed = 100 + (uint64_t)ci;
+    cly_test_fill(x, (size_t)nx, 2, &seed);
+    cly_test_fill(w, (size_t)nw, 2, &seed);
+    cly_test_fill(dy, (size_t)ny, 2, &seed);
+    cly_test_fill(dx0, (size_t)nx, 3, &seed);
+    double *rdx = calloc((size_t)nx, sizeof *rdx), *rdw = calloc((size_t)nw, sizeof *rdw),
+           *rdb = calloc((size_t)nb, sizeof *rdb);
+    for (int64_t i = 0; i < nx; i++)
+        rdx[i] = dx0[i]; /* beta = 1: adds to what dx held */
+    for (int64_t n = 0; n < g.n; n++)
+        for (int64_t k = 0; k < g.k; k++)
+            for (int64_t q = 0; q < p; q++) {
+                double d = dy[(n * g.k + k) * p + q];
+                rdb[local ? k * p + q : k] += d;
+                for (int64_t c = 0; c < cg; c++)
+                    for (int64_t i = 0; i < g.fh; i++)
+                        for (int64_t j = 0; j < g.fw; j++) {
+                            int64_t xi = tap(&g, n, k, q / g.ow, q % g.ow, c, i, j);
+                            if (xi < 0)
+                                continue;
+                            int64_t wi = (((local ? q * g.k : 0) + k) * cg + c) * taps + i * g.fw + j;
+                            rdw[wi] += d * x[xi];
+                            rdx[xi] += d * w[wi];
+                        }
+            }
+    cly_tensor *tx, *tw, *tdy, *tdx, *tdw, *tdb, *tws = NULL;
+    cly_buf bx = upload(ctx, x, nx, &tx), bw = upload(ctx, w, nw, &tw), bdy = upload(ctx, dy, ny, &tdy);
+    cly_buf bdx = upload(ctx, dx0, nx, &tdx), bdw = upload(ctx, NULL, nw, &tdw), bdb = upload(ctx, NULL, nb, &tdb);
+    cly_status s;
+    if (local) {
+        s = cly_local_backward(ctx, &g, bx, bw, bdy, bdx, bdw, bdb, 1.0f);
+        ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
+    } else {
+        int64_t ws = cly_conv_backward_workspace(ctx, &g);
+        cly_buf bws = upload(ctx, NULL, ws > 0 ? ws : 1, &tws);
+        s = cly_conv_backward_weights(ctx, &g, bx, bdy, bdw, bdb, 0.0f, bws);
+        ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
+        s = cly_conv_backward_data(ctx, &g, bdy, bw, bdx, 1.0f, bws);
+        ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
+    }
+    expect_equal(tdw, rdw, nw, "dw", ci);
+    expect_equal(tdb, rdb, nb, "db", ci);
+    expect_equal(tdx, rdx, nx, "dx", ci);
+    cly_tensor *all[] = {tx, tw, tdy, tdx, tdw, tdb, tws};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        cly_tensor_destroy(all[i]);
+    free(x);
+    free(w);
+    free(dy);
+    free(dx0);
+    free(rdx);
+    free(rdw);
+    free(rdb);
+    cly_context_destroy(ctx);
+}
+
+START_TEST(conv_backward_exact)
+{
+    check_case(_i, false);
+}
+END_TEST
+
+START_TEST(local_backward_exact)
+{
+    check_case(_i, true);
+}
+END_TEST
+
+int main(void)
+{
+    cly_test_require_device();
+    Suite *s = suite_create("conv_backward");
+    TCase *tc = tcase_create("exact");
+    tcase_set_timeout(tc, 300);
+    int n = (int)(sizeof cases / sizeof cases[0]);
+    tcase_add_loop_test(tc, conv_backward_exact, 0, n);
+    tcase_add_loop_test(tc, local_backward_exact, 0, n);
+    suite_add_tcase(s, tc);
+    return cly_test_run(s, true);
+}
