@@ -36,6 +36,9 @@ static cly_status idx_fail_read(const idx_file *f, const char *what, int got, si
 {
     int zerr = Z_OK;
     const char *msg = got < 0 ? gzerror(f->gz, &zerr) : "";
+    size_t pl = strlen(f->path); /* zlib's message repeats the path */
+    if (strncmp(msg, f->path, pl) == 0 && strncmp(msg + pl, ": ", 2) == 0)
+        msg += pl + 2;
     if (got < 0 && zerr == Z_ERRNO)
         return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot read the %s: %s", f->path, what, strerror(errno));
     if (got < 0 && zerr != Z_BUF_ERROR)
@@ -114,19 +117,24 @@ static cly_status idx_read_data(idx_file *f, const char *what, int64_t size, uns
         }
         have += (size_t)got;
     }
+    /* One more read must find the end: more data is an error, and so is
+     * a gzip stream cut short after the data (gzread then reports 0 bytes
+     * with Z_BUF_ERROR, not a failure). */
     unsigned char extra[64];
     int got = gzread(f->gz, extra, sizeof extra);
-    if (got != 0) {
+    int zerr = Z_OK;
+    if (got <= 0)
+        gzerror(f->gz, &zerr);
+    if (got != 0 || zerr != Z_OK) {
         free(buf);
-        int zerr = Z_OK;
-        if (got < 0 && (gzerror(f->gz, &zerr), zerr == Z_BUF_ERROR))
+        if (got > 0)
+            return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                            "%s: trailing bytes: the header promises %lld bytes of %s, the file holds more", f->path,
+                            (long long)size, what);
+        if (zerr == Z_BUF_ERROR)
             return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: truncated: the gzip stream ends without its trailer",
                             f->path);
-        if (got < 0)
-            return idx_fail_read(f, what, got, have, size);
-        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
-                        "%s: trailing bytes: the header promises %lld bytes of %s, the file holds more", f->path,
-                        (long long)size, what);
+        return idx_fail_read(f, what, -1, have, size);
     }
     *out = buf;
     return CLY_SUCCESS;
