@@ -68,12 +68,17 @@ static void teardown(void)
 static unsigned char pixels[N * H * W];
 static const unsigned char label_bytes[N] = {0, 3, 1, 3, 2};
 
-static idx_bytes good_images(void)
+static void fill_pixels(void)
 {
     for (int i = 0; i < N * H * W; i++)
         pixels[i] = (unsigned char)(i * 37 + 11);
     pixels[0] = 0;
     pixels[1] = 255;
+}
+
+static idx_bytes good_images(void)
+{
+    fill_pixels();
     return idx(0x00000803, (const uint32_t[]){N, H, W}, 3, pixels, sizeof pixels);
 }
 
@@ -146,7 +151,7 @@ static void bad_labels(idx_bytes lb, cly_status status, const char *text)
 
 START_TEST(t_bad_headers)
 {
-    good_images();
+    fill_pixels();
     bad_images(idx(0x00000804, (const uint32_t[]){N, H, W}, 3, pixels, sizeof pixels), CLY_ERROR_INVALID_ARGUMENT,
                "magic 0x00000804: an IDX images file has 0x00000803");
     bad_images(idx(0x00000801, (const uint32_t[]){N, H, W}, 3, pixels, sizeof pixels), CLY_ERROR_INVALID_ARGUMENT,
@@ -180,7 +185,7 @@ END_TEST
 START_TEST(t_bad_bodies)
 {
     /* Counts that disagree: found before any data is read. */
-    good_images();
+    fill_pixels();
     bad_labels(idx(0x00000801, (const uint32_t[]){N + 1}, 1, label_bytes, N), CLY_ERROR_SHAPE_MISMATCH,
                "count = 6 labels, but");
     /* Truncated and trailing data, raw and compressed. */
