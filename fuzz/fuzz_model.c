@@ -52,7 +52,8 @@ static void bind(const cly_model *m)
                 for (int k = 0; k < CLY_MODEL_KINDS; k++) {
                     const cly_model_array *a = slots[i * CLY_MODEL_KINDS + (size_t)k];
                     CHECK((a != NULL) == (expect[i][k] > 0));
-                    CHECK(!a || (a->count == expect[i][k] && a->kind == (uint32_t)k && strcmp(a->name, g->nodes[i].name) == 0));
+                    CHECK(!a || (a->count == expect[i][k] && a->kind == (uint32_t)k &&
+                                 strcmp(a->name, g->nodes[i].name) == 0));
                 }
         } else {
             CHECK(strncmp(cly_last_error(NULL), "fuzz.clm: ", 10) == 0);

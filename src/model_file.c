@@ -36,7 +36,8 @@ static cly_status fetch(void *user, const cly_model_array *a, bool opt, int whic
 cly_status cly_net_save(const cly_net *net, const char *path)
 {
     if (!net || !path)
-        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_save: net and path must not be NULL");
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_net_save: net and path must not be NULL");
     const cly_graph *g = net->graph;
     cly_model m = {.fetch = fetch, .fetch_user = (void *)net};
     char *text = NULL;
@@ -96,8 +97,9 @@ static cly_status read_file(const char *path, unsigned char **data, size_t *size
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         s = cly_fail(NULL, CLY_ERROR_IO, "%s: not a regular file", path);
     else if ((uint64_t)st.st_size > CLY_MODEL_FILE_MAX || (uint64_t)st.st_size > SIZE_MAX)
-        s = cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: the file is %lld bytes, more than a model file holds (%llu)",
-                     path, (long long)st.st_size, (unsigned long long)CLY_MODEL_FILE_MAX);
+        s = cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                     "%s: the file is %lld bytes, more than a model file holds (%llu)", path,
+                     (long long)st.st_size, (unsigned long long)CLY_MODEL_FILE_MAX);
     else if (!(buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1)))
         s = cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory for %lld bytes", path,
                      (long long)st.st_size);

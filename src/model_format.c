@@ -553,8 +553,9 @@ cly_status cly_model_write(const cly_model *m, const char *path)
     uint64_t total = CLY_MODEL_HEADER_SIZE + graph_len + framing + params_len + framing +
                      (m->has_optimizer ? opt_len + framing : 0) + CLY_MODEL_CHECKSUM;
     if (total > CLY_MODEL_FILE_MAX)
-        return cly_fail(NULL, CLY_ERROR_TOO_LARGE, "%s: the model would be %llu bytes, more than a model file holds (%llu)",
-                        path, (unsigned long long)total, (unsigned long long)CLY_MODEL_FILE_MAX);
+        return cly_fail(NULL, CLY_ERROR_TOO_LARGE,
+                        "%s: the model would be %llu bytes, more than a model file holds (%llu)", path,
+                        (unsigned long long)total, (unsigned long long)CLY_MODEL_FILE_MAX);
     unsigned char *scratch = malloc(largest > 0 ? (size_t)largest * 4 : 1);
     sink *s = malloc(sizeof *s);
     if (!scratch || !s) {

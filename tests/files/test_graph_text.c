@@ -283,7 +283,8 @@ START_TEST(t_limits_and_arguments)
         inputs[i] = name;
     ADD(g, .type = CLY_LAYER_CONCAT, .name = "wide", .inputs = inputs, .input_count = CLY_GRAPH_MAX_INPUTS);
     ck_assert_int_eq(cly_graph_to_text(g, &t, &n), CLY_ERROR_UNSUPPORTED);
-    ck_assert_ptr_nonnull(strstr(cly_last_error(NULL), "wide: its line would be 16397 bytes, more than the net format's 16384"));
+    ck_assert_ptr_nonnull(
+        strstr(cly_last_error(NULL), "wide: its line would be 16397 bytes, more than the net format's 16384"));
     cly_graph_destroy(g);
 
     /* 250 such inputs fit, and round-trip. */

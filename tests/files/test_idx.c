@@ -202,7 +202,8 @@ START_TEST(t_bad_bodies)
      * 2 GiB limit; 2.7 million (2.1e9 bytes, under the limit) are refused
      * as truncated after one read chunk, not after allocating 2 GiB. */
     uint32_t big[] = {100000000, 28, 28};
-    idx_bytes lbig = idx(0x00000801, (const uint32_t[]){100000000}, 1, NULL, 0), ibig = idx(0x00000803, big, 3, NULL, 0);
+    idx_bytes lbig = idx(0x00000801, (const uint32_t[]){100000000}, 1, NULL, 0);
+    idx_bytes ibig = idx(0x00000803, big, 3, NULL, 0);
     write_file(images_path, &ibig, false);
     write_file(labels_path, &lbig, false);
     expect_fail(CLY_ERROR_TOO_LARGE, images_path, "100000000 images of 28 x 28 are more than 2147483648 bytes");

@@ -309,7 +309,8 @@ START_TEST(t_crafted)
         {SMALL, arrays_missing, 1, CLY_ERROR_INVALID_ARGUMENT, "PARAMS: missing array f bias (3 values)"},
         {SMALL, arrays_duplicate, 1, CLY_ERROR_INVALID_ARGUMENT, "PARAMS array 2 at offset 288: duplicate f bias"},
         {SMALL, arrays_foreign, 1, CLY_ERROR_INVALID_ARGUMENT, "the graph has no layer 'conv9'"},
-        {SMALL, arrays_wrong_count, 1, CLY_ERROR_SHAPE_MISMATCH, "f weights has count 13 in the file, the net expects 12"},
+        {SMALL, arrays_wrong_count, 1, CLY_ERROR_SHAPE_MISMATCH,
+         "f weights has count 13 in the file, the net expects 12"},
         {SMALL, arrays_huge, 1, CLY_ERROR_INVALID_ARGUMENT, "count 68719476748 is out of range"},
         {SMALL, arrays_many, 1, CLY_ERROR_INVALID_ARGUMENT, "array count 1073741826 is out of range"},
         {"input data c=1 h=2 w=2\nfc f < nowhere outputs=3\n", arrays_ok, 1, CLY_ERROR_INVALID_ARGUMENT,
@@ -326,7 +327,8 @@ START_TEST(t_crafted)
     f = crafted(SMALL, arrays_ok, 1);
     f.p[48 + 8 + 5] = 1;
     b_reseal(&f);
-    load_fail(ctx, &f, CLY_ERROR_INVALID_ARGUMENT, "GRAPH section at offset 56: length 1099511627832 runs past the end of the file (224 bytes left)");
+    load_fail(ctx, &f, CLY_ERROR_INVALID_ARGUMENT,
+              "GRAPH section at offset 56: length 1099511627832 runs past the end of the file (224 bytes left)");
     free(f.p);
     /* Files that are not model files at all. */
     bytes text = {0};

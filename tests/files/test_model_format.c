@@ -577,6 +577,29 @@ START_TEST(t_every_truncation_and_flip)
 }
 END_TEST
 
+/* The committed fuzzing seeds are valid files of this version. */
+START_TEST(t_fuzz_seeds)
+{
+    DIR *d = opendir(CLY_MODEL_SEEDS_DIR);
+    ck_assert_ptr_nonnull(d);
+    int seeds = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", CLY_MODEL_SEEDS_DIR, e->d_name);
+        bytes f = b_read(p);
+        cly_graph *g;
+        ck_assert_msg(bind(&f, &g) == CLY_SUCCESS, "%s: %s", e->d_name, cly_last_error(NULL));
+        cly_graph_destroy(g);
+        free(f.p);
+        seeds++;
+    }
+    closedir(d);
+    ck_assert_int_ge(seeds, 4);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model_format");
@@ -593,6 +616,7 @@ int main(void)
     tcase_add_test(tc, t_optimizer_fields);
     tcase_add_test(tc, t_bind);
     tcase_add_test(tc, t_every_truncation_and_flip);
+    tcase_add_test(tc, t_fuzz_seeds);
     suite_add_tcase(s, tc);
     return cly_test_run(s, true);
 }
