@@ -598,7 +598,13 @@ typedef struct cly_dataset {
 
 /* Read an IDX image file (magic 0x00000803, unsigned bytes) and its label
  * file (0x00000801), gzip-compressed or not. Magic numbers, counts and sizes
- * are validated against each other and the file sizes. */
+ * are validated against each other, against limits (10^8 images, 65536 rows
+ * or columns, 2 GiB of pixels) and against the data actually in the files
+ * (truncated data and trailing bytes are errors). c is 1. Errors, each
+ * message naming the file and the field: CLY_ERROR_IO (cannot open or read),
+ * CLY_ERROR_INVALID_ARGUMENT (malformed), CLY_ERROR_SHAPE_MISMATCH (image
+ * and label counts differ), CLY_ERROR_TOO_LARGE, CLY_ERROR_OUT_OF_HOST_MEMORY.
+ * Free *out with cly_dataset_destroy. */
 CLY_API cly_status cly_dataset_load_idx(const char *images_path, const char *labels_path, cly_dataset **out);
 /* Fashion-MNIST from `dir` (NULL: /usr/share/datasets/fashion-mnist, from
  * Debian's dataset-fashion-mnist): the 60,000 training or 10,000 test images.
@@ -610,18 +616,32 @@ CLY_API void cly_dataset_destroy(cly_dataset *d);
 
 /* Save the net's graph, parameters and BN statistics, and in training mode
  * the optimiser state and update count, to `path` (docs/model-format.md:
- * versioned, little-endian, checksummed). Written to a temp file, renamed. */
+ * versioned, little-endian, checksummed). Written to a temp file, renamed.
+ * Errors: CLY_ERROR_IO, CLY_ERROR_UNSUPPORTED (a graph the net format cannot
+ * express, see cly_graph_to_text), CLY_ERROR_OPENCL,
+ * CLY_ERROR_OUT_OF_HOST_MEMORY. */
 CLY_API cly_status cly_net_save(const cly_net *net, const char *path);
 /* Load a model file: a new graph and a net compiled from it on `ctx` with
  * `options` (batch, mode), its parameters (and optimiser state, when the
  * file has it and the mode is training) restored. The file is untrusted:
  * every count, size and offset is checked against limits and the file size.
- * Destroy the net before the graph. */
+ * Destroy the net before the graph. Errors (the message names the file and
+ * the field; *graph and *net are untouched): CLY_ERROR_IO, CLY_ERROR_INVALID_ARGUMENT
+ * (malformed or corrupt file, a parameter array missing, duplicated or for
+ * a layer the graph lacks), CLY_ERROR_SHAPE_MISMATCH (an array's count is
+ * not the net's), CLY_ERROR_UNSUPPORTED (another format version), and those
+ * of cly_graph_parse and cly_net_create. */
 CLY_API cly_status cly_model_load(cly_context *ctx, const char *path, const cly_net_options *options,
                                   cly_graph **graph, cly_net **net);
 
 /* Write a graph as net-file text (docs/net-format.md); parsing it gives the
- * same graph. *text is malloc'd; free it with free(). */
+ * same graph (same layers in the same order, so the same inference), and
+ * writing that again gives the same bytes. Keys at their defaults are left
+ * out. *text is malloc'd and NUL-terminated, *size excludes the NUL; free it
+ * with free(). Errors: CLY_ERROR_INVALID_ARGUMENT (NULL, no layers),
+ * CLY_ERROR_UNSUPPORTED (beyond the net-file limits: more than 100,000
+ * layers, a line over 16384 bytes, more than 16 MiB),
+ * CLY_ERROR_OUT_OF_HOST_MEMORY. */
 CLY_API cly_status cly_graph_to_text(const cly_graph *g, char **text, size_t *size);
 
 #ifdef __cplusplus

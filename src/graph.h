@@ -10,6 +10,12 @@
  * has 33. Also the net-file parser's cap. */
 #define CLY_GRAPH_MAX_INPUTS 256
 
+/* Net-file limits, shared by the parser (netfile.c) and the writer
+ * (netfile_write.c), which refuses a graph the parser would not read back. */
+#define CLY_NET_TEXT_MAX ((size_t)16 << 20) /* bytes of text */
+#define CLY_NET_LINE_MAX 16384              /* bytes per line */
+#define CLY_NET_LAYERS_MAX 100000
+
 typedef struct cly_node {
     cly_layer layer;     /* copied; layer.name and layer.inputs point at the copies below.
                             Defaults are applied by cly_graph_add: stride, dilation and

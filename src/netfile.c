@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NET_TEXT_MAX ((size_t)16 << 20) /* bytes, for parse and load alike */
-#define NET_LINE_MAX 16384              /* bytes per line: 256 inputs of 63 characters fit */
-#define NET_LAYERS_MAX 100000
+#define NET_TEXT_MAX CLY_NET_TEXT_MAX     /* bytes, for parse and load alike */
+#define NET_LINE_MAX CLY_NET_LINE_MAX     /* bytes per line */
+#define NET_LAYERS_MAX CLY_NET_LAYERS_MAX
 #define NET_TOKENS_MAX (3 + CLY_GRAPH_MAX_INPUTS) /* TYPE NAME < and the inputs */
 #define NET_NUM_MAX 2147483647LL        /* 2^31 - 1: dimensions and counts */
 
