@@ -15,6 +15,9 @@ static void usage(FILE *f)
                "  run FILE [--device SEL] [--batch N] [--runs N] [--seed N]\n"
                "                            forward pass with seeded weights and inputs: time\n"
                "                            and output checksums\n"
+               "  train [--net FILE] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
+               "                            train on Fashion-MNIST (default net: built-in 'fashion')\n"
+               "  eval MODEL [--device SEL] test accuracy and confusion matrix of a saved model\n"
                "  version                   print the library version\n"
                "\n"
                "Device selectors (--device or $CLAYER_DEVICE): gpu, cpu, accelerator,\n"
@@ -39,6 +42,10 @@ int main(int argc, char **argv)
         return cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0)
+        return cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0)
+        return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "summary") == 0)
         return cmd_summary(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)

@@ -72,6 +72,9 @@ typedef struct cly_kernel_source {
 } cly_kernel_source;
 extern const cly_kernel_source cly_kernel_sources[];
 extern const size_t cly_kernel_source_count;
+/* Net files of nets/ embedded the same way (cly_graph_builtin). */
+extern const cly_kernel_source cly_net_sources[];
+extern const size_t cly_net_source_count;
 const cly_kernel_source *cly_kernel_source_find(const char *name);
 
 /* The kernel `kernel` of the embedded program `program` built with
