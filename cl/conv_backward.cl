@@ -1,48 +1,86 @@
-/* Convolution backward helpers (the GEMMs run in CLBlast). NCHW float32;
- * every tensor is a base buffer + element offset.
+/* Convolution backward helpers around the GEMMs. NCHW float32;
+ * every tensor is a base buffer + element offset. A chunk of NB samples is
+ * handled at once in "channel-major" layouts, so that each group's weight
+ * gradient is one GEMM whose inner dimension runs over samples and
+ * positions together (P = OH*OW, R = C*FH*FW):
  *
- * col2im (gather form, so no atomics and a fixed summation order): for
- * input element (c, iy, ix) of one sample,
- *
- *   dx[c][iy][ix] = beta*dx[c][iy][ix] + sum over taps (i, j) with
- *       oy = (iy + PT - i*DH)/SH, ox = (ix + PL - j*DW)/SW both exact and in range
- *     of col[(c*FH + i)*FW + j][oy*OW + ox]
- *
- * where col (C*FH*FW x OH*OW) = W^T dY is the im2col-shaped gradient.
- * Work-item (ix, iy, c).
- *
- * bias_grad: db[k] = beta*db[k] + sum_{n, p < OH*OW} dy[n][k][p], one
- * work-item per k, summing in a fixed order (deterministic).
+ *   im2col_t:  col[r][s*P + p] = x[s][c][oy*SH - PT + i*DH][ox*SW - PL + j*DW]
+ *              (r = (c*FH + i)*FW + j, p = oy*OW + ox; 0 outside the input)
+ *              work-item (oy, r, s) writes one row of OW
+ *   dy_t:      t[k][s*P + p] = dy[s][k][p]            work-item (k, s) copies P
+ *   col2im_t (gather form: no atomics, fixed summation order):
+ *              dx[s][c][iy][ix] = beta*dx + sum over taps (i, j) with
+ *              oy = (iy + PT - i*DH)/SH, ox = (ix + PL - j*DW)/SW exact and in
+ *              range of col[(c*FH + i)*FW + j][s*P + oy*OW + ox]
+ *              work-item (iy, s*C + c) writes one row of W
+ *   bias_grad: db[k] = beta*db[k] + sum_{n, p} dy[n][k][p], one work-item
+ *              per k, in a fixed order (deterministic).
  */
 #include "common.cl"
 
-__kernel void col2im(__global const float *col, long col_off, __global float *dx, long dx_off, int C, int H, int W,
-                     int FH, int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, float beta)
+__kernel void im2col_t(__global const float *x, long x_off, __global float *col, long col_off, int C, int H, int W,
+                       int FH, int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, int NB)
 {
-    const int ix = get_global_id(0), iy = get_global_id(1), c = get_global_id(2);
-    if (ix >= W || iy >= H || c >= C)
+    /* One output row per work-item: a contiguous run of OW writes. */
+    const int oy = get_global_id(0), r = get_global_id(1), s = get_global_id(2);
+    const int taps = FH * FW;
+    if (oy >= OH || r >= C * taps)
         return;
-    const idx_t plane = (idx_t)OH * OW;
-    __global const float *cc = col + col_off + (idx_t)c * FH * FW * plane;
-    float acc = 0.0f;
-    for (int i = 0; i < FH; i++) {
-        const int ty = iy + PT - i * DH;
-        if (ty < 0 || ty % SH)
-            continue;
-        const int oy = ty / SH;
-        if (oy >= OH)
-            continue;
-        for (int j = 0; j < FW; j++) {
-            const int tx = ix + PL - j * DW;
-            if (tx < 0 || tx % SW)
-                continue;
-            const int ox = tx / SW;
-            if (ox < OW)
-                acc += cc[(idx_t)(i * FW + j) * plane + (idx_t)oy * OW + ox];
-        }
+    const int c = r / taps, i = (r % taps) / FW, j = r % FW;
+    const int iy = oy * SH - PT + i * DH;
+    __global float *out = col + col_off + (idx_t)r * NB * OH * OW + ((idx_t)s * OH + oy) * OW;
+    if (iy < 0 || iy >= H) {
+        for (int ox = 0; ox < OW; ox++)
+            out[ox] = 0.0f;
+        return;
     }
-    __global float *out = dx + dx_off + ((idx_t)c * H + iy) * W + ix;
-    *out = beta != 0.0f ? beta * *out + acc : acc;
+    __global const float *row = x + x_off + NCHW(s, c, iy, 0, C, H, W);
+    const int ix0 = j * DW - PL;
+    for (int ox = 0; ox < OW; ox++) {
+        const int ix = ix0 + ox * SW;
+        out[ox] = ix >= 0 && ix < W ? row[ix] : 0.0f;
+    }
+}
+
+__kernel void dy_t(__global const float *dy, long dy_off, __global float *t, long t_off, int K, int P, int NB)
+{
+    const int k = get_global_id(0), s = get_global_id(1);
+    if (k >= K || s >= NB)
+        return;
+    __global const float *from = dy + dy_off + ((idx_t)s * K + k) * P;
+    __global float *to = t + t_off + (idx_t)k * NB * P + (idx_t)s * P;
+    for (int p = 0; p < P; p++)
+        to[p] = from[p];
+}
+
+__kernel void col2im_t(__global const float *col, long col_off, __global float *dx, long dx_off, int C, int H, int W,
+                       int FH, int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, int NB,
+                       float beta)
+{
+    /* One input row per work-item. */
+    const int iy = get_global_id(0), sc = get_global_id(1);
+    if (iy >= H || sc >= NB * C)
+        return;
+    const int s = sc / C, c = sc % C;
+    const idx_t P = (idx_t)OH * OW, row = (idx_t)NB * P;
+    __global const float *cc = col + col_off + (idx_t)c * FH * FW * row + (idx_t)s * P;
+    __global float *out = dx + dx_off + NCHW(s, c, iy, 0, C, H, W);
+    for (int ix = 0; ix < W; ix++) {
+        float acc = 0.0f;
+        for (int i = 0; i < FH; i++) {
+            const int ty = iy + PT - i * DH;
+            if (ty < 0 || ty % SH || ty / SH >= OH)
+                continue;
+            const int oy = ty / SH;
+            for (int j = 0; j < FW; j++) {
+                const int tx = ix + PL - j * DW;
+                if (tx < 0 || tx % SW || tx / SW >= OW)
+                    continue;
+                acc += cc[(idx_t)(i * FW + j) * row + (idx_t)oy * OW + tx / SW];
+            }
+        }
+        out[ix] = beta != 0.0f ? beta * out[ix] + acc : acc;
+    }
 }
 
 __kernel void bias_grad(__global const float *dy, long dy_off, __global float *db, long db_off, int N, int K,
@@ -58,4 +96,20 @@ __kernel void bias_grad(__global const float *dy, long dy_off, __global float *d
             acc += p[e];
     }
     db[db_off + k] = beta != 0.0f ? beta * db[db_off + k] + acc : acc;
+}
+
+/* flip_weights: the filters of the data gradient as a forward convolution
+ * (stride 1): with Kg = K/G, Cg = C/G, g = c / Cg,
+ *   wf[c][kk][i][j] = w[g*Kg + kk][c - g*Cg][FH-1-i][FW-1-j]
+ * so wf holds C filters of Kg channels (groups G). Work-item per wf element. */
+__kernel void flip_weights(__global const float *w, long w_off, __global float *wf, long wf_off, int C, int K, int G,
+                           int FH, int FW)
+{
+    const idx_t e = get_global_id(0);
+    const int cg = C / G, kg = K / G, taps = FH * FW;
+    if (e >= (idx_t)C * kg * taps)
+        return;
+    const int j = e % FW, i = (e / FW) % FH, kk = (e / taps) % kg, c = e / ((idx_t)taps * kg);
+    const int g = c / cg;
+    wf[wf_off + e] = w[w_off + (((idx_t)(g * kg + kk) * cg + (c - g * cg)) * FH + (FH - 1 - i)) * FW + (FW - 1 - j)];
 }
