@@ -125,6 +125,10 @@ bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cl
         per_sample = cly_conv_direct_sample_floats(ctx, g);
         break;
     case CLY_CONV_IM2COL:
+        if (g->c * g->fh * g->fw > INT32_MAX / 2) { /* rows of the column matrix, an int in im2col.cl */
+            snprintf(msg, size, "im2col: C*FH*FW = %lld rows exceed 2^30", (long long)(g->c * g->fh * g->fw));
+            return false;
+        }
         per_sample = cly_conv_im2col_sample_floats(g);
         break;
     case CLY_CONV_GEMM1X1:
