@@ -23,7 +23,8 @@ typedef struct tile {
  * 16 (AVX-512 pocl: one zmm register per vector, 32 registers) a tile of
  * KT = 6 channels x TY = 4 vectors keeps 24 accumulators, 4 loaded vectors
  * and a broadcast weight in registers; measured with benchmarks/conv_bench
- * (best of 2-3 interleaved rounds, GFLOP/s, 2 cores of pocl 3.1):
+ * and $CLAYER_CONV_TILE (GFLOP/s, best of 2-3 interleaved rounds per tile,
+ * two sessions on 2 shared cores of pocl 3.1; noise is about 15%):
  *
  *   KT,TY            8,2   8,3   6,4   4,4   12,2  5,4   5,5   16,1
  *   vgg16 conv1_2    176   217   258   205   163   253   226   156

@@ -187,20 +187,21 @@ static cly_conv_algo algo_from_env(void)
  *
  * CPUs: direct, always. Measured with benchmarks/conv_bench on the
  * development machine (pocl 3.1, 2 shared cores of AVX-512, batch 1 unless
- * noted, median of 5-7 device-timed runs, ReLU fused), direct beat
- * im2col + CLBlast and gemm1x1 on every layer tried, big and small:
+ * noted, median of 7 device-timed runs, ReLU fused; the machine is shared,
+ * so single figures move by 15% and more), direct beat im2col + CLBlast and
+ * gemm1x1 on every layer tried, big and small:
  *
  *   layer                          direct GFLOP/s   vs im2col   vs gemm1x1
- *   VGG-16 conv1_2 .. conv5_2          167-297      3.8-21x         -
- *   ResNet 3x3 at 56, 28, 14, 7        206-251      7.2-9.3x        -
- *   ResNet 7x7 s2, AlexNet conv1       198-239      6.9-9.0x        -
- *   ResNet-50 3x3 s2, 1x1 s2             98-111     3.2-3.7x        -
- *   ResNet-50 1x1 s1 (56 .. 7)         115-160      3.8-5.9x      3.6-5.7x
+ *   VGG-16 conv1_2 .. conv5_2          122-255      4.2-21x         -
+ *   ResNet 3x3 at 56, 28, 14, 7        229-258      7.6-20x         -
+ *   ResNet 7x7 s2, AlexNet conv1       217-221      7.8-8.5x        -
+ *   ResNet-50 3x3 s2, 1x1 s2             99-116     3.4-3.8x        -
+ *   ResNet-50 1x1 s1 (56 .. 7)         118-172      4.1-6.6x      3.8-6.5x
  *   batch 8: ResNet 3x3 / 1x1           263 / 126   8.7 / 4.2x     3.9x
  *   LeNet c1/c3, CIFAR 32x32/8x8          25-77     4.7-16x         -
  *   tiny 1x1 (4x4, 2x2, 1x1 outputs)      2-14      1.2-8.6x      1.1-8.7x
  *   AlexNet conv2 g2, ResNeXt g32       267 / 76    8.8 / 27x       -
- *   MobileNet depthwise 3x3                   22     45x            -
+ *   GoogLeNet 5x5, MobileNet depthwise  102 / 20    4.4 / 41x       -
  *
  * Other devices were not measured (no GPU in this task). There CLBlast's
  * GEMM is tuned per device while the direct kernel runs an untuned scalar
