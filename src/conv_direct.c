@@ -23,7 +23,8 @@ typedef struct tile {
  * 16 (AVX-512 pocl: one zmm register per vector, 32 registers) a tile of
  * KT = 6 channels x TY = 4 vectors keeps 24 accumulators, 4 loaded vectors
  * and a broadcast weight in registers; measured with benchmarks/conv_bench
- * (best of 2-3 interleaved rounds, GFLOP/s, 2 cores of pocl 3.1):
+ * and $CLAYER_CONV_TILE (GFLOP/s, best of 2-3 interleaved rounds per tile,
+ * two sessions on 2 shared cores of pocl 3.1; noise is about 15%):
  *
  *   KT,TY            8,2   8,3   6,4   4,4   12,2  5,4   5,5   16,1
  *   vgg16 conv1_2    176   217   258   205   163   253   226   156
@@ -34,7 +35,10 @@ typedef struct tile {
  *   resnet50 3x3 s2  118   132   124   120   112   131   123    91
  *   alexnet conv1    233   255   230   199   207   239   228   205
  *
- * 6x4 has the best sum of times; 7x7 planes fit one 64-output tile. With 8
+ * 6x4 has the best sum of times; 7x7 planes fit one 64-output tile. Planes
+ * of fewer than TY*VW outputs take fewer vectors (a 3x3 map: 8 channels x 1
+ * vector, 0.85 -> 0.6 ms for 512 -> 512 channels; an FC-like 1x1 output
+ * 2.1 -> 1.2-1.5 ms for fc6 as a 7x7 convolution). With 8
  * lanes (AVX2, 16 registers) 4x3; with 1 (GPUs that prefer scalars, where
  * work-items fill the SIMD lanes and neighbours read neighbouring outputs)
  * 8 channels x 1 output. Narrow groups (depthwise) take KT = K/G instead of
@@ -47,6 +51,15 @@ static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
     t.vw = pref >= 16 ? 16 : pref >= 8 ? 8 : pref >= 4 ? 4 : pref >= 2 ? 2 : 1;
     t.kt = t.vw >= 16 ? 6 : t.vw > 1 ? 4 : 8;
     t.ty = t.vw >= 16 ? 4 : t.vw > 1 ? 3 : 1;
+    /* Small planes (FC-like 1x1 outputs, 3x3 maps): no more vectors than
+     * the M = OH*QW outputs fill, and more channels when one vector does. */
+    const int64_t m = g->oh * (g->ow + (g->fw - 1) * g->dw / g->sw);
+    if (m <= t.vw) {
+        t.ty = 1;
+        t.kt = 8;
+    } else if (m < (int64_t)t.ty * t.vw) {
+        t.ty = (int)((m + t.vw - 1) / t.vw);
+    }
     const int64_t kg = g->k / g->groups;
     if (kg < t.kt)
         t.kt = (int)kg;

@@ -5,6 +5,10 @@
 cly_status cly_local_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                              cly_buf y)
 {
+    /* The kernel numbers output positions and filter taps with int. */
+    if (g->oh * g->ow > INT32_MAX || g->c / g->groups * g->fh * g->fw > INT32_MAX)
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "locally connected layer: %lldx%lld outputs of %lld taps exceed "
+                        "2^31", (long long)g->oh, (long long)g->ow, (long long)(g->c / g->groups * g->fh * g->fw));
     cl_kernel k;
     cly_status s = cly_kernel_get(ctx, "conv_local", "", "conv_local", &k);
     if (s != CLY_SUCCESS)
