@@ -101,7 +101,8 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
                               cly_buf dw, cly_buf db, float beta);
 
 /* Max: routes dy through the recorded argmax (int32 per output, index in
- * the input plane); avg and L2 need x and y. */
+ * the input plane); avg and L2 need x and y. (Only L2 reads them: max and
+ * avg accept x.mem = y.mem = NULL.) */
 cly_status cly_pool_backward(cly_context *ctx, const cly_pool_geom *g, cly_buf x, cly_buf y, cly_buf argmax,
                              cly_buf dy, cly_buf dx, float beta);
 cly_status cly_gap_backward(cly_context *ctx, cly_shape in, cly_buf dy, cly_buf dx, float beta);
@@ -117,7 +118,9 @@ cly_status cly_lrn_backward(cly_context *ctx, cly_shape in, const cly_lrn_params
 /* Training form: batch statistics (biased variance) normalise x; the running
  * statistics move by momentum m with the unbiased variance:
  * running = (1 - m)*running + m*batch. save_mean and save_invstd (c each)
- * keep what backward needs. */
+ * keep what backward needs. Needs N*H*W >= 2 per channel; running_mean and
+ * running_var both NULL skip the update. Backward: dx, dscale, dshift are
+ * each skipped when NULL; dx may coincide with dy. */
 cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double epsilon, double momentum, cly_buf x,
                                        cly_buf scale, cly_buf shift, cly_buf running_mean, cly_buf running_var,
                                        cly_buf save_mean, cly_buf save_invstd, cly_buf y);
@@ -144,12 +147,15 @@ cly_status cly_softmax_xent(cly_context *ctx, int64_t n, int64_t classes, cly_bu
                             cly_buf dscores);
 cly_status cly_svm_loss(cly_context *ctx, int64_t n, int64_t classes, double margin, cly_buf scores, cly_buf labels,
                         cly_buf loss, cly_buf dscores);
+/* (Both: loss or dscores NULL skips it; a label outside [0, classes) gives
+ * that sample a NaN loss rather than an out-of-bounds read.) */
 
 /* Parameter updates over `count` floats; g already holds the mean gradient.
  * Weight decay adds decay * w to g first (L2 on the loss: decay/2 * |w|^2).
  * SGD: v = momentum*v + g; w -= lr * (nesterov ? g + momentum*v : v).
  * Adam (t >= 1): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
  * w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
+/* (v may be NULL when momentum is 0; Nesterov needs momentum > 0.) */
 cly_status cly_sgd_step(cly_context *ctx, int64_t count, float lr, float momentum, bool nesterov, float decay,
                         cly_buf w, cly_buf g, cly_buf v);
 cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, float b2, float eps, int64_t t,

@@ -56,7 +56,8 @@ static void ref_lrn_bwd(cly_shape s, const cly_lrn_params *p, const float *x, co
                 double d = p->k + a * sum, xi = x[(n * s.c + i) * hw + q], g = dy[(n * s.c + i) * hw + q];
                 for (int64_t j = lo; j <= hi; j++) {
                     double xj = x[(n * s.c + j) * hw + q];
-                    double dydx = (i == j ? pow(d, -p->beta) : 0.0) - 2.0 * a * p->beta * xi * xj * pow(d, -p->beta - 1.0);
+                    double dydx =
+                        (i == j ? pow(d, -p->beta) : 0.0) - 2.0 * a * p->beta * xi * xj * pow(d, -p->beta - 1.0);
                     dx[(n * s.c + j) * hw + q] += g * dydx;
                 }
             }
