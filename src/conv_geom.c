@@ -27,10 +27,8 @@ bool cly_conv_geom_make(const cly_conv_params *p, cly_shape in, cly_conv_geom *g
         msg[0] = '\0';
     if (!p || !g)
         return fail(msg, size, "params and geometry must not be NULL");
-    if (in.n < 1 || in.c < 1 || in.h < 1 || in.w < 1) {
-        snprintf(msg, size, "input " CLY_SHAPE_FMT ": every dimension must be >= 1", CLY_SHAPE_ARGS(in));
-        return false;
-    }
+    if (in.n < 1 || in.c < 1 || in.h < 1 || in.w < 1)
+        return fail(msg, size, "input " CLY_SHAPE_FMT ": every dimension must be >= 1", CLY_SHAPE_ARGS(in));
     if (p->filters < 1)
         return fail(msg, size, "filters (K) = %lld must be >= 1", (long long)p->filters);
     if (p->size.h < 1 || p->size.w < 1)
@@ -42,11 +40,9 @@ bool cly_conv_geom_make(const cly_conv_params *p, cly_shape in, cly_conv_geom *g
     if (p->dilation.h < 0 || p->dilation.w < 0)
         return fail(msg, size, "dilation %lldx%lld must be >= 1 (0 means 1)", (long long)p->dilation.h,
                     (long long)p->dilation.w);
-    if (p->pad.top < 0 || p->pad.bottom < 0 || p->pad.left < 0 || p->pad.right < 0) {
-        snprintf(msg, size, "padding top %lld, bottom %lld, left %lld, right %lld: each must be >= 0",
-                 (long long)p->pad.top, (long long)p->pad.bottom, (long long)p->pad.left, (long long)p->pad.right);
-        return false;
-    }
+    if (p->pad.top < 0 || p->pad.bottom < 0 || p->pad.left < 0 || p->pad.right < 0)
+        return fail(msg, size, "padding top %lld, bottom %lld, left %lld, right %lld: each must be >= 0",
+                    (long long)p->pad.top, (long long)p->pad.bottom, (long long)p->pad.left, (long long)p->pad.right);
     if (p->groups < 0)
         return fail(msg, size, "groups = %lld must be >= 1 (0 means 1)", (long long)p->groups);
     if ((unsigned)p->rounding > CLY_ROUND_CEIL)

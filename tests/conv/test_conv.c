@@ -327,6 +327,17 @@ END_TEST
 
 /* ------------------------------------------------------------------ main */
 
+/* Sanitizer builds: LeakSanitizer's stop-the-world tracer can crash ("Tracer
+ * caught signal 11", exit 1) reading the thread-local storage of pocl worker
+ * threads that are still exiting when a forked test ends on a loaded
+ * machine. Not scanning TLS only removes roots: it can add leak reports,
+ * never hide one. $LSAN_OPTIONS still overrides. Unused without LSan. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+    return "use_tls=0";
+}
+
 static bool have_device(void)
 {
     /* Probe in a child: OpenCL must not start in the parent before check forks. */
