@@ -112,7 +112,7 @@ static void progress(int tty, int epoch, int epochs, int64_t done, int64_t total
 
 int cmd_train(int argc, char **argv)
 {
-    const char *net_path = NULL, *selector = NULL, *save = NULL, *data_dir = NULL;
+    const char *net_path = NULL, *selector = NULL, *save = NULL, *data_dir = NULL, *optimizer = "sgd";
     double epochs = 3, batch = 64, lr = 0.01, momentum = 0.9, decay = 5e-4, seed = 1, limit = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -125,6 +125,8 @@ int cmd_train(int argc, char **argv)
             save = argv[++i];
         else if (ok && strcmp(a, "--data") == 0)
             data_dir = argv[++i];
+        else if (ok && strcmp(a, "--optimizer") == 0)
+            ok = strcmp(optimizer = argv[++i], "sgd") == 0 || strcmp(optimizer, "adam") == 0;
         else if (ok && strcmp(a, "--epochs") == 0)
             ok = parse_num(a, argv[++i], 1, 1000, &epochs);
         else if (ok && strcmp(a, "--batch") == 0)
@@ -143,7 +145,8 @@ int cmd_train(int argc, char **argv)
             ok = 0;
         if (!ok) {
             fprintf(stderr, "usage: clayer train [--net FILE] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
-                            "                    [--lr X] [--momentum X] [--weight-decay X] [--seed N]\n"
+                            "                    [--optimizer sgd|adam] [--lr X] [--momentum X] [--weight-decay X]\n"
+                            "                    [--seed N]\n"
                             "                    [--data DIR] [--limit N (training images per epoch)]\n");
             return EXIT_USAGE;
         }
@@ -178,7 +181,10 @@ int cmd_train(int argc, char **argv)
         per_epoch = ((int64_t)limit + B - 1) / B * B;
     const int64_t batches = per_epoch / B;
     /* Step schedule: the rate drops tenfold for the last epoch. */
-    cly_train_params tp = {.learning_rate = lr, .momentum = momentum, .nesterov = true, .weight_decay = decay,
+    const bool adam = strcmp(optimizer, "adam") == 0;
+    cly_train_params tp = {.optimizer = adam ? CLY_OPTIMIZER_ADAM : CLY_OPTIMIZER_SGD,
+                           .learning_rate = lr, .momentum = adam ? 0 : momentum, .nesterov = !adam && momentum > 0,
+                           .weight_decay = decay,
                            .lr_step = epochs > 1 ? batches * ((int64_t)epochs - 1) : 0, .seed = (uint64_t)seed};
     if ((s = cly_net_set_training(net, &tp))) {
         rc = cli_fail("train", s, ctx);
@@ -201,10 +207,10 @@ int cmd_train(int argc, char **argv)
     for (int64_t i = 0; i < train->count; i++)
         order[i] = i;
     const cly_device_info *dev = cly_context_device(ctx);
-    printf("training on %u:%u %s: %lld images per epoch, batch %lld, %d epochs, SGD lr %g (x0.1 in the last epoch), "
-           "Nesterov momentum %g, weight decay %g\n",
-           dev->platform_index, dev->device_index, dev->name, (long long)per_epoch, (long long)B, (int)epochs, lr,
-           momentum, decay);
+    printf("training on %u:%u %s: %lld images per epoch, batch %lld, %d epochs, %s lr %g (x0.1 in the last epoch), "
+           "momentum %g, weight decay %g\n",
+           dev->platform_index, dev->device_index, dev->name, (long long)per_epoch, (long long)B, (int)epochs,
+           adam ? "Adam" : "SGD (Nesterov)", lr, adam ? 0.0 : momentum, decay);
     fflush(stdout);
     int tty = isatty(fileno(stderr));
     uint64_t rng = (uint64_t)seed * 2654435761u + 1;
