@@ -3,6 +3,7 @@
  * fields behind valid checksums) is a clean status from cly_model_load,
  * with nothing handed back. Exits 77 without an OpenCL device. */
 #include "model_bytes.h"
+#include "model_file.h"
 #include "net.h"
 #include "test_util.h"
 
@@ -120,6 +121,65 @@ START_TEST(t_round_trip)
     ck_assert_int_eq(net2->options.batch, 3);
     cly_net_destroy(net2);
     cly_graph_destroy(g2);
+    cly_net_destroy(net);
+    cly_graph_destroy(g);
+    cly_context_destroy(ctx);
+}
+END_TEST
+
+/* A net with optimiser state (set up here by hand, as cly_net_set_training
+ * will) saves it: the OPTIMIZER section holds m and v of every array and the
+ * update count. */
+START_TEST(t_save_optimizer_state)
+{
+    cly_context *ctx = cly_test_context();
+    cly_graph *g;
+    cly_net *net;
+    make_net(ctx, &g, &net);
+    size_t bytes_n = (size_t)net->param_elems * sizeof(float);
+    float *m = malloc(bytes_n), *v = malloc(bytes_n);
+    for (int64_t i = 0; i < net->param_elems; i++) {
+        m[i] = (float)i * 0.5f;
+        v[i] = (float)i * 0.25f + 1.0f;
+    }
+    cl_int err;
+    net->opt_m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes_n, m, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    net->opt_v = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes_n, v, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    net->training = true;
+    net->train.optimizer = CLY_OPTIMIZER_ADAM;
+    net->updates = 1234;
+    OK(ctx, cly_net_save(net, path));
+
+    bytes f = b_read(path);
+    cly_model md;
+    OK(NULL, cly_model_parse(f.p, f.n, path, 0, &md));
+    ck_assert(md.has_optimizer && md.optimizer == CLY_OPTIMIZER_ADAM && md.moments == 2 && md.updates == 1234);
+    ck_assert_uint_eq(md.opt_count, md.param_count);
+    for (size_t i = 0; i < md.opt_count; i++) {
+        const cly_model_array *a = &md.opt[i];
+        const cly_node *node = cly_net_find_node(g, a->name);
+        int64_t off = net->layers[node - g->nodes].param_offset[a->kind];
+        ck_assert(memcmp(a->data[0], m + off, (size_t)a->count * 4) == 0);
+        ck_assert(memcmp(a->data[1], v + off, (size_t)a->count * 4) == 0);
+    }
+    cly_model_free(&md);
+    free(f.p);
+    /* Loaded for inference, the parameters come back and the state is left. */
+    cly_graph *g2;
+    cly_net *net2;
+    OK(ctx, cly_model_load(ctx, path, &options, &g2, &net2));
+    ck_assert(!net2->training && net2->opt_m == NULL && net2->updates == 0);
+    cly_net_destroy(net2);
+    cly_graph_destroy(g2);
+
+    clReleaseMemObject(net->opt_m);
+    clReleaseMemObject(net->opt_v);
+    net->opt_m = net->opt_v = NULL;
+    net->training = false;
+    free(m);
+    free(v);
     cly_net_destroy(net);
     cly_graph_destroy(g);
     cly_context_destroy(ctx);
@@ -424,6 +484,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, t_round_trip);
+    tcase_add_test(tc, t_save_optimizer_state);
     tcase_add_test(tc, t_save_atomic);
     tcase_add_test(tc, t_damage);
     tcase_add_test(tc, t_crafted);
