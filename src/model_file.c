@@ -67,10 +67,12 @@ cly_status cly_net_save(const cly_net *net, const char *path)
                 a->count = net->layers[i].param_count[k];
                 a->user = i;
             }
-    /* Optimiser state exists once training has been set up. */
-    if (net->training && net->opt_m) {
+    /* Optimiser state exists once training has been set up, or once a
+     * model was loaded for training (then only Adam has a second moment). */
+    if (net->opt_m) {
         m.has_optimizer = true;
-        m.optimizer = (uint32_t)net->train.optimizer;
+        m.optimizer = net->training ? (uint32_t)net->train.optimizer
+                                    : net->opt_v ? CLY_OPTIMIZER_ADAM : CLY_OPTIMIZER_SGD;
         m.moments = net->opt_v ? 2 : 1;
         m.updates = net->updates;
         m.opt = m.params; /* the same arrays, read from opt_m and opt_v */

@@ -200,6 +200,14 @@ static void resume(cly_optimizer optimizer)
 
     OK(ctx, cly_model_load(ctx, path, &topt, &g2, &net2));
     ck_assert_int_eq(cly_net_updates(net2), 3);
+    /* Saved again before training is set up: the same file. */
+    char again[4300];
+    snprintf(again, sizeof again, "%s.again", path);
+    OK(ctx, cly_net_save(net2, again));
+    bytes b1 = b_read(path), b2 = b_read(again);
+    ck_assert(b1.n == b2.n && memcmp(b1.p, b2.p, b1.n) == 0);
+    free(b1.p);
+    free(b2.p);
     OK(ctx, cly_net_set_training(net2, &tp));
     for (int step = 3; step < 5; step++) {
         double a = train_step(ctx, net, step), b = train_step(ctx, net2, step);
