@@ -629,8 +629,10 @@ CLY_API void cly_dataset_destroy(cly_dataset *d);
  * CLY_ERROR_OUT_OF_HOST_MEMORY. */
 CLY_API cly_status cly_net_save(const cly_net *net, const char *path);
 /* Load a model file: a new graph and a net compiled from it on `ctx` with
- * `options` (batch, mode), its parameters (and optimiser state, when the
- * file has it and the mode is training) restored. The file is untrusted:
+ * `options` (batch, mode), its parameters (and optimiser state and update
+ * count, when the file has them and the mode is training) restored. To
+ * resume training, call cly_net_set_training with the optimiser the file
+ * was saved with: it keeps the restored state. The file is untrusted:
  * every count, size and offset is checked against limits and the file size.
  * Destroy the net before the graph. Errors (the message names the file and
  * the field; *graph and *net are untouched): CLY_ERROR_IO, CLY_ERROR_INVALID_ARGUMENT

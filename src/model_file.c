@@ -67,10 +67,12 @@ cly_status cly_net_save(const cly_net *net, const char *path)
                 a->count = net->layers[i].param_count[k];
                 a->user = i;
             }
-    /* Optimiser state exists once training has been set up. */
-    if (net->training && net->opt_m) {
+    /* Optimiser state exists once training has been set up, or once a
+     * model was loaded for training (then only Adam has a second moment). */
+    if (net->opt_m) {
         m.has_optimizer = true;
-        m.optimizer = (uint32_t)net->train.optimizer;
+        m.optimizer = net->training ? (uint32_t)net->train.optimizer
+                                    : net->opt_v ? CLY_OPTIMIZER_ADAM : CLY_OPTIMIZER_SGD;
         m.moments = net->opt_v ? 2 : 1;
         m.updates = net->updates;
         m.opt = m.params; /* the same arrays, read from opt_m and opt_v */
@@ -147,21 +149,43 @@ static cly_status upload(cly_net *net, const cly_model_array **slots, cl_mem dst
     return CLY_SUCCESS;
 }
 
-/* The OPTIMIZER section, when the net is training with buffers to take it. */
+/* A zeroed buffer laid out like the parameters (the alignment gaps between
+ * arrays stay 0, as in the buffers cly_net_set_training makes). */
+static cly_status alloc_like_params(cly_net *net, const char *path, cl_mem *out)
+{
+    cl_int err;
+    size_t bytes = (size_t)(net->param_elems > 0 ? net->param_elems : 1) * sizeof(float);
+    *out = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(net->ctx, err, "%s: allocating optimiser state (%zu bytes)", path, bytes);
+    float zero = 0.0f;
+    err = clEnqueueFillBuffer(net->ctx->queue, *out, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "%s: clearing optimiser state", path);
+}
+
+/* The OPTIMIZER section into a net created for training. Its buffers are
+ * made here: cly_net_set_training allocates optimiser state only where
+ * there is none and keeps what it finds, so the training that follows
+ * resumes from the saved moments and update count (the learning-rate
+ * schedule and Adam's bias correction depend on it). The state is that of
+ * the optimiser named in the file; training with another one starts from
+ * moments that mean something else. */
 static cly_status restore_optimizer(cly_net *net, const cly_model *m, const cly_model_array **slots,
                                     const char *path)
 {
-    if (!net->training || !net->opt_m) {
-        cly_log(CLY_LOG_INFO, "%s: optimiser state not restored: the net has no optimiser buffers", path);
-        return CLY_SUCCESS;
-    }
-    if (m->optimizer != (uint32_t)net->train.optimizer || (m->moments == 2 && !net->opt_v))
+    if (net->training && (m->optimizer != (uint32_t)net->train.optimizer || (m->moments == 2) != (net->opt_v != NULL)))
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: OPTIMIZER section: the file holds %s state (%u moment%s), the net trains with %s", path,
                         optimizer_names[m->optimizer], m->moments, m->moments == 1 ? "" : "s",
                         (unsigned)net->train.optimizer <= CLY_OPTIMIZER_ADAM ? optimizer_names[net->train.optimizer]
                                                                              : "?");
-    cly_status s = upload(net, slots, net->opt_m, 0, path);
+    cly_status s = CLY_SUCCESS;
+    if (!net->opt_m)
+        s = alloc_like_params(net, path, &net->opt_m);
+    if (s == CLY_SUCCESS && m->moments == 2 && !net->opt_v)
+        s = alloc_like_params(net, path, &net->opt_v);
+    if (s == CLY_SUCCESS)
+        s = upload(net, slots, net->opt_m, 0, path);
     if (s == CLY_SUCCESS && m->moments == 2)
         s = upload(net, slots, net->opt_v, 1, path);
     if (s == CLY_SUCCESS)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,8 +566,9 @@ cly_status cly_model_write(const cly_model *m, const char *path)
     }
 
     char tmp[4200];
-    static unsigned counter; /* two saves in one process never share a temp name */
-    int tl = snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u.%lx", path, (long)getpid(), counter++, (unsigned long)clock());
+    static _Atomic unsigned counter; /* two saves in one process, even on two threads, never share a name */
+    int tl = snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u.%lx", path, (long)getpid(), (unsigned)counter++,
+                      (unsigned long)clock());
     int fd = tl > 0 && (size_t)tl < sizeof tmp ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666) : -1;
     if (fd < 0) {
         int e = tl > 0 && (size_t)tl < sizeof tmp ? errno : ENAMETOOLONG;

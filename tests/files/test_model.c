@@ -3,6 +3,7 @@
  * fields behind valid checksums) is a clean status from cly_model_load,
  * with nothing handed back. Exits 77 without an OpenCL device. */
 #include "model_bytes.h"
+#include "model_file.h"
 #include "net.h"
 #include "test_util.h"
 
@@ -123,6 +124,131 @@ START_TEST(t_round_trip)
     cly_net_destroy(net);
     cly_graph_destroy(g);
     cly_context_destroy(ctx);
+}
+END_TEST
+
+#define TRAIN_TEXT "input data c=2 h=8 w=8\n"                  \
+                   "conv c1 < data filters=4 size=3 pad=1\n"   \
+                   "batchnorm bn1 < c1\n"                       \
+                   "relu r1 < bn1\n"                            \
+                   "pool p1 < r1 max size=2 stride=2\n"         \
+                   "fc f1 < p1 outputs=5\n"                     \
+                   "softmax prob < f1\n"
+#define TRAIN_BATCH 4
+
+/* One training batch with inputs and labels fixed by `step`. */
+static double train_step(cly_context *ctx, cly_net *net, int step)
+{
+    float in[TRAIN_BATCH * 2 * 8 * 8];
+    int32_t labels[TRAIN_BATCH];
+    uint64_t seed = 1000 + (uint64_t)step;
+    cly_test_fill(in, sizeof in / sizeof in[0], 3, &seed);
+    for (int i = 0; i < TRAIN_BATCH; i++)
+        labels[i] = (step + i) % 5;
+    double loss = 0;
+    OK(ctx, cly_net_set_input(net, "data", in, (int64_t)(sizeof in / sizeof in[0])));
+    OK(ctx, cly_net_train_batch(net, labels, TRAIN_BATCH, &loss));
+    return loss;
+}
+
+static void read_buffer(cly_context *ctx, cl_mem mem, float *dst, int64_t n)
+{
+    ck_assert_int_eq(clEnqueueReadBuffer(ctx->queue, mem, CL_TRUE, 0, (size_t)n * 4, dst, 0, NULL, NULL),
+                     CL_SUCCESS);
+}
+
+/* Train, save, load for training, and train on: the loaded net follows the
+ * original bit for bit, because the optimiser state and update count came
+ * back with the parameters. The file's OPTIMIZER arrays are the device's. */
+static void resume(cly_optimizer optimizer)
+{
+    cly_context *ctx = cly_test_context();
+    const cly_net_options topt = {.batch = TRAIN_BATCH, .mode = CLY_MODE_TRAINING};
+    const cly_train_params tp = {.optimizer = optimizer, .learning_rate = 0.05, .momentum = 0.9,
+                                 .lr_step = 2, .lr_gamma = 0.5};
+    cly_graph *g, *g2;
+    cly_net *net, *net2;
+    OK(NULL, cly_graph_parse(TRAIN_TEXT, strlen(TRAIN_TEXT), "train.net", &g));
+    OK(ctx, cly_net_create(ctx, g, &topt, &net));
+    OK(ctx, cly_net_init_params(net, CLY_INIT_HE, 7));
+    OK(ctx, cly_net_set_training(net, &tp));
+    for (int step = 0; step < 3; step++)
+        train_step(ctx, net, step);
+    ck_assert_int_eq(cly_net_updates(net), 3);
+    OK(ctx, cly_net_save(net, path));
+
+    /* What the file holds. */
+    int64_t n = net->param_elems;
+    float *m = malloc((size_t)n * 4), *v = malloc((size_t)n * 4);
+    read_buffer(ctx, net->opt_m, m, n);
+    if (optimizer == CLY_OPTIMIZER_ADAM)
+        read_buffer(ctx, net->opt_v, v, n);
+    bytes f = b_read(path);
+    cly_model md;
+    OK(NULL, cly_model_parse(f.p, f.n, path, 0, &md));
+    ck_assert(md.has_optimizer && md.optimizer == (uint32_t)optimizer && md.updates == 3);
+    ck_assert_uint_eq(md.moments, optimizer == CLY_OPTIMIZER_ADAM ? 2 : 1);
+    ck_assert_uint_eq(md.opt_count, md.param_count);
+    for (size_t i = 0; i < md.opt_count; i++) {
+        const cly_model_array *a = &md.opt[i];
+        int64_t off = net->layers[cly_net_find_node(g, a->name) - g->nodes].param_offset[a->kind];
+        ck_assert(memcmp(a->data[0], m + off, (size_t)a->count * 4) == 0);
+        ck_assert(optimizer != CLY_OPTIMIZER_ADAM || memcmp(a->data[1], v + off, (size_t)a->count * 4) == 0);
+    }
+    cly_model_free(&md);
+    free(f.p);
+
+    OK(ctx, cly_model_load(ctx, path, &topt, &g2, &net2));
+    ck_assert_int_eq(cly_net_updates(net2), 3);
+    /* Saved again before training is set up: the same file. */
+    char again[4300];
+    snprintf(again, sizeof again, "%s.again", path);
+    OK(ctx, cly_net_save(net2, again));
+    bytes b1 = b_read(path), b2 = b_read(again);
+    ck_assert(b1.n == b2.n && memcmp(b1.p, b2.p, b1.n) == 0);
+    free(b1.p);
+    free(b2.p);
+    OK(ctx, cly_net_set_training(net2, &tp));
+    for (int step = 3; step < 5; step++) {
+        double a = train_step(ctx, net, step), b = train_step(ctx, net2, step);
+        ck_assert_msg(a == b, "step %d: loss %.9g after loading, %.9g without", step, b, a);
+    }
+    ck_assert_int_eq(cly_net_updates(net2), 5);
+    for (size_t i = 0; i < g->count; i++)
+        for (int k = 0; k < 4; k++) {
+            int64_t c = net->layers[i].param_count[k];
+            if (!c)
+                continue;
+            float *a = malloc((size_t)c * 4), *b = malloc((size_t)c * 4);
+            OK(ctx, cly_net_get_param(net, g->nodes[i].name, (cly_param_kind)k, a, c));
+            OK(ctx, cly_net_get_param(net2, g->nodes[i].name, (cly_param_kind)k, b, c));
+            ck_assert_msg(memcmp(a, b, (size_t)c * 4) == 0, "%s kind %d differs after resuming", g->nodes[i].name, k);
+            free(a);
+            free(b);
+        }
+    /* Loaded for inference, the parameters come back and the state is left. */
+    cly_net_destroy(net2);
+    cly_graph_destroy(g2);
+    OK(ctx, cly_model_load(ctx, path, &options, &g2, &net2));
+    ck_assert(!net2->training && net2->opt_m == NULL && cly_net_updates(net2) == 0);
+    cly_net_destroy(net2);
+    cly_graph_destroy(g2);
+    free(m);
+    free(v);
+    cly_net_destroy(net);
+    cly_graph_destroy(g);
+    cly_context_destroy(ctx);
+}
+
+START_TEST(t_resume_adam)
+{
+    resume(CLY_OPTIMIZER_ADAM);
+}
+END_TEST
+
+START_TEST(t_resume_sgd)
+{
+    resume(CLY_OPTIMIZER_SGD);
 }
 END_TEST
 
@@ -341,7 +467,8 @@ START_TEST(t_crafted)
 }
 END_TEST
 
-/* Optimiser state in a file loaded for inference is checked, then left. */
+/* Optimiser state in a file loaded for inference is checked, then left;
+ * loaded for training, it fills the optimiser buffers. */
 START_TEST(t_optimizer_section_inference)
 {
     cly_context *ctx = cly_test_context();
@@ -362,7 +489,23 @@ START_TEST(t_optimizer_section_inference)
     cly_graph *gr;
     cly_net *net;
     OK(ctx, cly_model_load(ctx, path, &options, &gr, &net));
-    ck_assert_int_eq(net->updates, 0); /* restored only into a net with optimiser buffers */
+    ck_assert(cly_net_updates(net) == 0 && net->opt_m == NULL); /* inference: not restored */
+    cly_net_destroy(net);
+    cly_graph_destroy(gr);
+    /* For training, it is: in buffers laid out like the parameters. */
+    const cly_net_options topt = {.batch = 2, .mode = CLY_MODE_TRAINING};
+    OK(ctx, cly_model_load(ctx, path, &topt, &gr, &net));
+    ck_assert_int_eq(cly_net_updates(net), 1000);
+    ck_assert(net->opt_m && net->opt_v);
+    float *mv = malloc((size_t)net->param_elems * 4);
+    cl_mem bufs[2] = {net->opt_m, net->opt_v};
+    for (int w = 0; w < 2; w++) {
+        read_buffer(ctx, bufs[w], mv, net->param_elems);
+        const float *wt = mv + net->layers[1].param_offset[CLY_PARAM_WEIGHTS];
+        const float *bi = mv + net->layers[1].param_offset[CLY_PARAM_BIAS];
+        ck_assert(wt[0] == 0.125f && wt[11] == 0.125f && bi[0] == 0.25f && bi[2] == 0.25f);
+    }
+    free(mv);
     cly_net_destroy(net);
     cly_graph_destroy(gr);
     /* A wrong count in the optimiser arrays is refused all the same. */
@@ -424,6 +567,8 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, t_round_trip);
+    tcase_add_test(tc, t_resume_adam);
+    tcase_add_test(tc, t_resume_sgd);
     tcase_add_test(tc, t_save_atomic);
     tcase_add_test(tc, t_damage);
     tcase_add_test(tc, t_crafted);
