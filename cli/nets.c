@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,9 +27,13 @@ static int parse_int(const char *cmd, const char *flag, const char *text, long l
     return 1;
 }
 
+/* A net file, or the name of a built-in net when no such file exists. */
 static int load(const char *cmd, const char *path, long long batch, cly_graph **g)
 {
-    cly_status s = cly_graph_load(path, g);
+    FILE *f = fopen(path, "r");
+    if (f)
+        fclose(f);
+    cly_status s = f || strchr(path, '/') ? cly_graph_load(path, g) : cly_graph_builtin(path, g);
     if (s != CLY_SUCCESS)
         return cli_fail(cmd, s, NULL);
     if ((s = cly_graph_infer(*g, batch)) != CLY_SUCCESS) {
@@ -39,33 +44,58 @@ static int load(const char *cmd, const char *path, long long batch, cly_graph **
     return 0;
 }
 
+static const char summary_usage[] =
+    "usage: clayer summary FILE|NAME [--batch N] [--compile | --device SEL]\n"
+    "  --compile, --device: compile for a device and add the chosen convolution\n"
+    "  algorithms and the memory plan\n";
+
 int cmd_summary(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *selector = NULL;
     long long batch = 1;
+    bool compile = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
             if (!parse_int("summary", "--batch", argv[++i], 1, 1 << 20, &batch))
                 return EXIT_USAGE;
+        } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            selector = argv[++i];
+            compile = true;
+        } else if (strcmp(argv[i], "--compile") == 0) {
+            compile = true;
         } else if (!path && argv[i][0] != '-') {
             path = argv[i];
         } else {
-            fprintf(stderr, "clayer summary: unexpected argument '%s'\nusage: clayer summary FILE [--batch N]\n",
-                    argv[i]);
+            fprintf(stderr, "clayer summary: unexpected argument '%s'\n%s", argv[i], summary_usage);
             return EXIT_USAGE;
         }
     }
     if (!path) {
-        fprintf(stderr, "usage: clayer summary FILE [--batch N]\n");
+        fprintf(stderr, "%s", summary_usage);
         return EXIT_USAGE;
     }
     cly_graph *g = NULL;
     int rc = load("summary", path, batch, &g);
     if (rc)
         return rc;
-    cly_status s = cly_graph_print_summary(g, stdout);
+    if (!compile) {
+        cly_status s = cly_graph_print_summary(g, stdout);
+        cly_graph_destroy(g);
+        return s == CLY_SUCCESS ? 0 : cli_fail("summary", s, NULL);
+    }
+    /* Compiled for a device: the chosen algorithms and the memory plan. */
+    cly_context *ctx = NULL;
+    cly_net *net = NULL;
+    cly_status s = cly_context_create(selector, &ctx);
+    if (s == CLY_SUCCESS)
+        s = cly_net_create(ctx, g, &(cly_net_options){.batch = batch}, &net);
+    if (s == CLY_SUCCESS)
+        s = cly_net_print_summary(net, stdout);
+    rc = s == CLY_SUCCESS ? 0 : cli_fail("summary", s, ctx);
+    cly_net_destroy(net);
+    cly_context_destroy(ctx);
     cly_graph_destroy(g);
-    return s == CLY_SUCCESS ? 0 : cli_fail("summary", s, NULL);
+    return rc;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -317,6 +317,21 @@ cly_status cly_net_print_summary(const cly_net *net, FILE *f)
     fprintf(f, "\nmemory plan (%s, batch %lld, device %s):\n",
             net->options.mode == CLY_MODE_INFERENCE ? "inference" : "training", (long long)net->options.batch,
             net->ctx->info.name);
+    if (net->options.mode == CLY_MODE_TRAINING) {
+        /* The notes' three sources: activations and their gradients,
+         * parameters with gradients and optimiser state, the rest. */
+        int64_t grads = (net->grads ? 1 : 0) + (net->grads_batch ? 1 : 0);
+        int64_t state = (net->opt_m ? 1 : 0) + (net->opt_v ? 1 : 0);
+        int64_t other = net->aux_elems * 4 + 2 * net->options.batch * 4;
+        fprintf(f, "  activations + gradients     %10.1f MiB  (planned arena; outputs summed: %.1f MiB)\n",
+                mib(m.arena_bytes), mib(m.activation_bytes));
+        fprintf(f, "  parameters                  %10.1f MiB  + gradients %.1f MiB + optimiser state %.1f MiB\n",
+                mib(m.param_bytes), mib(grads * m.param_bytes), mib(state * m.param_bytes));
+        fprintf(f, "  workspace, switches, labels %10.1f MiB\n", mib(m.workspace_bytes + other));
+        fprintf(f, "  device total                %10.1f MiB\n",
+                mib(m.arena_bytes + (1 + grads + state) * m.param_bytes + m.workspace_bytes + other));
+        return CLY_SUCCESS;
+    }
     fprintf(f, "  activations, planned arena  %10.1f MiB  (all layer outputs summed: %.1f MiB; largest: %.1f MiB)\n",
             mib(m.arena_bytes), mib(m.activation_bytes), mib(m.largest_bytes));
     fprintf(f, "  workspace                   %10.1f MiB\n", mib(m.workspace_bytes));
