@@ -73,7 +73,7 @@ START_TEST(lrn_shapes_and_modes)
         /* Strong normalisation, both modes. */
         {{3, 7, 3, 4}, {3, 0.5, 0.75, 1.0, CLY_LRN_ALPHA_RAW}, 2.0},
         {{3, 7, 3, 4}, {3, 0.5, 0.75, 1.0, CLY_LRN_ALPHA_OVER_SIZE}, 2.0},
-        /* Even sizes: the window reaches one further up. */
+        /* Even sizes: the window reaches one further down (PyTorch). */
         {{2, 9, 4, 3}, {4, 0.3, 0.6, 1.5, CLY_LRN_ALPHA_OVER_SIZE}, 2.0},
         {{2, 9, 4, 3}, {2, 0.3, 0.6, 1.5, CLY_LRN_ALPHA_RAW}, 2.0},
         /* Size 1, and a window wider than all channels. */
