@@ -59,6 +59,9 @@ cly_status cly_net_plan_training(cly_net *net);
 cly_status cly_net_default_scores(const cly_net *net, size_t *id, bool *through_softmax);
 /* Run one layer forward (training when net->training_pass). */
 cly_status cly_net_run_layer(cly_net *net, size_t id);
+/* Run one layer's backward pass; pos[i] is node i's topological position.
+ * The loss must have written the scores' gradient. */
+cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos);
 
 /* The dropout mask seed of layer id in the current training pass. */
 static inline uint64_t cly_net_dropout_seed(const cly_net *net, size_t id)

@@ -235,7 +235,7 @@ static float grad_beta(const cly_net *net, size_t src, size_t id, const int64_t 
     return 0.0f;
 }
 
-static cly_status backward_layer(cly_net *net, size_t id, const int64_t *pos)
+cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos)
 {
     const cly_graph *g = net->graph;
     const cly_node *node = &g->nodes[id];
@@ -382,7 +382,7 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
     for (size_t i = 0; i < g->count; i++)
         pos[g->order[i]] = (int64_t)i;
     for (size_t i = g->count; i-- > 0 && s == CLY_SUCCESS;)
-        s = backward_layer(net, g->order[i], pos);
+        s = cly_net_backward_layer(net, g->order[i], pos);
     free(pos);
     if (s != CLY_SUCCESS)
         return s;
