@@ -358,7 +358,8 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
         if (labels[i] < 0 || labels[i] >= classes)
             return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "training: label %lld is %d, outside [0, %lld)",
                             (long long)i, (int)labels[i], (long long)classes);
-    cl_int err = clEnqueueWriteBuffer(ctx->queue, net->labels, CL_FALSE, 0, (size_t)count * sizeof(int32_t), labels,
+    /* Blocking: the caller may reuse `labels` as soon as this returns. */
+    cl_int err = clEnqueueWriteBuffer(ctx->queue, net->labels, CL_TRUE, 0, (size_t)count * sizeof(int32_t), labels,
                                       0, NULL, NULL);
     if (err != CL_SUCCESS)
         return cly_fail_cl(ctx, err, "training: writing labels");
