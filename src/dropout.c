@@ -22,17 +22,6 @@ static cly_status dropout_consts(cly_context *ctx, const char *what, int64_t cou
     return CLY_SUCCESS;
 }
 
-static cly_status launch(cly_context *ctx, const char *kernel, const cly_karg *args, size_t nargs, int64_t count)
-{
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "dropout", "", kernel, &k);
-    if (s == CLY_SUCCESS)
-        s = cly_kernel_args(ctx, k, kernel, args, nargs);
-    if (s == CLY_SUCCESS)
-        s = cly_enqueue_1d(ctx, k, count, kernel);
-    return s;
-}
-
 cly_status cly_dropout_forward(cly_context *ctx, int64_t count, double p, uint64_t seed, cly_buf x, cly_buf y)
 {
     cl_ulong t;
@@ -46,7 +35,7 @@ cly_status cly_dropout_forward(cly_context *ctx, int64_t count, double p, uint64
     cl_ulong sd = seed;
     const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo),
                           CLY_ARG(cnt),   CLY_ARG(sd), CLY_ARG(t),     CLY_ARG(scale)};
-    return launch(ctx, "dropout_forward", a, sizeof a / sizeof a[0], count);
+    return cly_launch_1d(ctx, "dropout", "dropout_forward", a, sizeof a / sizeof a[0], count);
 }
 
 cly_status cly_dropout_backward(cly_context *ctx, int64_t count, double p, uint64_t seed, cly_buf dy, cly_buf dx,
@@ -64,5 +53,5 @@ cly_status cly_dropout_backward(cly_context *ctx, int64_t count, double p, uint6
     cl_float b = beta;
     const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt),
                           CLY_ARG(sd),     CLY_ARG(t),   CLY_ARG(scale),  CLY_ARG(b)};
-    return launch(ctx, "dropout_backward", a, sizeof a / sizeof a[0], count);
+    return cly_launch_1d(ctx, "dropout", "dropout_backward", a, sizeof a / sizeof a[0], count);
 }

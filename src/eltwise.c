@@ -1,18 +1,6 @@
 /* Element-wise ops: ReLU (in place allowed), addition, channel concat. */
 #include "ops_util.h"
 
-/* The three ops share argument shapes: build, set, launch. */
-static cly_status launch(cly_context *ctx, const char *kernel, const cly_karg *args, size_t nargs, int64_t count)
-{
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "eltwise", "", kernel, &k);
-    if (s == CLY_SUCCESS)
-        s = cly_kernel_args(ctx, k, kernel, args, nargs);
-    if (s == CLY_SUCCESS)
-        s = cly_enqueue_1d(ctx, k, count, kernel);
-    return s;
-}
-
 cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf y)
 {
     /* In place means the very same elements; a shifted overlap would let
@@ -21,7 +9,7 @@ cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf 
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "relu: input and output overlap without coinciding");
     cl_long xo = x.offset, yo = y.offset, cnt = count;
     const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt)};
-    return launch(ctx, "relu", a, sizeof a / sizeof a[0], count);
+    return cly_launch_1d(ctx, "eltwise", "relu", a, sizeof a / sizeof a[0], count);
 }
 
 cly_status cly_add_forward(cly_context *ctx, int64_t count, cly_buf a, cly_buf b, cly_buf y)
@@ -29,7 +17,7 @@ cly_status cly_add_forward(cly_context *ctx, int64_t count, cly_buf a, cly_buf b
     cl_long ao = a.offset, bo = b.offset, yo = y.offset, cnt = count;
     const cly_karg args[] = {CLY_ARG(a.mem), CLY_ARG(ao), CLY_ARG(b.mem), CLY_ARG(bo),
                              CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt)};
-    return launch(ctx, "add", args, sizeof args / sizeof args[0], count);
+    return cly_launch_1d(ctx, "eltwise", "add", args, sizeof args / sizeof args[0], count);
 }
 
 cly_status cly_concat_forward(cly_context *ctx, int64_t n, int64_t c, int64_t hw, int64_t c_total, int64_t c_offset,
@@ -45,5 +33,5 @@ cly_status cly_concat_forward(cly_context *ctx, int64_t n, int64_t c, int64_t hw
     cl_long xo = x.offset, yo = y.offset, cnt = count, C = c, HW = hw, CT = c_total, CO = c_offset;
     const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt),
                           CLY_ARG(C),     CLY_ARG(HW), CLY_ARG(CT),    CLY_ARG(CO)};
-    return launch(ctx, "concat", a, sizeof a / sizeof a[0], count);
+    return cly_launch_1d(ctx, "eltwise", "concat", a, sizeof a / sizeof a[0], count);
 }

@@ -3,17 +3,6 @@
  * the channel slice that concat hands back to each input. */
 #include "ops_util.h"
 
-static cly_status launch(cly_context *ctx, const char *kernel, const cly_karg *args, size_t nargs, int64_t count)
-{
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "eltwise", "", kernel, &k);
-    if (s == CLY_SUCCESS)
-        s = cly_kernel_args(ctx, k, kernel, args, nargs);
-    if (s == CLY_SUCCESS)
-        s = cly_enqueue_1d(ctx, k, count, kernel);
-    return s;
-}
-
 /* Element-wise: an output may coincide with an input (each work-item reads
  * and writes only element i) but must not overlap it shifted. */
 static bool bad_alias(cly_buf out, cly_buf in, int64_t count)
@@ -31,7 +20,7 @@ cly_status cly_relu_backward(cly_context *ctx, int64_t count, cly_buf y, cly_buf
     cl_float b = beta;
     const cly_karg a[] = {CLY_ARG(y.mem),  CLY_ARG(yo),  CLY_ARG(dy.mem), CLY_ARG(dyo),
                           CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt),    CLY_ARG(b)};
-    return launch(ctx, "relu_backward", a, sizeof a / sizeof a[0], count);
+    return cly_launch_1d(ctx, "eltwise", "relu_backward", a, sizeof a / sizeof a[0], count);
 }
 
 cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_buf dx, float beta)
@@ -43,7 +32,7 @@ cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_
     cl_long dyo = dy.offset, dxo = dx.offset, cnt = count;
     cl_float b = beta;
     const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt), CLY_ARG(b)};
-    return launch(ctx, "grad_accumulate", a, sizeof a / sizeof a[0], count);
+    return cly_launch_1d(ctx, "eltwise", "grad_accumulate", a, sizeof a / sizeof a[0], count);
 }
 
 cly_status cly_concat_backward(cly_context *ctx, int64_t n, int64_t c, int64_t hw, int64_t c_total, int64_t c_offset,
@@ -67,5 +56,5 @@ cly_status cly_concat_backward(cly_context *ctx, int64_t n, int64_t c, int64_t h
     cl_float b = beta;
     const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt),
                           CLY_ARG(C),      CLY_ARG(HW),  CLY_ARG(CT),     CLY_ARG(CO),  CLY_ARG(b)};
-    return launch(ctx, "concat_backward", a, sizeof a / sizeof a[0], count);
+    return cly_launch_1d(ctx, "eltwise", "concat_backward", a, sizeof a / sizeof a[0], count);
 }

@@ -149,20 +149,6 @@ static cly_status upload(cly_net *net, const cly_model_array **slots, cl_mem dst
     return CLY_SUCCESS;
 }
 
-/* A zeroed buffer laid out like the parameters (the alignment gaps between
- * arrays stay 0, as in the buffers cly_net_set_training makes). */
-static cly_status alloc_like_params(cly_net *net, const char *path, cl_mem *out)
-{
-    cl_int err;
-    size_t bytes = (size_t)(net->param_elems > 0 ? net->param_elems : 1) * sizeof(float);
-    *out = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS)
-        return cly_fail_cl(net->ctx, err, "%s: allocating optimiser state (%zu bytes)", path, bytes);
-    float zero = 0.0f;
-    err = clEnqueueFillBuffer(net->ctx->queue, *out, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "%s: clearing optimiser state", path);
-}
-
 /* The OPTIMIZER section into a net created for training. Its buffers are
  * made here: cly_net_set_training allocates optimiser state only where
  * there is none and keeps what it finds, so the training that follows
@@ -181,9 +167,9 @@ static cly_status restore_optimizer(cly_net *net, const cly_model *m, const cly_
                                                                              : "?");
     cly_status s = CLY_SUCCESS;
     if (!net->opt_m)
-        s = alloc_like_params(net, path, &net->opt_m);
+        s = cly_net_zeroed_like_params(net, path, "optimiser state", &net->opt_m);
     if (s == CLY_SUCCESS && m->moments == 2 && !net->opt_v)
-        s = alloc_like_params(net, path, &net->opt_v);
+        s = cly_net_zeroed_like_params(net, path, "optimiser state", &net->opt_v);
     if (s == CLY_SUCCESS)
         s = upload(net, slots, net->opt_m, 0, path);
     if (s == CLY_SUCCESS && m->moments == 2)

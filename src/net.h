@@ -57,6 +57,10 @@ cly_status cly_net_plan_training(cly_net *net);
 /* The default scores node: the graph's only output, or its input when that
  * output is a softmax. */
 cly_status cly_net_default_scores(const cly_net *net, size_t *id, bool *through_softmax);
+/* A new buffer laid out like the parameters, zeroed (the alignment gaps
+ * between arrays stay 0): gradients and optimiser state. `caller` and
+ * `what` name it in a failure's message. */
+cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const char *what, cl_mem *out);
 /* Run one layer forward (training when net->training_pass). */
 cly_status cly_net_run_layer(cly_net *net, size_t id);
 /* Run one layer's backward pass; pos[i] is node i's topological position.

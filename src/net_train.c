@@ -110,16 +110,16 @@ cly_status cly_net_plan_training(cly_net *net)
     return CLY_SUCCESS;
 }
 
-static cly_status alloc_like_params(cly_net *net, const char *what, cl_mem *out)
+cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const char *what, cl_mem *out)
 {
     cl_int err;
     size_t bytes = (size_t)(net->param_elems > 0 ? net->param_elems : 1) * sizeof(float);
     *out = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS)
-        return cly_fail_cl(net->ctx, err, "cly_net_set_training: allocating %s (%zu bytes)", what, bytes);
+        return cly_fail_cl(net->ctx, err, "%s: allocating %s (%zu bytes)", caller, what, bytes);
     float zero = 0.0f;
     err = clEnqueueFillBuffer(net->ctx->queue, *out, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "cly_net_set_training: clearing %s", what);
+    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "%s: clearing %s", caller, what);
 }
 
 cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
@@ -197,15 +197,16 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
     }
     net->loss_through_softmax = through_softmax;
     net->train = t;
-    if (!net->grads && (s = alloc_like_params(net, "gradients", &net->grads)) != CLY_SUCCESS)
+    const char *who = "cly_net_set_training";
+    if (!net->grads && (s = cly_net_zeroed_like_params(net, who, "gradients", &net->grads)) != CLY_SUCCESS)
         return s;
     if (t.accumulate > 1 && !net->grads_batch &&
-        (s = alloc_like_params(net, "batch gradients", &net->grads_batch)) != CLY_SUCCESS)
+        (s = cly_net_zeroed_like_params(net, who, "batch gradients", &net->grads_batch)) != CLY_SUCCESS)
         return s;
-    if (!net->opt_m && (s = alloc_like_params(net, "optimiser state", &net->opt_m)) != CLY_SUCCESS)
+    if (!net->opt_m && (s = cly_net_zeroed_like_params(net, who, "optimiser state", &net->opt_m)) != CLY_SUCCESS)
         return s;
     if (t.optimizer == CLY_OPTIMIZER_ADAM && !net->opt_v &&
-        (s = alloc_like_params(net, "optimiser state", &net->opt_v)) != CLY_SUCCESS)
+        (s = cly_net_zeroed_like_params(net, who, "optimiser state", &net->opt_v)) != CLY_SUCCESS)
         return s;
     net->training = true;
     return CLY_SUCCESS;

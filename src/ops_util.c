@@ -84,3 +84,15 @@ cly_status cly_enqueue_groups(cly_context *ctx, cl_kernel kernel, int64_t groups
                            local);
     return CLY_SUCCESS;
 }
+
+cly_status cly_launch_1d(cly_context *ctx, const char *program, const char *kernel, const cly_karg *args, size_t nargs,
+                         int64_t count)
+{
+    cl_kernel k;
+    cly_status s = cly_kernel_get(ctx, program, "", kernel, &k);
+    if (s == CLY_SUCCESS)
+        s = cly_kernel_args(ctx, k, kernel, args, nargs);
+    if (s == CLY_SUCCESS)
+        s = cly_enqueue_1d(ctx, k, count, kernel);
+    return s;
+}

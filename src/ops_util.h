@@ -19,6 +19,11 @@ typedef struct cly_karg {
  * message of a failure, which also gives the argument index. */
 cly_status cly_kernel_args(cly_context *ctx, cl_kernel kernel, const char *what, const cly_karg *args, size_t count);
 
+/* Get `kernel` of the embedded program `program` (no build options), set
+ * its arguments and enqueue it over `count` work-items (cly_enqueue_1d). */
+cly_status cly_launch_1d(cly_context *ctx, const char *program, const char *kernel, const cly_karg *args, size_t nargs,
+                         int64_t count);
+
 /* Kernels take extents (H, W, C, window sizes) as int; element counts and
  * offsets as long. True when v fits an OpenCL int. */
 static inline bool cly_fits_int(int64_t v)

@@ -16,17 +16,6 @@ static bool disjoint(int64_t count, const cly_buf *bufs, size_t n)
     return true;
 }
 
-static cly_status launch(cly_context *ctx, const char *kernel, const cly_karg *args, size_t nargs, int64_t count)
-{
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "optim", "", kernel, &k);
-    if (s == CLY_SUCCESS)
-        s = cly_kernel_args(ctx, k, kernel, args, nargs);
-    if (s == CLY_SUCCESS)
-        s = cly_enqueue_1d(ctx, k, count, kernel);
-    return s;
-}
-
 cly_status cly_sgd_step(cly_context *ctx, int64_t count, float lr, float momentum, bool nesterov, float decay,
                         cly_buf w, cly_buf g, cly_buf v)
 {
@@ -43,7 +32,7 @@ cly_status cly_sgd_step(cly_context *ctx, int64_t count, float lr, float momentu
     cl_int nest = nesterov;
     const cly_karg a[] = {CLY_ARG(w.mem), CLY_ARG(wo), CLY_ARG(g.mem), CLY_ARG(go),  CLY_ARG(vm),  CLY_ARG(vo),
                           CLY_ARG(cnt),   CLY_ARG(l),  CLY_ARG(mom),   CLY_ARG(dec), CLY_ARG(nest)};
-    return launch(ctx, "sgd", a, sizeof a / sizeof a[0], count);
+    return cly_launch_1d(ctx, "optim", "sgd", a, sizeof a / sizeof a[0], count);
 }
 
 cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, float b2, float eps, int64_t t,
@@ -65,5 +54,5 @@ cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, fl
     const cly_karg a[] = {CLY_ARG(w.mem), CLY_ARG(wo),  CLY_ARG(g.mem), CLY_ARG(go),  CLY_ARG(m.mem), CLY_ARG(mo),
                           CLY_ARG(v.mem), CLY_ARG(vo),  CLY_ARG(cnt),   CLY_ARG(l),   CLY_ARG(B1),    CLY_ARG(B2),
                           CLY_ARG(e),     CLY_ARG(bc1), CLY_ARG(bc2),   CLY_ARG(dec)};
-    return launch(ctx, "adam", a, sizeof a / sizeof a[0], count);
+    return cly_launch_1d(ctx, "optim", "adam", a, sizeof a / sizeof a[0], count);
 }
