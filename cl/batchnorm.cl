@@ -30,22 +30,22 @@
  *                   written, by the same work-item). */
 #include "common.cl"
 
-__kernel void batchnorm(__global const float *x, long xo, __global const float *scale, long so,
-                        __global const float *shift, long ho, __global const float *mean, long mo,
-                        __global const float *var, long vo, __global float *y, long yo, long count, long C, long HW,
+__kernel void batchnorm(__global const real *x, long xo, __global const real *scale, long so,
+                        __global const real *shift, long ho, __global const real *mean, long mo,
+                        __global const real *var, long vo, __global real *y, long yo, long count, long C, long HW,
                         float eps)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
     const idx_t c = (i / HW) % C;
-    const float inv = 1.0f / sqrt(var[vo + c] + eps);
+    const real inv = 1.0f / sqrt(var[vo + c] + eps);
     y[yo + i] = scale[so + c] * ((x[xo + i] - mean[mo + c]) * inv) + shift[ho + c];
 }
 
 /* The sum of v over the work-group, in a fixed order; every work-item gets
  * it. scratch holds get_local_size(0) floats, a power of two. */
-static float group_sum(__local float *scratch, float v)
+static real group_sum(__local real *scratch, real v)
 {
     const int l = (int)get_local_id(0), L = (int)get_local_size(0);
     scratch[l] = v;
@@ -55,7 +55,7 @@ static float group_sum(__local float *scratch, float v)
             scratch[l] += scratch[l + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    const float total = scratch[0];
+    const real total = scratch[0];
     barrier(CLK_LOCAL_MEM_FENCE); /* everyone has read it before scratch is reused */
     return total;
 }
@@ -63,24 +63,24 @@ static float group_sum(__local float *scratch, float v)
 /* Element e of channel c. */
 #define BN_AT(e) ((((e) / HW) * C + c) * HW + (e) % HW)
 
-__kernel void bn_stats(__global const float *x, long xo, __global float *save_mean, long smo,
-                       __global float *save_invstd, long sio, __global float *rmean, long rmo, __global float *rvar,
+__kernel void bn_stats(__global const real *x, long xo, __global real *save_mean, long smo,
+                       __global real *save_invstd, long sio, __global real *rmean, long rmo, __global real *rvar,
                        long rvo, int update, long N, long C, long HW, float eps, float momentum, float unbias,
-                       __local float *scratch)
+                       __local real *scratch)
 {
     const idx_t c = get_group_id(0), M = N * HW;
     const idx_t l = get_local_id(0), L = get_local_size(0);
-    __global const float *xp = x + xo;
-    float s = 0.0f;
+    __global const real *xp = x + xo;
+    real s = 0.0f;
     for (idx_t e = l; e < M; e += L)
         s += xp[BN_AT(e)];
-    const float mean = group_sum(scratch, s) / (float)M;
-    float q = 0.0f;
+    const real mean = group_sum(scratch, s) / (real)M;
+    real q = 0.0f;
     for (idx_t e = l; e < M; e += L) {
-        const float d = xp[BN_AT(e)] - mean;
+        const real d = xp[BN_AT(e)] - mean;
         q = fma(d, d, q);
     }
-    const float var = group_sum(scratch, q) / (float)M;
+    const real var = group_sum(scratch, q) / (real)M;
     if (l == 0) {
         save_mean[smo + c] = mean;
         save_invstd[sio + c] = 1.0f / sqrt(var + eps);
@@ -91,9 +91,9 @@ __kernel void bn_stats(__global const float *x, long xo, __global float *save_me
     }
 }
 
-__kernel void bn_train_apply(__global const float *x, long xo, __global const float *scale, long so,
-                             __global const float *shift, long ho, __global const float *save_mean, long smo,
-                             __global const float *save_invstd, long sio, __global float *y, long yo, long count,
+__kernel void bn_train_apply(__global const real *x, long xo, __global const real *scale, long so,
+                             __global const real *shift, long ho, __global const real *save_mean, long smo,
+                             __global const real *save_invstd, long sio, __global real *y, long yo, long count,
                              long C, long HW)
 {
     const idx_t i = get_global_id(0);
@@ -103,24 +103,24 @@ __kernel void bn_train_apply(__global const float *x, long xo, __global const fl
     y[yo + i] = scale[so + c] * ((x[xo + i] - save_mean[smo + c]) * save_invstd[sio + c]) + shift[ho + c];
 }
 
-__kernel void bn_backward(__global const float *x, long xo, __global const float *scale, long so,
-                          __global const float *save_mean, long smo, __global const float *save_invstd, long sio,
-                          __global const float *dy, long dyo, __global float *dx, long dxo, __global float *dscale,
-                          long dso, __global float *dshift, long dho, int want_dx, int want_dscale, int want_dshift,
-                          long N, long C, long HW, float beta, __local float *scratch)
+__kernel void bn_backward(__global const real *x, long xo, __global const real *scale, long so,
+                          __global const real *save_mean, long smo, __global const real *save_invstd, long sio,
+                          __global const real *dy, long dyo, __global real *dx, long dxo, __global real *dscale,
+                          long dso, __global real *dshift, long dho, int want_dx, int want_dscale, int want_dshift,
+                          long N, long C, long HW, float beta, __local real *scratch)
 {
     const idx_t c = get_group_id(0), M = N * HW;
     const idx_t l = get_local_id(0), L = get_local_size(0);
-    const float mean = save_mean[smo + c], invstd = save_invstd[sio + c];
-    float sdy = 0.0f, sdyx = 0.0f;
+    const real mean = save_mean[smo + c], invstd = save_invstd[sio + c];
+    real sdy = 0.0f, sdyx = 0.0f;
     for (idx_t e = l; e < M; e += L) {
         const idx_t at = BN_AT(e);
-        const float g = dy[dyo + at];
+        const real g = dy[dyo + at];
         sdy += g;
         sdyx = fma(g, x[xo + at] - mean, sdyx);
     }
-    const float dsh = group_sum(scratch, sdy);
-    const float dsc = group_sum(scratch, sdyx) * invstd;
+    const real dsh = group_sum(scratch, sdy);
+    const real dsc = group_sum(scratch, sdyx) * invstd;
     if (l == 0) {
         if (want_dscale)
             STORE_GRAD(&dscale[dso + c], dsc, beta);
@@ -129,11 +129,11 @@ __kernel void bn_backward(__global const float *x, long xo, __global const float
     }
     if (!want_dx)
         return;
-    const float k = scale[so + c] * invstd, mdy = dsh / (float)M, mdx = dsc / (float)M;
+    const real k = scale[so + c] * invstd, mdy = dsh / (real)M, mdx = dsc / (real)M;
     for (idx_t e = l; e < M; e += L) {
         const idx_t at = BN_AT(e);
-        const float xhat = (x[xo + at] - mean) * invstd;
-        const float g = k * (dy[dyo + at] - mdy - xhat * mdx);
+        const real xhat = (x[xo + at] - mean) * invstd;
+        const real g = k * (dy[dyo + at] - mdy - xhat * mdx);
         STORE_GRAD(&dx[dxo + at], g, beta);
     }
 }

@@ -5,6 +5,25 @@
 
 typedef long idx_t;
 
+/* The element type: float, or double when the context computes in double
+ * precision (CLY_FP64; needs cl_khr_fp64). Scalar kernel arguments
+ * (learning rates, beta, epsilon) stay float in both: they are
+ * hyper-parameters, used consistently by forward and backward. */
+#ifdef CLY_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double real;
+typedef double2 real2;
+typedef double4 real4;
+typedef double8 real8;
+typedef double16 real16;
+#else
+typedef float real;
+typedef float2 real2;
+typedef float4 real4;
+typedef float8 real8;
+typedef float16 real16;
+#endif
+
 /* Offset of element (n, c, y, x) in an NCHW tensor of C x H x W per sample. */
 #define NCHW(n, c, y, x, C, H, W) ((((idx_t)(n) * (C) + (c)) * (H) + (y)) * (W) + (x))
 
@@ -16,7 +35,7 @@ typedef long idx_t;
         if ((beta) == 0.0f)                     \
             *(p) = (v);                         \
         else                                    \
-            *(p) = fma((beta), *(p), (v));      \
+            *(p) = fma((real)(beta), *(p), (v));      \
     } while (0)
 
 #endif

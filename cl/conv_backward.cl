@@ -18,7 +18,7 @@
  */
 #include "common.cl"
 
-__kernel void im2col_t(__global const float *x, long x_off, __global float *col, long col_off, int C, int H, int W,
+__kernel void im2col_t(__global const real *x, long x_off, __global real *col, long col_off, int C, int H, int W,
                        int FH, int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, int NB)
 {
     /* One output row per work-item: a contiguous run of OW writes. */
@@ -28,13 +28,13 @@ __kernel void im2col_t(__global const float *x, long x_off, __global float *col,
         return;
     const int c = r / taps, i = (r % taps) / FW, j = r % FW;
     const int iy = oy * SH - PT + i * DH;
-    __global float *out = col + col_off + (idx_t)r * NB * OH * OW + ((idx_t)s * OH + oy) * OW;
+    __global real *out = col + col_off + (idx_t)r * NB * OH * OW + ((idx_t)s * OH + oy) * OW;
     if (iy < 0 || iy >= H) {
         for (int ox = 0; ox < OW; ox++)
             out[ox] = 0.0f;
         return;
     }
-    __global const float *row = x + x_off + NCHW(s, c, iy, 0, C, H, W);
+    __global const real *row = x + x_off + NCHW(s, c, iy, 0, C, H, W);
     const int ix0 = j * DW - PL;
     for (int ox = 0; ox < OW; ox++) {
         const int ix = ix0 + ox * SW;
@@ -42,18 +42,18 @@ __kernel void im2col_t(__global const float *x, long x_off, __global float *col,
     }
 }
 
-__kernel void dy_t(__global const float *dy, long dy_off, __global float *t, long t_off, int K, int P, int NB)
+__kernel void dy_t(__global const real *dy, long dy_off, __global real *t, long t_off, int K, int P, int NB)
 {
     const int k = get_global_id(0), s = get_global_id(1);
     if (k >= K || s >= NB)
         return;
-    __global const float *from = dy + dy_off + ((idx_t)s * K + k) * P;
-    __global float *to = t + t_off + (idx_t)k * NB * P + (idx_t)s * P;
+    __global const real *from = dy + dy_off + ((idx_t)s * K + k) * P;
+    __global real *to = t + t_off + (idx_t)k * NB * P + (idx_t)s * P;
     for (int p = 0; p < P; p++)
         to[p] = from[p];
 }
 
-__kernel void col2im_t(__global const float *col, long col_off, __global float *dx, long dx_off, int C, int H, int W,
+__kernel void col2im_t(__global const real *col, long col_off, __global real *dx, long dx_off, int C, int H, int W,
                        int FH, int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, int NB,
                        float beta)
 {
@@ -63,10 +63,10 @@ __kernel void col2im_t(__global const float *col, long col_off, __global float *
         return;
     const int s = sc / C, c = sc % C;
     const idx_t P = (idx_t)OH * OW, row = (idx_t)NB * P;
-    __global const float *cc = col + col_off + (idx_t)c * FH * FW * row + (idx_t)s * P;
-    __global float *out = dx + dx_off + NCHW(s, c, iy, 0, C, H, W);
+    __global const real *cc = col + col_off + (idx_t)c * FH * FW * row + (idx_t)s * P;
+    __global real *out = dx + dx_off + NCHW(s, c, iy, 0, C, H, W);
     for (int ix = 0; ix < W; ix++) {
-        float acc = 0.0f;
+        real acc = 0.0f;
         for (int i = 0; i < FH; i++) {
             const int ty = iy + PT - i * DH;
             if (ty < 0 || ty % SH || ty / SH >= OH)
@@ -83,15 +83,15 @@ __kernel void col2im_t(__global const float *col, long col_off, __global float *
     }
 }
 
-__kernel void bias_grad(__global const float *dy, long dy_off, __global float *db, long db_off, int N, int K,
+__kernel void bias_grad(__global const real *dy, long dy_off, __global real *db, long db_off, int N, int K,
                         long HW, float beta)
 {
     const int k = get_global_id(0);
     if (k >= K)
         return;
-    float acc = 0.0f;
+    real acc = 0.0f;
     for (int n = 0; n < N; n++) {
-        __global const float *p = dy + dy_off + ((idx_t)n * K + k) * HW;
+        __global const real *p = dy + dy_off + ((idx_t)n * K + k) * HW;
         for (idx_t e = 0; e < HW; e++)
             acc += p[e];
     }
@@ -102,7 +102,7 @@ __kernel void bias_grad(__global const float *dy, long dy_off, __global float *d
  * (stride 1): with Kg = K/G, Cg = C/G, g = c / Cg,
  *   wf[c][kk][i][j] = w[g*Kg + kk][c - g*Cg][FH-1-i][FW-1-j]
  * so wf holds C filters of Kg channels (groups G). Work-item per wf element. */
-__kernel void flip_weights(__global const float *w, long w_off, __global float *wf, long wf_off, int C, int K, int G,
+__kernel void flip_weights(__global const real *w, long w_off, __global real *wf, long wf_off, int C, int K, int G,
                            int FH, int FW)
 {
     const idx_t e = get_global_id(0);

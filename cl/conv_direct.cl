@@ -57,16 +57,16 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #if VW == 1
-typedef float floatv;
+typedef real floatv;
 #define VLOAD(p) (*(p))
 #define VSTORE(v, p) (*(p) = (v))
 #else
-typedef CAT(float, VW) floatv;
+typedef CAT(real, VW) floatv;
 #define VLOAD(p) CAT(vload, VW)(0, p)
 #define VSTORE(v, p) CAT(vstore, VW)(v, 0, p)
 #endif
 
-__kernel void conv_pack(__global const float *x, long x_off, __global float *xp, long xp_off, int C, int H, int W,
+__kernel void conv_pack(__global const real *x, long x_off, __global real *xp, long xp_off, int C, int H, int W,
                         int HQ, int QW, int PT, int PL)
 {
     const int row = get_global_id(0);
@@ -75,14 +75,14 @@ __kernel void conv_pack(__global const float *x, long x_off, __global float *xp,
     if (row >= SW * SH * HQ || c >= C)
         return;
     const int cph = row / (SH * HQ), rph = row / HQ % SH, rq = row % HQ;
-    __global float *out = xp + xp_off + (((idx_t)s * C + c) * SW * SH * HQ + row) * QW;
+    __global real *out = xp + xp_off + (((idx_t)s * C + c) * SW * SH * HQ + row) * QW;
     const int iy = rq * SH + rph - PT;
     if (iy < 0 || iy >= H) {
         for (int q = 0; q < QW; q++)
             out[q] = 0.0f;
         return;
     }
-    __global const float *in = x + x_off + NCHW(s, c, iy, 0, C, H, W);
+    __global const real *in = x + x_off + NCHW(s, c, iy, 0, C, H, W);
     /* Columns q*SW + cph - PL: zero left of the input, then the input, then zero. */
     const int q_lo = min(QW, (PL - cph + SW - 1) / SW);
     const int q_hi = max(q_lo, min(QW, (W + PL - cph + SW - 1) / SW));
@@ -94,8 +94,8 @@ __kernel void conv_pack(__global const float *x, long x_off, __global float *xp,
         out[q] = 0.0f;
 }
 
-__kernel void conv_direct(__global const float *xp, long xp_off, __global const float *w, long w_off,
-                          __global const float *bias, long bias_off, __global float *y, long y_off, int C, int K,
+__kernel void conv_direct(__global const real *xp, long xp_off, __global const real *w, long w_off,
+                          __global const real *bias, long bias_off, __global real *y, long y_off, int C, int K,
                           int G, int FH, int FW, int DH, int DW, int OH, int OW, int QW, int HQ, int MT,
                           int KTILES, long plane, int shift, int has_bias, int relu)
 {
@@ -112,8 +112,8 @@ __kernel void conv_direct(__global const float *xp, long xp_off, __global const 
     const int taps = cg * FH * FW;
     const idx_t block = (idx_t)HQ * QW; /* one (cph, rph) phase block */
 
-    __global const float *xs = xp + xp_off + ((idx_t)s * C + (idx_t)g * cg) * plane + m0;
-    __global const float *wk[KT];
+    __global const real *xs = xp + xp_off + ((idx_t)s * C + (idx_t)g * cg) * plane + m0;
+    __global const real *wk[KT];
 #pragma unroll
     for (int a = 0; a < KT; a++)
         wk[a] = w + w_off + ((idx_t)g * kg + min(k0 + a, kg - 1)) * taps;
@@ -126,14 +126,14 @@ __kernel void conv_direct(__global const float *xp, long xp_off, __global const 
             acc[a][b] = (floatv)0.0f;
 
     for (int c = 0; c < cg; c++) {
-        __global const float *xc = xs + c * plane;
+        __global const real *xc = xs + c * plane;
         for (int i = 0; i < FH; i++) {
             const int ti = i * DH;
-            __global const float *xr = xc + ((ti % SH) * HQ + ti / SH) * QW;
+            __global const real *xr = xc + ((ti % SH) * HQ + ti / SH) * QW;
             const int wi = (c * FH + i) * FW;
             for (int j = 0; j < FW; j++) {
                 const int tj = j * DW;
-                __global const float *xt = xr + (tj % SW) * SH * block + tj / SW;
+                __global const real *xt = xr + (tj % SW) * SH * block + tj / SW;
                 floatv v[TY];
 #pragma unroll
                 for (int b = 0; b < TY; b++)
@@ -166,8 +166,8 @@ __kernel void conv_direct(__global const float *xp, long xp_off, __global const 
         if (kk >= kg)
             break;
         const idx_t k = (idx_t)g * kg + kk;
-        const float bv = has_bias ? bias[bias_off + k] : 0.0f;
-        __global float *yk = y + y_off + ((idx_t)s * K + k) * OH * OW;
+        const real bv = has_bias ? bias[bias_off + k] : 0.0f;
+        __global real *yk = y + y_off + ((idx_t)s * K + k) * OH * OW;
 #pragma unroll
         for (int b = 0; b < TY; b++) {
             floatv r = acc[a][b] + (floatv)bv;
@@ -176,7 +176,7 @@ __kernel void conv_direct(__global const float *xp, long xp_off, __global const 
             if (whole[b]) {
                 VSTORE(r, yk + (idx_t)oy[b] * OW + ox[b]);
             } else {
-                float tmp[VW];
+                real tmp[VW];
                 VSTORE(r, tmp);
                 int row = oy[b], col = ox[b];
                 for (int l = 0; l < VW; l++) {

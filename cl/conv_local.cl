@@ -12,8 +12,8 @@
  */
 #include "common.cl"
 
-__kernel void conv_local(__global const float *x, long x_off, __global const float *w, long w_off,
-                         __global const float *bias, long bias_off, __global float *y, long y_off, int C, int H,
+__kernel void conv_local(__global const real *x, long x_off, __global const real *w, long w_off,
+                         __global const real *bias, long bias_off, __global real *y, long y_off, int C, int H,
                          int W, int K, int G, int FH, int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH,
                          int OW, int has_bias, int relu)
 {
@@ -25,10 +25,10 @@ __kernel void conv_local(__global const float *x, long x_off, __global const flo
     const int oy = p / OW, ox = p % OW;
     const int cg = C / G, g = k / (K / G);
     const int iy0 = oy * SH - PT, ix0 = ox * SW - PL;
-    __global const float *wk = w + w_off + ((idx_t)p * K + k) * cg * FH * FW;
-    float acc = 0.0f;
+    __global const real *wk = w + w_off + ((idx_t)p * K + k) * cg * FH * FW;
+    real acc = 0.0f;
     for (int c = 0; c < cg; c++) {
-        __global const float *plane = x + x_off + NCHW(n, g * cg + c, 0, 0, C, H, W);
+        __global const real *plane = x + x_off + NCHW(n, g * cg + c, 0, 0, C, H, W);
         for (int i = 0; i < FH; i++) {
             const int iy = iy0 + i * DH;
             if (iy < 0 || iy >= H)
@@ -43,6 +43,6 @@ __kernel void conv_local(__global const float *x, long x_off, __global const flo
     if (has_bias)
         acc += bias[bias_off + (idx_t)k * OH * OW + p];
     if (relu)
-        acc = fmax(acc, 0.0f);
+        acc = fmax(acc, (real)0);
     y[y_off + NCHW(n, k, oy, ox, K, OH, OW)] = acc;
 }

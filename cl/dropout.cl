@@ -33,7 +33,7 @@ static bool keep(ulong seed, ulong i, ulong T)
     return (ulong)h >= T;
 }
 
-__kernel void dropout_forward(__global const float *x, long xo, __global float *y, long yo, long count, ulong seed,
+__kernel void dropout_forward(__global const real *x, long xo, __global real *y, long yo, long count, ulong seed,
                               ulong T, float scale)
 {
     const idx_t i = get_global_id(0);
@@ -42,12 +42,12 @@ __kernel void dropout_forward(__global const float *x, long xo, __global float *
     y[yo + i] = keep(seed, (ulong)i, T) ? x[xo + i] * scale : 0.0f;
 }
 
-__kernel void dropout_backward(__global const float *dy, long dyo, __global float *dx, long dxo, long count,
+__kernel void dropout_backward(__global const real *dy, long dyo, __global real *dx, long dxo, long count,
                                ulong seed, ulong T, float scale, float beta)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
-    const float g = keep(seed, (ulong)i, T) ? dy[dyo + i] * scale : 0.0f;
+    const real g = keep(seed, (ulong)i, T) ? dy[dyo + i] * scale : 0.0f;
     STORE_GRAD(&dx[dxo + i], g, beta);
 }

@@ -24,16 +24,16 @@
  *                    the same bits on every run. */
 #include "common.cl"
 
-__kernel void relu(__global const float *x, long xo, __global float *y, long yo, long count)
+__kernel void relu(__global const real *x, long xo, __global real *y, long yo, long count)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
-    const float v = x[xo + i];
+    const real v = x[xo + i];
     y[yo + i] = v < 0.0f ? 0.0f : v;
 }
 
-__kernel void add(__global const float *a, long ao, __global const float *b, long bo, __global float *y, long yo,
+__kernel void add(__global const real *a, long ao, __global const real *b, long bo, __global real *y, long yo,
                   long count)
 {
     const idx_t i = get_global_id(0);
@@ -42,7 +42,7 @@ __kernel void add(__global const float *a, long ao, __global const float *b, lon
     y[yo + i] = a[ao + i] + b[bo + i];
 }
 
-__kernel void concat(__global const float *x, long xo, __global float *y, long yo, long count, long C, long HW,
+__kernel void concat(__global const real *x, long xo, __global real *y, long yo, long count, long C, long HW,
                      long CT, long CO)
 {
     const idx_t i = get_global_id(0);
@@ -53,13 +53,13 @@ __kernel void concat(__global const float *x, long xo, __global float *y, long y
     y[yo + (n * CT + CO + c) * HW + p] = x[xo + i];
 }
 
-__kernel void bias_act(__global float *y, long yo, __global const float *bias, long bo, long count, long cols,
+__kernel void bias_act(__global real *y, long yo, __global const real *bias, long bo, long count, long cols,
                        int has_bias, int relu)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
-    float v = y[yo + i];
+    real v = y[yo + i];
     if (has_bias)
         v += bias[bo + i % cols];
     if (relu && v < 0.0f)
@@ -69,17 +69,17 @@ __kernel void bias_act(__global float *y, long yo, __global const float *bias, l
 
 /* ---- backward */
 
-__kernel void relu_backward(__global const float *y, long yo, __global const float *dy, long dyo,
-                            __global float *dx, long dxo, long count, float beta)
+__kernel void relu_backward(__global const real *y, long yo, __global const real *dy, long dyo,
+                            __global real *dx, long dxo, long count, float beta)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
-    const float g = y[yo + i] > 0.0f ? dy[dyo + i] : 0.0f;
+    const real g = y[yo + i] > 0.0f ? dy[dyo + i] : 0.0f;
     STORE_GRAD(&dx[dxo + i], g, beta);
 }
 
-__kernel void grad_accumulate(__global const float *dy, long dyo, __global float *dx, long dxo, long count,
+__kernel void grad_accumulate(__global const real *dy, long dyo, __global real *dx, long dxo, long count,
                               float beta)
 {
     const idx_t i = get_global_id(0);
@@ -88,7 +88,7 @@ __kernel void grad_accumulate(__global const float *dy, long dyo, __global float
     STORE_GRAD(&dx[dxo + i], dy[dyo + i], beta);
 }
 
-__kernel void concat_backward(__global const float *dy, long dyo, __global float *dx, long dxo, long count, long C,
+__kernel void concat_backward(__global const real *dy, long dyo, __global real *dx, long dxo, long count, long C,
                               long HW, long CT, long CO, float beta)
 {
     const idx_t i = get_global_id(0);
@@ -99,14 +99,14 @@ __kernel void concat_backward(__global const float *dy, long dyo, __global float
     STORE_GRAD(&dx[dxo + i], dy[dyo + (n * CT + CO + c) * HW + p], beta);
 }
 
-__kernel void bias_grad(__global const float *dy, long dyo, __global float *db, long dbo, long rows, long cols,
+__kernel void bias_grad(__global const real *dy, long dyo, __global real *db, long dbo, long rows, long cols,
                         float beta)
 {
     const idx_t o = get_global_id(0);
     if (o >= cols)
         return;
-    __global const float *col = dy + dyo + o;
-    float s = 0.0f;
+    __global const real *col = dy + dyo + o;
+    real s = 0.0f;
     for (idx_t r = 0; r < rows; r++)
         s += col[r * cols];
     STORE_GRAD(&db[dbo + o], s, beta);

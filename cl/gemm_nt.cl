@@ -24,32 +24,32 @@
 
 #define CAT(a, b) a##b
 #define XCAT(a, b) CAT(a, b)
-#define floatV XCAT(float, VW)
+#define floatV XCAT(real, VW)
 #define vloadV XCAT(vload, VW)
 
-static float hsum(floatV v)
+static real hsum(floatV v)
 {
 #if VW == 16
-    float8 a = v.lo + v.hi;
-    float4 b = a.lo + a.hi;
+    real8 a = v.lo + v.hi;
+    real4 b = a.lo + a.hi;
 #elif VW == 8
-    float4 b = v.lo + v.hi;
+    real4 b = v.lo + v.hi;
 #else
-    float4 b = v;
+    real4 b = v;
 #endif
-    float2 c = b.lo + b.hi;
+    real2 c = b.lo + b.hi;
     return c.x + c.y;
 }
 
-__kernel void gemm_nt(__global const float *A, long a_off, long lda, long sa, __global const float *B, long b_off,
-                      long ldb, long sb, __global float *C, long c_off, long ldc, long sc, int M, int N, long K,
+__kernel void gemm_nt(__global const real *A, long a_off, long lda, long sa, __global const real *B, long b_off,
+                      long ldb, long sb, __global real *C, long c_off, long ldc, long sc, int M, int N, long K,
                       float beta)
 {
     const int n0 = get_global_id(0) * TN, m0 = get_global_id(1) * TM;
     const idx_t batch = get_global_id(2);
     if (m0 >= M || n0 >= N)
         return;
-    __global const float *a[TM], *b[TN];
+    __global const real *a[TM], *b[TN];
     for (int i = 0; i < TM; i++)
         a[i] = A + a_off + batch * sa + (idx_t)min(m0 + i, M - 1) * lda;
     for (int j = 0; j < TN; j++)
@@ -75,10 +75,10 @@ __kernel void gemm_nt(__global const float *A, long a_off, long lda, long sa, __
         for (int j = 0; j < TN; j++) {
             if (n0 + j >= N)
                 break;
-            float s = hsum(acc[i][j]);
+            real s = hsum(acc[i][j]);
             for (idx_t k = kv; k < K; k++)
                 s = fma(a[i][k], b[j][k], s);
-            __global float *out = C + c_off + batch * sc + (idx_t)(m0 + i) * ldc + n0 + j;
+            __global real *out = C + c_off + batch * sc + (idx_t)(m0 + i) * ldc + n0 + j;
             *out = beta != 0.0f ? beta * *out + s : s;
         }
     }

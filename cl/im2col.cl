@@ -18,7 +18,7 @@
  */
 #include "common.cl"
 
-__kernel void im2col(__global const float *x, long x_off, __global float *col, long col_off, int C, int H, int W,
+__kernel void im2col(__global const real *x, long x_off, __global real *col, long col_off, int C, int H, int W,
                      int FH, int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW)
 {
     const int oy = get_global_id(0);
@@ -28,14 +28,14 @@ __kernel void im2col(__global const float *x, long x_off, __global float *col, l
     if (oy >= OH || r >= C * taps)
         return;
     const int c = r / taps, i = (r % taps) / FW, j = r % FW;
-    __global float *out = col + col_off + (((idx_t)s * C * taps + r) * OH + oy) * OW;
+    __global real *out = col + col_off + (((idx_t)s * C * taps + r) * OH + oy) * OW;
     const int iy = oy * SH - PT + i * DH;
     if (iy < 0 || iy >= H) {
         for (int ox = 0; ox < OW; ox++)
             out[ox] = 0.0f;
         return;
     }
-    __global const float *row = x + x_off + NCHW(s, c, iy, 0, C, H, W);
+    __global const real *row = x + x_off + NCHW(s, c, iy, 0, C, H, W);
     const int ix0 = j * DW - PL;
     for (int ox = 0; ox < OW; ox++) {
         const int ix = ix0 + ox * SW;
@@ -43,7 +43,7 @@ __kernel void im2col(__global const float *x, long x_off, __global float *col, l
     }
 }
 
-__kernel void bias_relu(__global float *y, long y_off, __global const float *bias, long bias_off, int K, long HW,
+__kernel void bias_relu(__global real *y, long y_off, __global const real *bias, long bias_off, int K, long HW,
                         long chunk, int has_bias, int relu)
 {
     const idx_t start = (idx_t)get_global_id(0) * chunk;
@@ -51,11 +51,11 @@ __kernel void bias_relu(__global float *y, long y_off, __global const float *bia
     if (start >= HW)
         return;
     const idx_t end = min(start + chunk, HW);
-    const float b = has_bias ? bias[bias_off + q % K] : 0.0f;
-    __global float *p = y + y_off + q * HW;
+    const real b = has_bias ? bias[bias_off + q % K] : 0.0f;
+    __global real *p = y + y_off + q * HW;
     if (relu) {
         for (idx_t e = start; e < end; e++)
-            p[e] = fmax(p[e] + b, 0.0f);
+            p[e] = fmax(p[e] + b, (real)0);
     } else {
         for (idx_t e = start; e < end; e++)
             p[e] += b;

@@ -13,8 +13,8 @@
  */
 #include "common.cl"
 
-__kernel void local_grad_weights(__global const float *x, long x_off, __global const float *dy, long dy_off,
-                                 __global float *dw, long dw_off, int N, int C, int H, int W, int K, int G, int FH,
+__kernel void local_grad_weights(__global const real *x, long x_off, __global const real *dy, long dy_off,
+                                 __global real *dw, long dw_off, int N, int C, int H, int W, int K, int G, int FH,
                                  int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, float beta)
 {
     const int cg = C / G, taps = FH * FW;
@@ -27,29 +27,29 @@ __kernel void local_grad_weights(__global const float *x, long x_off, __global c
     const int p = e / ((idx_t)taps * cg * K);
     const int oy = p / OW, ox = p % OW, g = k / (K / G);
     const int iy = oy * SH - PT + i * DH, ix = ox * SW - PL + j * DW;
-    float acc = 0.0f;
+    real acc = 0.0f;
     if (iy >= 0 && iy < H && ix >= 0 && ix < W)
         for (int n = 0; n < N; n++)
             acc += dy[dy_off + NCHW(n, k, oy, ox, K, OH, OW)] * x[x_off + NCHW(n, g * cg + c, iy, ix, C, H, W)];
-    __global float *out = dw + dw_off + e;
+    __global real *out = dw + dw_off + e;
     *out = beta != 0.0f ? beta * *out + acc : acc;
 }
 
-__kernel void local_grad_bias(__global const float *dy, long dy_off, __global float *db, long db_off, int N, int K,
+__kernel void local_grad_bias(__global const real *dy, long dy_off, __global real *db, long db_off, int N, int K,
                               int P, float beta)
 {
     const idx_t e = get_global_id(0); /* k*P + p */
     if (e >= (idx_t)K * P)
         return;
-    float acc = 0.0f;
+    real acc = 0.0f;
     for (int n = 0; n < N; n++)
         acc += dy[dy_off + (idx_t)n * K * P + e];
-    __global float *out = db + db_off + e;
+    __global real *out = db + db_off + e;
     *out = beta != 0.0f ? beta * *out + acc : acc;
 }
 
-__kernel void local_grad_data(__global const float *w, long w_off, __global const float *dy, long dy_off,
-                              __global float *dx, long dx_off, int N, int C, int H, int W, int K, int G, int FH,
+__kernel void local_grad_data(__global const real *w, long w_off, __global const real *dy, long dy_off,
+                              __global real *dx, long dx_off, int N, int C, int H, int W, int K, int G, int FH,
                               int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, float beta)
 {
     const idx_t e = get_global_id(0); /* over N*C*H*W */
@@ -58,7 +58,7 @@ __kernel void local_grad_data(__global const float *w, long w_off, __global cons
     const int ix = e % W, iy = (e / W) % H, cc = (e / ((idx_t)W * H)) % C;
     const int n = e / ((idx_t)W * H * C);
     const int cg = C / G, kg = K / G, g = cc / cg, c = cc % cg;
-    float acc = 0.0f;
+    real acc = 0.0f;
     for (int i = 0; i < FH; i++) {
         const int ty = iy + PT - i * DH;
         if (ty < 0 || ty % SH || ty / SH >= OH)
@@ -74,6 +74,6 @@ __kernel void local_grad_data(__global const float *w, long w_off, __global cons
                        w[w_off + ((((idx_t)p * K + k) * cg + c) * FH + i) * FW + j];
         }
     }
-    __global float *out = dx + dx_off + e;
+    __global real *out = dx + dx_off + e;
     *out = beta != 0.0f ? beta * *out + acc : acc;
 }

@@ -18,43 +18,43 @@
  * bounds. */
 #include "common.cl"
 
-__kernel void softmax_xent(__global const float *s, long so, __global const int *labels, long lo,
-                           __global float *loss, long losso, __global float *ds, long dso, long n, long classes,
+__kernel void softmax_xent(__global const real *s, long so, __global const int *labels, long lo,
+                           __global real *loss, long losso, __global real *ds, long dso, long n, long classes,
                            int want_loss, int want_ds)
 {
     const idx_t i = get_global_id(0);
     if (i >= n)
         return;
-    __global const float *row = s + so + i * classes;
+    __global const real *row = s + so + i * classes;
     const int y = labels[lo + i];
     const bool valid = y >= 0 && y < classes;
-    float m = row[0];
+    real m = row[0];
     for (idx_t j = 1; j < classes; j++)
         m = fmax(m, row[j]);
-    float z = 0.0f;
+    real z = 0.0f;
     for (idx_t j = 0; j < classes; j++)
         z += exp(row[j] - m);
     if (want_loss)
         loss[losso + i] = valid ? log(z) - (row[y] - m) : NAN;
     if (!want_ds)
         return;
-    const float inv_z = 1.0f / z, nf = (float)n;
-    __global float *d = ds + dso + i * classes;
+    const real inv_z = 1.0f / z, nf = (real)n;
+    __global real *d = ds + dso + i * classes;
     for (idx_t j = 0; j < classes; j++) {
-        const float p = exp(row[j] - m) * inv_z;
+        const real p = exp(row[j] - m) * inv_z;
         d[j] = (j == y ? p - 1.0f : p) / nf;
     }
 }
 
-__kernel void svm_loss(__global const float *s, long so, __global const int *labels, long lo, __global float *loss,
-                       long losso, __global float *ds, long dso, long n, long classes, float margin, int want_loss,
+__kernel void svm_loss(__global const real *s, long so, __global const int *labels, long lo, __global real *loss,
+                       long losso, __global real *ds, long dso, long n, long classes, float margin, int want_loss,
                        int want_ds)
 {
     const idx_t i = get_global_id(0);
     if (i >= n)
         return;
-    __global const float *row = s + so + i * classes;
-    __global float *d = ds + dso + i * classes;
+    __global const real *row = s + so + i * classes;
+    __global real *d = ds + dso + i * classes;
     const int y = labels[lo + i];
     if (!(y >= 0 && y < classes)) {
         if (want_loss)
@@ -64,13 +64,13 @@ __kernel void svm_loss(__global const float *s, long so, __global const int *lab
                 d[j] = 0.0f;
         return;
     }
-    const float sy = row[y], nf = (float)n;
-    float total = 0.0f;
+    const real sy = row[y], nf = (real)n;
+    real total = 0.0f;
     long positive = 0;
     for (idx_t j = 0; j < classes; j++) {
         if (j == y)
             continue;
-        const float dj = row[j] - sy + margin;
+        const real dj = row[j] - sy + margin;
         const bool on = dj > 0.0f;
         if (on) {
             total += dj;
@@ -82,5 +82,5 @@ __kernel void svm_loss(__global const float *s, long so, __global const int *lab
     if (want_loss)
         loss[losso + i] = total;
     if (want_ds)
-        d[y] = -(float)positive / nf;
+        d[y] = -(real)positive / nf;
 }

@@ -21,7 +21,7 @@
  * overwrites). dx must alias none of x, y, dy. */
 #include "common.cl"
 
-__kernel void lrn(__global const float *x, long xo, __global float *y, long yo, long count, int C, long HW,
+__kernel void lrn(__global const real *x, long xo, __global real *y, long yo, long count, int C, long HW,
                   int PRE, int POST, float A, float K, float BETA)
 {
     const idx_t i = get_global_id(0);
@@ -29,29 +29,29 @@ __kernel void lrn(__global const float *x, long xo, __global float *y, long yo, 
         return;
     const int c = (int)((i / HW) % C);
     const int lo = max(c - PRE, 0), hi = min(c + POST, C - 1);
-    __global const float *base = x + xo + i - (idx_t)c * HW;
-    float s = 0.0f;
+    __global const real *base = x + xo + i - (idx_t)c * HW;
+    real s = 0.0f;
     for (int j = lo; j <= hi; j++) {
-        const float v = base[(idx_t)j * HW];
+        const real v = base[(idx_t)j * HW];
         s = fma(v, v, s);
     }
-    y[yo + i] = x[xo + i] / pow(K + A * s, BETA);
+    y[yo + i] = x[xo + i] / pow(K + A * s, (real)BETA);
 }
 
 /* s_c for the channel c of the column at `base` (x at channel 0). */
-static float window_sum(__global const float *base, int c, int C, long HW, int PRE, int POST)
+static real window_sum(__global const real *base, int c, int C, long HW, int PRE, int POST)
 {
     const int lo = max(c - PRE, 0), hi = min(c + POST, C - 1);
-    float s = 0.0f;
+    real s = 0.0f;
     for (int j = lo; j <= hi; j++) {
-        const float v = base[(idx_t)j * HW];
+        const real v = base[(idx_t)j * HW];
         s = fma(v, v, s);
     }
     return s;
 }
 
-__kernel void lrn_backward(__global const float *x, long xo, __global const float *y, long yo,
-                           __global const float *dy, long dyo, __global float *dx, long dxo, long count, int C,
+__kernel void lrn_backward(__global const real *x, long xo, __global const real *y, long yo,
+                           __global const real *dy, long dyo, __global real *dx, long dxo, long count, int C,
                            long HW, int PRE, int POST, float A, float K, float BETA, float beta_g)
 {
     const idx_t i = get_global_id(0);
@@ -59,16 +59,16 @@ __kernel void lrn_backward(__global const float *x, long xo, __global const floa
         return;
     const int c = (int)((i / HW) % C);
     const idx_t col = i - (idx_t)c * HW; /* channel 0 of this column */
-    __global const float *xb = x + xo + col;
-    __global const float *yb = y + yo + col;
-    __global const float *dyb = dy + dyo + col;
-    const float dc = K + A * window_sum(xb, c, C, HW, PRE, POST);
+    __global const real *xb = x + xo + col;
+    __global const real *yb = y + yo + col;
+    __global const real *dyb = dy + dyo + col;
+    const real dc = K + A * window_sum(xb, c, C, HW, PRE, POST);
     const int lo = max(c - POST, 0), hi = min(c + PRE, C - 1);
-    float cross = 0.0f;
+    real cross = 0.0f;
     for (int j = lo; j <= hi; j++) {
-        const float dj = j == c ? dc : K + A * window_sum(xb, j, C, HW, PRE, POST);
+        const real dj = j == c ? dc : K + A * window_sum(xb, j, C, HW, PRE, POST);
         cross += dyb[(idx_t)j * HW] * yb[(idx_t)j * HW] / dj;
     }
-    const float g = dyb[(idx_t)c * HW] * pow(dc, -BETA) - 2.0f * A * BETA * xb[(idx_t)c * HW] * cross;
+    const real g = dyb[(idx_t)c * HW] * pow(dc, (real)-BETA) - 2 * (real)A * (real)BETA * xb[(idx_t)c * HW] * cross;
     STORE_GRAD(&dx[dxo + i], g, beta_g);
 }

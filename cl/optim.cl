@@ -13,34 +13,34 @@
  *         (PyTorch's Adam, decay as its weight_decay: L2, not AdamW) */
 #include "common.cl"
 
-__kernel void sgd(__global float *w, long wo, __global const float *g, long go, __global float *v, long vo, long count,
+__kernel void sgd(__global real *w, long wo, __global const real *g, long go, __global real *v, long vo, long count,
                   float lr, float momentum, float decay, int nesterov)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
-    const float wi = w[wo + i];
-    const float gd = g[go + i] + decay * wi;
-    float step = gd;
+    const real wi = w[wo + i];
+    const real gd = g[go + i] + decay * wi;
+    real step = gd;
     if (momentum != 0.0f) {
-        const float vi = momentum * v[vo + i] + gd;
+        const real vi = momentum * v[vo + i] + gd;
         v[vo + i] = vi;
         step = nesterov ? gd + momentum * vi : vi;
     }
     w[wo + i] = wi - lr * step;
 }
 
-__kernel void adam(__global float *w, long wo, __global const float *g, long go, __global float *m, long mo,
-                   __global float *v, long vo, long count, float lr, float b1, float b2, float eps, float bc1,
+__kernel void adam(__global real *w, long wo, __global const real *g, long go, __global real *m, long mo,
+                   __global real *v, long vo, long count, float lr, float b1, float b2, float eps, float bc1,
                    float bc2, float decay)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
-    const float wi = w[wo + i];
-    const float gd = g[go + i] + decay * wi;
-    const float mi = b1 * m[mo + i] + (1.0f - b1) * gd;
-    const float vi = b2 * v[vo + i] + (1.0f - b2) * (gd * gd);
+    const real wi = w[wo + i];
+    const real gd = g[go + i] + decay * wi;
+    const real mi = b1 * m[mo + i] + (1.0f - b1) * gd;
+    const real vi = b2 * v[vo + i] + (1.0f - b2) * (gd * gd);
     m[mo + i] = mi;
     v[vo + i] = vi;
     w[wo + i] = wi - lr * (mi / bc1) / (sqrt(vi / bc2) + eps);

@@ -41,7 +41,7 @@
 /* One argument list for the three pool kernels (the host sets it once);
  * `flag` is want_argmax for max, exclude_pad for avg, unused for L2. */
 #define POOL_ARGS                                                                                               \
-    __global const float *in, long in_off, __global float *out, long out_off, __global int *argmax,            \
+    __global const real *in, long in_off, __global real *out, long out_off, __global int *argmax,            \
         long argmax_off, int flag, long count, int H, int W, int OH, int OW, int FH, int FW, int SH, int SW,   \
         int PT, int PL, int PB, int PR
 
@@ -57,7 +57,7 @@
     const int y0 = oy * SH - PT, x0 = ox * SW - PL;                       \
     const int ya = max(y0, 0), yb = min(y0 + FH, H);                      \
     const int xa = max(x0, 0), xb = min(x0 + FW, W);                      \
-    __global const float *plane = in + in_off + nc * H * W
+    __global const real *plane = in + in_off + nc * H * W
 
 __kernel void pool_max(POOL_ARGS)
 {
@@ -65,10 +65,10 @@ __kernel void pool_max(POOL_ARGS)
     /* Start from the first in-input cell, not -inf: a window of -inf values
      * still reports a valid index. */
     int best_idx = ya * W + xa;
-    float best = plane[best_idx];
+    real best = plane[best_idx];
     for (int y = ya; y < yb; y++)
         for (int x = xa; x < xb; x++) {
-            const float v = plane[y * W + x];
+            const real v = plane[y * W + x];
             if (v > best || isnan(v)) {
                 best = v;
                 best_idx = y * W + x;
@@ -82,36 +82,36 @@ __kernel void pool_max(POOL_ARGS)
 __kernel void pool_avg(POOL_ARGS)
 {
     POOL_PROLOGUE;
-    float sum = 0.0f;
+    real sum = 0.0f;
     for (int y = ya; y < yb; y++)
         for (int x = xa; x < xb; x++)
             sum += plane[y * W + x];
     const int ye = min(y0 + FH, H + PB), xe = min(x0 + FW, W + PR);
     const int divisor = flag /* exclude_pad */ ? (yb - ya) * (xb - xa) : (ye - y0) * (xe - x0);
-    out[out_off + i] = sum / (float)divisor;
+    out[out_off + i] = sum / (real)divisor;
 }
 
 __kernel void pool_l2(POOL_ARGS)
 {
     POOL_PROLOGUE;
-    float sum = 0.0f;
+    real sum = 0.0f;
     for (int y = ya; y < yb; y++)
         for (int x = xa; x < xb; x++) {
-            const float v = plane[y * W + x];
+            const real v = plane[y * W + x];
             sum = fma(v, v, sum);
         }
     out[out_off + i] = sqrt(sum);
 }
 
-__kernel void gap(__global const float *in, long in_off, __global float *out, long out_off, long count, long HW)
+__kernel void gap(__global const real *in, long in_off, __global real *out, long out_off, long count, long HW)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
-    __global const float *plane = in + in_off + i * HW;
+    __global const real *plane = in + in_off + i * HW;
     /* Four partial sums: shorter dependency chains and less rounding drift
      * on large planes than one running sum. */
-    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    real s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
     idx_t p = 0;
     for (; p + 4 <= HW; p += 4) {
         s0 += plane[p];
@@ -121,14 +121,14 @@ __kernel void gap(__global const float *in, long in_off, __global float *out, lo
     }
     for (; p < HW; p++)
         s0 += plane[p];
-    out[out_off + i] = ((s0 + s1) + (s2 + s3)) / (float)HW;
+    out[out_off + i] = ((s0 + s1) + (s2 + s3)) / (real)HW;
 }
 
 /* ---- backward */
 
 #define POOL_BWD_ARGS                                                                                           \
-    __global const float *x, long x_off, __global const float *y, long y_off, __global const int *argmax,      \
-        long argmax_off, __global const float *dy, long dy_off, __global float *dx, long dx_off, int flag,    \
+    __global const real *x, long x_off, __global const real *y, long y_off, __global const int *argmax,      \
+        long argmax_off, __global const real *dy, long dy_off, __global real *dx, long dx_off, int flag,    \
         float beta, long count, int H, int W, int OH, int OW, int FH, int FW, int SH, int SW, int PT, int PL,  \
         int PB, int PR
 
@@ -148,7 +148,7 @@ __kernel void gap(__global const float *in, long in_off, __global float *out, lo
     const int oy_hi = min(OH - 1, (iy + PT) / SH);                        \
     const int ox_hi = min(OW - 1, (ix + PL) / SW);                        \
     const idx_t obase = nc * OH * OW;                                      \
-    float acc = 0.0f
+    real acc = 0.0f
 
 __kernel void pool_max_backward(POOL_BWD_ARGS)
 {
@@ -174,7 +174,7 @@ __kernel void pool_avg_backward(POOL_BWD_ARGS)
             const int xa = max(x0, 0), xb = min(x0 + FW, W), xe = min(x0 + FW, W + PR);
             /* The forward's divisor, rule for rule. */
             const int divisor = flag /* exclude_pad */ ? (yb - ya) * (xb - xa) : (ye - y0) * (xe - x0);
-            acc += dy[dy_off + obase + (idx_t)oy * OW + ox] / (float)divisor;
+            acc += dy[dy_off + obase + (idx_t)oy * OW + ox] / (real)divisor;
         }
     }
     STORE_GRAD(&dx[dx_off + i], acc, beta);
@@ -183,22 +183,22 @@ __kernel void pool_avg_backward(POOL_BWD_ARGS)
 __kernel void pool_l2_backward(POOL_BWD_ARGS)
 {
     POOL_BWD_PROLOGUE;
-    const float xv = x[x_off + i];
+    const real xv = x[x_off + i];
     for (int oy = oy_lo; oy <= oy_hi; oy++)
         for (int ox = ox_lo; ox <= ox_hi; ox++) {
             const idx_t o = obase + (idx_t)oy * OW + ox;
-            const float yv = y[y_off + o];
+            const real yv = y[y_off + o];
             if (yv > 0.0f)
                 acc += dy[dy_off + o] * (xv / yv);
         }
     STORE_GRAD(&dx[dx_off + i], acc, beta);
 }
 
-__kernel void gap_backward(__global const float *dy, long dy_off, __global float *dx, long dx_off, float beta,
+__kernel void gap_backward(__global const real *dy, long dy_off, __global real *dx, long dx_off, float beta,
                            long count, long HW)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
-    STORE_GRAD(&dx[dx_off + i], dy[dy_off + i / HW] / (float)HW, beta);
+    STORE_GRAD(&dx[dx_off + i], dy[dy_off + i / HW] / (real)HW, beta);
 }

@@ -13,42 +13,42 @@
  *   dx may be dy (in place): the column's dy is read whole before any dx. */
 #include "common.cl"
 
-__kernel void softmax(__global const float *x, long xo, __global float *y, long yo, long count, long C, long HW)
+__kernel void softmax(__global const real *x, long xo, __global real *y, long yo, long count, long C, long HW)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
     const idx_t base = (i / HW) * C * HW + i % HW;
-    __global const float *xc = x + xo + base;
-    __global float *yc = y + yo + base;
-    float m = xc[0];
+    __global const real *xc = x + xo + base;
+    __global real *yc = y + yo + base;
+    real m = xc[0];
     for (idx_t c = 1; c < C; c++)
         m = fmax(m, xc[c * HW]);
-    float sum = 0.0f;
+    real sum = 0.0f;
     for (idx_t c = 0; c < C; c++) {
-        const float e = exp(xc[c * HW] - m);
+        const real e = exp(xc[c * HW] - m);
         yc[c * HW] = e;
         sum += e;
     }
-    const float inv = 1.0f / sum;
+    const real inv = 1.0f / sum;
     for (idx_t c = 0; c < C; c++)
         yc[c * HW] *= inv;
 }
 
-__kernel void softmax_backward(__global const float *y, long yo, __global const float *dy, long dyo,
-                               __global float *dx, long dxo, long count, long C, long HW, float beta)
+__kernel void softmax_backward(__global const real *y, long yo, __global const real *dy, long dyo,
+                               __global real *dx, long dxo, long count, long C, long HW, float beta)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
         return;
     const idx_t base = (i / HW) * C * HW + i % HW;
-    __global const float *yc = y + yo + base;
-    __global const float *dyc = dy + dyo + base;
-    float s = 0.0f;
+    __global const real *yc = y + yo + base;
+    __global const real *dyc = dy + dyo + base;
+    real s = 0.0f;
     for (idx_t c = 0; c < C; c++)
         s = fma(dyc[c * HW], yc[c * HW], s);
     for (idx_t c = 0; c < C; c++) {
-        const float g = yc[c * HW] * (dyc[c * HW] - s);
+        const real g = yc[c * HW] * (dyc[c * HW] - s);
         STORE_GRAD(&dx[dxo + base + c * HW], g, beta);
     }
 }

@@ -174,6 +174,27 @@ CLY_API cly_status cly_device_select(const cly_device_info *devices, size_t coun
 CLY_API cly_status cly_context_create(const char *selector, cly_context **out);
 CLY_API void cly_context_destroy(cly_context *ctx);
 
+/* The element type of a context's tensors, nets and kernels. */
+typedef enum cly_precision {
+    CLY_PRECISION_FLOAT32 = 0,
+    CLY_PRECISION_FLOAT64 /* double throughout, CLBlast's DGEMM included: for gradient checks
+                             and numerical studies. Needs cl_khr_fp64 (pocl has it; consumer
+                             GPUs run it at a small fraction of the float rate). */
+} cly_precision;
+
+typedef struct cly_context_options {
+    const char *selector;    /* as cly_context_create's */
+    cly_precision precision;
+} cly_context_options;
+
+/* cly_context_create with options (NULL: the defaults). On a FLOAT64
+ * context every device array holds doubles; the float host calls
+ * (cly_tensor_write, cly_net_set_input, ...) convert, and their _f64 twins
+ * move doubles without rounding. Errors: those of cly_context_create, and
+ * CLY_ERROR_UNSUPPORTED for FLOAT64 on a device without cl_khr_fp64. */
+CLY_API cly_status cly_context_create_ex(const cly_context_options *options, cly_context **out);
+CLY_API cly_precision cly_context_precision(const cly_context *ctx);
+
 /* The device the context runs on. Never NULL for a live context. */
 CLY_API const cly_device_info *cly_context_device(const cly_context *ctx);
 
@@ -203,7 +224,8 @@ typedef struct cly_shape {
 
 typedef struct cly_tensor cly_tensor;
 
-/* Allocate an uninitialised float32 NCHW tensor on the context's device.
+/* Allocate an uninitialised NCHW tensor of the context's precision (float32
+ * unless created FLOAT64) on the context's device.
  * Every dimension must be >= 1; the element count and byte size must fit in
  * 64 bits (CLY_ERROR_SIZE_OVERFLOW) and in the device's max allocation
  * (CLY_ERROR_TOO_LARGE). The tensor must not outlive `ctx`. */
@@ -219,7 +241,11 @@ CLY_API int64_t cly_tensor_count(const cly_tensor *t);
 CLY_API cly_status cly_tensor_write(cly_tensor *t, const float *src, int64_t count);
 /* Copy the tensor into `count` floats of host memory (blocking). */
 CLY_API cly_status cly_tensor_read(const cly_tensor *t, float *dst, int64_t count);
-/* Set every element to `value` on the device. */
+/* The same with doubles: exact on a FLOAT64 context, rounded to float on
+ * the way in on a FLOAT32 one. */
+CLY_API cly_status cly_tensor_write_f64(cly_tensor *t, const double *src, int64_t count);
+CLY_API cly_status cly_tensor_read_f64(const cly_tensor *t, double *dst, int64_t count);
+/* Set every element to `value` (widened exactly on a FLOAT64 context). */
 CLY_API cly_status cly_tensor_fill(cly_tensor *t, float value);
 /* Copy src into dst on the device; shapes must match and both tensors must
  * belong to the same context. */
@@ -504,6 +530,13 @@ CLY_API cly_status cly_net_set_param(cly_net *net, const char *layer, cly_param_
                                      int64_t count);
 CLY_API cly_status cly_net_get_param(const cly_net *net, const char *layer, cly_param_kind kind, float *dst,
                                      int64_t count);
+/* The _f64 twins of the net's host calls move doubles: exact on a FLOAT64
+ * context (finite-difference checks perturb by less than a float can hold),
+ * rounded to float on the way in on a FLOAT32 one. */
+CLY_API cly_status cly_net_set_param_f64(cly_net *net, const char *layer, cly_param_kind kind, const double *src,
+                                         int64_t count);
+CLY_API cly_status cly_net_get_param_f64(const cly_net *net, const char *layer, cly_param_kind kind, double *dst,
+                                         int64_t count);
 
 typedef enum cly_init {
     CLY_INIT_HE = 0, /* N(0, 2/fan_in): ReLU nets */
@@ -520,6 +553,8 @@ CLY_API cly_status cly_net_set_input(cly_net *net, const char *layer, const floa
 CLY_API cly_status cly_net_forward(cly_net *net);
 /* Read a graph output or a kept layer's output after cly_net_forward. */
 CLY_API cly_status cly_net_get_output(const cly_net *net, const char *layer, float *dst, int64_t count);
+CLY_API cly_status cly_net_set_input_f64(cly_net *net, const char *layer, const double *src, int64_t count);
+CLY_API cly_status cly_net_get_output_f64(const cly_net *net, const char *layer, double *dst, int64_t count);
 
 typedef struct cly_net_memory {
     int64_t arena_bytes;      /* planned activations (peak) */
@@ -588,6 +623,9 @@ CLY_API cly_status cly_net_get_gradient(const cly_net *net, const char *layer, c
                                         int64_t count);
 /* The loss gradient with respect to an INPUT layer's values. */
 CLY_API cly_status cly_net_get_input_gradient(const cly_net *net, const char *layer, float *dst, int64_t count);
+CLY_API cly_status cly_net_get_gradient_f64(const cly_net *net, const char *layer, cly_param_kind kind, double *dst,
+                                            int64_t count);
+CLY_API cly_status cly_net_get_input_gradient_f64(const cly_net *net, const char *layer, double *dst, int64_t count);
 
 /* Optimiser updates made so far. */
 CLY_API int64_t cly_net_updates(const cly_net *net);

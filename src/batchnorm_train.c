@@ -61,7 +61,7 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
                            CLY_ARG(save_invstd.mem), CLY_ARG(sio), CLY_ARG(rm), CLY_ARG(rmo),
                            CLY_ARG(rv),    CLY_ARG(rvo), CLY_ARG(update), CLY_ARG(N),
                            CLY_ARG(C),     CLY_ARG(HW),  CLY_ARG(eps), CLY_ARG(mom),
-                           CLY_ARG(unbias), {local * sizeof(cl_float), NULL}};
+                           CLY_ARG(unbias), {local * cly_real_size(ctx), NULL}};
     if ((s = cly_kernel_args(ctx, ks, "bn_stats", sa, sizeof sa / sizeof sa[0])) != CLY_SUCCESS ||
         (s = cly_enqueue_groups(ctx, ks, in.c, local, "bn_stats")) != CLY_SUCCESS)
         return s;
@@ -109,7 +109,7 @@ cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly
                           CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dxm), CLY_ARG(dxo),
                           CLY_ARG(dsm),   CLY_ARG(dso),  CLY_ARG(dhm), CLY_ARG(dho),
                           CLY_ARG(want_dx), CLY_ARG(want_dscale), CLY_ARG(want_dshift), CLY_ARG(N),
-                          CLY_ARG(C),     CLY_ARG(HW),   CLY_ARG(b), {local * sizeof(cl_float), NULL}};
+                          CLY_ARG(C),     CLY_ARG(HW),   CLY_ARG(b), {local * cly_real_size(ctx), NULL}};
     if ((s = cly_kernel_args(ctx, k, "bn_backward", a, sizeof a / sizeof a[0])) != CLY_SUCCESS)
         return s;
     return cly_enqueue_groups(ctx, k, in.c, local, "bn_backward");

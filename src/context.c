@@ -7,8 +7,18 @@
 
 cly_status cly_context_create(const char *selector, cly_context **out)
 {
+    return cly_context_create_ex(&(cly_context_options){.selector = selector}, out);
+}
+
+cly_status cly_context_create_ex(const cly_context_options *options, cly_context **out)
+{
     if (!out)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_context_create: out must not be NULL");
+    cly_context_options o = options ? *options : (cly_context_options){0};
+    if (o.precision != CLY_PRECISION_FLOAT32 && o.precision != CLY_PRECISION_FLOAT64)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_context_create: precision %d is not a cly_precision",
+                        (int)o.precision);
+    const char *selector = o.selector;
     if (!selector)
         selector = getenv("CLAYER_DEVICE");
 
@@ -41,6 +51,14 @@ cly_status cly_context_create(const char *selector, cly_context **out)
     ctx->platform = entries[pick].platform;
     ctx->device = entries[pick].device;
     free(entries);
+    ctx->precision = o.precision;
+    if (o.precision == CLY_PRECISION_FLOAT64 && !ctx->info.fp64) {
+        s = cly_fail(NULL, CLY_ERROR_UNSUPPORTED,
+                     "cly_context_create: device %u:%u '%s' lacks cl_khr_fp64, which double precision needs",
+                     ctx->info.platform_index, ctx->info.device_index, ctx->info.name);
+        free(ctx);
+        return s;
+    }
 
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform, 0};
@@ -86,6 +104,11 @@ void cly_context_destroy(cly_context *ctx)
         clReleaseContext(ctx->cl);
     free(ctx->error);
     free(ctx);
+}
+
+cly_precision cly_context_precision(const cly_context *ctx)
+{
+    return ctx ? ctx->precision : CLY_PRECISION_FLOAT32;
 }
 
 const cly_device_info *cly_context_device(const cly_context *ctx)

@@ -113,9 +113,10 @@ cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *
     cly_buf ws = {NULL, 0};
     if (ws_floats > 0) {
         cl_int err;
-        ws.mem = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)ws_floats * sizeof(float), NULL, &err);
+        ws.mem =
+            clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)ws_floats * cly_real_size(ctx), NULL, &err);
         if (err != CL_SUCCESS)
-            return cly_fail_cl(ctx, err, WHAT ": workspace of %lld floats for algorithm %s", (long long)ws_floats,
+            return cly_fail_cl(ctx, err, WHAT ": workspace of %lld elements for algorithm %s", (long long)ws_floats,
                                cly_conv_algo_string(algo));
     }
     cly_buf b = bias ? tensor_buf(bias) : (cly_buf){NULL, 0};

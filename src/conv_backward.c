@@ -172,8 +172,8 @@ static cly_status backward_data_gemm(cly_context *ctx, const cly_conv_geom *g, c
         if ((s = transpose_dy(ctx, g, dy, n0, nb, t)) != CLY_SUCCESS)
             return s;
         /* col_g[red x cols] = W_g[kg x red]^T * dYt_g[kg x cols], all groups. */
-        s = cly_sgemm_strided(ctx, true, false, red, cols, kg, 1.0f, w, red, kg * red, t, cols, kg * cols, 0.0f, col,
-                              cols, red * cols, G);
+        s = cly_gemm_strided(ctx, true, false, red, cols, kg, 1.0f, w, red, kg * red, t, cols, kg * cols, 0.0f, col,
+                             cols, red * cols, G);
         if (s != CLY_SUCCESS)
             return s;
         cly_args a = {.kernel = k};

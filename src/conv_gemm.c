@@ -1,4 +1,4 @@
-/* Convolution as GEMM through cly_sgemm (CLBlast):
+/* Convolution as GEMM through cly_gemm (CLBlast):
  * - IM2COL: cl/im2col.cl unfolds a chunk of samples into the workspace, then
  *   per group g: y_g[K/G x OH*OW] = W_g[K/G x C/G*FH*FW] * col_g.
  * - GEMM1X1: a 1x1, stride-1, unpadded convolution is already that GEMM on
@@ -23,17 +23,17 @@ static cly_status grouped_gemm(cly_context *ctx, const cly_conv_geom *g, int64_t
     const int64_t y_sample = g->k * hw;
     if (G == 1) {
         if (nb == 1)
-            return cly_sgemm(ctx, false, false, kg, hw, red, 1.0f, w, red, b, hw, 0.0f, y, hw);
-        return cly_sgemm_strided(ctx, false, false, kg, hw, red, 1.0f, w, red, 0, b, hw, b_sample, 0.0f, y, hw,
-                                 y_sample, nb);
+            return cly_gemm(ctx, false, false, kg, hw, red, 1.0f, w, red, b, hw, 0.0f, y, hw);
+        return cly_gemm_strided(ctx, false, false, kg, hw, red, 1.0f, w, red, 0, b, hw, b_sample, 0.0f, y, hw,
+                                y_sample, nb);
     }
     /* Batch over whichever of samples and groups gives fewer calls; the
      * other stride is uniform (the weights repeat per sample: stride 0). */
     if (nb <= G) {
         for (int64_t s = 0; s < nb; s++) {
             cly_buf bs = {b.mem, b.offset + s * b_sample}, ys = {y.mem, y.offset + s * y_sample};
-            cly_status st = cly_sgemm_strided(ctx, false, false, kg, hw, red, 1.0f, w, red, kg * red, bs, hw,
-                                              red * hw, 0.0f, ys, hw, kg * hw, G);
+            cly_status st = cly_gemm_strided(ctx, false, false, kg, hw, red, 1.0f, w, red, kg * red, bs, hw,
+                                             red * hw, 0.0f, ys, hw, kg * hw, G);
             if (st != CLY_SUCCESS)
                 return st;
         }
@@ -42,8 +42,8 @@ static cly_status grouped_gemm(cly_context *ctx, const cly_conv_geom *g, int64_t
     for (int64_t gi = 0; gi < G; gi++) {
         cly_buf wg = {w.mem, w.offset + gi * kg * red}, bg = {b.mem, b.offset + gi * red * hw},
                 yg = {y.mem, y.offset + gi * kg * hw};
-        cly_status st = cly_sgemm_strided(ctx, false, false, kg, hw, red, 1.0f, wg, red, 0, bg, hw, b_sample, 0.0f,
-                                          yg, hw, y_sample, nb);
+        cly_status st = cly_gemm_strided(ctx, false, false, kg, hw, red, 1.0f, wg, red, 0, bg, hw, b_sample, 0.0f,
+                                         yg, hw, y_sample, nb);
         if (st != CLY_SUCCESS)
             return st;
     }

@@ -93,7 +93,8 @@ static bool dims_fit_int(const cly_conv_geom *g)
 
 static bool fits_alloc(const cly_context *ctx, int64_t floats)
 {
-    return floats >= 0 && floats <= INT64_MAX / 4 && (uint64_t)floats * 4 <= ctx->info.max_alloc_bytes;
+    int64_t size = (int64_t)cly_real_size(ctx);
+    return floats >= 0 && floats <= INT64_MAX / size && (uint64_t)(floats * size) <= ctx->info.max_alloc_bytes;
 }
 
 bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,

@@ -14,7 +14,7 @@ cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t o
                         (long long)n, (long long)inputs, (long long)outputs);
     /* Row-major: A = x (n x inputs, lda = inputs), B = w used transposed
      * (outputs x inputs, ldb = inputs), C = y (n x outputs). */
-    cly_status s = cly_sgemm(ctx, false, true, n, outputs, inputs, 1.0f, x, inputs, w, inputs, 0.0f, y, outputs);
+    cly_status s = cly_gemm(ctx, false, true, n, outputs, inputs, 1.0f, x, inputs, w, inputs, 0.0f, y, outputs);
     if (s != CLY_SUCCESS || (!bias.mem && !relu))
         return s;
     cl_kernel k;
@@ -49,9 +49,9 @@ cly_status cly_fc_backward(cly_context *ctx, int64_t n, int64_t inputs, int64_t 
                         (long long)n, (long long)inputs, (long long)outputs);
     cly_status s = CLY_SUCCESS;
     if (dx.mem)
-        s = cly_sgemm(ctx, false, false, n, inputs, outputs, 1.0f, dy, outputs, w, inputs, beta, dx, inputs);
+        s = cly_gemm(ctx, false, false, n, inputs, outputs, 1.0f, dy, outputs, w, inputs, beta, dx, inputs);
     if (s == CLY_SUCCESS && dw.mem)
-        s = cly_sgemm(ctx, true, false, outputs, inputs, n, 1.0f, dy, outputs, x, inputs, beta, dw, inputs);
+        s = cly_gemm(ctx, true, false, outputs, inputs, n, 1.0f, dy, outputs, x, inputs, beta, dw, inputs);
     if (s != CLY_SUCCESS || !db.mem)
         return s;
     cl_kernel k;

@@ -61,7 +61,26 @@ struct cly_context {
     cly_context_stats stats;
     bool cache_enabled;
     char cache_dir[4096];
+    cly_precision precision;
 };
+
+/* Bytes per device element: 4 (float) or 8 (double, CLY_PRECISION_FLOAT64). */
+static inline size_t cly_real_size(const cly_context *ctx)
+{
+    return ctx->precision == CLY_PRECISION_FLOAT64 ? 8 : 4;
+}
+
+/* ---- host <-> device copies in the context's precision (hostio.c)
+ *
+ * Blocking copies of `count` host values of `host_size` bytes each (4:
+ * float, 8: double) to or from elements [offset, offset + count) of mem,
+ * converted when the context's element size differs; `what` names the
+ * public call in errors. Fill sets the elements to `value` (enqueued). */
+cly_status cly_write_reals(cly_context *ctx, cl_mem mem, int64_t offset, const void *src, size_t host_size,
+                           int64_t count, const char *what);
+cly_status cly_read_reals(cly_context *ctx, cl_mem mem, int64_t offset, void *dst, size_t host_size, int64_t count,
+                          const char *what);
+cly_status cly_fill_reals(cly_context *ctx, cl_mem mem, int64_t offset, int64_t count, double value, const char *what);
 
 /* Source of an embedded kernel file by name ("conv_direct"), with every
  * #include already expanded; NULL when no such file is embedded. */

@@ -25,10 +25,10 @@ static cly_status fetch(void *user, const cly_model_array *a, bool opt, int whic
     const cly_net *net = user;
     cl_mem buf = !opt ? net->params : which == 0 ? net->opt_m : net->opt_v;
     int64_t offset = net->layers[a->user].param_offset[a->kind];
-    cl_int err = clEnqueueReadBuffer(net->ctx->queue, buf, CL_TRUE, (size_t)offset * sizeof(float),
-                                     (size_t)a->count * sizeof(float), dst, 0, NULL, NULL);
-    if (err != CL_SUCCESS)
-        return cly_fail_cl(net->ctx, err, "cly_net_save: reading %s", a->name);
+    /* Files hold float32 whatever the context's precision. */
+    cly_status s = cly_read_reals(net->ctx, buf, offset, dst, sizeof(float), a->count, "cly_net_save: reading");
+    if (s != CLY_SUCCESS)
+        return s;
     cly_model_swap_le(dst, a->count);
     return CLY_SUCCESS;
 }
@@ -140,11 +140,10 @@ static cly_status upload(cly_net *net, const cly_model_array **slots, cl_mem dst
                 continue;
             unsigned char *data = (unsigned char *)a->data[which];
             cly_model_swap_le(data, a->count);
-            cl_int err = clEnqueueWriteBuffer(net->ctx->queue, dst, CL_FALSE,
-                                              (size_t)net->layers[i].param_offset[k] * sizeof(float),
-                                              (size_t)a->count * sizeof(float), data, 0, NULL, NULL);
-            if (err != CL_SUCCESS)
-                return cly_fail_cl(net->ctx, err, "%s: writing %s to the device", path, a->name);
+            cly_status s = cly_write_reals(net->ctx, dst, net->layers[i].param_offset[k], data, sizeof(float),
+                                           a->count, path);
+            if (s != CLY_SUCCESS)
+                return s;
         }
     return CLY_SUCCESS;
 }

@@ -153,7 +153,7 @@ static cly_status plan_memory(cly_net *net)
 
 static cly_status alloc_buffer(cly_net *net, int64_t elems, const char *what, cl_mem *out)
 {
-    int64_t bytes = (elems > 0 ? elems : 1) * (int64_t)sizeof(float);
+    int64_t bytes = (elems > 0 ? elems : 1) * (int64_t)cly_real_size(net->ctx);
     const cly_device_info *dev = &net->ctx->info;
     if ((uint64_t)bytes > dev->max_alloc_bytes)
         return cly_fail(net->ctx, CLY_ERROR_TOO_LARGE,
@@ -230,11 +230,7 @@ cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options 
             s = alloc_buffer(net, opt->batch, "losses", &net->losses);
     }
     if (s == CLY_SUCCESS && net->param_elems > 0) {
-        float zero = 0.0f;
-        cl_int err = clEnqueueFillBuffer(ctx->queue, net->params, &zero, sizeof zero, 0,
-                                         (size_t)net->param_elems * sizeof(float), 0, NULL, NULL);
-        if (err != CL_SUCCESS)
-            s = cly_fail_cl(ctx, err, "cly_net_create: clearing parameters");
+        s = cly_fill_reals(ctx, net->params, 0, net->param_elems, 0.0, "cly_net_create: clearing parameters");
     }
     if (s != CLY_SUCCESS) {
         cly_net_destroy(net);
@@ -281,12 +277,13 @@ cly_status cly_net_memory_get(const cly_net *net, cly_net_memory *out)
     if (!net || !out)
         return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_net_memory_get: net and out must not be NULL");
+    int64_t size = (int64_t)cly_real_size(net->ctx);
     *out = (cly_net_memory){
-        .arena_bytes = net->arena_elems * 4,
-        .workspace_bytes = net->workspace_elems * 4,
-        .param_bytes = net->param_elems * 4,
-        .activation_bytes = net->activation_elems * 4,
-        .largest_bytes = net->largest_elems * 4,
+        .arena_bytes = net->arena_elems * size,
+        .workspace_bytes = net->workspace_elems * size,
+        .param_bytes = net->param_elems * size,
+        .activation_bytes = net->activation_elems * size,
+        .largest_bytes = net->largest_elems * size,
     };
     return CLY_SUCCESS;
 }
@@ -322,7 +319,7 @@ cly_status cly_net_print_summary(const cly_net *net, FILE *f)
          * parameters with gradients and optimiser state, the rest. */
         int64_t grads = (net->grads ? 1 : 0) + (net->grads_batch ? 1 : 0);
         int64_t state = (net->opt_m ? 1 : 0) + (net->opt_v ? 1 : 0);
-        int64_t other = net->aux_elems * 4 + 2 * net->options.batch * 4;
+        int64_t other = (net->aux_elems + 2 * net->options.batch) * (int64_t)cly_real_size(net->ctx);
         fprintf(f, "  activations + gradients     %10.1f MiB  (planned arena; outputs summed: %.1f MiB)\n",
                 mib(m.arena_bytes), mib(m.activation_bytes));
         fprintf(f, "  parameters                  %10.1f MiB  + gradients %.1f MiB + optimiser state %.1f MiB\n",

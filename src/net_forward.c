@@ -13,10 +13,9 @@ static cly_status copy_value(const cly_net *net, size_t from, size_t to, int64_t
 {
     if (net->plan[from].offset == net->plan[to].offset)
         return CLY_SUCCESS;
-    cl_int err = clEnqueueCopyBuffer(net->ctx->queue, net->arena, net->arena,
-                                     (size_t)net->plan[from].offset * sizeof(float),
-                                     (size_t)net->plan[to].offset * sizeof(float), (size_t)count * sizeof(float), 0,
-                                     NULL, NULL);
+    size_t size = cly_real_size(net->ctx);
+    cl_int err = clEnqueueCopyBuffer(net->ctx->queue, net->arena, net->arena, (size_t)net->plan[from].offset * size,
+                                     (size_t)net->plan[to].offset * size, (size_t)count * size, 0, NULL, NULL);
     return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "copying a layer output");
 }
 

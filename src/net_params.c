@@ -41,28 +41,45 @@ cly_status cly_net_param_count(const cly_net *net, const char *layer, cly_param_
     return CLY_SUCCESS;
 }
 
-cly_status cly_net_set_param(cly_net *net, const char *layer, cly_param_kind kind, const float *src, int64_t count)
+static cly_status set_param(cly_net *net, const char *what, const char *layer, cly_param_kind kind, const void *src,
+                            size_t host_size, int64_t count)
 {
     size_t id;
-    cly_status s = locate(net, "cly_net_set_param", layer, kind, src, count, true, &id);
-    if (s != CLY_SUCCESS || count == 0)
+    cly_status s = locate(net, what, layer, kind, src, count, true, &id);
+    if (s != CLY_SUCCESS)
         return s;
-    cl_int err = clEnqueueWriteBuffer(net->ctx->queue, net->params, CL_TRUE,
-                                      (size_t)net->layers[id].param_offset[kind] * sizeof(float),
-                                      (size_t)count * sizeof(float), src, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "cly_net_set_param: %s", layer);
+    return cly_write_reals(net->ctx, net->params, net->layers[id].param_offset[kind], src, host_size, count, what);
+}
+
+static cly_status get_param(const cly_net *net, const char *what, const char *layer, cly_param_kind kind, void *dst,
+                            size_t host_size, int64_t count)
+{
+    size_t id;
+    cly_status s = locate(net, what, layer, kind, dst, count, true, &id);
+    if (s != CLY_SUCCESS)
+        return s;
+    return cly_read_reals(net->ctx, net->params, net->layers[id].param_offset[kind], dst, host_size, count, what);
+}
+
+cly_status cly_net_set_param(cly_net *net, const char *layer, cly_param_kind kind, const float *src, int64_t count)
+{
+    return set_param(net, "cly_net_set_param", layer, kind, src, sizeof *src, count);
+}
+
+cly_status cly_net_set_param_f64(cly_net *net, const char *layer, cly_param_kind kind, const double *src, int64_t count)
+{
+    return set_param(net, "cly_net_set_param_f64", layer, kind, src, sizeof *src, count);
 }
 
 cly_status cly_net_get_param(const cly_net *net, const char *layer, cly_param_kind kind, float *dst, int64_t count)
 {
-    size_t id;
-    cly_status s = locate(net, "cly_net_get_param", layer, kind, dst, count, true, &id);
-    if (s != CLY_SUCCESS || count == 0)
-        return s;
-    cl_int err = clEnqueueReadBuffer(net->ctx->queue, net->params, CL_TRUE,
-                                     (size_t)net->layers[id].param_offset[kind] * sizeof(float),
-                                     (size_t)count * sizeof(float), dst, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "cly_net_get_param: %s", layer);
+    return get_param(net, "cly_net_get_param", layer, kind, dst, sizeof *dst, count);
+}
+
+cly_status cly_net_get_param_f64(const cly_net *net, const char *layer, cly_param_kind kind, double *dst,
+                                 int64_t count)
+{
+    return get_param(net, "cly_net_get_param_f64", layer, kind, dst, sizeof *dst, count);
 }
 
 /* splitmix64: a seedable stream whose values depend only on the seed, so the
@@ -136,10 +153,11 @@ cly_status cly_net_init_params(cly_net *net, cly_init init, uint64_t seed)
             fill_weights(w, L->param_count[CLY_PARAM_WEIGHTS], init, fi, fo, &rng);
         }
     }
-    cl_int err = clEnqueueWriteBuffer(net->ctx->queue, net->params, CL_TRUE, 0,
-                                      (size_t)net->param_elems * sizeof(float), host, 0, NULL, NULL);
+    /* Float values on every precision: the same seed gives the same net. */
+    cly_status s = cly_write_reals(net->ctx, net->params, 0, host, sizeof *host, net->param_elems,
+                                   "cly_net_init_params");
     free(host);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "cly_net_init_params: writing parameters");
+    return s;
 }
 
 /* Find a layer whose output the caller may read or write through the arena. */
@@ -162,32 +180,49 @@ static cly_status value_of(const cly_net *net, const char *what, const char *lay
     return CLY_SUCCESS;
 }
 
-cly_status cly_net_set_input(cly_net *net, const char *layer, const float *src, int64_t count)
+static cly_status set_input(cly_net *net, const char *what, const char *layer, const void *src, size_t host_size,
+                            int64_t count)
 {
     size_t id;
-    cly_status s = value_of(net, "cly_net_set_input", layer, src, count, &id);
+    cly_status s = value_of(net, what, layer, src, count, &id);
     if (s != CLY_SUCCESS)
         return s;
     if (net->graph->nodes[id].layer.type != CLY_LAYER_INPUT)
-        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_set_input: '%s' is a %s layer, not an input",
-                        layer, cly_layer_type_string(net->graph->nodes[id].layer.type));
-    cl_int err = clEnqueueWriteBuffer(net->ctx->queue, net->arena, CL_TRUE, (size_t)net->plan[id].offset * sizeof(float),
-                                      (size_t)count * sizeof(float), src, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "cly_net_set_input: %s", layer);
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: '%s' is a %s layer, not an input", what, layer,
+                        cly_layer_type_string(net->graph->nodes[id].layer.type));
+    return cly_write_reals(net->ctx, net->arena, net->plan[id].offset, src, host_size, count, what);
 }
 
-cly_status cly_net_get_output(const cly_net *net, const char *layer, float *dst, int64_t count)
+static cly_status get_output(const cly_net *net, const char *what, const char *layer, void *dst, size_t host_size,
+                             int64_t count)
 {
     size_t id;
-    cly_status s = value_of(net, "cly_net_get_output", layer, dst, count, &id);
+    cly_status s = value_of(net, what, layer, dst, count, &id);
     if (s != CLY_SUCCESS)
         return s;
     if (net->plan[id].last < (int64_t)net->graph->count)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_net_get_output: '%s' is overwritten during the pass; list it in "
-                        "cly_net_options.keep to read it",
+                        "%s: '%s' is overwritten during the pass; list it in cly_net_options.keep to read it", what,
                         layer);
-    cl_int err = clEnqueueReadBuffer(net->ctx->queue, net->arena, CL_TRUE, (size_t)net->plan[id].offset * sizeof(float),
-                                     (size_t)count * sizeof(float), dst, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "cly_net_get_output: %s", layer);
+    return cly_read_reals(net->ctx, net->arena, net->plan[id].offset, dst, host_size, count, what);
+}
+
+cly_status cly_net_set_input(cly_net *net, const char *layer, const float *src, int64_t count)
+{
+    return set_input(net, "cly_net_set_input", layer, src, sizeof *src, count);
+}
+
+cly_status cly_net_set_input_f64(cly_net *net, const char *layer, const double *src, int64_t count)
+{
+    return set_input(net, "cly_net_set_input_f64", layer, src, sizeof *src, count);
+}
+
+cly_status cly_net_get_output(const cly_net *net, const char *layer, float *dst, int64_t count)
+{
+    return get_output(net, "cly_net_get_output", layer, dst, sizeof *dst, count);
+}
+
+cly_status cly_net_get_output_f64(const cly_net *net, const char *layer, double *dst, int64_t count)
+{
+    return get_output(net, "cly_net_get_output_f64", layer, dst, sizeof *dst, count);
 }

@@ -113,13 +113,11 @@ cly_status cly_net_plan_training(cly_net *net)
 cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const char *what, cl_mem *out)
 {
     cl_int err;
-    size_t bytes = (size_t)(net->param_elems > 0 ? net->param_elems : 1) * sizeof(float);
+    size_t bytes = (size_t)(net->param_elems > 0 ? net->param_elems : 1) * cly_real_size(net->ctx);
     *out = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS)
         return cly_fail_cl(net->ctx, err, "%s: allocating %s (%zu bytes)", caller, what, bytes);
-    float zero = 0.0f;
-    err = clEnqueueFillBuffer(net->ctx->queue, *out, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "%s: clearing %s", caller, what);
+    return cly_fill_reals(net->ctx, *out, 0, net->param_elems, 0.0, caller);
 }
 
 cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
@@ -188,8 +186,8 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
             return s;
         clReleaseMemObject(net->arena);
         cl_int err;
-        net->arena = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, (size_t)(net->arena_elems + 1) * sizeof(float),
-                                    NULL, &err);
+        net->arena = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE,
+                                    (size_t)(net->arena_elems + 1) * cly_real_size(net->ctx), NULL, &err);
         if (err != CL_SUCCESS) {
             net->arena = NULL;
             return cly_fail_cl(net->ctx, err, "cly_net_set_training: reallocating the arena");
@@ -338,10 +336,7 @@ cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos)
 
 static cly_status fill_zero(cly_net *net, cl_mem mem, int64_t elems)
 {
-    float zero = 0.0f;
-    cl_int err = clEnqueueFillBuffer(net->ctx->queue, mem, &zero, sizeof zero, 0, (size_t)elems * sizeof(float), 0,
-                                     NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "training: clearing gradients");
+    return cly_fill_reals(net->ctx, mem, 0, elems, 0.0, "training: clearing gradients");
 }
 
 /* Forward (training form), loss, backward. *loss gets the batch mean. */
@@ -389,17 +384,16 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
     if (s != CLY_SUCCESS)
         return s;
     if (loss) {
-        float *host = malloc((size_t)count * sizeof *host);
+        double *host = malloc((size_t)count * sizeof *host);
         if (!host)
             return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "training: reading losses");
-        err = clEnqueueReadBuffer(ctx->queue, net->losses, CL_TRUE, 0, (size_t)count * sizeof(float), host, 0, NULL,
-                                  NULL);
+        s = cly_read_reals(ctx, net->losses, 0, host, sizeof *host, count, "training: reading losses");
         double sum = 0;
         for (int64_t i = 0; i < count; i++)
             sum += host[i];
         free(host);
-        if (err != CL_SUCCESS)
-            return cly_fail_cl(ctx, err, "training: reading losses");
+        if (s != CLY_SUCCESS)
+            return s;
         *loss = sum / (double)count;
     }
     return CLY_SUCCESS;
@@ -456,13 +450,13 @@ static cly_status decay_term(cly_net *net, double *out)
     *out = 0;
     if (net->train.weight_decay == 0)
         return CLY_SUCCESS;
-    float *host = malloc((size_t)(net->param_elems > 0 ? net->param_elems : 1) * sizeof *host);
+    double *host = malloc((size_t)(net->param_elems > 0 ? net->param_elems : 1) * sizeof *host);
     if (!host)
         return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "training: weight decay");
-    cl_int err = clEnqueueReadBuffer(net->ctx->queue, net->params, CL_TRUE, 0, (size_t)net->param_elems * sizeof(float),
-                                     host, 0, NULL, NULL);
+    cly_status s = cly_read_reals(net->ctx, net->params, 0, host, sizeof *host, net->param_elems,
+                                  "training: weight decay");
     double sum = 0;
-    for (size_t id = 0; id < net->graph->count && err == CL_SUCCESS; id++) {
+    for (size_t id = 0; id < net->graph->count && s == CLY_SUCCESS; id++) {
         if (net->graph->nodes[id].layer.type == CLY_LAYER_BATCHNORM)
             continue;
         const net_layer *L = &net->layers[id];
@@ -472,8 +466,8 @@ static cly_status decay_term(cly_net *net, double *out)
         }
     }
     free(host);
-    if (err != CL_SUCCESS)
-        return cly_fail_cl(net->ctx, err, "training: reading weights for the decay term");
+    if (s != CLY_SUCCESS)
+        return s;
     *out = 0.5 * net->train.weight_decay * sum;
     return CLY_SUCCESS;
 }
@@ -519,48 +513,63 @@ cly_status cly_net_compute_gradients(cly_net *net, const int32_t *labels, int64_
     return s;
 }
 
-cly_status cly_net_get_gradient(const cly_net *net, const char *layer, cly_param_kind kind, float *dst, int64_t count)
+static cly_status get_gradient(const cly_net *net, const char *what, const char *layer, cly_param_kind kind, void *dst,
+                               size_t host_size, int64_t count)
 {
     if (!net || !net->training)
-        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_net_get_gradient: the net is not set up for training");
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: the net is not set up for training",
+                        what);
     const cly_node *node = cly_net_find_node(net->graph, layer);
     if (!node || (unsigned)kind > CLY_PARAM_BIAS || !dst)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_net_get_gradient: no layer '%s', kind %d not weights or bias, or dst NULL",
-                        layer ? layer : "(null)", (int)kind);
+                        "%s: no layer '%s', kind %d not weights or bias, or dst NULL", what, layer ? layer : "(null)",
+                        (int)kind);
     const net_layer *L = &net->layers[node - net->graph->nodes];
     if (count != L->param_count[kind])
-        return cly_fail(net->ctx, CLY_ERROR_SHAPE_MISMATCH, "cly_net_get_gradient: %s has %lld values, not %lld",
-                        layer, (long long)L->param_count[kind], (long long)count);
-    if (count == 0)
-        return CLY_SUCCESS;
-    cl_int err = clEnqueueReadBuffer(net->ctx->queue, net->grads, CL_TRUE, (size_t)L->param_offset[kind] * sizeof(float),
-                                     (size_t)count * sizeof(float), dst, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "cly_net_get_gradient: %s", layer);
+        return cly_fail(net->ctx, CLY_ERROR_SHAPE_MISMATCH, "%s: %s has %lld values, not %lld", what, layer,
+                        (long long)L->param_count[kind], (long long)count);
+    return cly_read_reals(net->ctx, net->grads, L->param_offset[kind], dst, host_size, count, what);
+}
+
+static cly_status get_input_gradient(const cly_net *net, const char *what, const char *layer, void *dst,
+                                     size_t host_size, int64_t count)
+{
+    if (!net || !net->training)
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: the net is not set up for training",
+                        what);
+    const cly_node *node = cly_net_find_node(net->graph, layer);
+    if (!node || node->layer.type != CLY_LAYER_INPUT || !dst)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: '%s' is not an input layer, or dst is NULL", what,
+                        layer ? layer : "(null)");
+    size_t id = (size_t)(node - net->graph->nodes);
+    if (count != node->activations)
+        return cly_fail(net->ctx, CLY_ERROR_SHAPE_MISMATCH, "%s: %s has %lld values, not %lld", what, layer,
+                        (long long)node->activations, (long long)count);
+    if (!net->layers[id].needs_grad)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: the scores do not depend on '%s'", what, layer);
+    cly_buf gbuf = cly_net_grad(net, id);
+    return cly_read_reals(net->ctx, gbuf.mem, gbuf.offset, dst, host_size, count, what);
+}
+
+cly_status cly_net_get_gradient(const cly_net *net, const char *layer, cly_param_kind kind, float *dst, int64_t count)
+{
+    return get_gradient(net, "cly_net_get_gradient", layer, kind, dst, sizeof *dst, count);
+}
+
+cly_status cly_net_get_gradient_f64(const cly_net *net, const char *layer, cly_param_kind kind, double *dst,
+                                    int64_t count)
+{
+    return get_gradient(net, "cly_net_get_gradient_f64", layer, kind, dst, sizeof *dst, count);
 }
 
 cly_status cly_net_get_input_gradient(const cly_net *net, const char *layer, float *dst, int64_t count)
 {
-    if (!net || !net->training)
-        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_net_get_input_gradient: the net is not set up for training");
-    const cly_node *node = cly_net_find_node(net->graph, layer);
-    if (!node || node->layer.type != CLY_LAYER_INPUT || !dst)
-        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_net_get_input_gradient: '%s' is not an input layer, or dst is NULL",
-                        layer ? layer : "(null)");
-    size_t id = (size_t)(node - net->graph->nodes);
-    if (count != node->activations)
-        return cly_fail(net->ctx, CLY_ERROR_SHAPE_MISMATCH, "cly_net_get_input_gradient: %s has %lld values, not %lld",
-                        layer, (long long)node->activations, (long long)count);
-    if (!net->layers[id].needs_grad)
-        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_net_get_input_gradient: the scores do not depend on '%s'", layer);
-    cly_buf gbuf = cly_net_grad(net, id);
-    cl_int err = clEnqueueReadBuffer(net->ctx->queue, gbuf.mem, CL_TRUE, (size_t)gbuf.offset * sizeof(float),
-                                     (size_t)count * sizeof(float), dst, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "cly_net_get_input_gradient: %s", layer);
+    return get_input_gradient(net, "cly_net_get_input_gradient", layer, dst, sizeof *dst, count);
+}
+
+cly_status cly_net_get_input_gradient_f64(const cly_net *net, const char *layer, double *dst, int64_t count)
+{
+    return get_input_gradient(net, "cly_net_get_input_gradient_f64", layer, dst, sizeof *dst, count);
 }
 
 int64_t cly_net_updates(const cly_net *net)

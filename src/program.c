@@ -179,11 +179,19 @@ cly_status cly_kernel_get(cly_context *ctx, const char *program_name, const char
     const cly_kernel_source *src = cly_kernel_source_find(program_name);
     if (!src)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "no embedded kernel program named '%s'", program_name);
+    /* The context's precision is part of every embedded program's options
+     * (cl/common.cl's `real`), so float and double builds cache apart. */
+    char full[1024];
+    int len = snprintf(full, sizeof full, "%s%s", options ? options : "",
+                       ctx->precision == CLY_PRECISION_FLOAT64 ? " -DCLY_FP64" : "");
+    if (len < 0 || (size_t)len >= sizeof full)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "build options for '%s' longer than %zu bytes", program_name,
+                        sizeof full - 1);
     cl_program program;
-    cly_status s = cly_program_get_source(ctx, src->name, src->bytes, src->size, options, &program);
+    cly_status s = cly_program_get_source(ctx, src->name, src->bytes, src->size, full, &program);
     if (s != CLY_SUCCESS)
         return s;
-    cly_program_entry *e = find_entry(ctx, src->name, options ? options : "");
+    cly_program_entry *e = find_entry(ctx, src->name, full);
     for (size_t i = 0; i < e->kernel_count; i++)
         if (strcmp(e->kernels[i].name, kernel) == 0) {
             *out = e->kernels[i].kernel;

@@ -1,4 +1,4 @@
-/* Tensors: float32 NCHW device buffers with checked sizes. */
+/* Tensors: NCHW device buffers of the context's precision, sizes checked. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -17,10 +17,11 @@ cly_status cly_shape_check(const cly_context *ctx, const char *what, cly_shape s
         if (!cly_mul_i64(n, dims[i], &n))
             return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW,
                             "%s: shape " CLY_SHAPE_FMT ": element count overflows 64 bits", what, CLY_SHAPE_ARGS(s));
-    if (!cly_mul_i64(n, (int64_t)sizeof(float), &bytes))
+    int64_t esize = ctx ? (int64_t)cly_real_size(ctx) : 4;
+    if (!cly_mul_i64(n, esize, &bytes))
         return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW,
-                        "%s: shape " CLY_SHAPE_FMT ": %lld elements x 4 bytes overflows 64 bits", what, CLY_SHAPE_ARGS(s),
-                        (long long)n);
+                        "%s: shape " CLY_SHAPE_FMT ": %lld elements x %lld bytes overflows 64 bits", what,
+                        CLY_SHAPE_ARGS(s), (long long)n, (long long)esize);
     if (ctx && (uint64_t)bytes > ctx->info.max_alloc_bytes)
         return cly_fail(ctx, CLY_ERROR_TOO_LARGE,
                         "%s: shape " CLY_SHAPE_FMT " needs %lld bytes, more than the largest allocation of device "
@@ -43,11 +44,11 @@ cly_status cly_tensor_create(cly_context *ctx, cly_shape shape, cly_tensor **out
     if (!t)
         return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_tensor_create");
     cl_int err;
-    t->buffer = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)count * sizeof(float), NULL, &err);
+    t->buffer = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)count * cly_real_size(ctx), NULL, &err);
     if (err != CL_SUCCESS) {
         free(t);
         return cly_fail_cl(ctx, err, "cly_tensor_create: clCreateBuffer of %lld bytes for shape " CLY_SHAPE_FMT,
-                           (long long)count * 4, CLY_SHAPE_ARGS(shape));
+                           (long long)count * (long long)cly_real_size(ctx), CLY_SHAPE_ARGS(shape));
     }
     t->ctx = ctx;
     t->shape = shape;
@@ -88,34 +89,43 @@ static cly_status check_host(const cly_tensor *t, const void *ptr, int64_t count
     return CLY_SUCCESS;
 }
 
+static cly_status tensor_write(cly_tensor *t, const void *src, size_t host_size, int64_t count, const char *what)
+{
+    cly_status s = check_host(t, src, count, what);
+    return s != CLY_SUCCESS ? s : cly_write_reals(t->ctx, t->buffer, t->offset, src, host_size, count, what);
+}
+
+static cly_status tensor_read(const cly_tensor *t, void *dst, size_t host_size, int64_t count, const char *what)
+{
+    cly_status s = check_host(t, dst, count, what);
+    return s != CLY_SUCCESS ? s : cly_read_reals(t->ctx, t->buffer, t->offset, dst, host_size, count, what);
+}
+
 cly_status cly_tensor_write(cly_tensor *t, const float *src, int64_t count)
 {
-    cly_status s = check_host(t, src, count, "cly_tensor_write");
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_int err = clEnqueueWriteBuffer(t->ctx->queue, t->buffer, CL_TRUE, (size_t)t->offset * sizeof(float),
-                                      (size_t)count * sizeof(float), src, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(t->ctx, err, "cly_tensor_write: clEnqueueWriteBuffer");
+    return tensor_write(t, src, sizeof *src, count, "cly_tensor_write");
+}
+
+cly_status cly_tensor_write_f64(cly_tensor *t, const double *src, int64_t count)
+{
+    return tensor_write(t, src, sizeof *src, count, "cly_tensor_write_f64");
 }
 
 cly_status cly_tensor_read(const cly_tensor *t, float *dst, int64_t count)
 {
-    cly_status s = check_host(t, dst, count, "cly_tensor_read");
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_int err = clEnqueueReadBuffer(t->ctx->queue, t->buffer, CL_TRUE, (size_t)t->offset * sizeof(float),
-                                     (size_t)count * sizeof(float), dst, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(t->ctx, err, "cly_tensor_read: clEnqueueReadBuffer");
+    return tensor_read(t, dst, sizeof *dst, count, "cly_tensor_read");
+}
+
+cly_status cly_tensor_read_f64(const cly_tensor *t, double *dst, int64_t count)
+{
+    return tensor_read(t, dst, sizeof *dst, count, "cly_tensor_read_f64");
 }
 
 cly_status cly_tensor_fill(cly_tensor *t, float value)
 {
     if (!t)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_tensor_fill: tensor must not be NULL");
-    cl_int err = clEnqueueFillBuffer(t->ctx->queue, t->buffer, &value, sizeof value,
-                                     (size_t)t->offset * sizeof(float), (size_t)t->count * sizeof(float), 0, NULL,
-                                     NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(t->ctx, err, "cly_tensor_fill: clEnqueueFillBuffer");
+    return cly_fill_reals(t->ctx, t->buffer, t->offset, t->count, value, "cly_tensor_fill");
 }
 
 cly_status cly_tensor_copy(cly_tensor *dst, const cly_tensor *src)
@@ -133,8 +143,8 @@ cly_status cly_tensor_copy(cly_tensor *dst, const cly_tensor *src)
                         CLY_SHAPE_ARGS(dst->shape), CLY_SHAPE_ARGS(src->shape));
     if (dst == src)
         return CLY_SUCCESS;
-    cl_int err = clEnqueueCopyBuffer(dst->ctx->queue, src->buffer, dst->buffer, (size_t)src->offset * sizeof(float),
-                                     (size_t)dst->offset * sizeof(float), (size_t)dst->count * sizeof(float), 0, NULL,
-                                     NULL);
+    size_t size = cly_real_size(dst->ctx);
+    cl_int err = clEnqueueCopyBuffer(dst->ctx->queue, src->buffer, dst->buffer, (size_t)src->offset * size,
+                                     (size_t)dst->offset * size, (size_t)dst->count * size, 0, NULL, NULL);
     return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(dst->ctx, err, "cly_tensor_copy: clEnqueueCopyBuffer");
 }

@@ -1,10 +1,23 @@
 /* Training through the net API: centered finite-difference checks of the
  * loss gradient with respect to parameters and inputs for small composed
  * nets (conv-relu-pool-fc-softmax, a residual block with batch norm, an
- * inception branch, LRN/avg/L2/local/dropout), bit-identical gradients
- * across runs, and a short training run whose loss falls and accuracy rises.
+ * inception branch, LRN/avg/L2/local/dropout, strided, dilated, grouped and
+ * 1x1 convolutions with a softmax inside), bit-identical gradients across
+ * runs, and a short training run whose loss falls and accuracy rises.
  *
- * Float32 tolerance: the device computes the loss in float32, so a centered
+ * Every check runs twice. In double precision (a FLOAT64 context: every
+ * kernel and CLBlast's DGEMM in double) with step h = 1e-6: truncation
+ * O(h^2) and rounding eps*|L|/h = 1e-16/1e-6 are both far below the bound,
+ * so every entry must satisfy |a - n|/(|a| + |n|) <= 1e-6, or |a - n| <=
+ * 2e-9 (the difference's rounding noise, a few eps*|L|/h, which decides
+ * for gradients at or near zero), away from kinks. An entry sits on a
+ * kink (a ReLU zero or a max switch crossed by the step) when its one-sided
+ * differences (L(+h) - L)/h and (L - L(-h))/h disagree by more than smooth
+ * curvature explains; those are counted and skipped, at most 5% of them.
+ * Each conv runs with the algorithm AUTO picks, then with the direct
+ * kernels, then through im2col and GEMM.
+ *
+ * In float32 the device computes the loss in float, so a centered
  * difference with step h = 1e-3 carries rounding noise of about eps*|L|/h
  * (1e-7/1e-3 = 1e-4) besides the O(h^2) truncation, and a step can cross a
  * ReLU or max-pooling kink (after batch norm, ReLU inputs crowd around 0).
@@ -77,33 +90,68 @@ static cly_graph *inception_branch(void)
     return g;
 }
 
+static cly_graph *strided_dilated_grouped(void)
+{
+    cly_graph *g;
+    ck_assert(cly_graph_create(&g) == CLY_SUCCESS);
+    ck_assert(cly_graph_input(g, "data", 4, 13, 13) == CLY_SUCCESS);
+    ADD(g, .type = CLY_LAYER_CONV, .name = "s2", IN1("data"),
+        .p.conv = {.filters = 4, .size = {3, 3}, .stride = {2, 2}, .pad = CLY_PAD(1), .groups = 2});
+    ADD(g, .type = CLY_LAYER_CONV, .name = "dil", IN1("s2"),
+        .p.conv = {.filters = 4, .size = {3, 3}, .pad = CLY_PAD(2), .dilation = {2, 2}, .relu = true});
+    ADD(g, .type = CLY_LAYER_CONV, .name = "pw", IN1("dil"), .p.conv = {.filters = 3, .size = {1, 1}});
+    ADD(g, .type = CLY_LAYER_SOFTMAX, .name = "mix", IN1("pw"));
+    ADD(g, .type = CLY_LAYER_POOL, .name = "avg", IN1("mix"),
+        .p.pool = {.kind = CLY_POOL_AVG, .size = {3, 3}, .stride = {2, 2}, .pad = CLY_PAD(1), .avg_exclude_pad = true});
+    ADD(g, .type = CLY_LAYER_FC, .name = "fc", IN1("avg"), .p.fc = {.outputs = 5});
+    return g;
+}
+
 typedef struct setup {
     cly_context *ctx;
     cly_graph *g;
     cly_net *net;
     int32_t labels[8];
     int64_t batch;
+    bool fp64;
+    double *x; /* the input, as set */
+    int64_t nx;
 } setup;
 
-static void start(setup *st, cly_graph *(*build)(void), int64_t batch, cly_loss loss)
+/* False (nothing created) when fp64 is asked of a device without it. */
+static bool start(setup *st, cly_graph *(*build)(void), int64_t batch, cly_loss loss, bool fp64, cly_conv_algo algo)
 {
-    st->ctx = cly_test_context();
+    cly_status s = cly_context_create_ex(
+        &(cly_context_options){.precision = fp64 ? CLY_PRECISION_FLOAT64 : CLY_PRECISION_FLOAT32}, &st->ctx);
+    if (s == CLY_ERROR_UNSUPPORTED && fp64) {
+        fprintf(stderr, "skipped: %s\n", cly_last_error(NULL));
+        return false;
+    }
+    ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(NULL));
+    ck_assert(cly_context_precision(st->ctx) == (fp64 ? CLY_PRECISION_FLOAT64 : CLY_PRECISION_FLOAT32));
     st->g = build();
     st->batch = batch;
-    cly_status s = cly_net_create(st->ctx, st->g, &(cly_net_options){.batch = batch, .mode = CLY_MODE_TRAINING}, &st->net);
+    st->fp64 = fp64;
+    s = cly_net_create(st->ctx, st->g, &(cly_net_options){.batch = batch, .mode = CLY_MODE_TRAINING, .conv_algo = algo},
+                       &st->net);
     ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(st->ctx));
+    for (size_t i = 0; i < st->g->count; i++)
+        if (algo != CLY_CONV_AUTO && st->g->nodes[i].layer.type == CLY_LAYER_CONV)
+            ck_assert_int_eq(cly_net_layer_algo(st->net, st->g->nodes[i].name), algo);
     ck_assert(cly_net_init_params(st->net, CLY_INIT_XAVIER, 3) == CLY_SUCCESS);
     s = cly_net_set_training(st->net, &(cly_train_params){.learning_rate = 0.1, .loss = loss, .seed = 9});
     ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(st->ctx));
     uint64_t seed = 77;
     const cly_node *data = cly_net_find_node(st->g, "data");
-    float *x = malloc((size_t)data->activations * sizeof *x);
-    for (int64_t i = 0; i < data->activations; i++) {
+    st->nx = data->activations;
+    st->x = malloc((size_t)st->nx * sizeof *st->x);
+    for (int64_t i = 0; i < st->nx; i++) {
         seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        x[i] = (float)((double)(seed >> 11) / 9007199254740992.0 * 2 - 1);
+        st->x[i] = (double)(seed >> 11) / 9007199254740992.0 * 2 - 1;
+        if (!fp64)
+            st->x[i] = (float)st->x[i];
     }
-    ck_assert(cly_net_set_input(st->net, "data", x, data->activations) == CLY_SUCCESS);
-    free(x);
+    ck_assert(cly_net_set_input_f64(st->net, "data", st->x, st->nx) == CLY_SUCCESS);
     int64_t classes = st->g->nodes[st->net->scores_id].out.c;
     for (int64_t i = 0; i < batch; i++)
         st->labels[i] = (int32_t)((i * 5 + 1) % classes);
@@ -112,16 +160,18 @@ static void start(setup *st, cly_graph *(*build)(void), int64_t batch, cly_loss 
         int64_t n = st->net->layers[i].param_count[CLY_PARAM_BIAS];
         if (!n)
             continue;
-        float *b = malloc((size_t)n * sizeof *b);
+        double *b = malloc((size_t)n * sizeof *b);
         for (int64_t j = 0; j < n; j++)
-            b[j] = (float)(0.1 * ((j % 5) - 2));
-        ck_assert(cly_net_set_param(st->net, st->g->nodes[i].name, CLY_PARAM_BIAS, b, n) == CLY_SUCCESS);
+            b[j] = 0.1 * ((j % 5) - 2);
+        ck_assert(cly_net_set_param_f64(st->net, st->g->nodes[i].name, CLY_PARAM_BIAS, b, n) == CLY_SUCCESS);
         free(b);
     }
+    return true;
 }
 
 static void finish(setup *st)
 {
+    free(st->x);
     cly_net_destroy(st->net);
     cly_graph_destroy(st->g);
     cly_context_destroy(st->ctx);
@@ -136,26 +186,41 @@ static double loss_at(setup *st)
 }
 
 typedef struct tally {
-    int checked, failed;
+    bool fp64;
+    double h;
+    int checked, failed, kinks;
     double worst, largest;
 } tally;
 
-static void judge(tally *t, double a, double n, const char *what, int64_t i)
+/* Judge analytic gradient a against the differences of the losses at the
+ * point (mid) and a step h either side. */
+static void judge(tally *t, double a, double up, double mid, double down, const char *what, int64_t i)
 {
+    double n = (up - down) / (2 * t->h);
     double diff = fabs(a - n), rel = diff / (fabs(a) + fabs(n) + 1e-30);
     t->checked++;
     if (fabs(n) > t->largest)
         t->largest = fabs(n);
-    if (rel > 5e-2 && diff > 3e-4) {
+    bool ok = t->fp64 ? rel <= 1e-6 || diff <= 2e-9 : rel <= 5e-2 || diff <= 3e-4;
+    if (!ok && t->fp64) {
+        double right = (up - mid) / t->h, left = (mid - down) / t->h;
+        if (fabs(right - left) > 1e-3 * (fabs(right) + fabs(left)) + 1e-6) {
+            t->kinks++;
+            fprintf(stderr, "  %s[%lld]: on a kink (one-sided %.9g and %.9g), skipped\n", what, (long long)i, left,
+                    right);
+            return;
+        }
+    }
+    if (!ok) {
         t->failed++;
-        fprintf(stderr, "  %s[%lld]: analytic %.6g numeric %.6g (rel %.3g)\n", what, (long long)i, a, n, rel);
-    } else if (diff > 3e-4 && rel > t->worst) {
-        t->worst = rel;
+        fprintf(stderr, "  %s[%lld]: analytic %.12g numeric %.12g (rel %.3g)\n", what, (long long)i, a, n, rel);
+    } else if (fabs(a) + fabs(n) >= 1e-2 && rel > t->worst) {
+        t->worst = rel; /* where the absolute floor cannot decide */
     }
 }
 
 /* Centered differences on up to `samples` entries of every parameter array. */
-static void check_params(setup *st, tally *t, int samples, double h)
+static void check_params(setup *st, tally *t, int samples)
 {
     for (size_t id = 0; id < st->g->count; id++) {
         const cly_node *node = &st->g->nodes[id];
@@ -163,24 +228,24 @@ static void check_params(setup *st, tally *t, int samples, double h)
             int64_t n = st->net->layers[id].param_count[kind];
             if (!n)
                 continue;
-            float *p = malloc((size_t)n * sizeof *p), *grad = malloc((size_t)n * sizeof *grad);
-            ck_assert(cly_net_get_param(st->net, node->name, kind, p, n) == CLY_SUCCESS);
-            loss_at(st);
-            ck_assert(cly_net_get_gradient(st->net, node->name, kind, grad, n) == CLY_SUCCESS);
+            double *p = malloc((size_t)n * sizeof *p), *grad = malloc((size_t)n * sizeof *grad);
+            ck_assert(cly_net_get_param_f64(st->net, node->name, kind, p, n) == CLY_SUCCESS);
+            double mid = loss_at(st);
+            ck_assert(cly_net_get_gradient_f64(st->net, node->name, kind, grad, n) == CLY_SUCCESS);
             int64_t stride = n > samples ? n / samples : 1;
             for (int64_t i = 0; i < n; i += stride) {
-                float keep = p[i];
-                p[i] = keep + (float)h;
-                ck_assert(cly_net_set_param(st->net, node->name, kind, p, n) == CLY_SUCCESS);
+                double keep = p[i];
+                p[i] = keep + t->h;
+                ck_assert(cly_net_set_param_f64(st->net, node->name, kind, p, n) == CLY_SUCCESS);
                 double up = loss_at(st);
-                p[i] = keep - (float)h;
-                ck_assert(cly_net_set_param(st->net, node->name, kind, p, n) == CLY_SUCCESS);
+                p[i] = keep - t->h;
+                ck_assert(cly_net_set_param_f64(st->net, node->name, kind, p, n) == CLY_SUCCESS);
                 double down = loss_at(st);
                 p[i] = keep;
-                ck_assert(cly_net_set_param(st->net, node->name, kind, p, n) == CLY_SUCCESS);
+                ck_assert(cly_net_set_param_f64(st->net, node->name, kind, p, n) == CLY_SUCCESS);
                 char what[96];
                 snprintf(what, sizeof what, "%s.%s", node->name, kind == CLY_PARAM_WEIGHTS ? "w" : "b");
-                judge(t, grad[i], (up - down) / (2 * h), what, i);
+                judge(t, grad[i], up, mid, down, what, i);
             }
             free(p);
             free(grad);
@@ -188,47 +253,62 @@ static void check_params(setup *st, tally *t, int samples, double h)
     }
 }
 
-static void check_input(setup *st, tally *t, int samples, double h)
+static void check_input(setup *st, tally *t, int samples)
 {
-    const cly_node *data = cly_net_find_node(st->g, "data");
-    int64_t n = data->activations;
-    float *x = malloc((size_t)n * sizeof *x), *grad = malloc((size_t)n * sizeof *grad);
-    cly_buf v = cly_net_value(st->net, (size_t)(data - st->g->nodes));
-    ck_assert(clEnqueueReadBuffer(st->ctx->queue, v.mem, CL_TRUE, (size_t)v.offset * 4, (size_t)n * 4, x, 0, NULL,
-                                  NULL) == CL_SUCCESS);
-    loss_at(st);
-    ck_assert(cly_net_get_input_gradient(st->net, "data", grad, n) == CLY_SUCCESS);
+    int64_t n = st->nx;
+    double *x = st->x, *grad = malloc((size_t)n * sizeof *grad);
+    double mid = loss_at(st);
+    ck_assert(cly_net_get_input_gradient_f64(st->net, "data", grad, n) == CLY_SUCCESS);
     for (int64_t i = 0; i < n; i += n > samples ? n / samples : 1) {
-        float keep = x[i];
-        x[i] = keep + (float)h;
-        ck_assert(cly_net_set_input(st->net, "data", x, n) == CLY_SUCCESS);
+        double keep = x[i];
+        x[i] = keep + t->h;
+        ck_assert(cly_net_set_input_f64(st->net, "data", x, n) == CLY_SUCCESS);
         double up = loss_at(st);
-        x[i] = keep - (float)h;
-        ck_assert(cly_net_set_input(st->net, "data", x, n) == CLY_SUCCESS);
+        x[i] = keep - t->h;
+        ck_assert(cly_net_set_input_f64(st->net, "data", x, n) == CLY_SUCCESS);
         double down = loss_at(st);
         x[i] = keep;
-        ck_assert(cly_net_set_input(st->net, "data", x, n) == CLY_SUCCESS);
-        judge(t, grad[i], (up - down) / (2 * h), "data", i);
+        ck_assert(cly_net_set_input_f64(st->net, "data", x, n) == CLY_SUCCESS);
+        judge(t, grad[i], up, mid, down, "data", i);
     }
-    free(x);
     free(grad);
 }
 
-static void gradient_check(cly_graph *(*build)(void), int64_t batch, cly_loss loss)
+static void gradient_check_in(cly_graph *(*build)(void), int64_t batch, cly_loss loss, bool fp64, cly_conv_algo algo)
 {
     setup st;
-    start(&st, build, batch, loss);
-    tally t = {0, 0, 0, 0};
-    check_params(&st, &t, 12, 1e-3);
-    check_input(&st, &t, 24, 1e-3);
-    fprintf(stderr, "gradient check: %d entries (largest |gradient| %.3g), %d outside tolerance, worst passing rel %.3g\n",
-            t.checked, t.largest, t.failed, t.worst);
+    if (!start(&st, build, batch, loss, fp64, algo))
+        return;
+    tally t = {.fp64 = fp64, .h = fp64 ? 1e-6 : 1e-3};
+    check_params(&st, &t, fp64 ? 16 : 12);
+    check_input(&st, &t, fp64 ? 32 : 24);
+    fprintf(stderr,
+            "gradient check (%s, %s): %d entries (largest |gradient| %.3g), %d outside tolerance, %d on kinks, "
+            "worst passing rel where |a| + |n| >= 1e-2: %.3g\n",
+            fp64 ? "float64" : "float32", cly_conv_algo_string(algo), t.checked, t.largest, t.failed, t.kinks,
+            t.worst);
     /* Gradients must be large enough for the absolute floor not to pass
      * everything by default. */
     ck_assert_double_gt(t.largest, 3e-2);
     ck_assert_int_gt(t.checked, 20);
-    ck_assert_msg(t.failed * 10 <= t.checked, "%d of %d entries outside tolerance", t.failed, t.checked);
+    if (fp64) {
+        ck_assert_msg(t.failed == 0, "%d of %d entries outside 1e-6", t.failed, t.checked);
+        ck_assert_msg(t.kinks * 20 <= t.checked, "%d of %d entries on kinks", t.kinks, t.checked);
+    } else {
+        ck_assert_msg(t.failed * 10 <= t.checked, "%d of %d entries outside tolerance", t.failed, t.checked);
+    }
     finish(&st);
+}
+
+/* float32 with the default algorithms; float64 with those (AUTO takes
+ * gemm1x1 for 1x1 convolutions) and with each algorithm that runs every
+ * shape. */
+static void gradient_check(cly_graph *(*build)(void), int64_t batch, cly_loss loss)
+{
+    gradient_check_in(build, batch, loss, false, CLY_CONV_AUTO);
+    gradient_check_in(build, batch, loss, true, CLY_CONV_AUTO);
+    gradient_check_in(build, batch, loss, true, CLY_CONV_DIRECT);
+    gradient_check_in(build, batch, loss, true, CLY_CONV_IM2COL);
 }
 
 START_TEST(fd_conv_relu_pool_fc_softmax)
@@ -255,10 +335,16 @@ START_TEST(fd_inception_branch_lrn_local_dropout)
 }
 END_TEST
 
+START_TEST(fd_strided_dilated_grouped_softmax_inside)
+{
+    gradient_check(strided_dilated_grouped, 3, CLY_LOSS_SOFTMAX_XENT);
+}
+END_TEST
+
 START_TEST(gradients_bit_identical)
 {
     setup st;
-    start(&st, residual, 4, CLY_LOSS_SOFTMAX_XENT);
+    start(&st, residual, 4, CLY_LOSS_SOFTMAX_XENT, false, CLY_CONV_AUTO);
     int64_t n = st.net->layers[cly_net_find_node(st.g, "c1") - st.g->nodes].param_count[CLY_PARAM_WEIGHTS];
     float *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4);
     float dx1[4 * 3 * 36], dx2[4 * 3 * 36];
@@ -349,6 +435,7 @@ int main(void)
     tcase_add_test(tc, fd_conv_stack_svm);
     tcase_add_test(tc, fd_residual_block_batchnorm);
     tcase_add_test(tc, fd_inception_branch_lrn_local_dropout);
+    tcase_add_test(tc, fd_strided_dilated_grouped_softmax_inside);
     tcase_add_test(tc, gradients_bit_identical);
     tcase_add_test(tc, short_training_run_learns);
     suite_add_tcase(s, tc);
