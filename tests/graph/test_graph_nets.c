@@ -259,6 +259,15 @@ START_TEST(t_resnet18_details)
 }
 END_TEST
 
+/* The built-in net `name`, inferred at `batch`. */
+static cly_graph *builtin_at(const char *name, int64_t batch)
+{
+    cly_graph *g;
+    ASSERT_OK(cly_graph_builtin(name, &g));
+    ASSERT_OK(cly_graph_infer(g, batch));
+    return g;
+}
+
 /* The model zoo's totals at batch 1. Each figure was computed by hand from
  * the published layer tables, not by running clayer (a short Python
  * calculation: per conv K*C*F*F weights plus K biases, or 2K for batch norm
@@ -294,9 +303,7 @@ static const struct {
 START_TEST(t_zoo_totals)
 {
     for (size_t i = 0; i < sizeof zoo / sizeof zoo[0]; i++) {
-        cly_graph *g;
-        ASSERT_OK(cly_graph_builtin(zoo[i].name, &g));
-        ASSERT_OK(cly_graph_infer(g, 1));
+        cly_graph *g = builtin_at(zoo[i].name, 1);
         ck_assert_msg(g->total_weights == zoo[i].weights && g->total_biases == zoo[i].biases,
                       "%s: %lld weights + %lld biases", zoo[i].name, (long long)g->total_weights,
                       (long long)g->total_biases);
@@ -306,8 +313,7 @@ START_TEST(t_zoo_totals)
         assert_shape(info_of(g, zoo[i].last).output, 1, zoo[i].classes, 1, 1);
         cly_graph_destroy(g);
         /* Activations scale with the batch, parameters do not. */
-        ASSERT_OK(cly_graph_builtin(zoo[i].name, &g));
-        ASSERT_OK(cly_graph_infer(g, 3));
+        g = builtin_at(zoo[i].name, 3);
         ck_assert_int_eq(g->total_activations, 3 * zoo[i].activations);
         ck_assert_int_eq(params_of(g), zoo[i].weights + zoo[i].biases);
         cly_graph_destroy(g);
@@ -321,9 +327,7 @@ START_TEST(t_builtin_nets)
 {
     size_t count = 0;
     for (const char *name; (name = cly_graph_builtin_name(count)) != NULL; count++) {
-        cly_graph *a, *b;
-        ASSERT_OK(cly_graph_builtin(name, &a));
-        ASSERT_OK(cly_graph_infer(a, 1));
+        cly_graph *a = builtin_at(name, 1), *b;
         char path[512];
         snprintf(path, sizeof path, CLY_NETS_DIR "/%s.net", name);
         ASSERT_OK(cly_graph_load(path, &b));
@@ -338,11 +342,7 @@ START_TEST(t_builtin_nets)
     static const char *const aliases[][2] = {{"alexnet-tv", "alexnet-torchvision"},
                                              {"googlenet-tv", "googlenet-torchvision"}};
     for (size_t i = 0; i < 2; i++) {
-        cly_graph *a, *b;
-        ASSERT_OK(cly_graph_builtin(aliases[i][0], &a));
-        ASSERT_OK(cly_graph_builtin(aliases[i][1], &b));
-        ASSERT_OK(cly_graph_infer(a, 1));
-        ASSERT_OK(cly_graph_infer(b, 1));
+        cly_graph *a = builtin_at(aliases[i][0], 1), *b = builtin_at(aliases[i][1], 1);
         char *sa = summary_of(a), *sb = summary_of(b);
         ck_assert_str_eq(sa, sb);
         free(sa);
@@ -359,9 +359,7 @@ END_TEST
 /* ZFNet's Fig. 3 sizes: 110, 55, 26, 13, 13, 13, 6. */
 START_TEST(t_zfnet_details)
 {
-    cly_graph *g;
-    ASSERT_OK(cly_graph_builtin("zfnet", &g));
-    ASSERT_OK(cly_graph_infer(g, 1));
+    cly_graph *g = builtin_at("zfnet", 1);
     cly_layer_info c1 = info_of(g, "conv1");
     assert_shape(c1.output, 1, 96, 110, 110);
     ck_assert(c1.rounded); /* (224 - 7 + 2*1)/2 + 1 = 110.5 -> 110 */
@@ -398,9 +396,7 @@ START_TEST(t_googlenet_details)
         {"pool4/3x3_s2", 832, 7},         {"inception_5a/output", 832, 7},  {"inception_5b/output", 1024, 7},
         {"pool5/7x7_s1", 1024, 1},
     };
-    cly_graph *g;
-    ASSERT_OK(cly_graph_builtin("googlenet", &g));
-    ASSERT_OK(cly_graph_infer(g, 1));
+    cly_graph *g = builtin_at("googlenet", 1);
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         assert_shape(info_of(g, table[i].layer).output, 1, table[i].c, table[i].hw, table[i].hw);
     /* 112 -> 56 and 28 -> 14 only by rounding up: (112 - 3)/2 + 1 = 55.5 */
@@ -416,8 +412,7 @@ START_TEST(t_googlenet_details)
 
     /* torchvision: 3x3 in the third branch, batch norm (eps 1e-3), no LRN,
      * maxpool4 2x2/2; same module widths. */
-    ASSERT_OK(cly_graph_builtin("googlenet-tv", &g));
-    ASSERT_OK(cly_graph_infer(g, 1));
+    g = builtin_at("googlenet-tv", 1);
     assert_shape(info_of(g, "maxpool1").output, 1, 64, 56, 56);
     assert_shape(info_of(g, "inception3a.output").output, 1, 256, 28, 28);
     assert_shape(info_of(g, "maxpool4").output, 1, 832, 7, 7);
@@ -438,9 +433,7 @@ END_TEST
 /* ResNet-34 and -50: stage sizes, projection shortcuts, v1.5 strides. */
 START_TEST(t_resnet_zoo_details)
 {
-    cly_graph *g;
-    ASSERT_OK(cly_graph_builtin("resnet34", &g));
-    ASSERT_OK(cly_graph_infer(g, 1));
+    cly_graph *g = builtin_at("resnet34", 1);
     assert_shape(info_of(g, "layer1.2.relu2").output, 1, 64, 56, 56);
     assert_shape(info_of(g, "layer2.3.relu2").output, 1, 128, 28, 28);
     assert_shape(info_of(g, "layer3.5.relu2").output, 1, 256, 14, 14);
@@ -450,8 +443,7 @@ START_TEST(t_resnet_zoo_details)
     ck_assert_int_eq(g->bn_running, 17024);
     cly_graph_destroy(g);
 
-    ASSERT_OK(cly_graph_builtin("resnet50", &g));
-    ASSERT_OK(cly_graph_infer(g, 1));
+    g = builtin_at("resnet50", 1);
     /* layer1.0 projects 64 -> 256 channels at stride 1 */
     cly_layer_info d = info_of(g, "layer1.0.downsample.0");
     assert_shape(d.output, 1, 256, 56, 56);
