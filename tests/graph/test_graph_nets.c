@@ -129,18 +129,24 @@ START_TEST(t_vgg16_api)
 }
 END_TEST
 
-START_TEST(t_vgg16_file_same_table)
+/* Two inferred graphs print the same summary; both are destroyed. */
+static void assert_same_summary(cly_graph *a, cly_graph *b)
 {
-    cly_graph *a = vgg16_api(false), *b;
-    ASSERT_OK(cly_graph_load(NET("vgg16.net"), &b));
-    ASSERT_OK(cly_graph_infer(b, 1));
-    check_vgg(b);
     char *sa = summary_of(a), *sb = summary_of(b);
     ck_assert_str_eq(sa, sb);
     free(sa);
     free(sb);
     cly_graph_destroy(a);
     cly_graph_destroy(b);
+}
+
+START_TEST(t_vgg16_file_same_table)
+{
+    cly_graph *a = vgg16_api(false), *b;
+    ASSERT_OK(cly_graph_load(NET("vgg16.net"), &b));
+    ASSERT_OK(cly_graph_infer(b, 1));
+    check_vgg(b);
+    assert_same_summary(a, b);
 }
 END_TEST
 
@@ -332,24 +338,13 @@ START_TEST(t_builtin_nets)
         snprintf(path, sizeof path, CLY_NETS_DIR "/%s.net", name);
         ASSERT_OK(cly_graph_load(path, &b));
         ASSERT_OK(cly_graph_infer(b, 1));
-        ck_assert_int_eq(a->total_activations, b->total_activations);
-        ck_assert_int_eq(params_of(a), params_of(b));
-        ck_assert_uint_eq(cly_graph_layer_count(a), cly_graph_layer_count(b));
-        cly_graph_destroy(a);
-        cly_graph_destroy(b);
+        assert_same_summary(a, b);
     }
     ck_assert_uint_ge(count, 11);
     static const char *const aliases[][2] = {{"alexnet-tv", "alexnet-torchvision"},
                                              {"googlenet-tv", "googlenet-torchvision"}};
-    for (size_t i = 0; i < 2; i++) {
-        cly_graph *a = builtin_at(aliases[i][0], 1), *b = builtin_at(aliases[i][1], 1);
-        char *sa = summary_of(a), *sb = summary_of(b);
-        ck_assert_str_eq(sa, sb);
-        free(sa);
-        free(sb);
-        cly_graph_destroy(a);
-        cly_graph_destroy(b);
-    }
+    for (size_t i = 0; i < 2; i++)
+        assert_same_summary(builtin_at(aliases[i][0], 1), builtin_at(aliases[i][1], 1));
     cly_graph *g = NULL;
     ASSERT_FAIL_HAS(cly_graph_builtin("googlenet-v3", &g), CLY_ERROR_INVALID_ARGUMENT, "zfnet");
     ck_assert_ptr_null(g);
