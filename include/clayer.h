@@ -478,8 +478,10 @@ CLY_API cly_status cly_graph_parse(const char *text, size_t size, const char *so
 CLY_API cly_status cly_graph_load(const char *path, cly_graph **out);
 
 /* A net shipped with the library, by name: "fashion" (the Fashion-MNIST
- * default of `clayer train`), "lenet", "alexnet", "alexnet-tv" ... (see
- * cly_graph_builtin_name). CLY_ERROR_INVALID_ARGUMENT lists the names. */
+ * default of `clayer train`), "lenet", "alexnet", "alexnet-tv", "zfnet",
+ * "vgg16", "googlenet", "googlenet-tv", "resnet18", "resnet34", "resnet50"
+ * (see cly_graph_builtin_name; "-tv" names the torchvision variant).
+ * CLY_ERROR_INVALID_ARGUMENT lists the names. */
 CLY_API cly_status cly_graph_builtin(const char *name, cly_graph **out);
 /* The index-th built-in net's name, or NULL past the end. */
 CLY_API const char *cly_graph_builtin_name(size_t index);

@@ -7,7 +7,7 @@
 /* Widely used variants are shipped under their own short names. */
 static const struct {
     const char *alias, *file;
-} aliases[] = {{"alexnet-tv", "alexnet-torchvision"}};
+} aliases[] = {{"alexnet-tv", "alexnet-torchvision"}, {"googlenet-tv", "googlenet-torchvision"}};
 
 const char *cly_graph_builtin_name(size_t index)
 {

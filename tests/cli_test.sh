@@ -66,5 +66,16 @@ run version "$clayer" version
 [ $rc -eq 0 ] && grep -q "^clayer [0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*$" "$work/version.out" ||
     fail "clayer version: rc $rc, '$(cat "$work/version.out")'"
 
+# Built-in nets by name (no such file here): the model zoo's published totals.
+for net in "resnet50 25,557,032" "googlenet-tv 6,624,904" "zfnet 62,357,608"; do
+    set -- $net
+    run "summary-$1" "$clayer" summary "$1"
+    [ $rc -eq 0 ] || fail "clayer summary $1 exited $rc: $(cat "$work/summary-$1.err")"
+    grep -q "= $2 parameters" "$work/summary-$1.out" || fail "clayer summary $1 does not print $2 parameters"
+done
+run nonet "$clayer" summary nosuchnet
+[ $rc -ne 0 ] || fail "clayer summary nosuchnet exited 0"
+grep -q "built-in nets: .*resnet50" "$work/nonet.err" || fail "clayer summary nosuchnet does not list the built-in nets"
+
 [ $failures -eq 0 ] || exit 1
 echo "cli: all checks passed"

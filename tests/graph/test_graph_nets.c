@@ -1,6 +1,7 @@
 /* Whole networks: the notes' VGG-16 accounting built through the C API and
- * read from nets/vgg16.net (identical tables), and the shipped nets'
- * published parameter counts. */
+ * read from nets/vgg16.net (identical tables), the shipped nets' published
+ * parameter counts, the model zoo's hand-computed totals and layer sizes, and
+ * the built-in nets by name. */
 #include "graph.h"
 #include "helpers.h"
 
@@ -128,18 +129,24 @@ START_TEST(t_vgg16_api)
 }
 END_TEST
 
-START_TEST(t_vgg16_file_same_table)
+/* Two inferred graphs print the same summary; both are destroyed. */
+static void assert_same_summary(cly_graph *a, cly_graph *b)
 {
-    cly_graph *a = vgg16_api(false), *b;
-    ASSERT_OK(cly_graph_load(NET("vgg16.net"), &b));
-    ASSERT_OK(cly_graph_infer(b, 1));
-    check_vgg(b);
     char *sa = summary_of(a), *sb = summary_of(b);
     ck_assert_str_eq(sa, sb);
     free(sa);
     free(sb);
     cly_graph_destroy(a);
     cly_graph_destroy(b);
+}
+
+START_TEST(t_vgg16_file_same_table)
+{
+    cly_graph *a = vgg16_api(false), *b;
+    ASSERT_OK(cly_graph_load(NET("vgg16.net"), &b));
+    ASSERT_OK(cly_graph_infer(b, 1));
+    check_vgg(b);
+    assert_same_summary(a, b);
 }
 END_TEST
 
@@ -173,7 +180,9 @@ START_TEST(t_vgg16_batch)
 END_TEST
 
 /* Published counts: Caffe's AlexNet 60,965,224; torchvision AlexNet
- * 61,100,840 and ResNet-18 11,689,512. */
+ * 61,100,840, ResNet-18 11,689,512, ResNet-34 21,797,672, ResNet-50
+ * 25,557,032 and GoogLeNet without aux classifiers 6,624,904. bvlc_googlenet
+ * without its aux classifiers (about 7.0M) and ZFNet: see t_zoo_totals. */
 START_TEST(t_shipped_nets)
 {
     static const struct {
@@ -185,6 +194,11 @@ START_TEST(t_shipped_nets)
         {NET("alexnet.net"), 60965224, "prob", 1000},
         {NET("alexnet-torchvision.net"), 61100840, "fc8", 1000},
         {NET("resnet18.net"), 11689512, "fc", 1000},
+        {NET("resnet34.net"), 21797672, "fc", 1000},
+        {NET("resnet50.net"), 25557032, "fc", 1000},
+        {NET("googlenet.net"), 6998552, "prob", 1000},
+        {NET("googlenet-torchvision.net"), 6624904, "fc", 1000},
+        {NET("zfnet.net"), 62357608, "prob", 1000},
         /* LeNet-5: 6*25+6 + 16*6*25+16 + 400*120+120 + 120*84+84 + 84*10+10 */
         {NET("lenet.net"), 61706, "output", 10},
         /* weights: stem 16*3*9 = 432, grouped 16*(16/4)*9 = 576, dilated 8*16*9
@@ -251,6 +265,204 @@ START_TEST(t_resnet18_details)
 }
 END_TEST
 
+/* The built-in net `name`, inferred at `batch`. */
+static cly_graph *builtin_at(const char *name, int64_t batch)
+{
+    cly_graph *g;
+    ASSERT_OK(cly_graph_builtin(name, &g));
+    ASSERT_OK(cly_graph_infer(g, batch));
+    return g;
+}
+
+/* The model zoo's totals at batch 1. Each figure was computed by hand from
+ * the published layer tables, not by running clayer (a short Python
+ * calculation: per conv K*C*F*F weights plus K biases, or 2K for batch norm
+ * scale and shift; per layer the output C*H*W, with the sizes of the
+ * papers' figures), then checked against the published parameter counts:
+ *   ZFNet (Zeiler & Fergus 2013, Fig. 3): conv 14,208 + 614,656 + 885,120 +
+ *     1,327,488 + 884,992, fc 37,752,832 + 16,781,312 + 4,097,000 =
+ *     62,357,608 (the usual "62.3M"). Activations: input 150,528, conv1
+ *     96x110x110, pool1 and norm1 96x55x55, conv2 256x26x26, pool2 and norm2
+ *     256x13x13, conv3-5 (384+384+256)x13x13, pool5 9,216, fc 4096+4096+1000.
+ *   GoogLeNet, bvlc_googlenet without aux classifiers: 6,998,552 (about
+ *     7.0M; torchvision's 6,624,904 plus the 5x5 branches' extra weights and
+ *     conv biases, minus batch norm).
+ *   googlenet-torchvision: 6,624,904, torchvision's published figure.
+ *   ResNet-34 21,797,672 and ResNet-50 25,557,032: torchvision's published
+ *     figures.
+ * Activations: the input and every layer output; a relu, dropout or softmax
+ * that alone reads its input is in place and not counted (docs/net-format.md),
+ * so ResNet blocks count conv, bn, (downsample conv, bn), add; inception
+ * modules their six convs (+ bn in the torchvision variant), the branch pool
+ * and the concat. */
+static const struct {
+    const char *name, *last;
+    int64_t weights, biases, activations, classes;
+} zoo[] = {
+    {"zfnet", "prob", 62347040, 10568, 2343976, 1000},
+    {"googlenet", "prob", 6990272, 8280, 6834584, 1000},
+    {"googlenet-tv", "fc", 6609344, 15560, 9257928, 1000},
+    {"resnet34", "fc", 21779648, 18024, 9208808, 1000},
+    {"resnet50", "fc", 25502912, 54120, 28101608, 1000},
+};
+
+START_TEST(t_zoo_totals)
+{
+    for (size_t i = 0; i < sizeof zoo / sizeof zoo[0]; i++) {
+        cly_graph *g = builtin_at(zoo[i].name, 1);
+        ck_assert_msg(g->total_weights == zoo[i].weights && g->total_biases == zoo[i].biases,
+                      "%s: %lld weights + %lld biases", zoo[i].name, (long long)g->total_weights,
+                      (long long)g->total_biases);
+        ck_assert_int_eq(params_of(g), zoo[i].weights + zoo[i].biases);
+        ck_assert_msg(g->total_activations == zoo[i].activations, "%s: %lld activations", zoo[i].name,
+                      (long long)g->total_activations);
+        assert_shape(info_of(g, zoo[i].last).output, 1, zoo[i].classes, 1, 1);
+        cly_graph_destroy(g);
+        /* Activations scale with the batch, parameters do not. */
+        g = builtin_at(zoo[i].name, 3);
+        ck_assert_int_eq(g->total_activations, 3 * zoo[i].activations);
+        ck_assert_int_eq(params_of(g), zoo[i].weights + zoo[i].biases);
+        cly_graph_destroy(g);
+    }
+}
+END_TEST
+
+/* Every built-in net parses and infers at batch 1; the embedded text is the
+ * file in nets/; the aliases name the same nets; an unknown name lists them. */
+START_TEST(t_builtin_nets)
+{
+    size_t count = 0;
+    for (const char *name; (name = cly_graph_builtin_name(count)) != NULL; count++) {
+        cly_graph *a = builtin_at(name, 1), *b;
+        char path[512];
+        snprintf(path, sizeof path, CLY_NETS_DIR "/%s.net", name);
+        ASSERT_OK(cly_graph_load(path, &b));
+        ASSERT_OK(cly_graph_infer(b, 1));
+        assert_same_summary(a, b);
+    }
+    ck_assert_uint_ge(count, 11);
+    static const char *const aliases[][2] = {{"alexnet-tv", "alexnet-torchvision"},
+                                             {"googlenet-tv", "googlenet-torchvision"}};
+    for (size_t i = 0; i < 2; i++)
+        assert_same_summary(builtin_at(aliases[i][0], 1), builtin_at(aliases[i][1], 1));
+    cly_graph *g = NULL;
+    ASSERT_FAIL_HAS(cly_graph_builtin("googlenet-v3", &g), CLY_ERROR_INVALID_ARGUMENT, "zfnet");
+    ck_assert_ptr_null(g);
+}
+END_TEST
+
+/* ZFNet's Fig. 3 sizes: 110, 55, 26, 13, 13, 13, 6. */
+START_TEST(t_zfnet_details)
+{
+    cly_graph *g = builtin_at("zfnet", 1);
+    cly_layer_info c1 = info_of(g, "conv1");
+    assert_shape(c1.output, 1, 96, 110, 110);
+    ck_assert(c1.rounded); /* (224 - 7 + 2*1)/2 + 1 = 110.5 -> 110 */
+    ck_assert_int_eq(c1.weights, 96 * 3 * 7 * 7);
+    cly_layer_info p1 = info_of(g, "pool1");
+    assert_shape(p1.output, 1, 96, 55, 55);
+    ck_assert(p1.rounded); /* (110 - 3)/2 + 1 = 54.5 -> 55 */
+    assert_shape(info_of(g, "norm1").output, 1, 96, 55, 55);
+    cly_layer_info c2 = info_of(g, "conv2");
+    assert_shape(c2.output, 1, 256, 26, 26);
+    ck_assert(!c2.rounded);
+    ck_assert_int_eq(c2.weights, 256 * 96 * 25); /* one tower: no groups */
+    assert_shape(info_of(g, "pool2").output, 1, 256, 13, 13);
+    assert_shape(info_of(g, "conv3").output, 1, 384, 13, 13);
+    assert_shape(info_of(g, "conv4").output, 1, 384, 13, 13);
+    assert_shape(info_of(g, "conv5").output, 1, 256, 13, 13);
+    assert_shape(info_of(g, "pool5").output, 1, 256, 6, 6);
+    ck_assert_int_eq(info_of(g, "fc6").weights, 4096LL * 9216);
+    cly_graph_destroy(g);
+}
+END_TEST
+
+/* GoogLeNet: Table 1's sizes and depths, Caffe's ceil pooling, LRN. */
+START_TEST(t_googlenet_details)
+{
+    static const struct {
+        const char *layer;
+        int64_t c, hw;
+    } table[] = {
+        {"conv1/7x7_s2", 64, 112},        {"pool1/3x3_s2", 64, 56},         {"conv2/3x3", 192, 56},
+        {"pool2/3x3_s2", 192, 28},        {"inception_3a/output", 256, 28}, {"inception_3b/output", 480, 28},
+        {"pool3/3x3_s2", 480, 14},        {"inception_4a/output", 512, 14}, {"inception_4b/output", 512, 14},
+        {"inception_4c/output", 512, 14}, {"inception_4d/output", 528, 14}, {"inception_4e/output", 832, 14},
+        {"pool4/3x3_s2", 832, 7},         {"inception_5a/output", 832, 7},  {"inception_5b/output", 1024, 7},
+        {"pool5/7x7_s1", 1024, 1},
+    };
+    cly_graph *g = builtin_at("googlenet", 1);
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        assert_shape(info_of(g, table[i].layer).output, 1, table[i].c, table[i].hw, table[i].hw);
+    /* 112 -> 56 and 28 -> 14 only by rounding up: (112 - 3)/2 + 1 = 55.5 */
+    ck_assert(info_of(g, "pool1/3x3_s2").rounded);
+    ck_assert(info_of(g, "pool3/3x3_s2").rounded);
+    ck_assert(info_of(g, "conv1/7x7_s2").rounded);
+    ck_assert_int_eq(info_of(g, "inception_3a/5x5").weights, 32 * 16 * 5 * 5);
+    ck_assert_int_eq(info_of(g, "inception_3a/5x5").biases, 32);
+    ck_assert_int_eq(info_of(g, "pool1/norm1").type, CLY_LAYER_LRN);
+    ck_assert_int_eq(info_of(g, "conv2/norm2").type, CLY_LAYER_LRN);
+    ck_assert_int_eq(g->bn_running, 0);
+    cly_graph_destroy(g);
+
+    /* torchvision: 3x3 in the third branch, batch norm (eps 1e-3), no LRN,
+     * maxpool4 2x2/2; same module widths. */
+    g = builtin_at("googlenet-tv", 1);
+    assert_shape(info_of(g, "maxpool1").output, 1, 64, 56, 56);
+    assert_shape(info_of(g, "inception3a.output").output, 1, 256, 28, 28);
+    assert_shape(info_of(g, "maxpool4").output, 1, 832, 7, 7);
+    assert_shape(info_of(g, "inception5b.output").output, 1, 1024, 7, 7);
+    assert_shape(info_of(g, "avgpool").output, 1, 1024, 1, 1);
+    ck_assert_int_eq(info_of(g, "inception3a.branch3.1.conv").weights, 32 * 16 * 3 * 3);
+    ck_assert_int_eq(info_of(g, "inception3a.branch3.1.conv").biases, 0);
+    for (size_t i = 0; i < g->count; i++) {
+        ck_assert_int_ne(g->nodes[i].layer.type, CLY_LAYER_LRN);
+        if (g->nodes[i].layer.type == CLY_LAYER_BATCHNORM)
+            ck_assert(g->nodes[i].layer.p.batchnorm.epsilon == 1e-3);
+    }
+    ck_assert_int_eq(g->bn_running, 14560); /* 2 x every conv's filters: 7,280 */
+    cly_graph_destroy(g);
+}
+END_TEST
+
+/* ResNet-34 and -50: stage sizes, projection shortcuts, v1.5 strides. */
+START_TEST(t_resnet_zoo_details)
+{
+    cly_graph *g = builtin_at("resnet34", 1);
+    assert_shape(info_of(g, "layer1.2.relu2").output, 1, 64, 56, 56);
+    assert_shape(info_of(g, "layer2.3.relu2").output, 1, 128, 28, 28);
+    assert_shape(info_of(g, "layer3.5.relu2").output, 1, 256, 14, 14);
+    assert_shape(info_of(g, "layer4.2.relu2").output, 1, 512, 7, 7);
+    ck_assert_int_eq(info_of(g, "layer3.0.downsample.0").weights, 256 * 128);
+    /* 2 x 8,512 channels: 64 + 64*6 + 128*8 + 128 + 256*12 + 256 + 512*6 + 512 */
+    ck_assert_int_eq(g->bn_running, 17024);
+    cly_graph_destroy(g);
+
+    g = builtin_at("resnet50", 1);
+    /* layer1.0 projects 64 -> 256 channels at stride 1 */
+    cly_layer_info d = info_of(g, "layer1.0.downsample.0");
+    assert_shape(d.output, 1, 256, 56, 56);
+    ck_assert_int_eq(d.weights, 256 * 64);
+    ck_assert(!d.rounded);
+    /* v1.5: the first 1x1 keeps 56x56, the 3x3 strides to 28x28 */
+    assert_shape(info_of(g, "layer2.0.conv1").output, 1, 128, 56, 56);
+    cly_layer_info c2 = info_of(g, "layer2.0.conv2");
+    assert_shape(c2.output, 1, 128, 28, 28);
+    ck_assert(c2.rounded); /* (56 - 3 + 2*1)/2 + 1 = 28.5 -> 28 */
+    assert_shape(info_of(g, "layer2.0.conv3").output, 1, 512, 28, 28);
+    assert_shape(info_of(g, "layer3.5.relu3").output, 1, 1024, 14, 14);
+    assert_shape(info_of(g, "layer4.2.relu3").output, 1, 2048, 7, 7);
+    assert_shape(info_of(g, "avgpool").output, 1, 2048, 1, 1);
+    ck_assert_int_eq(info_of(g, "fc").weights, 2048 * 1000);
+    for (size_t i = 0; i < g->count; i++)
+        if (g->nodes[i].layer.type == CLY_LAYER_BATCHNORM)
+            ck_assert(g->nodes[i].layer.p.batchnorm.epsilon == 0 || g->nodes[i].layer.p.batchnorm.epsilon == 1e-5);
+    /* 2 x (64 + 6*64*3 + 256 + 6*128*4 + 512 + 6*256*6 + 1024 + 6*512*3 + 2048) */
+    ck_assert_int_eq(g->bn_running, 53120);
+    cly_graph_destroy(g);
+}
+END_TEST
+
 static Suite *graph_nets_suite(void)
 {
     Suite *s = suite_create("graph_nets");
@@ -263,6 +475,11 @@ static Suite *graph_nets_suite(void)
     tcase_add_test(tc, t_shipped_nets);
     tcase_add_test(tc, t_alexnet_details);
     tcase_add_test(tc, t_resnet18_details);
+    tcase_add_test(tc, t_zoo_totals);
+    tcase_add_test(tc, t_builtin_nets);
+    tcase_add_test(tc, t_zfnet_details);
+    tcase_add_test(tc, t_googlenet_details);
+    tcase_add_test(tc, t_resnet_zoo_details);
     suite_add_tcase(s, tc);
     return s;
 }
