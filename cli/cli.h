@@ -12,6 +12,7 @@ int cmd_summary(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 /* Exit codes: 0 success, 1 runtime failure, 2 usage error. */
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };

@@ -20,6 +20,9 @@ static void usage(FILE *f)
                "  train [--net FILE] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
                "                            train on Fashion-MNIST (default net: built-in 'fashion')\n"
                "  eval MODEL [--device SEL] test accuracy and confusion matrix of a saved model\n"
+               "  convert IN OUT [--input-size HxW] [--device SEL]\n"
+               "                            FC layers to convolutions: a model file (weights kept)\n"
+               "                            or a net file or name (net-file text out)\n"
                "  version                   print the library version\n"
                "\n"
                "Device selectors (--device or $CLAYER_DEVICE): gpu, cpu, accelerator,\n"
@@ -48,6 +51,8 @@ int main(int argc, char **argv)
         return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "convert") == 0)
+        return cmd_convert(argc - 1, argv + 1);
     if (strcmp(cmd, "summary") == 0)
         return cmd_summary(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)

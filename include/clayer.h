@@ -477,6 +477,42 @@ CLY_API cly_status cly_graph_parse(const char *text, size_t size, const char *so
  * Also CLY_ERROR_IO when it cannot be read. */
 CLY_API cly_status cly_graph_load(const char *path, cly_graph **out);
 
+/* FC -> CONV conversion (the notes' "net surgery", as in Caffe): a new graph
+ * in which every FC layer becomes the equivalent convolution, so that a net
+ * built for one input size slides over a larger image in one pass. An FC
+ * whose input is C x H x W becomes a conv with `outputs` filters of H x W,
+ * stride 1, no padding: the first FC after a conv stack takes the whole map
+ * (AlexNet's and VGG's fc6: 7 x 7), later FCs, whose input is 1 x 1, become
+ * 1 x 1 convs. The fused ReLU and no_bias are kept, and so are the names;
+ * every other layer (dropout, identity at inference; softmax, over C at every
+ * position) is copied unchanged. At the original input size the converted
+ * graph computes the same values with the same output shapes (N x K x 1 x 1).
+ *
+ * The parameters need no reshuffle: FC weights are outputs x (C*H*W in C, H,
+ * W order) and conv weights K x C x FH x FW, the same floats in the same
+ * order, with the same bias. Copy each layer's arrays by name with
+ * cly_net_get_param / cly_net_set_param (CLY_PARAM_WEIGHTS, CLY_PARAM_BIAS).
+ *
+ * Then change the input size (cly_graph_set_input_size): with input 384 x 384
+ * a net whose conv stack reduces 224 x 224 to 7 x 7 (total stride 32) gives a
+ * 6 x 6 map of scores, one per 224 x 224 crop at stride 32. The values equal
+ * the per-crop ones when no layer before the first FC pads (padding puts
+ * zeros at a crop's border where the large image has pixels). Stride 16
+ * comes from passes over the image shifted by 16 pixels.
+ *
+ * `g` is read, not changed (it need not be inferred; it is inferred at
+ * batch 1 on a copy, for the FC input shapes). *out is a new graph, not
+ * inferred, to be destroyed by the caller. Errors: CLY_ERROR_INVALID_ARGUMENT
+ * (NULL, no layers, and those of cly_graph_infer, each naming its layer),
+ * CLY_ERROR_SHAPE_MISMATCH, CLY_ERROR_OUT_OF_HOST_MEMORY; *out is untouched
+ * on failure. */
+CLY_API cly_status cly_graph_fc_to_conv(const cly_graph *g, cly_graph **out);
+
+/* Change the height and width of the INPUT layer named `layer` (the depth
+ * stays). The graph must be inferred again (cly_net_create does). Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULL, no such layer, not an INPUT, h or w < 1). */
+CLY_API cly_status cly_graph_set_input_size(cly_graph *g, const char *layer, int64_t h, int64_t w);
+
 /* A net shipped with the library, by name: "fashion" (the Fashion-MNIST
  * default of `clayer train`), "lenet", "alexnet", "alexnet-tv", "zfnet",
  * "vgg16", "googlenet", "googlenet-tv", "resnet18", "resnet34", "resnet50"
