@@ -19,6 +19,10 @@ static void usage(FILE *f)
                "                            and output checksums\n"
                "  train [--net FILE] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
                "                            train on Fashion-MNIST (default net: built-in 'fashion')\n"
+               "  bench FILE|NAME [--device SEL] [--batch N] [--mode infer|train] [--runs N]\n"
+               "        [--warmup N] [--json FILE]\n"
+               "                            time a net: warm-up (kernel builds, caches), then a\n"
+               "                            per-layer table of device times and GFLOP/s\n"
                "  eval MODEL [--device SEL] test accuracy and confusion matrix of a saved model\n"
                "  version                   print the library version\n"
                "\n"
@@ -52,6 +56,8 @@ int main(int argc, char **argv)
         return cmd_summary(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;

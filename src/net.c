@@ -2,6 +2,7 @@
  * layer's geometry and algorithm, lays out parameters in one buffer and plans
  * activations into one arena; forward walks the layers in topological order. */
 #include "net.h"
+#include "net_profile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +258,7 @@ void cly_net_destroy(cly_net *net)
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
         if (*mems[i])
             clReleaseMemObject(*mems[i]);
+    cly_net_profile_free(net);
     free(net->scores_name);
     for (size_t i = 0; i < net->options.keep_count; i++)
         free((char *)net->options.keep[i]);
@@ -276,6 +278,16 @@ const cly_node *cly_net_find_node(const cly_graph *g, const char *name)
     return NULL;
 }
 
+/* Training buffers beyond the arena, workspace and parameters: gradients,
+ * optimiser state, per-layer state kept for backward, labels and losses. */
+static int64_t training_bytes(const cly_net *net)
+{
+    if (!net->training)
+        return 0;
+    int64_t copies = (net->grads ? 1 : 0) + (net->grads_batch ? 1 : 0) + (net->opt_m ? 1 : 0) + (net->opt_v ? 1 : 0);
+    return copies * net->param_elems * 4 + net->aux_elems * 4 + 2 * net->options.batch * 4;
+}
+
 cly_status cly_net_memory_get(const cly_net *net, cly_net_memory *out)
 {
     if (!net || !out)
@@ -287,6 +299,7 @@ cly_status cly_net_memory_get(const cly_net *net, cly_net_memory *out)
         .param_bytes = net->param_elems * 4,
         .activation_bytes = net->activation_elems * 4,
         .largest_bytes = net->largest_elems * 4,
+        .training_bytes = training_bytes(net),
     };
     return CLY_SUCCESS;
 }
