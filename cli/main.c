@@ -23,6 +23,9 @@ static void usage(FILE *f)
                "        [--warmup N] [--json FILE]\n"
                "                            time a net: warm-up (kernel builds, caches), then a\n"
                "                            per-layer table of device times and GFLOP/s\n"
+               "  compare A.json B.json ... [--svg FILE]\n"
+               "                            bench results side by side, ratios against the\n"
+               "                            first, optionally an SVG bar chart\n"
                "  eval MODEL [--device SEL] test accuracy and confusion matrix of a saved model\n"
                "  version                   print the library version\n"
                "\n"
@@ -58,6 +61,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0)
+        return cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;
