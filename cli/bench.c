@@ -4,6 +4,7 @@
  * (docs/bench-format.md). */
 #include "cli.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -214,6 +215,13 @@ static void json_num(FILE *f, double v)
         fputs("null", f);
 }
 
+/* prefix (a separator and key), then a number or null. */
+static void json_field(FILE *f, const char *prefix, double v)
+{
+    fputs(prefix, f);
+    json_num(f, v);
+}
+
 static void json_key_str(FILE *f, const char *key, const char *value, const char *sep)
 {
     fprintf(f, "\"%s\": ", key);
@@ -251,12 +259,9 @@ static int write_json(const bench *b, const char *path)
             b->train ? "train" : "infer", b->runs, b->warmup);
     fprintf(f, "  \"warmup\": {\"setup_ms\": ");
     json_num(f, b->setup_ms);
-    fputs(", \"first_run_ms\": ", f);
-    json_num(f, b->first_ms);
-    fputs(", \"warm_run_ms\": ", f);
-    json_num(f, b->warm_ms);
-    fputs(", \"compile_ms\": ", f);
-    json_num(f, b->first_ms > b->warm_ms ? b->first_ms - b->warm_ms : 0);
+    json_field(f, ", \"first_run_ms\": ", b->first_ms);
+    json_field(f, ", \"warm_run_ms\": ", b->warm_ms);
+    json_field(f, ", \"compile_ms\": ", b->first_ms > b->warm_ms ? b->first_ms - b->warm_ms : 0);
     fprintf(f, ",\n             \"programs_built\": %llu, \"programs_from_cache\": %llu, \"cache_writes\": %llu, "
                "\"cache_rejects\": %llu},\n  \"layers\": [",
             (unsigned long long)b->stats.programs_built, (unsigned long long)b->stats.programs_from_cache,
@@ -273,34 +278,20 @@ static int write_json(const bench *b, const char *path)
             fputs("null", f);
         fprintf(f, ", \"flops\": %.0f, \"median_ms\": ", L->flops);
         json_num(f, L->median_ms);
-        fputs(", \"forward_ms\": ", f);
-        json_num(f, L->forward_ms);
-        fputs(", \"backward_ms\": ", f);
-        json_num(f, L->backward_ms);
-        fputs(", \"gflops\": ", f);
+        json_field(f, ", \"forward_ms\": ", L->forward_ms);
+        json_field(f, ", \"backward_ms\": ", L->backward_ms);
         double g = gflops(L->flops, L->median_ms);
-        if (g > 0)
-            json_num(f, g);
-        else
-            fputs("null", f);
-        fputs(", \"share\": ", f);
-        json_num(f, L->median_ms / total);
+        json_field(f, ", \"gflops\": ", g > 0 ? g : NAN); /* null without a FLOP count */
+        json_field(f, ", \"share\": ", L->median_ms / total);
         fputc('}', f);
     }
-    fputs("\n  ],\n  \"totals\": {\"median_ms\": ", f);
-    json_num(f, b->wall_ms);
-    fputs(", \"min_ms\": ", f);
-    json_num(f, b->wall_min);
-    fputs(", \"max_ms\": ", f);
-    json_num(f, b->wall_max);
-    fputs(", \"images_per_s\": ", f);
-    json_num(f, (double)b->batch * 1e3 / b->wall_ms);
-    fputs(",\n             \"device_ms\": ", f);
-    json_num(f, b->device_ms);
-    fputs(", \"layers_ms\": ", f);
-    json_num(f, b->layers_ms);
-    fputs(", \"other_ms\": ", f);
-    json_num(f, b->other_ms);
+    json_field(f, "\n  ],\n  \"totals\": {\"median_ms\": ", b->wall_ms);
+    json_field(f, ", \"min_ms\": ", b->wall_min);
+    json_field(f, ", \"max_ms\": ", b->wall_max);
+    json_field(f, ", \"images_per_s\": ", (double)b->batch * 1e3 / b->wall_ms);
+    json_field(f, ",\n             \"device_ms\": ", b->device_ms);
+    json_field(f, ", \"layers_ms\": ", b->layers_ms);
+    json_field(f, ", \"other_ms\": ", b->other_ms);
     fprintf(f, ", \"flops\": %.0f, \"gflops\": ", b->flops);
     json_num(f, gflops(b->flops, b->wall_ms));
     fprintf(f,
