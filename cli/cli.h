@@ -4,6 +4,7 @@
 
 #include <clayer.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 
 int cmd_devices(int argc, char **argv);
@@ -13,6 +14,8 @@ int cmd_run(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Exit codes: 0 success, 1 runtime failure, 2 usage error. */
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
@@ -20,7 +23,49 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 /* Print a failed call's status and detail to stderr; returns EXIT_RUNTIME. */
 int cli_fail(const char *what, cly_status s, const cly_context *ctx);
 
+/* Shared by the net commands (nets.c). */
+double cli_now_ms(void); /* a monotonic clock */
+/* qsort comparator for doubles. */
+int cli_cmp_double(const void *a, const void *b);
+/* Parse `text` as an integer in [lo, hi] into *out: 1; else print what `cmd`'s
+ * `flag` expects and return 0. */
+int cli_parse_int(const char *cmd, const char *flag, const char *text, long long lo, long long hi, long long *out);
+/* A net file, or the name of a built-in net when no such file exists,
+ * inferred at `batch`: 0, or an exit code after printing why. */
+int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph **g);
+/* Fill every input layer with seeded uniform values in [-1, 1). */
+cly_status cli_fill_inputs(cly_net *net, cly_graph *g, uint64_t seed);
+
 /* Write s as a JSON string literal (quotes included). */
 void json_string(FILE *f, const char *s);
+
+#if defined(__GNUC__)
+#define CLY_CLI_FMT(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CLY_CLI_FMT(fmt, args)
+#endif
+
+/* A parsed JSON value (json_read.c). Strings are NUL-terminated UTF-8; an
+ * object keeps its keys in order, duplicates included (json_get finds the
+ * first). */
+typedef enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
+typedef struct json_value {
+    json_type type;
+    bool boolean;
+    double number;
+    char *string;
+    size_t count;       /* array items or object members */
+    struct json_value *items;
+    char **keys;        /* objects: count keys */
+} json_value;
+
+/* Parse `size` bytes of untrusted text: NULL on failure, with the line,
+ * column and reason in err. Free with json_free. */
+json_value *json_parse(const char *text, size_t size, char *err, size_t err_size);
+/* json_parse on a file of at most 16 MiB; err also says why it could not be read. */
+json_value *json_load(const char *path, char *err, size_t err_size);
+void json_free(json_value *v);
+/* An object's member, or NULL (also when obj is not an object). */
+const json_value *json_get(const json_value *obj, const char *key);
 
 #endif

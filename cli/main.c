@@ -19,6 +19,13 @@ static void usage(FILE *f)
                "                            and output checksums\n"
                "  train [--net FILE] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
                "                            train on Fashion-MNIST (default net: built-in 'fashion')\n"
+               "  bench FILE|NAME [--device SEL] [--batch N] [--mode infer|train] [--runs N]\n"
+               "        [--warmup N] [--json FILE]\n"
+               "                            time a net: warm-up (kernel builds, caches), then a\n"
+               "                            per-layer table of device times and GFLOP/s\n"
+               "  compare A.json B.json ... [--svg FILE]\n"
+               "                            bench results side by side, ratios against the\n"
+               "                            first, optionally an SVG bar chart\n"
                "  eval MODEL [--device SEL] test accuracy and confusion matrix of a saved model\n"
                "  convert IN OUT [--input-size HxW] [--device SEL]\n"
                "                            FC layers to convolutions: a model file (weights kept)\n"
@@ -57,6 +64,10 @@ int main(int argc, char **argv)
         return cmd_summary(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0)
+        return cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;

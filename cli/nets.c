@@ -8,14 +8,14 @@
 #include <string.h>
 #include <time.h>
 
-static double now_ms(void)
+double cli_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int parse_int(const char *cmd, const char *flag, const char *text, long long lo, long long hi, long long *out)
+int cli_parse_int(const char *cmd, const char *flag, const char *text, long long lo, long long hi, long long *out)
 {
     char *end;
     long long v = strtoll(text, &end, 10);
@@ -27,8 +27,7 @@ static int parse_int(const char *cmd, const char *flag, const char *text, long l
     return 1;
 }
 
-/* A net file, or the name of a built-in net when no such file exists. */
-static int load(const char *cmd, const char *path, long long batch, cly_graph **g)
+int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph **g)
 {
     FILE *f = fopen(path, "r");
     if (f)
@@ -56,7 +55,7 @@ int cmd_summary(int argc, char **argv)
     bool compile = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-            if (!parse_int("summary", "--batch", argv[++i], 1, 1 << 20, &batch))
+            if (!cli_parse_int("summary", "--batch", argv[++i], 1, 1 << 20, &batch))
                 return EXIT_USAGE;
         } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
             selector = argv[++i];
@@ -75,7 +74,7 @@ int cmd_summary(int argc, char **argv)
         return EXIT_USAGE;
     }
     cly_graph *g = NULL;
-    int rc = load("summary", path, batch, &g);
+    int rc = cli_load_net("summary", path, batch, &g);
     if (rc)
         return rc;
     if (!compile) {
@@ -98,14 +97,13 @@ int cmd_summary(int argc, char **argv)
     return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
+int cli_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-/* Fill every input layer with seeded uniform values in [-1, 1). */
-static cly_status fill_inputs(cly_net *net, cly_graph *g, uint64_t seed)
+cly_status cli_fill_inputs(cly_net *net, cly_graph *g, uint64_t seed)
 {
     for (size_t i = 0; i < cly_graph_layer_count(g); i++) {
         cly_layer_info info;
@@ -170,11 +168,11 @@ int cmd_run(int argc, char **argv)
         if (strcmp(a, "--device") == 0 && i + 1 < argc)
             selector = argv[++i];
         else if (strcmp(a, "--batch") == 0 && i + 1 < argc)
-            ok = parse_int("run", a, argv[++i], 1, 1 << 20, &batch);
+            ok = cli_parse_int("run", a, argv[++i], 1, 1 << 20, &batch);
         else if (strcmp(a, "--runs") == 0 && i + 1 < argc)
-            ok = parse_int("run", a, argv[++i], 1, 10000, &runs);
+            ok = cli_parse_int("run", a, argv[++i], 1, 10000, &runs);
         else if (strcmp(a, "--seed") == 0 && i + 1 < argc)
-            ok = parse_int("run", a, argv[++i], 0, INT64_MAX, &seed);
+            ok = cli_parse_int("run", a, argv[++i], 0, INT64_MAX, &seed);
         else if (!path && a[0] != '-')
             path = a;
         else
@@ -189,7 +187,7 @@ int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     cly_graph *g = NULL;
-    int rc = load("run", path, batch, &g);
+    int rc = cli_load_net("run", path, batch, &g);
     if (rc)
         return rc;
     cly_context *ctx = NULL;
@@ -201,22 +199,22 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     const cly_net_options opt = {.batch = batch};
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     if ((s = cly_net_create(ctx, g, &opt, &net)) || (s = cly_net_init_params(net, CLY_INIT_HE, (uint64_t)seed)) ||
-        (s = fill_inputs(net, g, (uint64_t)seed)) || (s = cly_net_forward(net)) || (s = cly_context_finish(ctx))) {
+        (s = cli_fill_inputs(net, g, (uint64_t)seed)) || (s = cly_net_forward(net)) || (s = cly_context_finish(ctx))) {
         rc = cli_fail("run", s, ctx);
         goto done;
     }
-    double first = now_ms() - t0;
+    double first = cli_now_ms() - t0;
     for (long long r = 0; r < runs; r++) {
-        double t = now_ms();
+        double t = cli_now_ms();
         if ((s = cly_net_forward(net)) || (s = cly_context_finish(ctx))) {
             rc = cli_fail("run", s, ctx);
             goto done;
         }
-        times[r] = now_ms() - t;
+        times[r] = cli_now_ms() - t;
     }
-    qsort(times, (size_t)runs, sizeof *times, cmp_double);
+    qsort(times, (size_t)runs, sizeof *times, cli_cmp_double);
     const cly_device_info *d = cly_context_device(ctx);
     printf("net %s, batch %lld, device %u:%u %s\n", path, batch, d->platform_index, d->device_index, d->name);
     printf("setup + first pass (kernel builds or cache loads, parameter init): %.1f ms\n", first);

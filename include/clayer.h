@@ -601,6 +601,8 @@ typedef struct cly_net_memory {
     int64_t activation_bytes; /* every layer output summed (in-place outputs excluded, as in
                                  the notes' tables): the cost without planning */
     int64_t largest_bytes;    /* the largest single layer output */
+    int64_t training_bytes;   /* after cly_net_set_training: parameter gradients, optimiser
+                                 state, what backward keeps from forward, labels, losses; else 0 */
 } cly_net_memory;
 
 CLY_API cly_status cly_net_memory_get(const cly_net *net, cly_net_memory *out);
@@ -667,6 +669,40 @@ CLY_API cly_status cly_net_get_input_gradient_f64(const cly_net *net, const char
 
 /* Optimiser updates made so far. */
 CLY_API int64_t cly_net_updates(const cly_net *net);
+
+/* ------------------------------------------------------------ profiling */
+
+/* Time every layer on the device: while on, cly_net_forward and the training
+ * calls enqueue an OpenCL marker at each layer boundary (the context's queue
+ * has profiling enabled), and the calls below read the last pass's times.
+ * Off by default; off, nothing extra is enqueued. Switching it off drops the
+ * markers. Errors: CLY_ERROR_INVALID_ARGUMENT, CLY_ERROR_OUT_OF_HOST_MEMORY. */
+CLY_API cly_status cly_net_set_profiling(cly_net *net, bool on);
+
+/* Device times in milliseconds. Each is the time between the markers around
+ * the work, so it includes any time the device sat idle while the host was
+ * enqueuing that work (kernel builds on a first pass). */
+typedef struct cly_layer_timing {
+    double forward_ms;  /* the layer's forward in the last pass */
+    double backward_ms; /* its backward in the last training batch; 0 after cly_net_forward */
+} cly_layer_timing;
+
+/* The layer at topological `index` (as cly_graph_layer_info) in the last
+ * profiled pass; waits for that pass to finish. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULL, index out of range, no profiled pass
+ * yet), CLY_ERROR_OPENCL. */
+CLY_API cly_status cly_net_layer_timing(cly_net *net, size_t index, cly_layer_timing *out);
+
+typedef struct cly_pass_timing {
+    double forward_ms;  /* every layer's forward */
+    double loss_ms;     /* training: the loss and its gradient */
+    double backward_ms; /* training: every layer's backward */
+    double update_ms;   /* training: gradient accumulation and the optimiser step */
+    double total_ms;    /* the sum */
+} cly_pass_timing;
+
+/* The whole last profiled pass, as for cly_net_layer_timing. */
+CLY_API cly_status cly_net_pass_timing(cly_net *net, cly_pass_timing *out);
 
 /* ------------------------------------------------------------- datasets */
 

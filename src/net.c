@@ -2,6 +2,7 @@
  * layer's geometry and algorithm, lays out parameters in one buffer and plans
  * activations into one arena; forward walks the layers in topological order. */
 #include "net.h"
+#include "net_profile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,7 @@ void cly_net_destroy(cly_net *net)
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
         if (*mems[i])
             clReleaseMemObject(*mems[i]);
+    cly_net_profile_free(net);
     free(net->scores_name);
     for (size_t i = 0; i < net->options.keep_count; i++)
         free((char *)net->options.keep[i]);
@@ -272,6 +274,16 @@ const cly_node *cly_net_find_node(const cly_graph *g, const char *name)
     return NULL;
 }
 
+/* Training buffers beyond the arena, workspace and parameters: gradients,
+ * optimiser state, per-layer state kept for backward, labels and losses. */
+static int64_t training_bytes(const cly_net *net)
+{
+    if (!net->training)
+        return 0;
+    int64_t copies = (net->grads ? 1 : 0) + (net->grads_batch ? 1 : 0) + (net->opt_m ? 1 : 0) + (net->opt_v ? 1 : 0);
+    return (copies * net->param_elems + net->aux_elems + 2 * net->options.batch) * (int64_t)cly_real_size(net->ctx);
+}
+
 cly_status cly_net_memory_get(const cly_net *net, cly_net_memory *out)
 {
     if (!net || !out)
@@ -284,6 +296,7 @@ cly_status cly_net_memory_get(const cly_net *net, cly_net_memory *out)
         .param_bytes = net->param_elems * size,
         .activation_bytes = net->activation_elems * size,
         .largest_bytes = net->largest_elems * size,
+        .training_bytes = training_bytes(net),
     };
     return CLY_SUCCESS;
 }

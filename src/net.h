@@ -49,6 +49,9 @@ struct cly_net {
     uint64_t passes;        /* training forward passes: varies dropout masks */
     bool training_pass;     /* the forward pass running now is a training one */
     bool input_grads;       /* compute gradients of INPUT layers too */
+    /* Profiling (net_profile.c), after cly_net_set_profiling: one marker
+     * per slot of net_profile.h, NULL where the last pass set none. */
+    cl_event *prof;
 };
 
 /* Training-mode plan: activations (plan[0, n)) live until their backward

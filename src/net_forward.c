@@ -1,6 +1,7 @@
 /* The forward pass: each layer's op on views into the arena, in topological
  * order, all enqueued on the context's in-order queue. */
 #include "net.h"
+#include "net_profile.h"
 
 #include <string.h>
 
@@ -100,7 +101,9 @@ cly_status cly_net_forward(cly_net *net)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_forward: net must not be NULL");
     for (size_t s = 0; s < net->graph->count; s++) {
         size_t id = net->graph->order[s];
-        cly_status st = cly_net_run_layer(net, id);
+        cly_status st = cly_net_profile_mark(net, cly_prof_forward(s));
+        if (st == CLY_SUCCESS)
+            st = cly_net_run_layer(net, id);
         if (st != CLY_SUCCESS) {
             /* Name the layer unless the op already did. */
             const char *err = cly_last_error(net->ctx);
@@ -111,5 +114,5 @@ cly_status cly_net_forward(cly_net *net)
             return st;
         }
     }
-    return CLY_SUCCESS;
+    return cly_net_profile_mark(net, cly_prof_forward(net->graph->count));
 }

@@ -7,6 +7,7 @@
  * backward comes earlier), a gradient from its first writer (the consumer
  * latest in topological order) to the backward step that reads it. */
 #include "net.h"
+#include "net_profile.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -362,8 +363,11 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
     cly_status s = fill_zero(net, batch_grads(net), net->param_elems);
     net->training_pass = true;
     for (size_t i = 0; i < g->count && s == CLY_SUCCESS; i++)
-        s = cly_net_run_layer(net, g->order[i]);
+        if ((s = cly_net_profile_mark(net, cly_prof_forward(i))) == CLY_SUCCESS)
+            s = cly_net_run_layer(net, g->order[i]);
     net->training_pass = false;
+    if (s == CLY_SUCCESS)
+        s = cly_net_profile_mark(net, cly_prof_forward(g->count));
     if (s != CLY_SUCCESS)
         return s;
     cly_buf scores = cly_net_value(net, net->scores_id), dscores = cly_net_grad(net, net->scores_id);
@@ -371,6 +375,8 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
     s = net->train.loss == CLY_LOSS_SVM
             ? cly_svm_loss(ctx, count, classes, net->train.svm_margin, scores, lab, losses, dscores)
             : cly_softmax_xent(ctx, count, classes, scores, lab, losses, dscores);
+    if (s == CLY_SUCCESS)
+        s = cly_net_profile_mark(net, cly_prof_loss(g->count));
     if (s != CLY_SUCCESS)
         return s;
     int64_t *pos = malloc(g->count * sizeof *pos);
@@ -379,7 +385,8 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
     for (size_t i = 0; i < g->count; i++)
         pos[g->order[i]] = (int64_t)i;
     for (size_t i = g->count; i-- > 0 && s == CLY_SUCCESS;)
-        s = cly_net_backward_layer(net, g->order[i], pos);
+        if ((s = cly_net_backward_layer(net, g->order[i], pos)) == CLY_SUCCESS)
+            s = cly_net_profile_mark(net, cly_prof_backward(g->count, i));
     free(pos);
     if (s != CLY_SUCCESS)
         return s;
@@ -492,9 +499,11 @@ cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t coun
     }
     net->passes++; /* new dropout masks for the next batch */
     if (++net->batches_seen < net->train.accumulate)
-        return CLY_SUCCESS;
+        return cly_net_profile_mark(net, cly_prof_update(net->graph->count));
     net->batches_seen = 0;
-    return update(net);
+    if ((s = update(net)) != CLY_SUCCESS)
+        return s;
+    return cly_net_profile_mark(net, cly_prof_update(net->graph->count));
 }
 
 cly_status cly_net_compute_gradients(cly_net *net, const int32_t *labels, int64_t count, double *loss)

@@ -77,5 +77,53 @@ run nonet "$clayer" summary nosuchnet
 [ $rc -ne 0 ] || fail "clayer summary nosuchnet exited 0"
 grep -q "built-in nets: .*resnet50" "$work/nonet.err" || fail "clayer summary nosuchnet does not list the built-in nets"
 
+# clayer bench in both modes: the JSON parses, follows docs/bench-format.md
+# and holds every layer of the net.
+run layers "$clayer" summary lenet
+for mode in infer train; do
+    run "bench_$mode" "$clayer" bench lenet --batch 2 --runs 2 --mode $mode --json "$work/$mode.json"
+    [ $rc -eq 0 ] || fail "clayer bench --mode $mode exited $rc: $(cat "$work/bench_$mode.err")"
+    grep -q "images/s" "$work/bench_$mode.out" || fail "clayer bench --mode $mode printed no totals"
+    python3 - "$work/$mode.json" "$mode" "$work/layers.out" <<'PY' || fail "clayer bench --mode $mode: bad JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == "clayer-bench" and d["schema_version"] == 1, d.get("schema")
+assert d["mode"] == sys.argv[2] and d["batch"] == 2 and d["runs"] == 2 and d["net"] == "lenet"
+for k in ("name", "driver_version", "platform", "vendor", "type"):
+    assert isinstance(d["device"][k], str), k
+assert d["warmup"]["first_run_ms"] > 0
+names = [l["name"] for l in d["layers"]]
+# The layers of the summary's table (between its two rules), in its order.
+lines = open(sys.argv[3]).read().split("\n")
+rules = [i for i, line in enumerate(lines) if line.startswith("----")]
+want = [line.split()[0] for line in lines[rules[0] + 1:rules[1]]]
+assert len(want) == 9 and names == want, (names, want)
+for l in d["layers"]:
+    assert l["median_ms"] >= 0 and 0 <= l["share"] <= 1, l
+    assert (l["algo"] is not None) == (l["type"] == "conv"), l
+t = d["totals"]
+assert t["median_ms"] > 0 and t["images_per_s"] > 0 and t["peak_memory_bytes"] > 0
+assert (t["training_bytes"] > 0) == (sys.argv[2] == "train")
+PY
+done
+
+run compare "$clayer" compare "$work/infer.json" "$work/train.json" --svg "$work/chart.svg"
+[ $rc -eq 0 ] || fail "clayer compare exited $rc: $(cat "$work/compare.err")"
+grep -q "^c3 " "$work/compare.out" || fail "clayer compare has no row for c3"
+grep -q "^total (ms/batch)" "$work/compare.out" || fail "clayer compare has no total row"
+grep -q "B/A" "$work/compare.out" || fail "clayer compare has no ratio column"
+python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert d.documentElement.tagName == "svg"
+assert len(d.getElementsByTagName("rect")) > 9' "$work/chart.svg" || fail "clayer compare --svg: not a well-formed SVG"
+
+printf '{"schema": "clayer-bench", "schema_version": 1, "layers": [' >"$work/cut.json"
+run cut "$clayer" compare "$work/infer.json" "$work/cut.json"
+[ $rc -eq 1 ] || fail "clayer compare on truncated JSON exited $rc, want 1"
+grep -q "cut.json: line 1, column" "$work/cut.err" || fail "no position in: $(cat "$work/cut.err")"
+echo '{"schema": "clayer-bench", "schema_version": 1}' >"$work/partial.json"
+run partial "$clayer" compare "$work/partial.json"
+[ $rc -eq 1 ] && grep -q "partial.json" "$work/partial.err" || fail "clayer compare on a partial file: rc $rc"
+run badmode "$clayer" bench lenet --mode fly
+[ $rc -eq 2 ] || fail "clayer bench --mode fly exited $rc, want 2"
+
 [ $failures -eq 0 ] || exit 1
 echo "cli: all checks passed"
