@@ -12,43 +12,17 @@
  * included: each way has to move its pixels). GFLOP/s counts the FLOPs of
  * the graph (cly_layer_info.flops) that each way runs. --width multiplies
  * every layer's channel count (default 4: conv1 32, conv2 64, fc6/fc7 128). */
+#include "bench_util.h"
 #include "fc_conv_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define IMAGE 384
 #define CROPS 36
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return v[n / 2];
-}
-
-#define CHECK(call)                                                                                  \
-    do {                                                                                             \
-        cly_status st_ = (call);                                                                     \
-        if (st_ != CLY_SUCCESS) {                                                                    \
-            fprintf(stderr, "fc_conv_bench: %s: %s\n", #call, cly_last_error(ctx));                  \
-            exit(1);                                                                                 \
-        }                                                                                            \
-    } while (0)
+#define CHECK(call) BENCH_CHECK("fc_conv_bench", call)
 
 static int64_t graph_flops(const cly_graph *g)
 {
@@ -67,16 +41,16 @@ static double time_passes(cly_context *ctx, cly_net *net, const float *x, int64_
 {
     double *t = malloc((size_t)runs * sizeof *t);
     for (int r = -1; r < runs; r++) {
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         for (int i = 0; i < count; i++) {
             CHECK(cly_net_set_input(net, "data", x + i * per, per));
             CHECK(cly_net_forward(net));
         }
         CHECK(cly_context_finish(ctx));
         if (r >= 0)
-            t[r] = now_ms() - t0;
+            t[r] = bench_now_ms() - t0;
     }
-    double m = median(t, runs);
+    double m = bench_median(t, runs);
     free(t);
     return m;
 }

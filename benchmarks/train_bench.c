@@ -6,40 +6,14 @@
  *
  *   ./build/benchmarks/train_bench [--device SEL] [--runs N] [--net NAME --batch N]
  */
+#include "bench_util.h"
 #include "net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return v[n / 2];
-}
-
-#define CHECK(call)                                                                                                \
-    do {                                                                                                           \
-        cly_status st_ = (call);                                                                                   \
-        if (st_ != CLY_SUCCESS) {                                                                                  \
-            fprintf(stderr, "train_bench: %s: %s\n", #call, cly_last_error(ctx));                                \
-            exit(1);                                                                                               \
-        }                                                                                                          \
-    } while (0)
+#define CHECK(call) BENCH_CHECK("train_bench", call)
 
 static void bench(cly_context *ctx, const char *name, int64_t batch, int runs)
 {
@@ -69,20 +43,20 @@ static void bench(cly_context *ctx, const char *name, int64_t batch, int runs)
 
     double *train = calloc((size_t)runs, sizeof *train), *infer = calloc((size_t)runs, sizeof *infer);
     for (int r = -2; r < runs; r++) { /* two warm-up steps: builds, caches */
-        double t = now_ms();
+        double t = bench_now_ms();
         CHECK(cly_net_train_batch(net, labels, batch, NULL));
         CHECK(cly_context_finish(ctx));
         if (r >= 0)
-            train[r] = now_ms() - t;
+            train[r] = bench_now_ms() - t;
     }
     for (int r = -1; r < runs; r++) {
-        double t = now_ms();
+        double t = bench_now_ms();
         CHECK(cly_net_forward(net));
         CHECK(cly_context_finish(ctx));
         if (r >= 0)
-            infer[r] = now_ms() - t;
+            infer[r] = bench_now_ms() - t;
     }
-    double tm = median(train, runs), im = median(infer, runs);
+    double tm = bench_median(train, runs), im = bench_median(infer, runs);
     printf("%s, batch %lld: training step %.1f ms (median of %d) = %.1f images/s; inference forward %.1f ms = "
            "%.1f images/s; step / forward = %.2f; forward FLOPs %.3g per batch\n",
            name, (long long)batch, tm, runs, (double)batch * 1e3 / tm, im, (double)batch * 1e3 / im, tm / im,
@@ -96,19 +70,19 @@ static void bench(cly_context *ctx, const char *name, int64_t batch, int runs)
         pos[g->order[i]] = (int64_t)i;
     net->training_pass = true;
     for (size_t s = 0; s < n; s++) {
-        double t = now_ms();
+        double t = bench_now_ms();
         CHECK(cly_net_run_layer(net, g->order[s]));
         CHECK(cly_context_finish(ctx));
-        fwd[g->order[s]] = now_ms() - t;
+        fwd[g->order[s]] = bench_now_ms() - t;
     }
     net->training_pass = false;
     CHECK(cly_net_compute_gradients(net, labels, batch, NULL)); /* the loss's gradient, fresh */
     CHECK(cly_context_finish(ctx));
     for (size_t s = n; s-- > 0;) {
-        double t = now_ms();
+        double t = bench_now_ms();
         CHECK(cly_net_backward_layer(net, g->order[s], pos));
         CHECK(cly_context_finish(ctx));
-        bwd[g->order[s]] = now_ms() - t;
+        bwd[g->order[s]] = bench_now_ms() - t;
     }
     for (size_t i = 0; i < n; i++)
         total += fwd[i] + bwd[i];
