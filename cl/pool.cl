@@ -1,8 +1,8 @@
-/* Pooling, NCHW, one output element per work-item over a 1-D range.
- *
- * Work-item i < N*C*OH*OW (64-bit) maps to
- *   ox = i % OW,  oy = (i / OW) % OH,  nc = i / (OW*OH)   (nc = n*C + c)
- * and reads the input plane at in_off + nc*H*W. Its window covers rows
+/* Pooling, NCHW, one output element per work-item over a 3-D range
+ * (ox, oy, nc = n*C + c) = get_global_id(0, 1, 2), the first two rounded up
+ * to the work-group and guarded: element i = (nc*OH + oy)*OW + ox with no
+ * 64-bit division (scalar divisions cost CPUs more than the pooling). It
+ * reads the input plane at in_off + nc*H*W. Its window covers rows
  *   y0 = oy*SH - PT .. y0 + FH - 1   and columns   x0 = ox*SW - PL .. x0 + FW - 1,
  * of which only in-input cells (0 <= y < H, 0 <= x < W) are read.
  *
@@ -20,8 +20,8 @@
  * The host guarantees every pad < window size and the Caffe/PyTorch ceil
  * rule, so each window holds at least one in-input cell.
  *
- * Backward passes gather: one work-item per INPUT element i < N*C*H*W,
- *   ix = i % W,  iy = (i / W) % H,  nc = i / (W*H),
+ * Backward passes gather: one work-item per INPUT element (ix, iy, nc),
+ *   i = (nc*H + iy)*W + ix,
  * visits, in ascending (oy, ox) order, every output whose window covers
  * (iy, ix):
  *   oy = oy_lo .. oy_hi,  oy_lo = max(0, ceil((iy + PT - FH + 1) / SH)),
@@ -42,18 +42,16 @@
  * `flag` is want_argmax for max, exclude_pad for avg, unused for L2. */
 #define POOL_ARGS                                                                                               \
     __global const real *in, long in_off, __global real *out, long out_off, __global int *argmax,            \
-        long argmax_off, int flag, long count, int H, int W, int OH, int OW, int FH, int FW, int SH, int SW,   \
-        int PT, int PL, int PB, int PR
+        long argmax_off, int flag, int H, int W, int OH, int OW, int FH, int FW, int SH, int SW, int PT, int PL, \
+        int PB, int PR
 
-/* Decompose the 1-D id; shared by the three pool kernels. */
+/* The output element and its window; shared by the three pool kernels. */
 #define POOL_PROLOGUE                                                      \
-    const idx_t i = get_global_id(0);                                     \
-    if (i >= count)                                                        \
+    const int ox = (int)get_global_id(0), oy = (int)get_global_id(1);     \
+    if (ox >= OW || oy >= OH)                                              \
         return;                                                            \
-    const int ox = (int)(i % OW);                                         \
-    const idx_t t = i / OW;                                                \
-    const int oy = (int)(t % OH);                                         \
-    const idx_t nc = t / OH;                                               \
+    const idx_t nc = get_global_id(2);                                     \
+    const idx_t i = (nc * OH + oy) * OW + ox;                              \
     const int y0 = oy * SH - PT, x0 = ox * SW - PL;                       \
     const int ya = max(y0, 0), yb = min(y0 + FH, H);                      \
     const int xa = max(x0, 0), xb = min(x0 + FW, W);                      \
@@ -129,19 +127,16 @@ __kernel void gap(__global const real *in, long in_off, __global real *out, long
 #define POOL_BWD_ARGS                                                                                           \
     __global const real *x, long x_off, __global const real *y, long y_off, __global const int *argmax,      \
         long argmax_off, __global const real *dy, long dy_off, __global real *dx, long dx_off, int flag,    \
-        float beta, long count, int H, int W, int OH, int OW, int FH, int FW, int SH, int SW, int PT, int PL,  \
-        int PB, int PR
+        float beta, int H, int W, int OH, int OW, int FH, int FW, int SH, int SW, int PT, int PL, int PB, int PR
 
 /* Input cell (iy, ix) of plane nc, and the range of outputs whose windows
  * cover it; dyp points at the plane's outputs. */
 #define POOL_BWD_PROLOGUE                                                  \
-    const idx_t i = get_global_id(0);                                     \
-    if (i >= count)                                                        \
+    const int ix = (int)get_global_id(0), iy = (int)get_global_id(1);     \
+    if (ix >= W || iy >= H)                                                \
         return;                                                            \
-    const int ix = (int)(i % W);                                          \
-    const idx_t t = i / W;                                                 \
-    const int iy = (int)(t % H);                                          \
-    const idx_t nc = t / H;                                                \
+    const idx_t nc = get_global_id(2);                                     \
+    const idx_t i = (nc * H + iy) * W + ix;                                \
     const int ty = iy + PT - FH + 1, tx = ix + PL - FW + 1;               \
     const int oy_lo = ty <= 0 ? 0 : (ty + SH - 1) / SH;                   \
     const int ox_lo = tx <= 0 ? 0 : (tx + SW - 1) / SW;                   \

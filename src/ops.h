@@ -166,5 +166,11 @@ cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, fl
 /* Enqueue `kernel` over a 1-D range of `count` work-items (rounded up to the
  * work-group size; kernels guard their own bounds). */
 cly_status cly_enqueue_1d(cly_context *ctx, cl_kernel kernel, int64_t count, const char *what);
+/* Enqueue `kernel` over a width x height x planes grid (work-groups of up to
+ * 8 x 8 x 1; width and height rounded up to them, kernels guard their own
+ * bounds): per-plane kernels read column, row and plane from
+ * get_global_id(0, 1, 2) instead of dividing a 1-D id. */
+cly_status cly_enqueue_planes(cly_context *ctx, cl_kernel kernel, int64_t width, int64_t height, int64_t planes,
+                              const char *what);
 
 #endif

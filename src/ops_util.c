@@ -38,6 +38,45 @@ cly_status cly_enqueue_1d(cly_context *ctx, cl_kernel kernel, int64_t count, con
     return CLY_SUCCESS;
 }
 
+cly_status cly_enqueue_planes(cly_context *ctx, cl_kernel kernel, int64_t width, int64_t height, int64_t planes,
+                              const char *what)
+{
+    if (width < 0 || height < 0 || planes < 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: negative grid %lld x %lld x %lld", what,
+                        (long long)width, (long long)height, (long long)planes);
+    if (width == 0 || height == 0 || planes == 0)
+        return CLY_SUCCESS;
+    size_t kernel_max = 0;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
+                                          &kernel_max, NULL);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(ctx, err, "%s: clGetKernelWorkGroupInfo", what);
+    size_t limit = kernel_max > 0 ? kernel_max : 64;
+    if (ctx->info.max_work_group_size > 0 && limit > ctx->info.max_work_group_size)
+        limit = (size_t)ctx->info.max_work_group_size;
+    /* 8 x 8 as on the 1-D path's 64; narrower rows give their share to more
+     * rows, so small maps (7 x 7) waste little. */
+    size_t lx = width >= 8 ? 8 : width >= 4 ? 4 : width >= 2 ? 2 : 1, ly = 64 / lx;
+    while (lx * ly > limit) {
+        if (ly > 1)
+            ly /= 2;
+        else
+            lx /= 2;
+    }
+    if ((uint64_t)width > (uint64_t)INT32_MAX || (uint64_t)height > (uint64_t)INT32_MAX ||
+        (uint64_t)planes > (uint64_t)INT64_MAX / ((uint64_t)width * (uint64_t)height))
+        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: grid %lld x %lld x %lld", what, (long long)width,
+                        (long long)height, (long long)planes);
+    const size_t global[3] = {((size_t)width + lx - 1) / lx * lx, ((size_t)height + ly - 1) / ly * ly,
+                              (size_t)planes},
+                 local[3] = {lx, ly, 1};
+    err = clEnqueueNDRangeKernel(ctx->queue, kernel, 3, NULL, global, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel of %zu x %zu x %zu (local %zu x %zu)", what,
+                           global[0], global[1], global[2], lx, ly);
+    return CLY_SUCCESS;
+}
+
 cly_status cly_kernel_args(cly_context *ctx, cl_kernel kernel, const char *what, const cly_karg *args, size_t count)
 {
     for (size_t i = 0; i < count; i++) {

@@ -132,7 +132,7 @@ cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x,
     cly_status s = cly_kernel_get(ctx, "pool", "", names[g->kind], &k);
     if (s != CLY_SUCCESS)
         return s;
-    cl_long xo = x.offset, yo = y.offset, ao = argmax.offset, cnt = count;
+    cl_long xo = x.offset, yo = y.offset, ao = argmax.offset;
     cl_int H = (cl_int)g->h, W = (cl_int)g->w, OH = (cl_int)g->oh, OW = (cl_int)g->ow, FH = (cl_int)g->fh,
            FW = (cl_int)g->fw, SH = (cl_int)g->sh, SW = (cl_int)g->sw, PT = (cl_int)g->pt, PL = (cl_int)g->pl,
            PB = (cl_int)g->pb, PR = (cl_int)g->pr, flag;
@@ -141,13 +141,13 @@ cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x,
     flag = g->kind == CLY_POOL_MAX ? argmax.mem != NULL : g->kind == CLY_POOL_AVG ? g->exclude_pad : 0;
     cl_mem am = argmax.mem ? argmax.mem : y.mem;
     const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(am), CLY_ARG(ao),
-                          CLY_ARG(flag),  CLY_ARG(cnt), CLY_ARG(H),    CLY_ARG(W),  CLY_ARG(OH), CLY_ARG(OW),
-                          CLY_ARG(FH),    CLY_ARG(FW), CLY_ARG(SH),    CLY_ARG(SW), CLY_ARG(PT), CLY_ARG(PL),
-                          CLY_ARG(PB),    CLY_ARG(PR)};
+                          CLY_ARG(flag),  CLY_ARG(H),  CLY_ARG(W),     CLY_ARG(OH), CLY_ARG(OW), CLY_ARG(FH),
+                          CLY_ARG(FW),    CLY_ARG(SH), CLY_ARG(SW),    CLY_ARG(PT), CLY_ARG(PL), CLY_ARG(PB),
+                          CLY_ARG(PR)};
     s = cly_kernel_args(ctx, k, names[g->kind], a, sizeof a / sizeof a[0]);
     if (s != CLY_SUCCESS)
         return s;
-    return cly_enqueue_1d(ctx, k, count, names[g->kind]);
+    return cly_enqueue_planes(ctx, k, g->ow, g->oh, g->n * g->c, names[g->kind]);
 }
 
 cly_status cly_gap_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y)
