@@ -164,7 +164,9 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
     /* The reference: Convgemm, else im2col + SGEMM. */
     host = malloc((size_t)ycount * sizeof *host);
     ref = malloc((size_t)ycount * sizeof *ref);
-    row->reference = row->ms[SERIES_CONVGEMM] > 0 ? SERIES_CONVGEMM : row->ms[SERIES_IM2COL_SGEMM] > 0 ? SERIES_IM2COL_SGEMM : -1;
+    row->reference = row->ms[SERIES_CONVGEMM] > 0       ? SERIES_CONVGEMM
+                     : row->ms[SERIES_IM2COL_SGEMM] > 0 ? SERIES_IM2COL_SGEMM
+                                                        : -1;
     if (!host || !ref || (row->reference >= 0 && cly_tensor_read(ty[row->reference], ref, ycount))) {
         fprintf(stderr, "%s: reading the reference failed\n", d->name);
         failed = 1;
