@@ -1,153 +1,215 @@
-/* conv_bench: time every convolution algorithm on real layers with OpenCL
- * profiling events, after a warm-up, and compare with im2col + CLBlast
- * measured in the same run.
+/* conv_bench: every clayer convolution algorithm on layers of real networks
+ * against CLBlast's own Convgemm and CLBlast im2col + SGEMM, measured in the
+ * same run, each result checked against the reference.
  *
- *   conv_bench [--runs N] [--mb N] [--device SEL] [SHAPE...]
+ *   conv_bench [--runs N] [--mb N] [--device SEL] [--set NAME] [--json FILE] [--svg FILE] [SHAPE...]
  *
- * SHAPE is a benchdnn-style string (tests/conv/conv_desc.h); without one, a
- * built-in list of VGG-16, ResNet-18/50, AlexNet and GoogLeNet layers runs.
- * For each layer and supported algorithm: the median of N runs (default 7)
- * of one forward pass, timed on the device from a marker before to a marker
- * after (packing, im2col, GEMM and epilogue included), GFLOP/s as
- * 2*N*K*OH*OW*C/G*FH*FW / time, and the speed-up over im2col
- * (time_im2col / time). "auto" names the algorithm AUTO picks. */
-#include "conv_desc.h"
-#include "ops.h"
+ * SHAPE is a benchdnn-style string (tests/conv/conv_desc.h); without one,
+ * the layers of --set run (conv_shapes.c): alexnet, vgg16, googlenet,
+ * resnet50, convnet-benchmarks, dilated, all, or default (a subset that
+ * takes a few minutes on a 2-core CPU). Every layer is at batch 1 unless
+ * --mb N. Every series times a plain convolution (no bias, no ReLU: what
+ * Convgemm computes): the median of N runs (default 7) after a warm-up, on
+ * the device from a marker before to a marker after (packing, im2col, GEMM
+ * included), GFLOP/s as 2*N*K*OH*OW*C/G*FH*FW / time, and speed-ups
+ * time(reference) / time. Inputs are uniform in [-1, 1); every output is
+ * compared with Convgemm's (or with im2col + SGEMM's where Convgemm cannot
+ * run) as max |y - ref| / max |ref|, and above 1e-3 the run fails.
+ * "<- auto" marks what AUTO picks. Exit status 1 on any failure. */
+#include "conv_clblast.h"
+#include "conv_report.h"
+#include "conv_shapes.h"
+#include "bench_time.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const default_layers[] = {
-    "mb1ic64ih224oc64oh224kh3ph1n\"vgg16:conv1_2\"",
-    "mb1ic128ih112oc128oh112kh3ph1n\"vgg16:conv2_2\"",
-    "mb1ic256ih56oc256oh56kh3ph1n\"vgg16:conv3_2\"",
-    "mb1ic512ih28oc512oh28kh3ph1n\"vgg16:conv4_2\"",
-    "mb1ic512ih14oc512oh14kh3ph1n\"vgg16:conv5_2\"",
-    "mb1ic3ih227oc96oh55kh11sh4n\"alexnet:conv1\"",
-    "mb1ic3ih224oc64oh112kh7sh2ph3rfloorn\"resnet:conv1_7x7_s2\"",
-    "mb1ic64ih56oc64oh56kh3ph1n\"resnet:layer1_3x3\"",
-    "mb1ic128ih28oc128oh28kh3ph1n\"resnet:layer2_3x3\"",
-    "mb1ic256ih14oc256oh14kh3ph1n\"resnet:layer3_3x3\"",
-    "mb1ic512ih7oc512oh7kh3ph1n\"resnet:layer4_3x3\"",
-    "mb1ic128ih56oc128oh28kh3sh2ph1rfloorn\"resnet50:layer2.0_3x3_s2\"",
-    "mb1ic64ih56oc256oh56kh1n\"resnet50:layer1_1x1_b\"",
-    "mb1ic256ih56oc64oh56kh1n\"resnet50:layer1_1x1_a\"",
-    "mb1ic1024ih14oc256oh14kh1n\"resnet50:layer3_1x1_a\"",
-    "mb1ic512ih7oc2048oh7kh1n\"resnet50:layer4_1x1_b\"",
-    "mb1ic256ih56oc512oh28kh1sh2rfloorn\"resnet50:layer2.0_downsample\"",
-    "mb1ic16ih28oc32oh28kh5ph2n\"googlenet:3a_5x5\"",
-    "mb1ic128ih56oc128oh56kh3ph1g128n\"mobilenet:dw3_3x3\"",
-};
+#define MAX_ERROR 1e-3
 
-static int cmp_double(const void *a, const void *b)
+typedef struct conv_run {
+    const cly_conv_geom *g;
+    int series;
+    cl_mem x, w, y, ws;
+} conv_run;
+
+static cly_status enqueue(cly_context *ctx, void *arg)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    const conv_run *r = arg;
+    if (r->series == SERIES_CONVGEMM)
+        return clblast_convgemm(ctx, r->g, r->x, r->w, r->y);
+    if (r->series == SERIES_IM2COL_SGEMM)
+        return clblast_im2col_sgemm(ctx, r->g, r->x, r->w, r->y, r->ws);
+    return cly_conv_forward(ctx, (cly_conv_algo)r->series, r->g, (cly_buf){r->x, 0}, (cly_buf){r->w, 0},
+                            (cly_buf){NULL, 0}, (cly_buf){r->y, 0}, (cly_buf){r->ws, 0});
 }
 
-static cly_status marker(cly_context *ctx, cl_event *ev)
+/* Time one series into row->ms (or say why not in row->why). */
+static void time_series(cly_context *ctx, conv_run *run, int runs, conv_row *row)
 {
-    cl_int err = clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, ev);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(ctx, err, "clEnqueueMarkerWithWaitList");
-}
-
-static double event_end_ms(cl_event ev)
-{
-    cl_ulong t = 0;
-    clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t, &t, NULL);
-    return (double)t / 1e6;
-}
-
-/* Median milliseconds of `runs` timed forwards after one warm-up; < 0 on failure. */
-static double time_algo(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
-                        cly_buf b, cly_buf y, int runs)
-{
-    int64_t wsf = cly_conv_workspace(ctx, algo, g);
-    cly_buf ws = {NULL, 0};
-    cl_int err;
-    if (wsf > 0 && !(ws.mem = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)wsf * 4, NULL, &err))) {
-        fprintf(stderr, "workspace of %lld floats: OpenCL error %d\n", (long long)wsf, (int)err);
-        return -1;
+    const cly_conv_geom *g = run->g;
+    const int s = run->series;
+    int64_t wsf = s == SERIES_CONVGEMM        ? 0
+                  : s == SERIES_IM2COL_SGEMM ? clblast_im2col_floats(g)
+                                              : cly_conv_workspace(ctx, (cly_conv_algo)s, g);
+    cl_int err = CL_SUCCESS;
+    run->ws = wsf > 0 ? clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)wsf * 4, NULL, &err) : NULL;
+    if (err != CL_SUCCESS) {
+        snprintf(row->why[s], sizeof row->why[s], "workspace of %lld floats: OpenCL error %d", (long long)wsf,
+                 (int)err);
+        return;
     }
-    double *t = malloc((size_t)runs * sizeof *t), median = -1;
-    cly_status s = CLY_SUCCESS;
-    for (int r = -1; r < runs && s == CLY_SUCCESS; r++) {
-        cl_event e0, e1;
-        if ((s = marker(ctx, &e0)) != CLY_SUCCESS)
-            break;
-        if ((s = cly_conv_forward(ctx, algo, g, x, w, b, y, ws)) != CLY_SUCCESS ||
-            (s = marker(ctx, &e1)) != CLY_SUCCESS) {
-            clReleaseEvent(e0);
-            break;
-        }
-        clWaitForEvents(1, &e1);
-        if (r >= 0)
-            t[r] = event_end_ms(e1) - event_end_ms(e0);
-        clReleaseEvent(e0);
-        clReleaseEvent(e1);
-    }
-    if (s == CLY_SUCCESS) {
-        qsort(t, (size_t)runs, sizeof *t, cmp_double);
-        median = t[runs / 2];
-    } else {
-        fprintf(stderr, "%s: %s\n", cly_conv_algo_string(algo), cly_last_error(ctx));
-    }
-    free(t);
-    if (ws.mem)
-        clReleaseMemObject(ws.mem);
-    return median;
+    row->ms[s] = bench_median_ms(ctx, enqueue, run, runs);
+    if (row->ms[s] < 0)
+        snprintf(row->why[s], sizeof row->why[s], "%s", cly_last_error(ctx));
+    if (run->ws)
+        clReleaseMemObject(run->ws);
 }
 
-static int bench(cly_context *ctx, const conv_desc *d, int runs)
+/* max |y - ref| / max |ref| over count values. */
+static double max_rel_error(const float *y, const float *ref, size_t count)
 {
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < count; i++) {
+        double d = fabs((double)y[i] - ref[i]);
+        diff = d > diff || d != d ? d : diff;
+        scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
+    }
+    return scale > 0 ? diff / scale : diff;
+}
+
+static cly_status fill_uniform(cly_tensor *t, int64_t count, uint32_t seed)
+{
+    float *v = malloc((size_t)count * sizeof *v);
+    if (!v)
+        return CLY_ERROR_OUT_OF_HOST_MEMORY;
+    for (int64_t i = 0; i < count; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = (float)((seed >> 8) * (2.0 / 16777216.0) - 1.0);
+    }
+    cly_status s = cly_tensor_write(t, v, count);
+    free(v);
+    return s;
+}
+
+static void print_series(const conv_row *r, int s)
+{
+    printf("%-34s %-20s", r->d.name, conv_series_name(s));
+    if (r->ms[s] < 0) {
+        printf(" skipped: %s\n", r->why[s]);
+        return;
+    }
+    printf(" %9.3f ms %7.1f GFLOP/s", r->ms[s], r->flops / r->ms[s] / 1e6);
+    const int refs[] = {SERIES_CONVGEMM, SERIES_IM2COL_SGEMM};
+    for (int i = 0; i < 2; i++) {
+        double x = s == refs[i] ? -1 : conv_row_speedup(r, s, refs[i]);
+        if (x > 0)
+            printf("  x%5.2f vs %s", x, i == 0 ? "Convgemm" : "im2col+SGEMM");
+        else
+            printf("  %*s", i == 0 ? 16 : 20, "");
+    }
+    if (r->err[s] >= 0)
+        printf("  err %.1e", r->err[s]);
+    printf("%s\n", s == (int)r->pick ? "  <- auto" : "");
+}
+
+/* Measure every series of one layer into row; 0, or 1 on a failure or a wrong result. */
+static int bench(cly_context *ctx, conv_row *row, int runs)
+{
+    const conv_desc *d = &row->d;
     cly_conv_params p = conv_desc_params(d);
-    p.relu = true; /* the usual CONV -> RELU pair, fused */
     cly_conv_geom g;
     char msg[256];
     if (!cly_conv_geom_make(&p, (cly_shape){d->mb, d->ic, d->ih, d->iw}, &g, NULL, msg, sizeof msg)) {
         fprintf(stderr, "%s: %s\n", d->text, msg);
         return 1;
     }
-    const double flops = 2.0 * g.n * g.k * g.oh * g.ow * (g.c / g.groups) * g.fh * g.fw;
-    cly_tensor *tx = NULL, *tw = NULL, *tb = NULL, *ty = NULL;
+    g.bias = g.relu = false; /* a plain convolution, as Convgemm computes */
+    row->flops = 2.0 * g.n * g.k * g.oh * g.ow * (g.c / g.groups) * g.fh * g.fw;
+    row->pick = cly_conv_choose(ctx, &g, CLY_CONV_AUTO);
+    row->reference = -1;
+    for (int s = 0; s < SERIES_COUNT; s++)
+        row->ms[s] = row->err[s] = -1;
+    const int64_t ycount = g.n * g.k * g.oh * g.ow;
+    cly_tensor *tx = NULL, *tw = NULL, *ty[SERIES_COUNT] = {NULL};
+    float *host = NULL, *ref = NULL;
+    int failed = 0;
     cly_status s;
     if ((s = cly_tensor_create(ctx, (cly_shape){g.n, g.c, g.h, g.w}, &tx)) ||
         (s = cly_tensor_create(ctx, (cly_shape){g.k, g.c / g.groups, g.fh, g.fw}, &tw)) ||
-        (s = cly_tensor_create(ctx, (cly_shape){1, g.k, 1, 1}, &tb)) ||
-        (s = cly_tensor_create(ctx, (cly_shape){g.n, g.k, g.oh, g.ow}, &ty)) || (s = cly_tensor_fill(tx, 0.5f)) ||
-        (s = cly_tensor_fill(tw, 0.25f)) || (s = cly_tensor_fill(tb, 1.0f))) {
+        (s = fill_uniform(tx, g.n * g.c * g.h * g.w, 1)) ||
+        (s = fill_uniform(tw, g.k * (g.c / g.groups) * g.fh * g.fw, 2))) {
         fprintf(stderr, "%s: %s\n", d->text, cly_last_error(ctx));
+        failed = 1;
         goto out;
     }
-    const cly_buf x = {tx->buffer, 0}, w = {tw->buffer, 0}, b = {tb->buffer, 0}, y = {ty->buffer, 0};
-    double ms[CLY_CONV_ALGO_COUNT] = {0};
-    for (int a = CLY_CONV_DIRECT; a < CLY_CONV_ALGO_COUNT; a++)
-        ms[a] = cly_conv_supports(ctx, (cly_conv_algo)a, &g) ? time_algo(ctx, (cly_conv_algo)a, &g, x, w, b, y, runs)
-                                                             : -1;
-    const cly_conv_algo pick = cly_conv_choose(ctx, &g, CLY_CONV_AUTO);
-    for (int a = CLY_CONV_DIRECT; a < CLY_CONV_ALGO_COUNT; a++) {
-        if (ms[a] < 0)
+    for (int a = SERIES_FIRST; a < SERIES_COUNT; a++) {
+        bool ok = a == SERIES_CONVGEMM       ? clblast_convgemm_supports(&g, row->why[a], sizeof row->why[a])
+                  : a == SERIES_IM2COL_SGEMM ? clblast_im2col_supports(&g, row->why[a], sizeof row->why[a])
+                                             : cly_conv_supports(ctx, (cly_conv_algo)a, &g);
+        if (!ok) {
+            if (a < CLY_CONV_ALGO_COUNT)
+                snprintf(row->why[a], sizeof row->why[a], "not supported for this layer");
             continue;
-        printf("%-34s %-8s %9.3f ms %8.1f GFLOP/s", d->name, cly_conv_algo_string((cly_conv_algo)a), ms[a],
-               flops / ms[a] / 1e6);
-        if (ms[CLY_CONV_IM2COL] > 0)
-            printf("  x%5.2f vs im2col", ms[CLY_CONV_IM2COL] / ms[a]);
-        printf("%s\n", a == (int)pick ? "  <- auto" : "");
+        }
+        if ((s = cly_tensor_create(ctx, (cly_shape){g.n, g.k, g.oh, g.ow}, &ty[a])) ||
+            (s = cly_tensor_fill(ty[a], NAN))) {
+            snprintf(row->why[a], sizeof row->why[a], "%s", cly_last_error(ctx));
+            continue;
+        }
+        conv_run run = {&g, a, tx->buffer, tw->buffer, ty[a]->buffer, NULL};
+        time_series(ctx, &run, runs, row);
     }
+    /* The reference: Convgemm, else im2col + SGEMM. */
+    host = malloc((size_t)ycount * sizeof *host);
+    ref = malloc((size_t)ycount * sizeof *ref);
+    row->reference = row->ms[SERIES_CONVGEMM] > 0       ? SERIES_CONVGEMM
+                     : row->ms[SERIES_IM2COL_SGEMM] > 0 ? SERIES_IM2COL_SGEMM
+                                                        : -1;
+    if (!host || !ref || (row->reference >= 0 && cly_tensor_read(ty[row->reference], ref, ycount))) {
+        fprintf(stderr, "%s: reading the reference failed\n", d->name);
+        failed = 1;
+        goto out;
+    }
+    for (int a = SERIES_FIRST; a < SERIES_COUNT && row->reference >= 0; a++) {
+        if (a == row->reference || row->ms[a] < 0)
+            continue;
+        if (cly_tensor_read(ty[a], host, ycount)) {
+            fprintf(stderr, "%s: %s: %s\n", d->name, conv_series_name(a), cly_last_error(ctx));
+            failed = 1;
+            continue;
+        }
+        row->err[a] = max_rel_error(host, ref, (size_t)ycount);
+        if (!(row->err[a] <= MAX_ERROR)) {
+            fprintf(stderr, "ERROR: %s: %s differs from %s: max relative error %.3g > %g\n", d->name,
+                    conv_series_name(a), conv_series_name(row->reference), row->err[a], MAX_ERROR);
+            failed = 1;
+        }
+    }
+    for (int a = SERIES_FIRST; a < SERIES_COUNT; a++)
+        print_series(row, a);
+    if (row->reference < 0)
+        printf("%-34s unverified: neither CLBlast reference ran\n", d->name);
     fflush(stdout);
 out:
+    free(host);
+    free(ref);
     cly_tensor_destroy(tx);
     cly_tensor_destroy(tw);
-    cly_tensor_destroy(tb);
-    cly_tensor_destroy(ty);
-    return s == CLY_SUCCESS ? 0 : 1;
+    for (int a = 0; a < SERIES_COUNT; a++)
+        cly_tensor_destroy(ty[a]);
+    return failed;
 }
+
+static const char usage[] = "usage: conv_bench [--runs N] [--mb N] [--device SEL] "
+                            "[--set alexnet|vgg16|googlenet|resnet50|convnet-benchmarks|dilated|all|default] "
+                            "[--json FILE] [--svg FILE] [SHAPE...]\n";
 
 int main(int argc, char **argv)
 {
     int runs = 7, mb = 0, first_shape = argc;
-    const char *device = NULL;
+    const char *device = NULL, *set = "default", *json = NULL, *svg = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             runs = atoi(argv[++i]);
@@ -155,38 +217,70 @@ int main(int argc, char **argv)
             mb = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
             device = argv[++i];
+        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            set = argv[++i];
+        } else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
+            json = argv[++i];
+        } else if (!strcmp(argv[i], "--svg") && i + 1 < argc) {
+            svg = argv[++i];
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: %s [--runs N] [--mb N] [--device SEL] [SHAPE...]\n", argv[0]);
+            fprintf(stderr, "%s", usage);
             return 2;
         } else {
             first_shape = i;
             break;
         }
     }
+    if (!conv_set_known(set)) {
+        fprintf(stderr, "conv_bench: unknown set '%s'\n%s", set, usage);
+        return 2;
+    }
     if (runs < 1)
         runs = 1;
-    cly_context *ctx;
-    if (cly_context_create(device, &ctx) != CLY_SUCCESS) {
-        fprintf(stderr, "%s\n", cly_last_error(NULL));
+    /* The layers: the SHAPE arguments, else the set's. */
+    size_t n = 0;
+    const size_t cap = first_shape < argc ? (size_t)(argc - first_shape) : conv_shape_count;
+    conv_row *rows = calloc(cap, sizeof *rows);
+    if (!rows)
         return 1;
-    }
-    const cly_device_info *info = cly_context_device(ctx);
-    printf("device: %s (%s), median of %d runs after a warm-up, ReLU fused\n", info->name, info->platform_name, runs);
-    const int nshapes = first_shape < argc ? argc - first_shape : (int)(sizeof default_layers / sizeof *default_layers);
     int failed = 0;
-    for (int i = 0; i < nshapes; i++) {
-        const char *text = first_shape < argc ? argv[first_shape + i] : default_layers[i];
-        conv_desc d;
+    for (size_t i = 0; i < cap; i++) {
+        if (first_shape >= argc && !conv_set_has(set, &conv_shapes[i]))
+            continue;
+        const char *text = first_shape < argc ? argv[first_shape + (int)i] : conv_shapes[i].text;
         char err[160];
-        if (conv_desc_parse(text, &d, err, sizeof err) != 1) {
+        if (conv_desc_parse(text, &rows[n].d, err, sizeof err) != 1) {
             fprintf(stderr, "%s: %s\n", text, err);
             failed = 1;
             continue;
         }
         if (mb > 0)
-            d.mb = mb;
-        failed |= bench(ctx, &d, runs);
+            rows[n].d.mb = mb;
+        n++;
     }
+    cly_context *ctx;
+    if (cly_context_create(device, &ctx) != CLY_SUCCESS) {
+        fprintf(stderr, "%s\n", cly_last_error(NULL));
+        free(rows);
+        return 1;
+    }
+    const cly_device_info *info = cly_context_device(ctx);
+    printf("device: %s (%s, driver %s), median of %d runs after a warm-up, FP32, no bias or ReLU, %s\n", info->name,
+           info->platform_name, info->driver_version, runs, mb > 0 ? "--mb override" : "batch as given (sets: 1)");
+    for (size_t i = 0; i < n; i++)
+        failed |= bench(ctx, &rows[i], runs);
+    conv_print_summary(rows, n);
+    if (json && conv_write_json(json, info, runs, mb, first_shape < argc ? NULL : set, rows, n) == 0)
+        printf("json: %s\n", json);
+    else if (json)
+        failed = 1;
+    if (svg && conv_write_svg(svg, info, runs, rows, n) == 0)
+        printf("chart: %s\n", svg);
+    else if (svg)
+        failed = 1;
     cly_context_destroy(ctx);
+    free(rows);
+    if (failed)
+        fprintf(stderr, "conv_bench: FAILED (see the messages above)\n");
     return failed;
 }

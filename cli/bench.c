@@ -206,29 +206,6 @@ static void print_table(const bench *b)
            (double)b->mem.training_bytes / 1048576.0);
 }
 
-/* A finite number, or null. */
-static void json_num(FILE *f, double v)
-{
-    if (v == v && v - v == 0)
-        fprintf(f, "%.6g", v);
-    else
-        fputs("null", f);
-}
-
-/* prefix (a separator and key), then a number or null. */
-static void json_field(FILE *f, const char *prefix, double v)
-{
-    fputs(prefix, f);
-    json_num(f, v);
-}
-
-static void json_key_str(FILE *f, const char *key, const char *value, const char *sep)
-{
-    fprintf(f, "\"%s\": ", key);
-    json_string(f, value);
-    fputs(sep, f);
-}
-
 static int write_json(const bench *b, const char *path)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
@@ -236,24 +213,13 @@ static int write_json(const bench *b, const char *path)
         fprintf(stderr, "clayer bench: cannot write '%s'\n", path);
         return EXIT_RUNTIME;
     }
-    const cly_device_info *d = b->dev;
-    char created[32] = "";
-    time_t now = time(NULL);
-    struct tm utc;
-    if (gmtime_r(&now, &utc))
-        strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    char created[32];
+    json_created(created, sizeof created);
     fprintf(f, "{\n  \"schema\": \"clayer-bench\",\n  \"schema_version\": 1,\n  ");
     json_key_str(f, "library_version", cly_version(), ",\n  ");
-    json_key_str(f, "created", created, ",\n  \"device\": {\n    ");
-    json_key_str(f, "name", d->name, ",\n    ");
-    json_key_str(f, "vendor", d->vendor, ",\n    ");
-    json_key_str(f, "type", cly_device_type_string(d->type), ",\n    ");
-    json_key_str(f, "driver_version", d->driver_version, ",\n    ");
-    json_key_str(f, "device_version", d->device_version, ",\n    ");
-    json_key_str(f, "platform", d->platform_name, ",\n    ");
-    json_key_str(f, "platform_version", d->platform_version, ",\n    ");
-    fprintf(f, "\"compute_units\": %u,\n    \"clock_mhz\": %u,\n    \"global_mem_bytes\": %llu\n  },\n  ",
-            d->compute_units, d->clock_mhz, (unsigned long long)d->global_mem_bytes);
+    json_key_str(f, "created", created, ",\n  \"device\": ");
+    json_device(f, b->dev);
+    fputs(",\n  ", f);
     json_key_str(f, "net", b->net_name, ",\n  ");
     fprintf(f, "\"batch\": %lld,\n  \"mode\": \"%s\",\n  \"runs\": %lld,\n  \"warmup_runs\": %lld,\n", b->batch,
             b->train ? "train" : "infer", b->runs, b->warmup);

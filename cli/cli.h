@@ -38,6 +38,29 @@ cly_status cli_fill_inputs(cly_net *net, cly_graph *g, uint64_t seed);
 
 /* Write s as a JSON string literal (quotes included). */
 void json_string(FILE *f, const char *s);
+/* A finite number (%.6g), or null. */
+void json_num(FILE *f, double v);
+/* prefix (a separator and key), then a number or null. */
+void json_field(FILE *f, const char *prefix, double v);
+/* "key": "value" then sep. */
+void json_key_str(FILE *f, const char *key, const char *value, const char *sep);
+/* The current UTC time, ISO 8601 ("2026-01-31T12:00:00Z"; "" if unknown). */
+void json_created(char *buf, size_t size);
+/* The "device" object of docs/bench-format.md, opened at indent 2. */
+void json_device(FILE *f, const cly_device_info *d);
+
+/* SVG output (svg.c). Text with XML's specials escaped, bytes outside
+ * printable ASCII replaced. */
+void svg_text(FILE *f, const char *s);
+/* Fill colour of series k (eight, repeating). */
+const char *svg_colour(size_t k);
+/* One panel of grouped horizontal bars: rows x series values (< 0: missing),
+ * each labelled with fmt (a printf format for one double, e.g. "%.3f ms"),
+ * drawn from y; returns the y below it. */
+int svg_panel(FILE *f, const char *title, const char *fmt, const char *const *labels, size_t rows, const double *v,
+              size_t series, int y);
+/* The height svg_panel takes. */
+int svg_panel_height(size_t rows, size_t series);
 
 #if defined(__GNUC__)
 #define CLY_CLI_FMT(fmt, args) __attribute__((format(printf, fmt, args)))

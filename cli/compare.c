@@ -163,70 +163,6 @@ static void print_table(const result *r, size_t files, const char **names, size_
     printf("\n\nratios: time / A's time (below 1: faster than A); for images/s, above 1 is faster\n");
 }
 
-/* Text for SVG: XML's five specials escaped, other bytes outside printable
- * ASCII replaced, so the file stays well-formed whatever the JSON held. */
-static void svg_text(FILE *f, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&apos;", f);
-            break;
-        default:
-            fputc(*p >= 0x20 && *p < 0x7F ? *p : '?', f);
-        }
-    }
-}
-
-static const char *const colours[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759",
-                                      "#76b7b2", "#edc948", "#b07aa1", "#9c755f"};
-
-/* One panel of grouped horizontal bars: rows x files values (< 0: missing),
- * drawn from y; returns the y below it. */
-static int svg_panel(FILE *f, const char *title, const char **labels, size_t rows, const double *v, size_t files,
-                     int y)
-{
-    const int left = 170, width = 560, bar = 12;
-    double max = 0;
-    for (size_t i = 0; i < rows * files; i++)
-        max = v[i] > max ? v[i] : max;
-    fprintf(f, "<text x=\"10\" y=\"%d\" font-weight=\"bold\">", y + 14);
-    svg_text(f, title);
-    fputs("</text>\n", f);
-    y += 24;
-    for (size_t i = 0; i < rows; i++) {
-        int group = (int)files * bar + 8;
-        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 6, y + group / 2 + 4);
-        svg_text(f, labels[i]);
-        fputs("</text>\n", f);
-        for (size_t k = 0; k < files; k++) {
-            double x = v[i * files + k];
-            if (x < 0)
-                continue;
-            double w = max > 0 ? x / max * width : 0;
-            fprintf(f,
-                    "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>%.3f ms</title></rect>\n",
-                    left, y + (int)k * bar, w, bar - 2, colours[k % 8], x);
-            fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\">%.3f</text>\n", left + w + 3, y + (int)k * bar + 9,
-                    x);
-        }
-        y += group;
-    }
-    return y + 10;
-}
-
 static int write_svg(const char *path, const result *r, size_t files, const char **names, size_t n)
 {
     double *v = malloc((n ? n : 1) * files * sizeof *v);
@@ -249,7 +185,7 @@ static int write_svg(const char *path, const result *r, size_t files, const char
             height, height);
     int y = 10;
     for (size_t k = 0; k < files; k++, y += 20) { /* the legend */
-        fprintf(f, "<rect x=\"10\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", y, colours[k % 8]);
+        fprintf(f, "<rect x=\"10\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", y, svg_colour(k));
         fprintf(f, "<text x=\"28\" y=\"%d\">%c: ", y + 10, (int)('A' + k));
         svg_text(f, r[k].path);
         fputs(": ", f);
@@ -264,11 +200,11 @@ static int write_svg(const char *path, const result *r, size_t files, const char
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < files; k++)
             v[i * files + k] = layer_ms(&r[k], names[i]);
-    y = svg_panel(f, "per-layer median time (ms)", names, n, v, files, y);
+    y = svg_panel(f, "per-layer median time (ms)", "%.3f", names, n, v, files, y);
     for (size_t k = 0; k < files; k++)
         v[k] = r[k].total_ms;
     const char *total_label = "total";
-    svg_panel(f, "median time per batch (ms)", &total_label, 1, v, files, y);
+    svg_panel(f, "median time per batch (ms)", "%.3f", &total_label, 1, v, files, y);
     fputs("</svg>\n", f);
     free(v);
     if (ferror(f) | fclose(f)) {

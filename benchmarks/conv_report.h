@@ -1,0 +1,39 @@
+/* conv_bench's results: one row per layer, printed as a table, written as
+ * JSON (docs/bench-format.md, "conv_bench --json") and as an SVG chart. */
+#ifndef CONV_REPORT_H
+#define CONV_REPORT_H
+
+#include "conv_desc.h"
+#include "ops.h"
+
+/* What one row measures: clayer's algorithms (their cly_conv_algo values,
+ * from CLY_CONV_DIRECT) and then CLBlast's two references. */
+enum { SERIES_CONVGEMM = CLY_CONV_ALGO_COUNT, SERIES_IM2COL_SGEMM, SERIES_COUNT };
+enum { SERIES_FIRST = CLY_CONV_DIRECT };
+
+typedef struct conv_row {
+    conv_desc d;
+    double flops;               /* 2 * N*K*OH*OW * C/G*FH*FW */
+    cly_conv_algo pick;         /* what AUTO chooses */
+    double ms[SERIES_COUNT];    /* median device ms; < 0: did not run */
+    double err[SERIES_COUNT];   /* max |y - ref| / max |ref|; < 0: not checked */
+    int reference;              /* the series the others were checked against; -1: none ran */
+    char why[SERIES_COUNT][192]; /* why a series did not run */
+} conv_row;
+
+/* "direct", "im2col", "gemm1x1", "clblast_convgemm", "clblast_im2col_sgemm". */
+const char *conv_series_name(int series);
+/* The fastest clayer algorithm of a row; CLY_CONV_AUTO when none ran. */
+cly_conv_algo conv_row_best(const conv_row *r);
+/* time(reference) / time(series): above 1, the series is faster; < 0 if unknown. */
+double conv_row_speedup(const conv_row *r, int series, int reference);
+
+/* The summary table: per layer, the best clayer algorithm against both references. */
+void conv_print_summary(const conv_row *rows, size_t n);
+/* 0, or 1 after printing why the file could not be written. `set` is the
+ * --set given (NULL with explicit shapes), mb the --mb override (0: none). */
+int conv_write_json(const char *path, const cly_device_info *dev, int runs, int mb, const char *set,
+                    const conv_row *rows, size_t n);
+int conv_write_svg(const char *path, const cly_device_info *dev, int runs, const conv_row *rows, size_t n);
+
+#endif
