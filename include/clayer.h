@@ -514,9 +514,10 @@ CLY_API cly_status cly_graph_fc_to_conv(const cly_graph *g, cly_graph **out);
 CLY_API cly_status cly_graph_set_input_size(cly_graph *g, const char *layer, int64_t h, int64_t w);
 
 /* A net shipped with the library, by name: "fashion" (the Fashion-MNIST
- * default of `clayer train`), "lenet", "alexnet", "alexnet-tv", "zfnet",
- * "vgg16", "googlenet", "googlenet-tv", "resnet18", "resnet34", "resnet50"
- * (see cly_graph_builtin_name; "-tv" names the torchvision variant).
+ * default of `clayer train`), "lenet", "alexnet", "alexnet-caffe",
+ * "alexnet-tv", "zfnet", "vgg16", "googlenet", "googlenet-tv", "resnet18",
+ * "resnet34", "resnet50" (see cly_graph_builtin_name; "-tv" names the
+ * torchvision variant, "-caffe" Caffe's two-tower AlexNet).
  * CLY_ERROR_INVALID_ARGUMENT lists the names. */
 CLY_API cly_status cly_graph_builtin(const char *name, cly_graph **out);
 /* The index-th built-in net's name, or NULL past the end. */

@@ -179,7 +179,9 @@ START_TEST(t_vgg16_batch)
 }
 END_TEST
 
-/* Published counts: Caffe's AlexNet 60,965,224; torchvision AlexNet
+/* Published counts: single-tower AlexNet 62,378,344 (34,944 + 614,656 +
+ * 885,120 + 1,327,488 + 884,992 conv, 37,752,832 + 16,781,312 + 4,097,000
+ * FC); Caffe's two-tower AlexNet 60,965,224; torchvision AlexNet
  * 61,100,840, ResNet-18 11,689,512, ResNet-34 21,797,672, ResNet-50
  * 25,557,032 and GoogLeNet without aux classifiers 6,624,904. bvlc_googlenet
  * without its aux classifiers (about 7.0M) and ZFNet: see t_zoo_totals. */
@@ -191,7 +193,8 @@ START_TEST(t_shipped_nets)
         const char *last;
         int64_t classes;
     } nets[] = {
-        {NET("alexnet.net"), 60965224, "prob", 1000},
+        {NET("alexnet.net"), 62378344, "prob", 1000},
+        {NET("alexnet-caffe.net"), 60965224, "prob", 1000},
         {NET("alexnet-torchvision.net"), 61100840, "fc8", 1000},
         {NET("resnet18.net"), 11689512, "fc", 1000},
         {NET("resnet34.net"), 21797672, "fc", 1000},
@@ -228,11 +231,19 @@ START_TEST(t_alexnet_details)
     assert_shape(info_of(g, "pool1").output, 1, 96, 27, 27);
     assert_shape(info_of(g, "pool2").output, 1, 256, 13, 13);
     assert_shape(info_of(g, "pool5").output, 1, 256, 6, 6);
-    ck_assert_int_eq(info_of(g, "conv2").weights, 256 * 48 * 25); /* two towers: groups=2 */
+    ck_assert_int_eq(info_of(g, "conv2").weights, 256 * 96 * 25); /* one tower */
     ck_assert_int_eq(info_of(g, "fc6").weights, 4096LL * 9216);
     const cly_lrn_params *lrn = &g->nodes[2].layer.p.lrn;
     ck_assert(lrn->size == 5 && lrn->alpha == 1e-4 && lrn->beta == 0.75 && lrn->k == 2 &&
               lrn->alpha_mode == CLY_LRN_ALPHA_RAW);
+    cly_graph_destroy(g);
+
+    /* Caffe's two towers: groups=2, the same shapes. */
+    ASSERT_OK(cly_graph_load(NET("alexnet-caffe.net"), &g));
+    ASSERT_OK(cly_graph_infer(g, 1));
+    ck_assert_int_eq(info_of(g, "conv2").weights, 256 * 48 * 25);
+    ck_assert_int_eq(info_of(g, "conv4").weights, 384 * 192 * 9);
+    assert_shape(info_of(g, "pool5").output, 1, 256, 6, 6);
     cly_graph_destroy(g);
 
     /* torchvision floors conv1: (224 - 11 + 2*2)/4 + 1 = 55.25 -> 55. */
@@ -340,7 +351,7 @@ START_TEST(t_builtin_nets)
         ASSERT_OK(cly_graph_infer(b, 1));
         assert_same_summary(a, b);
     }
-    ck_assert_uint_ge(count, 11);
+    ck_assert_uint_ge(count, 12);
     static const char *const aliases[][2] = {{"alexnet-tv", "alexnet-torchvision"},
                                              {"googlenet-tv", "googlenet-torchvision"}};
     for (size_t i = 0; i < 2; i++)
