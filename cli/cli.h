@@ -55,9 +55,9 @@ void svg_text(FILE *f, const char *s);
 /* Fill colour of series k (eight, repeating). */
 const char *svg_colour(size_t k);
 /* One panel of grouped horizontal bars: rows x series values (< 0: missing),
- * each labelled with fmt (a printf format for one double, e.g. "%.3f ms"),
- * drawn from y; returns the y below it. */
-int svg_panel(FILE *f, const char *title, const char *fmt, const char *const *labels, size_t rows, const double *v,
+ * each labelled with its value to `decimals` places, drawn from y; returns
+ * the y below it. */
+int svg_panel(FILE *f, const char *title, int decimals, const char *const *labels, size_t rows, const double *v,
               size_t series, int y);
 /* The height svg_panel takes. */
 int svg_panel_height(size_t rows, size_t series);

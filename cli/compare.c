@@ -200,11 +200,11 @@ static int write_svg(const char *path, const result *r, size_t files, const char
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < files; k++)
             v[i * files + k] = layer_ms(&r[k], names[i]);
-    y = svg_panel(f, "per-layer median time (ms)", "%.3f", names, n, v, files, y);
+    y = svg_panel(f, "per-layer median time (ms)", 3, names, n, v, files, y);
     for (size_t k = 0; k < files; k++)
         v[k] = r[k].total_ms;
     const char *total_label = "total";
-    svg_panel(f, "median time per batch (ms)", "%.3f", &total_label, 1, v, files, y);
+    svg_panel(f, "median time per batch (ms)", 3, &total_label, 1, v, files, y);
     fputs("</svg>\n", f);
     free(v);
     if (ferror(f) | fclose(f)) {

@@ -42,7 +42,7 @@ int svg_panel_height(size_t rows, size_t series)
     return 24 + (int)rows * ((int)series * 12 + 8) + 10;
 }
 
-int svg_panel(FILE *f, const char *title, const char *fmt, const char *const *labels, size_t rows, const double *v,
+int svg_panel(FILE *f, const char *title, int decimals, const char *const *labels, size_t rows, const double *v,
               size_t files, int y)
 {
     const int left = 170, width = 560, bar = 12;
@@ -65,10 +65,10 @@ int svg_panel(FILE *f, const char *title, const char *fmt, const char *const *la
             double w = max > 0 ? x / max * width : 0;
             fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>", left,
                     y + (int)k * bar, w, bar - 2, colours[k % 8]);
-            fprintf(f, fmt, x);
+            fprintf(f, "%.*f", decimals, x);
             fprintf(f, "</title></rect>\n<text x=\"%.1f\" y=\"%d\" font-size=\"9\">", left + w + 3,
                     y + (int)k * bar + 9);
-            fprintf(f, fmt, x);
+            fprintf(f, "%.*f", decimals, x);
             fputs("</text>\n", f);
         }
         y += group;
