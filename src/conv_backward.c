@@ -59,37 +59,6 @@ static cly_status transpose_dy(cly_context *ctx, const cly_conv_geom *g, cly_buf
     return cly_conv_launch(ctx, &a, 2, global, NULL, "conv backward dY transpose");
 }
 
-/* C[b] = beta*C[b] + A[b] B[b]^T (gemm_nt.cl): the weight gradient's GEMM,
- * whose long inner dimension CLBlast's defaults handle poorly on CPUs. */
-static cly_status gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_buf a, int64_t lda, int64_t sa,
-                          cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc, int64_t batches,
-                          float beta)
-{
-    const int vw = ctx->info.preferred_vector_width_float >= 16 ? 16 : ctx->info.preferred_vector_width_float >= 8 ? 8 : 4;
-    char opts[64];
-    snprintf(opts, sizeof opts, "-DVW=%d -DTM=4 -DTN=4", vw);
-    cl_kernel kern;
-    cly_status s = cly_kernel_get(ctx, "gemm_nt", opts, "gemm_nt", &kern);
-    if (s != CLY_SUCCESS)
-        return s;
-    cly_args args = {.kernel = kern};
-    cly_arg_buf(&args, a);
-    cly_arg_long(&args, lda);
-    cly_arg_long(&args, sa);
-    cly_arg_buf(&args, b);
-    cly_arg_long(&args, ldb);
-    cly_arg_long(&args, sb);
-    cly_arg_buf(&args, c);
-    cly_arg_long(&args, ldc);
-    cly_arg_long(&args, sc);
-    cly_arg_int(&args, m);
-    cly_arg_int(&args, n);
-    cly_arg_long(&args, k);
-    cly_arg_raw(&args, sizeof beta, &beta);
-    const int64_t global[3] = {(n + 3) / 4, (m + 3) / 4, batches};
-    return cly_conv_launch(ctx, &args, 3, global, NULL, "conv weight gradient GEMM");
-}
-
 cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
                                      cly_buf db, float beta, cly_buf ws)
 {
@@ -113,8 +82,8 @@ cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, c
             (s = transpose_dy(ctx, g, dy, n0, nb, t)) != CLY_SUCCESS)
             return s;
         /* dW_g[kg x red] (+)= dYt_g[kg x cols] * col_g[red x cols]^T, all groups. */
-        s = gemm_nt(ctx, kg, red, cols, t, cols, kg * cols, col, cols, red * cols, dw, red, kg * red, G,
-                    n0 == 0 ? beta : 1.0f);
+        s = cly_gemm_nt(ctx, kg, red, cols, t, cols, kg * cols, col, cols, red * cols, dw, red, kg * red, G,
+                        n0 == 0 ? beta : 1.0f, "conv weight gradient GEMM");
         if (s != CLY_SUCCESS)
             return s;
     }

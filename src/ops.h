@@ -161,6 +161,13 @@ cly_status cly_sgd_step(cly_context *ctx, int64_t count, float lr, float momentu
 cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, float b2, float eps, int64_t t,
                          float decay, cly_buf w, cly_buf g, cly_buf m, cly_buf v);
 
+/* C[b] = beta*C[b] + A[b] B[b]^T for b < batches (gemm_nt.c): A m x k and B
+ * n x k row-major with k contiguous (row strides lda, ldb; batch strides sa,
+ * sb, sc); m and n must fit an int. `what` names the caller in errors. */
+cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_buf a, int64_t lda, int64_t sa,
+                       cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc, int64_t batches,
+                       float beta, const char *what);
+
 /* ---- shared by op files (ops_util.c) */
 
 /* Enqueue `kernel` over a 1-D range of `count` work-items (rounded up to the
