@@ -1,7 +1,8 @@
 /* Batch normalisation, inference form, NCHW, one element per work-item over
- * a 1-D range of N*C*HW (64-bit ids):
+ * a 3-D range (p, c, n) = get_global_id(0, 1, 2), the first two rounded up
+ * to the work-group and guarded (no division per element):
  *
- *   c = (i / HW) % C
+ *   i = (n*C + c)*HW + p
  *   y[yo + i] = scale[c] * (x[xo + i] - mean[c]) / sqrt(var[c] + eps) + shift[c]
  *
  * scale, shift, mean, var are C floats each, at their own offsets. y may be
@@ -18,7 +19,7 @@
  *                   save_invstd = 1 / sqrt(var + eps); when update != 0:
  *                   running_mean = (1 - m) running_mean + m mean,
  *                   running_var  = (1 - m) running_var  + m var * M/(M - 1)
- *   bn_train_apply: one element per work-item (1-D, like batchnorm):
+ *   bn_train_apply: one element per work-item (3-D, like batchnorm):
  *                   y = scale * ((x - save_mean) * save_invstd) + shift
  *   bn_backward:    xhat = (x - mean) * invstd;  dshift = sum dy;
  *                   dscale = sum dy * xhat;
@@ -30,15 +31,18 @@
  *                   written, by the same work-item). */
 #include "common.cl"
 
+/* Element i at (p, c, n) of the grid; returns from the kernel past the edge. */
+#define BN_PROLOGUE                                                        \
+    const int p = (int)get_global_id(0), c = (int)get_global_id(1);      \
+    if (p >= HW || c >= C)                                                 \
+        return;                                                            \
+    const idx_t i = ((idx_t)get_global_id(2) * C + c) * HW + p
+
 __kernel void batchnorm(__global const real *x, long xo, __global const real *scale, long so,
                         __global const real *shift, long ho, __global const real *mean, long mo,
-                        __global const real *var, long vo, __global real *y, long yo, long count, long C, long HW,
-                        float eps)
+                        __global const real *var, long vo, __global real *y, long yo, int C, int HW, float eps)
 {
-    const idx_t i = get_global_id(0);
-    if (i >= count)
-        return;
-    const idx_t c = (i / HW) % C;
+    BN_PROLOGUE;
     const real inv = 1.0f / sqrt(var[vo + c] + eps);
     y[yo + i] = scale[so + c] * ((x[xo + i] - mean[mo + c]) * inv) + shift[ho + c];
 }
@@ -93,13 +97,9 @@ __kernel void bn_stats(__global const real *x, long xo, __global real *save_mean
 
 __kernel void bn_train_apply(__global const real *x, long xo, __global const real *scale, long so,
                              __global const real *shift, long ho, __global const real *save_mean, long smo,
-                             __global const real *save_invstd, long sio, __global real *y, long yo, long count,
-                             long C, long HW)
+                             __global const real *save_invstd, long sio, __global real *y, long yo, int C, int HW)
 {
-    const idx_t i = get_global_id(0);
-    if (i >= count)
-        return;
-    const idx_t c = (i / HW) % C;
+    BN_PROLOGUE;
     y[yo + i] = scale[so + c] * ((x[xo + i] - save_mean[smo + c]) * save_invstd[sio + c]) + shift[ho + c];
 }
 

@@ -18,6 +18,9 @@ static cly_status bn_sizes(cly_context *ctx, cly_shape in, const char *what, int
     if (in.n < 1 || in.c < 1 || in.h < 1 || in.w < 1 || !cly_mul_i64(in.h, in.w, hw) ||
         !cly_mul_i64(in.n, in.c, count) || !cly_mul_i64(*count, *hw, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: shape " CLY_SHAPE_FMT, what, CLY_SHAPE_ARGS(in));
+    if (!cly_fits_int(in.c) || !cly_fits_int(*hw)) /* bn_train_apply's grid */
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "%s: %lld channels of %lld positions exceed the kernel's int range",
+                        what, (long long)in.c, (long long)*hw);
     return CLY_SUCCESS;
 }
 
@@ -65,14 +68,15 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
     if ((s = cly_kernel_args(ctx, ks, "bn_stats", sa, sizeof sa / sizeof sa[0])) != CLY_SUCCESS ||
         (s = cly_enqueue_groups(ctx, ks, in.c, local, "bn_stats")) != CLY_SUCCESS)
         return s;
-    cl_long so = scale.offset, ho = shift.offset, yo = y.offset, cnt = count;
+    cl_long so = scale.offset, ho = shift.offset, yo = y.offset;
+    cl_int Ci = (cl_int)in.c, HWi = (cl_int)hw;
     const cly_karg aa[] = {CLY_ARG(x.mem), CLY_ARG(xo),  CLY_ARG(scale.mem), CLY_ARG(so),
                            CLY_ARG(shift.mem), CLY_ARG(ho), CLY_ARG(save_mean.mem), CLY_ARG(smo),
                            CLY_ARG(save_invstd.mem), CLY_ARG(sio), CLY_ARG(y.mem), CLY_ARG(yo),
-                           CLY_ARG(cnt),   CLY_ARG(C),   CLY_ARG(HW)};
+                           CLY_ARG(Ci),    CLY_ARG(HWi)};
     if ((s = cly_kernel_args(ctx, ka, "bn_train_apply", aa, sizeof aa / sizeof aa[0])) != CLY_SUCCESS)
         return s;
-    return cly_enqueue_1d(ctx, ka, count, "bn_train_apply");
+    return cly_enqueue_planes(ctx, ka, hw, in.c, in.n, "bn_train_apply");
 }
 
 cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf scale, cly_buf save_mean,
