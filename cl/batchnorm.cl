@@ -68,6 +68,25 @@ static real group_sum(__local real *scratch, real v)
  * sitting at (n*C + c)*HW + p with n = e / HW, p = e % HW. The walk keeps n
  * and p by adding L and carrying, not by dividing (a 64-bit division per
  * element cost more than the arithmetic); the order is unchanged. */
+#ifdef BN_CONTIGUOUS
+/* CPUs run a group's work-items one after another: each walks its own
+ * contiguous slice [l*S, (l+1)*S) of the channel, S = ceil(M/L), which
+ * streams through memory instead of striding by L. */
+#define BN_WALK(body)                                                      \
+    do {                                                                   \
+        const idx_t S_ = (M + L - 1) / L, e0_ = l * S_;                    \
+        const idx_t e1_ = min(e0_ + S_, M);                                \
+        idx_t n_ = e0_ / HW, p_ = e0_ % HW;                                \
+        for (idx_t e_ = e0_; e_ < e1_; e_++) {                             \
+            const idx_t at = (n_ * C + c) * HW + p_;                       \
+            body;                                                          \
+            if (++p_ == HW) {                                              \
+                p_ = 0;                                                    \
+                n_++;                                                      \
+            }                                                              \
+        }                                                                  \
+    } while (0)
+#else
 #define BN_WALK(body)                                                      \
     do {                                                                   \
         idx_t n_ = l / HW, p_ = l % HW;                                    \
@@ -81,6 +100,7 @@ static real group_sum(__local real *scratch, real v)
             }                                                              \
         }                                                                  \
     } while (0)
+#endif
 
 __kernel void bn_stats(__global const real *x, long xo, __global real *save_mean, long smo,
                        __global real *save_invstd, long sio, __global real *rmean, long rmo, __global real *rvar,

@@ -13,6 +13,13 @@
  * that small batches do not leave most of them idle. */
 #define BN_LOCAL 256
 
+/* How a reduction group walks its channel (cl/batchnorm.cl): strided for
+ * GPUs (coalesced), a contiguous slice per work-item on CPUs. */
+static const char *walk_options(const cly_context *ctx)
+{
+    return ctx->info.type == CLY_DEVICE_CPU ? "-DBN_CONTIGUOUS" : "";
+}
+
 static cly_status bn_sizes(cly_context *ctx, cly_shape in, const char *what, int64_t *hw, int64_t *count)
 {
     if (in.n < 1 || in.c < 1 || in.h < 1 || in.w < 1 || !cly_mul_i64(in.h, in.w, hw) ||
@@ -50,7 +57,7 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: y overlaps x without coinciding", what);
     cl_kernel ks, ka;
     size_t local;
-    if ((s = cly_kernel_get(ctx, "batchnorm", "", "bn_stats", &ks)) != CLY_SUCCESS ||
+    if ((s = cly_kernel_get(ctx, "batchnorm", walk_options(ctx), "bn_stats", &ks)) != CLY_SUCCESS ||
         (s = cly_kernel_get(ctx, "batchnorm", "", "bn_train_apply", &ka)) != CLY_SUCCESS ||
         (s = cly_reduce_local(ctx, ks, BN_LOCAL, &local, "bn_stats")) != CLY_SUCCESS)
         return s;
@@ -99,7 +106,7 @@ cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: an output overlaps an input", what);
     cl_kernel k;
     size_t local;
-    if ((s = cly_kernel_get(ctx, "batchnorm", "", "bn_backward", &k)) != CLY_SUCCESS ||
+    if ((s = cly_kernel_get(ctx, "batchnorm", walk_options(ctx), "bn_backward", &k)) != CLY_SUCCESS ||
         (s = cly_reduce_local(ctx, k, BN_LOCAL, &local, "bn_backward")) != CLY_SUCCESS)
         return s;
     cl_int want_dx = dx.mem != NULL, want_dscale = dscale.mem != NULL, want_dshift = dshift.mem != NULL;
