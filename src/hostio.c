@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-/* Host elements of size `host_size` (4 or 8) converted into `to_size`. */
+/* count values of from_size bytes (4: float, 8: double) into to_size ones. */
 static void convert(const void *from, size_t from_size, void *to, size_t to_size, int64_t count)
 {
     if (from_size == 4 && to_size == 8) {

@@ -79,6 +79,10 @@ static const fc_case CASES[] = {
     {{7, 4097, 1, 1}, 3, true, false},  /* inputs not a multiple of anything */
     {{3, 13, 11, 1}, 129, true, true},
     {{1, 512, 7, 7}, 64, true, true},   /* VGG-16 fc6's input (25088), fewer outputs */
+    /* Past batch 16 a GPU (oclgrind counts as one) takes CLBlast's SGEMM
+     * instead of gemm_nt (fc.c, use_gemm_nt); CPUs keep gemm_nt. */
+    {{20, 37, 1, 1}, 9, true, true},
+    {{33, 6, 2, 2}, 17, false, false},
 };
 #define NCASES (sizeof CASES / sizeof CASES[0])
 
@@ -103,8 +107,8 @@ START_TEST(fc_exact_integers)
 }
 END_TEST
 
-/* CLBlast's kernels run under oclgrind too (quickly, at these sizes): an
- * error reported inside them would fail this suite as well. */
+/* gemm_nt and CLBlast's kernels run under oclgrind too (quickly, at these
+ * sizes): an error reported inside them would fail this suite as well. */
 START_TEST(small_fc)
 {
     cly_context *ctx = ot_context();
@@ -112,6 +116,8 @@ START_TEST(small_fc)
     check_fc(ctx, (fc_case){{3, 17, 1, 1}, 10, true, false}, 1e-5, 2);
     check_fc(ctx, (fc_case){{2, 3, 2, 2}, 7, false, true}, 1e-5, 3);
     check_fc(ctx, (fc_case){{1, 4, 1, 1}, 2, false, false}, 1e-5, 4);
+    /* Past batch 16 a GPU, which oclgrind is, takes CLBlast's SGEMM. */
+    check_fc(ctx, (fc_case){{18, 5, 1, 1}, 3, true, true}, 1e-5, 5);
     cly_context_destroy(ctx);
 }
 END_TEST
