@@ -31,18 +31,11 @@
  *                   written, by the same work-item). */
 #include "common.cl"
 
-/* Element i at (p, c, n) of the grid; returns from the kernel past the edge. */
-#define BN_PROLOGUE                                                        \
-    const int p = (int)get_global_id(0), c = (int)get_global_id(1);      \
-    if (p >= HW || c >= C)                                                 \
-        return;                                                            \
-    const idx_t i = ((idx_t)get_global_id(2) * C + c) * HW + p
-
 __kernel void batchnorm(__global const real *x, long xo, __global const real *scale, long so,
                         __global const real *shift, long ho, __global const real *mean, long mo,
                         __global const real *var, long vo, __global real *y, long yo, int C, int HW, float eps)
 {
-    BN_PROLOGUE;
+    PLANE_ELEMENT(p, c, i, HW, C);
     const real inv = 1.0f / sqrt(var[vo + c] + eps);
     y[yo + i] = scale[so + c] * ((x[xo + i] - mean[mo + c]) * inv) + shift[ho + c];
 }
@@ -130,7 +123,7 @@ __kernel void bn_train_apply(__global const real *x, long xo, __global const rea
                              __global const real *shift, long ho, __global const real *save_mean, long smo,
                              __global const real *save_invstd, long sio, __global real *y, long yo, int C, int HW)
 {
-    BN_PROLOGUE;
+    PLANE_ELEMENT(p, c, i, HW, C);
     y[yo + i] = scale[so + c] * ((x[xo + i] - save_mean[smo + c]) * save_invstd[sio + c]) + shift[ho + c];
 }
 

@@ -27,6 +27,16 @@ typedef float16 real16;
 /* Offset of element (n, c, y, x) in an NCHW tensor of C x H x W per sample. */
 #define NCHW(n, c, y, x, C, H, W) ((((idx_t)(n) * (C) + (c)) * (H) + (y)) * (W) + (x))
 
+/* The element a work-item of a cly_enqueue_planes launch owns: column x < X
+ * and row y < Y of plane get_global_id(2), flat index i = (plane*Y + y)*X + x,
+ * found without a division. Work-items past the rounded-up edge return from
+ * the kernel. */
+#define PLANE_ELEMENT(x, y, i, X, Y)                                      \
+    const int x = (int)get_global_id(0), y = (int)get_global_id(1);      \
+    if (x >= (X) || y >= (Y))                                              \
+        return;                                                            \
+    const idx_t i = ((idx_t)get_global_id(2) * (Y) + y) * (X) + x
+
 /* Store a gradient: *p = beta * *p + v. beta == 0 overwrites without reading
  * *p, which may be uninitialised or NaN (0 * NaN would be NaN); beta == 1 is
  * the plain sum (fma(1, a, b) rounds a + b once, like an add). */

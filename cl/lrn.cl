@@ -30,17 +30,10 @@ static real pow_neg_beta(real d, float BETA)
     return BETA == 0.75f ? rsqrt(d * sqrt(d)) : pow(d, (real)-BETA);
 }
 
-/* The element (p, c, n) of the grid; returns from the kernel past the edge. */
-#define LRN_PROLOGUE                                                       \
-    const int p = (int)get_global_id(0), c = (int)get_global_id(1);      \
-    if (p >= HW || c >= C)                                                 \
-        return;                                                            \
-    const idx_t i = ((idx_t)get_global_id(2) * C + c) * HW + p
-
 __kernel void lrn(__global const real *x, long xo, __global real *y, long yo, int C, int HW, int PRE, int POST,
                   float A, float K, float BETA)
 {
-    LRN_PROLOGUE;
+    PLANE_ELEMENT(p, c, i, HW, C);
     const int lo = max(c - PRE, 0), hi = min(c + POST, C - 1);
     __global const real *base = x + xo + i - (idx_t)c * HW;
     real s = 0.0f;
@@ -67,7 +60,7 @@ __kernel void lrn_backward(__global const real *x, long xo, __global const real 
                            __global const real *dy, long dyo, __global real *dx, long dxo, int C, int HW, int PRE,
                            int POST, float A, float K, float BETA, float beta_g)
 {
-    LRN_PROLOGUE;
+    PLANE_ELEMENT(p, c, i, HW, C);
     const idx_t col = i - (idx_t)c * HW; /* channel 0 of this column */
     __global const real *xb = x + xo + col;
     __global const real *yb = y + yo + col;

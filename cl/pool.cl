@@ -47,11 +47,8 @@
 
 /* The output element and its window; shared by the three pool kernels. */
 #define POOL_PROLOGUE                                                      \
-    const int ox = (int)get_global_id(0), oy = (int)get_global_id(1);     \
-    if (ox >= OW || oy >= OH)                                              \
-        return;                                                            \
+    PLANE_ELEMENT(ox, oy, i, OW, OH);                                      \
     const idx_t nc = get_global_id(2);                                     \
-    const idx_t i = (nc * OH + oy) * OW + ox;                              \
     const int y0 = oy * SH - PT, x0 = ox * SW - PL;                       \
     const int ya = max(y0, 0), yb = min(y0 + FH, H);                      \
     const int xa = max(x0, 0), xb = min(x0 + FW, W);                      \
@@ -132,11 +129,8 @@ __kernel void gap(__global const real *in, long in_off, __global real *out, long
 /* Input cell (iy, ix) of plane nc, and the range of outputs whose windows
  * cover it; dyp points at the plane's outputs. */
 #define POOL_BWD_PROLOGUE                                                  \
-    const int ix = (int)get_global_id(0), iy = (int)get_global_id(1);     \
-    if (ix >= W || iy >= H)                                                \
-        return;                                                            \
+    PLANE_ELEMENT(ix, iy, i, W, H);                                        \
     const idx_t nc = get_global_id(2);                                     \
-    const idx_t i = (nc * H + iy) * W + ix;                                \
     const int ty = iy + PT - FH + 1, tx = ix + PL - FW + 1;               \
     const int oy_lo = ty <= 0 ? 0 : (ty + SH - 1) / SH;                   \
     const int ox_lo = tx <= 0 ? 0 : (tx + SW - 1) / SW;                   \
