@@ -1,13 +1,8 @@
 /* Device timing with markers (bench_time.h). */
 #include "bench_time.h"
+#include "bench_util.h"
 
 #include <stdlib.h>
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static cly_status marker(cly_context *ctx, cl_event *ev)
 {
@@ -44,10 +39,8 @@ double bench_median_ms(cly_context *ctx, bench_enqueue_fn fn, void *arg, int run
         clReleaseEvent(e0);
         clReleaseEvent(e1);
     }
-    if (s == CLY_SUCCESS) {
-        qsort(t, (size_t)runs, sizeof *t, cmp_double);
-        median = t[runs / 2];
-    }
+    if (s == CLY_SUCCESS)
+        median = bench_median(t, runs);
     free(t);
     return median;
 }
