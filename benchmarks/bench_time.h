@@ -4,7 +4,7 @@
 #ifndef BENCH_TIME_H
 #define BENCH_TIME_H
 
-#include "internal.h"
+#include "runtime/runtime.h"
 
 /* Enqueues one run on ctx->queue; a failure is described with cly_fail. */
 typedef cly_status (*bench_enqueue_fn)(cly_context *ctx, void *arg);

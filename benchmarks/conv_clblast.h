@@ -5,7 +5,7 @@
 #ifndef CONV_CLBLAST_H
 #define CONV_CLBLAST_H
 
-#include "ops.h"
+#include "kernels/kernels.h"
 
 /* Whether Convgemm can run g (no groups, symmetric padding); else why. */
 bool clblast_convgemm_supports(const cly_conv_geom *g, char *why, size_t size);

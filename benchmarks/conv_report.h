@@ -4,7 +4,7 @@
 #define CONV_REPORT_H
 
 #include "conv_desc.h"
-#include "ops.h"
+#include "kernels/kernels.h"
 
 /* What one row measures: clayer's algorithms (their cly_conv_algo values,
  * from CLY_CONV_DIRECT) and then CLBlast's two references. */

@@ -7,7 +7,7 @@
  *   ./build/benchmarks/train_bench [--device SEL] [--runs N] [--net NAME --batch N]
  */
 #include "bench_util.h"
-#include "net.h"
+#include "net/net.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * checked and again without, so that mutations reach the structural checks
  * behind them. Any crash, sanitizer report, leak or broken invariant is a
  * finding. */
-#include "model_file.h"
+#include "io/model_file.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* libFuzzer harness for the net format: parse untrusted bytes; on success
  * infer at batch 1 and print the summary to /dev/null; then destroy. Any
  * crash, sanitizer report, leak or broken invariant is a finding. */
-#include "graph.h"
+#include "graph/graph.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* Writes the seed corpus of fuzz_model (fuzz/corpus/model/) with the
  * library's own writer: small valid model files, with and without
  * optimiser state. Usage: model_seeds DIR. No OpenCL needed. */
-#include "model_file.h"
+#include "io/model_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Status names, the error slots (per thread and per context), the log
  * callback, and the window arithmetic of src/shape.h. */
-#include "shape.h"
+#include "base/shape.h"
 #include "test_util.h"
 
 #include <pthread.h>

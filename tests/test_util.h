@@ -6,7 +6,7 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "runtime/runtime.h"
 
 #include <stdbool.h>
 #include <stddef.h>

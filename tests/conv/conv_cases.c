@@ -3,7 +3,7 @@
  * choice. Every context is created inside a test (check forks). */
 #define _DEFAULT_SOURCE
 #include "conv_cases.h"
-#include "ops.h"
+#include "kernels/kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

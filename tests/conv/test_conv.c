@@ -28,7 +28,7 @@
 #include "conv_cases.h"
 #include "conv_desc.h"
 #include "conv_ref.h"
-#include "ops.h"
+#include "kernels/kernels.h"
 
 #include <check.h>
 #include <math.h>

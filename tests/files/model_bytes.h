@@ -6,7 +6,7 @@
 #ifndef CLY_TEST_MODEL_BYTES_H
 #define CLY_TEST_MODEL_BYTES_H
 
-#include "internal.h"
+#include "runtime/runtime.h"
 
 #include <check.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * graphs built through the C API with awkward values, parsing the text back
  * gives the same layers (field by field), the same text byte for byte, and
  * the same inferred layer infos. Also the limits it refuses. */
-#include "graph.h"
+#include "graph/graph.h"
 #include "test_util.h"
 
 #include <dirent.h>

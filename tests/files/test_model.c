@@ -3,8 +3,8 @@
  * fields behind valid checksums) is a clean status from cly_model_load,
  * with nothing handed back. Exits 77 without an OpenCL device. */
 #include "model_bytes.h"
-#include "model_file.h"
-#include "net.h"
+#include "io/model_file.h"
+#include "net/net.h"
 #include "test_util.h"
 
 #include <dirent.h>

@@ -2,7 +2,7 @@
  * encoder (model_bytes.h), the parser on every malformed field (each reached
  * behind valid checksums), matching arrays to a graph, and every truncation
  * and single-bit flip of a small file. */
-#include "model_file.h"
+#include "io/model_file.h"
 #include "model_bytes.h"
 #include "test_util.h"
 

@@ -2,7 +2,7 @@
  * and rounding with their exact messages, every layer type's shape and
  * costs, topological order, and blocks of real networks with shapes and
  * parameter counts worked out by hand. No OpenCL. */
-#include "graph.h"
+#include "graph/graph.h"
 #include "helpers.h"
 
 static cly_graph *new_graph(void)

@@ -1,7 +1,7 @@
 /* The layer graph's validation through the C API: names, input counts,
  * parameter ranges, impossible shapes, unknown inputs, cycles and overflow,
  * each with its exact message. No OpenCL. */
-#include "graph.h"
+#include "graph/graph.h"
 #include "helpers.h"
 
 #include <math.h>

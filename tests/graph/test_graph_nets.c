@@ -2,7 +2,7 @@
  * read from nets/vgg16.net (identical tables), the shipped nets' published
  * parameter counts, the model zoo's hand-computed totals and layer sizes, and
  * the built-in nets by name. */
-#include "graph.h"
+#include "graph/graph.h"
 #include "helpers.h"
 
 #define NET(file) CLY_NETS_DIR "/" file

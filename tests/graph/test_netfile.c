@@ -1,7 +1,7 @@
 /* The net format: every key of every layer type, the lexical rules
  * (comments, blanks, CRLF, forward references), and each malformed input
  * with its exact "SOURCE:LINE: ..." message. */
-#include "graph.h"
+#include "graph/graph.h"
 #include "helpers.h"
 
 #include <unistd.h>

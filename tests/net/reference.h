@@ -4,7 +4,7 @@
 #ifndef CLY_TEST_REFERENCE_H
 #define CLY_TEST_REFERENCE_H
 
-#include "graph.h"
+#include "graph/graph.h"
 
 /* Parameters of node i in cly_param_kind order (NULL where absent). */
 typedef struct ref_params {

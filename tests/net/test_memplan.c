@@ -1,6 +1,6 @@
 /* The arena planner: no two values alive at once overlap, sharing chains
  * coincide, and reuse actually happens. Pure arithmetic: no device. */
-#include "memplan.h"
+#include "net/memplan.h"
 
 #include <check.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * stack with every other layer type; each conv algorithm forced in turn.
  * Also the memory plan: no two live values overlap, and VGG-16's planned
  * peak stays near twice its largest layer. */
-#include "net.h"
+#include "net/net.h"
 #include "reference.h"
 #include "test_util.h"
 

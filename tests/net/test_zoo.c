@@ -4,8 +4,8 @@
  * and runs one seeded forward pass to finite class scores (probabilities
  * summing to 1 where the net ends in softmax). One batch-1 pass each: a few
  * seconds on a CPU device once the kernels are cached. */
-#include "graph.h"
-#include "net.h"
+#include "graph/graph.h"
+#include "net/net.h"
 #include "test_util.h"
 
 #include <check.h>

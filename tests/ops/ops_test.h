@@ -4,7 +4,7 @@
 #ifndef OPS_TEST_H
 #define OPS_TEST_H
 
-#include "ops.h"
+#include "kernels/kernels.h"
 
 #include <check.h>
 

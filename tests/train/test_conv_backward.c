@@ -1,7 +1,7 @@
 /* Convolution and locally-connected backward against naive host loops.
  * Small-integer fills make every sum exact in float32, so gradients are
  * compared exactly; beta = 1 accumulation and bias-free layers too. */
-#include "ops.h"
+#include "kernels/kernels.h"
 #include "test_util.h"
 
 #include <check.h>

@@ -26,7 +26,7 @@
  * gradient written instead of summed) move whole arrays by far more; each
  * op's own backward is checked exactly or tightly in tests/backward and
  * test_conv_backward.c. */
-#include "net.h"
+#include "net/net.h"
 #include "test_util.h"
 
 #include <check.h>

@@ -1,0 +1,245 @@
+/* IDX files (the MNIST format, yann.lecun.com/exdb/mnist): a big-endian
+ * header, magic 0x0000TTDD (TT the element type, DD the number of
+ * dimensions), DD u32 dimensions, then the elements. clayer reads unsigned
+ * bytes (TT = 0x08): images with 3 dimensions (count, rows, columns) and
+ * labels with 1 (count). Files may be gzip-compressed; zlib's gzread reads
+ * both forms. The files are untrusted: every header value is checked against
+ * fixed limits and the other file before anything large is allocated, and
+ * the data must end exactly where the header says. */
+#include "base/status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#define IDX_COUNT_MAX 100000000LL         /* images (10^8) */
+#define IDX_DIM_MAX 65536LL               /* rows, columns */
+#define IDX_BYTES_MAX ((int64_t)2 << 30)  /* 2 GiB of pixels */
+#define IDX_UBYTE 0x08
+#define READ_CHUNK ((size_t)1 << 20)
+
+#define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+typedef struct idx_file {
+    const char *path;
+    gzFile gz;
+    unsigned dims;
+    int64_t dim[3];
+} idx_file;
+
+/* A failed or short gzread: a read error is CLY_ERROR_IO; a file that ends
+ * early or holds corrupt compressed data is malformed. */
+static cly_status idx_fail_read(const idx_file *f, const char *what, int got, size_t have, int64_t want)
+{
+    int zerr = Z_OK;
+    const char *msg = got < 0 ? gzerror(f->gz, &zerr) : "";
+    size_t pl = strlen(f->path); /* zlib's message repeats the path */
+    if (strncmp(msg, f->path, pl) == 0 && strncmp(msg + pl, ": ", 2) == 0)
+        msg += pl + 2;
+    if (got < 0 && zerr == Z_ERRNO)
+        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot read the %s: %s", f->path, what, strerror(errno));
+    if (got < 0 && zerr != Z_BUF_ERROR)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: corrupt compressed data in the %s: %s", f->path, what,
+                        msg);
+    return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                    "%s: truncated: %lld bytes of %s expected, the file ends after %zu", f->path, (long long)want,
+                    what, have);
+}
+
+/* Open `path` and read its header: magic, then `dims` big-endian sizes. */
+static cly_status idx_open(idx_file *f, const char *path, unsigned dims, const char *what)
+{
+    f->path = path;
+    f->dims = dims;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open the %s file: %s", path, what, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return cly_fail(NULL, CLY_ERROR_IO, "%s: the %s file is not a regular file", path, what);
+    f->gz = gzopen(path, "rb");
+    if (!f->gz)
+        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open the %s file: %s", path, what,
+                        errno ? strerror(errno) : "out of memory");
+    unsigned char h[4 + 4 * 3];
+    size_t want = 4 + 4 * (size_t)dims;
+    int got = gzread(f->gz, h, (unsigned)want);
+    if (got < 0 || (size_t)got < want)
+        return idx_fail_read(f, "header", got, got > 0 ? (size_t)got : 0, (int64_t)want);
+    uint32_t magic = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+    uint32_t expect = IDX_UBYTE << 8 | dims;
+    if (magic != expect)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: magic 0x%08x: an IDX %s file has 0x%08x (unsigned bytes, %u dimension%s); this one has "
+                        "element type 0x%02x and %u dimension%s",
+                        path, magic, what, expect, dims, dims == 1 ? "" : "s", h[2], h[3], h[3] == 1 ? "" : "s");
+    static const char *const names[2][3] = {{"count", "", ""}, {"count", "rows", "columns"}};
+    for (unsigned i = 0; i < dims; i++) {
+        const unsigned char *p = h + 4 + 4 * i;
+        f->dim[i] = (int64_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+        int64_t max = i == 0 ? IDX_COUNT_MAX : IDX_DIM_MAX;
+        if (f->dim[i] < 1 || f->dim[i] > max)
+            return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: %s = %lld is out of range (1 to %lld)", path,
+                            names[dims == 3][i], (long long)f->dim[i], (long long)max);
+    }
+    return CLY_SUCCESS;
+}
+
+/* Read exactly `size` data bytes, then make sure nothing follows. The
+ * buffer grows with what was actually read, so a header claiming 2 GiB in
+ * a small file costs one chunk, not 2 GiB. */
+static cly_status idx_read_data(idx_file *f, const char *what, int64_t size, unsigned char **out)
+{
+    unsigned char *buf = NULL;
+    size_t have = 0, cap = 0, want = (size_t)size;
+    while (have < want) {
+        if (have == cap) {
+            size_t next = cap ? cap * 2 : READ_CHUNK;
+            if (next > want)
+                next = want;
+            unsigned char *p = realloc(buf, next);
+            if (!p) {
+                free(buf);
+                return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory reading %zu bytes", f->path,
+                                next);
+            }
+            buf = p;
+            cap = next;
+        }
+        size_t ask = cap - have < READ_CHUNK ? cap - have : READ_CHUNK;
+        int got = gzread(f->gz, buf + have, (unsigned)ask);
+        if (got <= 0) {
+            cly_status st = idx_fail_read(f, what, got, have, size);
+            free(buf);
+            return st;
+        }
+        have += (size_t)got;
+    }
+    /* One more read must find the end: more data is an error, and so is
+     * a gzip stream cut short after the data (gzread then reports 0 bytes
+     * with Z_BUF_ERROR, not a failure). */
+    unsigned char extra[64];
+    int got = gzread(f->gz, extra, sizeof extra);
+    int zerr = Z_OK;
+    if (got <= 0)
+        gzerror(f->gz, &zerr);
+    if (got != 0 || zerr != Z_OK) {
+        free(buf);
+        if (got > 0)
+            return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                            "%s: trailing bytes: the header promises %lld bytes of %s, the file holds more", f->path,
+                            (long long)size, what);
+        if (zerr == Z_BUF_ERROR)
+            return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: truncated: the gzip stream ends without its trailer",
+                            f->path);
+        return idx_fail_read(f, what, -1, have, size);
+    }
+    *out = buf;
+    return CLY_SUCCESS;
+}
+
+static void idx_close(idx_file *f)
+{
+    if (f->gz)
+        gzclose(f->gz);
+    f->gz = NULL;
+}
+
+static cly_status load(idx_file *im, idx_file *lb, cly_dataset *d)
+{
+    int64_t count = im->dim[0], pixels;
+    if (lb->dim[0] != count)
+        return cly_fail(NULL, CLY_ERROR_SHAPE_MISMATCH, "%s: count = %lld labels, but %s has count = %lld images",
+                        lb->path, (long long)lb->dim[0], im->path, (long long)count);
+    if (!cly_mul_i64(count, im->dim[1] * im->dim[2], &pixels) || pixels > IDX_BYTES_MAX)
+        return cly_fail(NULL, CLY_ERROR_TOO_LARGE,
+                        "%s: %lld images of %lld x %lld are more than %lld bytes of pixels", im->path,
+                        (long long)count, (long long)im->dim[1], (long long)im->dim[2], (long long)IDX_BYTES_MAX);
+    unsigned char *bytes = NULL, *labels = NULL;
+    cly_status s = idx_read_data(lb, "labels", count, &labels);
+    if (s == CLY_SUCCESS)
+        s = idx_read_data(im, "pixels", pixels, &bytes);
+    if (s == CLY_SUCCESS) {
+        d->images = malloc((size_t)pixels * sizeof *d->images);
+        d->labels = malloc((size_t)count * sizeof *d->labels);
+        if (!d->images || !d->labels)
+            s = cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory for %lld images", im->path,
+                         (long long)count);
+    }
+    if (s == CLY_SUCCESS) {
+        d->count = count;
+        d->c = 1;
+        d->h = im->dim[1];
+        d->w = im->dim[2];
+        int max = 0;
+        for (int64_t i = 0; i < count; i++) {
+            d->labels[i] = labels[i];
+            if (labels[i] > max)
+                max = labels[i];
+        }
+        d->classes = max + 1;
+        for (int64_t i = 0; i < pixels; i++)
+            d->images[i] = (float)bytes[i] / 255.0f;
+    }
+    free(bytes);
+    free(labels);
+    return s;
+}
+
+cly_status cly_dataset_load_idx(const char *images_path, const char *labels_path, cly_dataset **out)
+{
+    if (!images_path || !labels_path || !out)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_dataset_load_idx: images_path, labels_path and out must not be NULL");
+    idx_file im = {0}, lb = {0};
+    cly_dataset *d = calloc(1, sizeof *d);
+    if (!d)
+        return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_dataset_load_idx: out of memory");
+    cly_status s = idx_open(&im, images_path, 3, "images");
+    if (s == CLY_SUCCESS)
+        s = idx_open(&lb, labels_path, 1, "labels");
+    if (s == CLY_SUCCESS)
+        s = load(&im, &lb, d);
+    idx_close(&im);
+    idx_close(&lb);
+    if (s != CLY_SUCCESS) {
+        cly_dataset_destroy(d);
+        return s;
+    }
+    *out = d;
+    return CLY_SUCCESS;
+}
+
+cly_status cly_dataset_load_fashion_mnist(const char *dir, bool train, cly_dataset **out)
+{
+    if (!out)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_dataset_load_fashion_mnist: out must not be NULL");
+    if (!dir)
+        dir = FASHION_MNIST_DIR;
+    const char *set = train ? "train" : "t10k";
+    char images[4096], labels[4096];
+    int a = snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte.gz", dir, set);
+    int b = snprintf(labels, sizeof labels, "%s/%s-labels-idx1-ubyte.gz", dir, set);
+    if (a < 0 || b < 0 || (size_t)a >= sizeof images || (size_t)b >= sizeof labels)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_dataset_load_fashion_mnist: directory name too long");
+    struct stat st;
+    const char *missing = stat(images, &st) != 0 ? images : stat(labels, &st) != 0 ? labels : NULL;
+    if (missing)
+        return cly_fail(NULL, CLY_ERROR_IO,
+                        "%s: not found. Fashion-MNIST comes with Debian's dataset-fashion-mnist package "
+                        "(apt-get install dataset-fashion-mnist, files in %s); or pass the directory holding "
+                        "%s-images-idx3-ubyte.gz and %s-labels-idx1-ubyte.gz",
+                        missing, FASHION_MNIST_DIR, set, set);
+    return cly_dataset_load_idx(images, labels, out);
+}
+
+void cly_dataset_destroy(cly_dataset *d)
+{
+    if (!d)
+        return;
+    free(d->images);
+    free(d->labels);
+    free(d);
+}

@@ -1,0 +1,576 @@
+/* The plain-text net format (docs/net-format.md): one layer per line,
+ *   TYPE NAME [< INPUT...] [KEY=VALUE | FLAG]...
+ * The text is untrusted: every error is a status whose message starts with
+ * "SOURCE:LINE: ", and every size is capped. Which keys a type takes comes
+ * from layers.def; what each key sets is below. */
+#include "graph/graph.h"
+#include "base/status.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NET_TEXT_MAX CLY_NET_TEXT_MAX     /* bytes, for parse and load alike */
+#define NET_LINE_MAX CLY_NET_LINE_MAX     /* bytes per line */
+#define NET_LAYERS_MAX CLY_NET_LAYERS_MAX
+#define NET_TOKENS_MAX (3 + CLY_GRAPH_MAX_INPUTS) /* TYPE NAME < and the inputs */
+#define NET_NUM_MAX 2147483647LL        /* 2^31 - 1: dimensions and counts */
+
+/* ---- keys */
+
+typedef enum key_kind { K_FLAG, K_INT, K_HW, K_PAD, K_REAL, K_ENUM } key_kind;
+
+typedef enum key_id {
+    KEY_C, KEY_H, KEY_W, KEY_FILTERS, KEY_SIZE, KEY_STRIDE, KEY_PAD, KEY_DILATION, KEY_GROUPS, KEY_NOBIAS,
+    KEY_RELU, KEY_ROUND, KEY_ALGO, KEY_MAX, KEY_AVG, KEY_L2, KEY_EXCLUDE_PAD, KEY_ALPHA, KEY_BETA, KEY_K,
+    KEY_ALPHA_MODE, KEY_EPS, KEY_MOMENTUM, KEY_OUTPUTS, KEY_P, KEY_COUNT
+} key_id;
+
+static const char *const round_names[] = {"exact", "floor", "ceil", NULL};   /* cly_rounding order */
+static const char *const algo_names[] = {"auto", "direct", "im2col", "gemm1x1", NULL}; /* cly_conv_algo */
+static const char *const alpha_names[] = {"over_size", "raw", NULL};       /* cly_lrn_alpha */
+
+static const struct key_def {
+    const char *name;
+    key_kind kind;
+    const char *const *choices; /* K_ENUM: value i is choices[i] */
+} keys[KEY_COUNT] = {
+    [KEY_C] = {"c", K_INT, NULL},
+    [KEY_H] = {"h", K_INT, NULL},
+    [KEY_W] = {"w", K_INT, NULL},
+    [KEY_FILTERS] = {"filters", K_INT, NULL},
+    [KEY_SIZE] = {"size", K_HW, NULL},
+    [KEY_STRIDE] = {"stride", K_HW, NULL},
+    [KEY_PAD] = {"pad", K_PAD, NULL},
+    [KEY_DILATION] = {"dilation", K_HW, NULL},
+    [KEY_GROUPS] = {"groups", K_INT, NULL},
+    [KEY_NOBIAS] = {"nobias", K_FLAG, NULL},
+    [KEY_RELU] = {"relu", K_FLAG, NULL},
+    [KEY_ROUND] = {"round", K_ENUM, round_names},
+    [KEY_ALGO] = {"algo", K_ENUM, algo_names},
+    [KEY_MAX] = {"max", K_FLAG, NULL},
+    [KEY_AVG] = {"avg", K_FLAG, NULL},
+    [KEY_L2] = {"l2", K_FLAG, NULL},
+    [KEY_EXCLUDE_PAD] = {"exclude_pad", K_FLAG, NULL},
+    [KEY_ALPHA] = {"alpha", K_REAL, NULL},
+    [KEY_BETA] = {"beta", K_REAL, NULL},
+    [KEY_K] = {"k", K_REAL, NULL},
+    [KEY_ALPHA_MODE] = {"alpha_mode", K_ENUM, alpha_names},
+    [KEY_EPS] = {"eps", K_REAL, NULL},
+    [KEY_MOMENTUM] = {"momentum", K_REAL, NULL},
+    [KEY_OUTPUTS] = {"outputs", K_INT, NULL},
+    [KEY_P] = {"p", K_REAL, NULL},
+};
+_Static_assert(KEY_COUNT <= 32, "key masks are 32 bits");
+
+static int key_find(const char *s, size_t len)
+{
+    for (int k = 0; k < KEY_COUNT; k++)
+        if (strlen(keys[k].name) == len && memcmp(keys[k].name, s, len) == 0)
+            return k;
+    return -1;
+}
+
+/* Allowed and required keys of a type, from its layers.def spec. */
+static void type_keys(cly_layer_type t, uint32_t *allowed, uint32_t *required)
+{
+    *allowed = *required = 0;
+    const char *s = cly_layer_table[t].keys;
+    while (*s) {
+        while (*s == ' ')
+            s++;
+        size_t len = strcspn(s, " !");
+        if (len == 0)
+            break;
+        int k = key_find(s, len);
+        s += len;
+        bool req = *s == '!';
+        if (req)
+            s++;
+        if (k < 0)
+            continue; /* a misspelt spec shows up as an unknown key in the tests */
+        *allowed |= 1u << k;
+        if (req)
+            *required |= 1u << k;
+    }
+}
+
+/* ---- the parser state and its errors */
+
+typedef struct parser {
+    const char *source;
+    size_t line;
+    cly_layer_type type;
+    const char *name; /* the current layer, once known */
+} parser;
+
+static cly_status perr(const parser *ps, const char *fmt, ...) CLY_FMT(2, 3);
+static cly_status perr(const parser *ps, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (ps->name)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s:%zu: %s %s: %s", ps->source, ps->line,
+                        cly_layer_type_string(ps->type), ps->name, msg);
+    return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s:%zu: %s", ps->source, ps->line, msg);
+}
+
+/* Printable, bounded form of an untrusted token for messages. */
+static const char *shown(const char *s, char *buf, size_t size)
+{
+    size_t o = 0, i = 0;
+    for (; s[i] && i < 64 && o + 5 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f)
+            buf[o++] = (char)c;
+        else
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+    }
+    if (s[i] && o + 4 < size)
+        o += (size_t)snprintf(buf + o, size - o, "...");
+    buf[o] = '\0';
+    return buf;
+}
+
+/* ---- values */
+
+static bool parse_int(const parser *ps, const char *key, const char *s, size_t len, int64_t *out, cly_status *st)
+{
+    char buf[32], tok[72], sh[96];
+    snprintf(tok, sizeof tok, "%.*s", (int)(len < 64 ? len : 64), s);
+    size_t i = s[0] == '-' ? 1 : 0;
+    bool digits = len > i;
+    for (size_t j = i; j < len; j++)
+        digits &= s[j] >= '0' && s[j] <= '9';
+    if (!digits) {
+        *st = perr(ps, "%s: '%s' is not an integer", key, shown(tok, sh, sizeof sh));
+        return false;
+    }
+    long long v = 0;
+    if (len < sizeof buf) {
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        errno = 0;
+        v = strtoll(buf, NULL, 10);
+    }
+    if (len >= sizeof buf || errno == ERANGE || v > NET_NUM_MAX || v < -NET_NUM_MAX) {
+        *st = perr(ps, "%s: %s%s is out of range (at most %lld)", key, shown(tok, sh, sizeof sh), len > 64 ? "..." : "",
+                   NET_NUM_MAX);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* "A" (both) or "HxW". */
+static bool parse_hw(const parser *ps, const char *key, const char *v, cly_hw *out, cly_status *st)
+{
+    const char *x = strchr(v, 'x');
+    if (!x)
+        return parse_int(ps, key, v, strlen(v), &out->h, st) && (out->w = out->h, true);
+    return parse_int(ps, key, v, (size_t)(x - v), &out->h, st) &&
+           parse_int(ps, key, x + 1, strlen(x + 1), &out->w, st);
+}
+
+/* "P" (every side), "PHxPW" (top = bottom, left = right) or
+ * "TOP,BOTTOM,LEFT,RIGHT". */
+static bool parse_pad(const parser *ps, const char *v, cly_pad *out, cly_status *st)
+{
+    if (!strchr(v, ',')) {
+        cly_hw hw;
+        if (!parse_hw(ps, "pad", v, &hw, st))
+            return false;
+        *out = (cly_pad){hw.h, hw.h, hw.w, hw.w};
+        return true;
+    }
+    int64_t side[4];
+    const char *p = v;
+    for (int i = 0; i < 4; i++) {
+        const char *end = strchr(p, ',');
+        if ((i < 3) != (end != NULL)) {
+            char sh[96];
+            *st = perr(ps, "pad=%s: give pad=P, pad=PHxPW or pad=TOP,BOTTOM,LEFT,RIGHT", shown(v, sh, sizeof sh));
+            return false;
+        }
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (!parse_int(ps, "pad", p, len, &side[i], st))
+            return false;
+        p = end ? end + 1 : p + len;
+    }
+    *out = (cly_pad){side[0], side[1], side[2], side[3]};
+    return true;
+}
+
+/* Decimal reals only (no hex, inf or nan), read the same in every locale. */
+static bool parse_real(const parser *ps, const char *key, const char *v, double *out, cly_status *st)
+{
+    char buf[160], sh[96];
+    size_t len = strlen(v);
+    bool ok = len > 0 && len < 64 && strspn(v, "0123456789.eE+-") == len;
+    if (ok) {
+        const char *dp = localeconv()->decimal_point;
+        size_t dl = strlen(dp), o = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (v[i] == '.' && dl && o + dl < sizeof buf) {
+                memcpy(buf + o, dp, dl); /* strtod reads the locale's decimal point */
+                o += dl;
+            } else if (o + 1 < sizeof buf) {
+                buf[o++] = v[i];
+            }
+        }
+        buf[o] = '\0';
+        char *end;
+        double d = strtod(buf, &end);
+        ok = end != buf && *end == '\0' && isfinite(d);
+        *out = d;
+    }
+    if (!ok)
+        *st = perr(ps, "%s=%s is not a finite decimal number", key, shown(v, sh, sizeof sh));
+    return ok;
+}
+
+/* ---- one key on one layer */
+
+static cly_status apply(const parser *ps, cly_layer *l, int k, const char *v)
+{
+    cly_status st = CLY_SUCCESS;
+    char sh[96];
+    const char *key = keys[k].name;
+    int64_t i = 0;
+    double d = 0;
+    cly_hw hw = {0, 0};
+    cly_pad pad = {0, 0, 0, 0};
+    int e = 0;
+    switch (keys[k].kind) {
+    case K_FLAG:
+        break;
+    case K_INT:
+        if (!parse_int(ps, key, v, strlen(v), &i, &st))
+            return st;
+        break;
+    case K_HW:
+        if (!parse_hw(ps, key, v, &hw, &st))
+            return st;
+        break;
+    case K_PAD:
+        if (!parse_pad(ps, v, &pad, &st))
+            return st;
+        break;
+    case K_REAL:
+        if (!parse_real(ps, key, v, &d, &st))
+            return st;
+        break;
+    case K_ENUM: {
+        const char *const *c = keys[k].choices;
+        for (e = 0; c[e] && strcmp(c[e], v) != 0; e++)
+            ;
+        if (!c[e]) {
+            char list[128] = "";
+            for (int j = 0; c[j]; j++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? "|" : "", c[j]);
+            return perr(ps, "%s=%s: expected %s", key, shown(v, sh, sizeof sh), list);
+        }
+        break;
+    }
+    }
+    bool conv = l->type == CLY_LAYER_CONV || l->type == CLY_LAYER_LOCAL, pool = l->type == CLY_LAYER_POOL;
+    switch ((key_id)k) {
+    case KEY_C: l->p.input.c = i; break;
+    case KEY_H: l->p.input.h = i; break;
+    case KEY_W: l->p.input.w = i; break;
+    case KEY_FILTERS: l->p.conv.filters = i; break;
+    case KEY_SIZE:
+        if (l->type == CLY_LAYER_LRN) {
+            if (strchr(v, 'x'))
+                return perr(ps, "size=%s: an lrn window is one number of channels", shown(v, sh, sizeof sh));
+            l->p.lrn.size = hw.h;
+        } else if (pool) {
+            l->p.pool.size = hw;
+        } else {
+            l->p.conv.size = hw;
+        }
+        break;
+    case KEY_STRIDE:
+        if (pool)
+            l->p.pool.stride = hw;
+        else
+            l->p.conv.stride = hw;
+        break;
+    case KEY_PAD:
+        if (pool)
+            l->p.pool.pad = pad;
+        else
+            l->p.conv.pad = pad;
+        break;
+    case KEY_DILATION: l->p.conv.dilation = hw; break;
+    case KEY_GROUPS: l->p.conv.groups = i; break;
+    case KEY_NOBIAS:
+        if (conv)
+            l->p.conv.no_bias = true;
+        else
+            l->p.fc.no_bias = true;
+        break;
+    case KEY_RELU:
+        if (conv)
+            l->p.conv.relu = true;
+        else
+            l->p.fc.relu = true;
+        break;
+    case KEY_ROUND:
+        if (pool)
+            l->p.pool.rounding = (cly_rounding)e;
+        else
+            l->p.conv.rounding = (cly_rounding)e;
+        break;
+    case KEY_ALGO: l->p.conv.algo = (cly_conv_algo)e; break;
+    case KEY_MAX: l->p.pool.kind = CLY_POOL_MAX; break;
+    case KEY_AVG: l->p.pool.kind = CLY_POOL_AVG; break;
+    case KEY_L2: l->p.pool.kind = CLY_POOL_L2; break;
+    case KEY_EXCLUDE_PAD: l->p.pool.avg_exclude_pad = true; break;
+    case KEY_ALPHA: l->p.lrn.alpha = d; break;
+    case KEY_BETA: l->p.lrn.beta = d; break;
+    case KEY_K: l->p.lrn.k = d; break;
+    case KEY_ALPHA_MODE: l->p.lrn.alpha_mode = (cly_lrn_alpha)e; break;
+    case KEY_EPS: l->p.batchnorm.epsilon = d; break;
+    case KEY_MOMENTUM: l->p.batchnorm.momentum = d; break;
+    case KEY_OUTPUTS: l->p.fc.outputs = i; break;
+    case KEY_P: l->p.dropout = d; break;
+    case KEY_COUNT: break;
+    }
+    return CLY_SUCCESS;
+}
+
+/* "filters= size= ... nobias relu" for messages. */
+static void key_list(cly_layer_type t, char *buf, size_t size)
+{
+    uint32_t allowed, required;
+    type_keys(t, &allowed, &required);
+    buf[0] = '\0';
+    for (int k = 0; k < KEY_COUNT; k++)
+        if (allowed & (1u << k)) {
+            size_t used = strlen(buf);
+            snprintf(buf + used, size - used, "%s%s%s", used ? " " : "", keys[k].name,
+                     keys[k].kind == K_FLAG ? "" : "=");
+        }
+    if (!buf[0])
+        snprintf(buf, size, "no keys");
+}
+
+/* ---- one line */
+
+static cly_status parse_args(parser *ps, cly_layer *l, char **tok, size_t n)
+{
+    uint32_t allowed, required, seen = 0;
+    type_keys(l->type, &allowed, &required);
+    char sh[96], list[512];
+    const uint32_t kinds = 1u << KEY_MAX | 1u << KEY_AVG | 1u << KEY_L2;
+    for (size_t i = 0; i < n; i++) {
+        char *t = tok[i], *eq = strchr(t, '=');
+        size_t klen = eq ? (size_t)(eq - t) : strlen(t);
+        int k = key_find(t, klen);
+        if (k < 0 || !(allowed & (1u << k))) {
+            key_list(l->type, list, sizeof list);
+            if (eq)
+                *eq = '\0';
+            return perr(ps, "unknown key '%s' (%s takes %s)", shown(t, sh, sizeof sh),
+                        cly_layer_type_string(l->type), list);
+        }
+        if (keys[k].kind == K_FLAG && eq)
+            return perr(ps, "%s is a flag and takes no value", keys[k].name);
+        if (keys[k].kind != K_FLAG && (!eq || !eq[1]))
+            return perr(ps, "%s needs a value: %s=...", keys[k].name, keys[k].name);
+        if (seen & (1u << k))
+            return perr(ps, "%s is given twice", keys[k].name);
+        if (((1u << k) & kinds) && (seen & kinds))
+            return perr(ps, "give one pool kind (max, avg or l2), not two");
+        seen |= 1u << k;
+        cly_status st = apply(ps, l, k, eq ? eq + 1 : "");
+        if (st != CLY_SUCCESS)
+            return st;
+    }
+    for (int k = 0; k < KEY_COUNT; k++)
+        if ((required & (1u << k)) && !(seen & (1u << k)))
+            return perr(ps, "missing %s=", keys[k].name);
+    if ((seen & (1u << KEY_EXCLUDE_PAD)) && l->p.pool.kind != CLY_POOL_AVG)
+        return perr(ps, "exclude_pad applies to avg pooling only");
+    return CLY_SUCCESS;
+}
+
+/* Split at blanks and tabs, in place. false when there are more than `max`. */
+static bool tokenize(char *s, char **tok, size_t max, size_t *count)
+{
+    size_t n = 0;
+    for (;;) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            break;
+        if (n == max)
+            return false;
+        tok[n++] = s;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+        if (*s)
+            *s++ = '\0';
+    }
+    *count = n;
+    return true;
+}
+
+static cly_status parse_line(parser *ps, cly_graph *g, char *text)
+{
+    char *tok[NET_TOKENS_MAX];
+    size_t n;
+    char sh[96];
+    ps->name = NULL;
+    if (!tokenize(text, tok, NET_TOKENS_MAX, &n))
+        return perr(ps, "more than %d inputs or tokens on one line", NET_TOKENS_MAX - 3);
+    if (n == 0)
+        return CLY_SUCCESS;
+    int type = -1;
+    for (int t = 0; t < CLY_LAYER_TYPE_COUNT; t++)
+        if (strcmp(tok[0], cly_layer_type_string((cly_layer_type)t)) == 0)
+            type = t;
+    if (type < 0) {
+        char list[256] = "";
+        for (int t = 0; t < CLY_LAYER_TYPE_COUNT; t++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", t ? " " : "",
+                     cly_layer_type_string((cly_layer_type)t));
+        return perr(ps, "unknown layer type '%s' (types: %s)", shown(tok[0], sh, sizeof sh), list);
+    }
+    ps->type = (cly_layer_type)type;
+    const cly_layer_ops *ops = &cly_layer_table[type];
+    if (n < 2)
+        return perr(ps, "%s: missing the layer name", ops->name);
+    if (g->count >= NET_LAYERS_MAX)
+        return perr(ps, "more than %d layers", NET_LAYERS_MAX);
+    ps->name = shown(tok[1], sh, sizeof sh);
+    cly_layer l = {.type = ps->type, .name = tok[1]};
+    size_t i = 2;
+    if (ops->max_inputs == 0) {
+        if (i < n && strcmp(tok[i], "<") == 0)
+            return perr(ps, "an %s layer takes no inputs", ops->name);
+    } else {
+        if (i >= n || strcmp(tok[i], "<") != 0)
+            return perr(ps, "expected '<' and the input after the name: %s NAME < INPUT ...", ops->name);
+        i++;
+        size_t count = ops->max_inputs == 1 ? (i < n ? 1 : 0) : n - i;
+        if (count < ops->min_inputs)
+            return perr(ps, "needs at least %zu input%s after '<'", ops->min_inputs, ops->min_inputs == 1 ? "" : "s");
+        l.inputs = (const char *const *)&tok[i];
+        l.input_count = count;
+        i += count;
+    }
+    cly_status st = parse_args(ps, &l, &tok[i], n - i);
+    if (st != CLY_SUCCESS)
+        return st;
+    st = cly_graph_add(g, &l);
+    if (st != CLY_SUCCESS) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", cly_last_error(NULL));
+        return cly_fail(NULL, st, "%s:%zu: %s", ps->source, ps->line, msg);
+    }
+    g->nodes[g->count - 1].line = (int)ps->line; /* <= 16 Mi lines */
+    return CLY_SUCCESS;
+}
+
+/* ---- whole texts */
+
+static cly_status parse_text(const char *text, size_t size, const char *source, cly_graph *g)
+{
+    parser ps = {.source = source, .line = 0};
+    if (size > NET_TEXT_MAX)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: the net text is %zu bytes, more than %zu", source,
+                        size, NET_TEXT_MAX);
+    static _Thread_local char line[NET_LINE_MAX + 1]; /* 16 KiB: off the stack */
+    size_t pos = 0;
+    while (pos < size) {
+        ps.line++;
+        ps.name = NULL;
+        const char *start = text + pos;
+        const char *nl = memchr(start, '\n', size - pos);
+        size_t len = nl ? (size_t)(nl - start) : size - pos;
+        pos += len + (nl ? 1 : 0);
+        if (len && start[len - 1] == '\r') /* CRLF files */
+            len--;
+        if (len > NET_LINE_MAX)
+            return perr(&ps, "the line is longer than %d bytes", NET_LINE_MAX);
+        size_t keep = len;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)start[i];
+            if (c == '#' && keep == len)
+                keep = i; /* comment: still scanned for NUL and control bytes */
+            else if (c == '\0')
+                return perr(&ps, "NUL byte in column %zu", i + 1);
+            else if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return perr(&ps, "control character 0x%02x in column %zu", c, i + 1);
+        }
+        memcpy(line, start, keep);
+        line[keep] = '\0';
+        cly_status st = parse_line(&ps, g, line);
+        if (st != CLY_SUCCESS)
+            return st;
+    }
+    if (g->count == 0)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: no layers", source);
+    return CLY_SUCCESS;
+}
+
+cly_status cly_graph_parse(const char *text, size_t size, const char *source, cly_graph **out)
+{
+    if (!source)
+        source = "<net>";
+    if ((!text && size) || !out)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_parse: text and out must not be NULL");
+    cly_graph *g;
+    cly_status st = cly_graph_create(&g);
+    if (st != CLY_SUCCESS)
+        return st;
+    size_t slen = strlen(source) + 1;
+    g->source = malloc(slen);
+    if (!g->source) {
+        cly_graph_destroy(g);
+        return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory", source);
+    }
+    memcpy(g->source, source, slen);
+    st = parse_text(text ? text : "", size, g->source, g);
+    if (st != CLY_SUCCESS) {
+        cly_graph_destroy(g);
+        return st;
+    }
+    *out = g;
+    return CLY_SUCCESS;
+}
+
+cly_status cly_graph_load(const char *path, cly_graph **out)
+{
+    if (!path || !out)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_load: path and out must not be NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = malloc(NET_TEXT_MAX + 1);
+    if (!buf) {
+        fclose(f);
+        return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory", path);
+    }
+    size_t size = fread(buf, 1, NET_TEXT_MAX + 1, f); /* one byte more tells a too large file */
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    cly_status st;
+    if (err)
+        st = cly_fail(NULL, CLY_ERROR_IO, "%s: cannot read: %s", path, strerror(err));
+    else if (size > NET_TEXT_MAX)
+        st = cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: larger than %zu bytes", path, NET_TEXT_MAX);
+    else
+        st = cly_graph_parse(buf, size, path, out);
+    free(buf);
+    return st;
+}

@@ -1,0 +1,127 @@
+/* Batch normalisation in training (kernels in cl/batchnorm.cl), PyTorch's
+ * conventions (mission.md): normalise with the batch mean and the BIASED
+ * batch variance; move the running statistics by momentum m with the
+ * UNBIASED variance, running = (1 - m)*running + m*batch; keep save_mean and
+ * save_invstd = 1/sqrt(var + eps) for the backward pass.
+ *
+ * The per-channel sums are work-group tree reductions (one group per
+ * channel), never float atomics: y, dx, dscale and dshift repeat bit for bit
+ * from run to run on one device. */
+#include "runtime/launch.h"
+
+/* Work-items per channel: enough to hide memory latency on a GPU, few enough
+ * that small batches do not leave most of them idle. */
+#define BN_LOCAL 256
+
+/* How a reduction group walks its channel (cl/batchnorm.cl): strided for
+ * GPUs (coalesced), a contiguous slice per work-item on CPUs. */
+static const char *walk_options(const cly_context *ctx)
+{
+    return ctx->info.type == CLY_DEVICE_CPU ? "-DBN_CONTIGUOUS" : "";
+}
+
+static cly_status bn_sizes(cly_context *ctx, cly_shape in, const char *what, int64_t *hw, int64_t *count)
+{
+    if (in.n < 1 || in.c < 1 || in.h < 1 || in.w < 1 || !cly_mul_i64(in.h, in.w, hw) ||
+        !cly_mul_i64(in.n, in.c, count) || !cly_mul_i64(*count, *hw, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: shape " CLY_SHAPE_FMT, what, CLY_SHAPE_ARGS(in));
+    if (!cly_fits_int(in.c) || !cly_fits_int(*hw)) /* bn_train_apply's grid */
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "%s: %lld channels of %lld positions exceed the kernel's int range",
+                        what, (long long)in.c, (long long)*hw);
+    return CLY_SUCCESS;
+}
+
+cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double epsilon, double momentum, cly_buf x,
+                                       cly_buf scale, cly_buf shift, cly_buf running_mean, cly_buf running_var,
+                                       cly_buf save_mean, cly_buf save_invstd, cly_buf y)
+{
+    const char *what = "batchnorm train";
+    int64_t hw, count;
+    cly_status s = bn_sizes(ctx, in, what, &hw, &count);
+    if (s != CLY_SUCCESS)
+        return s;
+    if (!(epsilon >= 0.0) || !(momentum >= 0.0 && momentum <= 1.0))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: epsilon %g must be >= 0, momentum %g in [0, 1]", what,
+                        epsilon, momentum);
+    int64_t m = count / in.c;
+    /* The unbiased variance divides by M - 1 (PyTorch refuses too). */
+    if (m < 2)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: " CLY_SHAPE_FMT " has one value per channel; training needs at least two", what,
+                        CLY_SHAPE_ARGS(in));
+    if (!save_mean.mem || !save_invstd.mem || (!running_mean.mem != !running_var.mem))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: save_mean and save_invstd are required; running mean and var go together", what);
+    /* bn_train_apply is element-wise: y may be x, but not shifted. */
+    if (y.offset != x.offset && cly_overlap(y, count, x, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: y overlaps x without coinciding", what);
+    cl_kernel ks, ka;
+    size_t local;
+    if ((s = cly_kernel_get(ctx, "batchnorm", walk_options(ctx), "bn_stats", &ks)) != CLY_SUCCESS ||
+        (s = cly_kernel_get(ctx, "batchnorm", "", "bn_train_apply", &ka)) != CLY_SUCCESS ||
+        (s = cly_reduce_local(ctx, ks, BN_LOCAL, &local, "bn_stats")) != CLY_SUCCESS)
+        return s;
+    cl_int update = running_mean.mem != NULL;
+    /* Unused running buffers still need a valid cl_mem. */
+    cl_mem rm = update ? running_mean.mem : save_mean.mem, rv = update ? running_var.mem : save_mean.mem;
+    cl_long xo = x.offset, smo = save_mean.offset, sio = save_invstd.offset, rmo = running_mean.offset,
+            rvo = running_var.offset, N = in.n, C = in.c, HW = hw;
+    cl_float eps = (cl_float)epsilon, mom = (cl_float)momentum, unbias = (cl_float)((double)m / (double)(m - 1));
+    const cly_karg sa[] = {CLY_ARG(x.mem), CLY_ARG(xo),  CLY_ARG(save_mean.mem), CLY_ARG(smo),
+                           CLY_ARG(save_invstd.mem), CLY_ARG(sio), CLY_ARG(rm), CLY_ARG(rmo),
+                           CLY_ARG(rv),    CLY_ARG(rvo), CLY_ARG(update), CLY_ARG(N),
+                           CLY_ARG(C),     CLY_ARG(HW),  CLY_ARG(eps), CLY_ARG(mom),
+                           CLY_ARG(unbias), {local * cly_real_size(ctx), NULL}};
+    if ((s = cly_kernel_args(ctx, ks, "bn_stats", sa, sizeof sa / sizeof sa[0])) != CLY_SUCCESS ||
+        (s = cly_enqueue_groups(ctx, ks, in.c, local, "bn_stats")) != CLY_SUCCESS)
+        return s;
+    cl_long so = scale.offset, ho = shift.offset, yo = y.offset;
+    cl_int Ci = (cl_int)in.c, HWi = (cl_int)hw;
+    const cly_karg aa[] = {CLY_ARG(x.mem), CLY_ARG(xo),  CLY_ARG(scale.mem), CLY_ARG(so),
+                           CLY_ARG(shift.mem), CLY_ARG(ho), CLY_ARG(save_mean.mem), CLY_ARG(smo),
+                           CLY_ARG(save_invstd.mem), CLY_ARG(sio), CLY_ARG(y.mem), CLY_ARG(yo),
+                           CLY_ARG(Ci),    CLY_ARG(HWi)};
+    if ((s = cly_kernel_args(ctx, ka, "bn_train_apply", aa, sizeof aa / sizeof aa[0])) != CLY_SUCCESS)
+        return s;
+    return cly_enqueue_planes(ctx, ka, hw, in.c, in.n, "bn_train_apply");
+}
+
+cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf scale, cly_buf save_mean,
+                                  cly_buf save_invstd, cly_buf dy, cly_buf dx, cly_buf dscale, cly_buf dshift,
+                                  float beta)
+{
+    const char *what = "batchnorm backward";
+    int64_t hw, count;
+    cly_status s = bn_sizes(ctx, in, what, &hw, &count);
+    if (s != CLY_SUCCESS)
+        return s;
+    /* Every element belongs to one channel, so to one work-item, which
+     * reads its x and dy and only then writes its dx: dx may coincide with x
+     * or dy, but not overlap them shifted. The per-channel outputs must stay
+     * clear of what the groups read. */
+    bool bad_dx = dx.mem && ((dx.offset != dy.offset && cly_overlap(dx, count, dy, count)) ||
+                             (dx.offset != x.offset && cly_overlap(dx, count, x, count)));
+    if (bad_dx || cly_overlap(dscale, in.c, dy, count) || cly_overlap(dshift, in.c, dy, count) ||
+        cly_overlap(dscale, in.c, x, count) || cly_overlap(dshift, in.c, x, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: an output overlaps an input", what);
+    cl_kernel k;
+    size_t local;
+    if ((s = cly_kernel_get(ctx, "batchnorm", walk_options(ctx), "bn_backward", &k)) != CLY_SUCCESS ||
+        (s = cly_reduce_local(ctx, k, BN_LOCAL, &local, "bn_backward")) != CLY_SUCCESS)
+        return s;
+    cl_int want_dx = dx.mem != NULL, want_dscale = dscale.mem != NULL, want_dshift = dshift.mem != NULL;
+    cl_mem dxm = want_dx ? dx.mem : dy.mem, dsm = want_dscale ? dscale.mem : dy.mem,
+           dhm = want_dshift ? dshift.mem : dy.mem;
+    cl_long xo = x.offset, so = scale.offset, smo = save_mean.offset, sio = save_invstd.offset, dyo = dy.offset,
+            dxo = dx.offset, dso = dscale.offset, dho = dshift.offset, N = in.n, C = in.c, HW = hw;
+    cl_float b = beta;
+    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo),   CLY_ARG(scale.mem), CLY_ARG(so),
+                          CLY_ARG(save_mean.mem), CLY_ARG(smo), CLY_ARG(save_invstd.mem), CLY_ARG(sio),
+                          CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dxm), CLY_ARG(dxo),
+                          CLY_ARG(dsm),   CLY_ARG(dso),  CLY_ARG(dhm), CLY_ARG(dho),
+                          CLY_ARG(want_dx), CLY_ARG(want_dscale), CLY_ARG(want_dshift), CLY_ARG(N),
+                          CLY_ARG(C),     CLY_ARG(HW),   CLY_ARG(b), {local * cly_real_size(ctx), NULL}};
+    if ((s = cly_kernel_args(ctx, k, "bn_backward", a, sizeof a / sizeof a[0])) != CLY_SUCCESS)
+        return s;
+    return cly_enqueue_groups(ctx, k, in.c, local, "bn_backward");
+}

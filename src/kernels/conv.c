@@ -1,0 +1,128 @@
+/* cly_conv2d on tensors (validated like a layer), the algorithm dispatch
+ * behind cly_conv_forward, and the launch helpers shared by conv*.c. */
+#include "kernels/conv_internal.h"
+
+#include <stdio.h>
+
+#define WHAT "cly_conv2d"
+
+const char *cly_conv_algo_string(cly_conv_algo algo)
+{
+    static const char *const names[CLY_CONV_ALGO_COUNT] = {"auto", "direct", "im2col", "gemm1x1"};
+    return (unsigned)algo < CLY_CONV_ALGO_COUNT ? names[algo] : "unknown";
+}
+
+size_t cly_conv_group_size(const cly_context *ctx)
+{
+    /* On a CPU each work-group runs as one loop on one thread: a small fixed
+     * size keeps enough groups for every core and one compiled variant. */
+    return ctx->info.type == CLY_DEVICE_CPU ? 8 : 64;
+}
+
+cly_status cly_conv_launch(cly_context *ctx, const cly_args *args, cl_uint dims, const int64_t *global,
+                           const size_t *local, const char *what)
+{
+    if (args->err != CL_SUCCESS)
+        return cly_fail_cl(ctx, args->err, "%s: clSetKernelArg", what);
+    size_t g[3];
+    for (cl_uint d = 0; d < dims; d++) {
+        if (global[d] <= 0)
+            return CLY_SUCCESS; /* nothing to do */
+        size_t l = local ? local[d] : 1;
+        if ((uint64_t)global[d] > SIZE_MAX - l)
+            return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: global size %lld", what, (long long)global[d]);
+        g[d] = ((size_t)global[d] + l - 1) / l * l;
+    }
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, args->kernel, dims, NULL, g, local, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel", what);
+}
+
+cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
+                            cly_buf bias, cly_buf y, cly_buf workspace)
+{
+    if (algo == CLY_CONV_AUTO)
+        algo = cly_conv_choose(ctx, g, algo);
+    char why[512];
+    if (!cly_conv_check_support(ctx, algo, g, why, sizeof why))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution algorithm %s: %s", cly_conv_algo_string(algo), why);
+    switch (algo) {
+    case CLY_CONV_DIRECT:
+        return cly_conv_direct_forward(ctx, g, x, w, bias, y, workspace);
+    case CLY_CONV_IM2COL:
+        return cly_conv_im2col_forward(ctx, g, x, w, bias, y, workspace);
+    case CLY_CONV_GEMM1X1:
+        return cly_conv_gemm1x1_forward(ctx, g, x, w, bias, y);
+    default:
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "convolution algorithm %d does not exist", (int)algo);
+    }
+}
+
+static bool same_shape(cly_shape a, cly_shape b)
+{
+    return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w;
+}
+
+static cly_buf tensor_buf(const cly_tensor *t)
+{
+    return (cly_buf){t->buffer, t->offset};
+}
+
+cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *w, const cly_tensor *bias,
+                      cly_conv_params p, cly_tensor *out)
+{
+    if (!ctx || !in || !w || !out)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": ctx, input, weights and output must not be NULL");
+    if (in->ctx != ctx || w->ctx != ctx || out->ctx != ctx || (bias && bias->ctx != ctx))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": every tensor must belong to ctx");
+    if ((unsigned)p.algo >= CLY_CONV_ALGO_COUNT)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": params.algo = %d is not a cly_conv_algo",
+                        (int)p.algo);
+    cly_shape x = in->shape, f = w->shape, y = out->shape;
+    if ((p.filters && p.filters != f.n) || (p.size.h && p.size.h != f.h) || (p.size.w && p.size.w != f.w))
+        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH,
+                        WHAT ": params say %lld filters of %lldx%lld but the weights are " CLY_SHAPE_FMT
+                             " (K x C/G x FH x FW)",
+                        (long long)p.filters, (long long)p.size.h, (long long)p.size.w, CLY_SHAPE_ARGS(f));
+    p.filters = f.n;
+    p.size = (cly_hw){f.h, f.w};
+    if (!bias)
+        p.no_bias = true;
+    cly_conv_geom g;
+    char msg[512];
+    if (!cly_conv_geom_make(&p, x, &g, NULL, msg, sizeof msg))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": %s", msg);
+    if (f.c != g.c / g.groups)
+        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH,
+                        WHAT ": weights " CLY_SHAPE_FMT " (K x C/G x FH x FW) have %lld channels per filter but the "
+                             "input " CLY_SHAPE_FMT " with %lld groups needs %lld",
+                        CLY_SHAPE_ARGS(f), (long long)f.c, CLY_SHAPE_ARGS(x), (long long)g.groups,
+                        (long long)(g.c / g.groups));
+    cly_shape want = {g.n, g.k, g.oh, g.ow};
+    if (!same_shape(y, want))
+        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, WHAT ": output is " CLY_SHAPE_FMT ", expected " CLY_SHAPE_FMT,
+                        CLY_SHAPE_ARGS(y), CLY_SHAPE_ARGS(want));
+    if (bias && !same_shape(bias->shape, (cly_shape){1, g.k, 1, 1}))
+        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, WHAT ": bias is " CLY_SHAPE_FMT ", expected 1x%lldx1x1",
+                        CLY_SHAPE_ARGS(bias->shape), (long long)g.k);
+
+    cly_conv_algo algo = cly_conv_choose(ctx, &g, p.algo);
+    if (!cly_conv_check_support(ctx, algo, &g, msg, sizeof msg))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, WHAT ": algorithm %s cannot run this convolution: %s",
+                        cly_conv_algo_string(algo), msg);
+    int64_t ws_floats = cly_conv_workspace(ctx, algo, &g);
+    cly_buf ws = {NULL, 0};
+    if (ws_floats > 0) {
+        cl_int err;
+        ws.mem =
+            clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)ws_floats * cly_real_size(ctx), NULL, &err);
+        if (err != CL_SUCCESS)
+            return cly_fail_cl(ctx, err, WHAT ": workspace of %lld elements for algorithm %s", (long long)ws_floats,
+                               cly_conv_algo_string(algo));
+    }
+    cly_buf b = bias ? tensor_buf(bias) : (cly_buf){NULL, 0};
+    cly_status s = cly_conv_forward(ctx, algo, &g, tensor_buf(in), tensor_buf(w), b, tensor_buf(out), ws);
+    /* Commands already enqueued keep the workspace alive until they finish. */
+    if (ws.mem)
+        clReleaseMemObject(ws.mem);
+    return s;
+}

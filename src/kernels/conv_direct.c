@@ -1,0 +1,162 @@
+/* CLY_CONV_DIRECT: the tiled direct kernel of cl/conv_direct.cl. A chunk of
+ * samples is first copied into the workspace, zero-padded and split by
+ * stride phase (conv_pack); then each work-item computes a register tile of
+ * KT channels x TY*VW consecutive outputs with VW-wide vector FMAs. A 1x1,
+ * stride-1, unpadded convolution skips the copy and reads the input. */
+#include "kernels/conv_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PROGRAM "conv_direct"
+
+typedef struct tile {
+    int vw, kt, ty;
+    bool pack;      /* false: a 1x1/s1/p0 convolution read straight from x */
+    int64_t qw, hq; /* output row pitch (>= OW), rows per phase block */
+    int64_t mt;     /* tiles of ty*vw outputs per plane */
+    int64_t ktiles; /* tiles of kt channels per group */
+    int64_t plane;  /* floats per channel in the layout the kernel reads */
+} tile;
+
+/* Tile sizes. VW follows the device's preferred float vector width. With
+ * 16 (AVX-512 pocl: one zmm register per vector, 32 registers) a tile of
+ * KT = 6 channels x TY = 4 vectors keeps 24 accumulators, 4 loaded vectors
+ * and a broadcast weight in registers; measured with benchmarks/conv_bench
+ * and $CLAYER_CONV_TILE (GFLOP/s, best of 2-3 interleaved rounds per tile,
+ * two sessions on 2 shared cores of pocl 3.1; noise is about 15%):
+ *
+ *   KT,TY            8,2   8,3   6,4   4,4   12,2  5,4   5,5   16,1
+ *   vgg16 conv1_2    176   217   258   205   163   253   226   156
+ *   vgg16 conv3_2    170   204   202   162   187   182   201   182
+ *   vgg16 conv5_2    297   304   292   263   242   274   299   191
+ *   resnet 3x3 7x7   234   181   275   225   203   261   213   159
+ *   resnet50 1x1     116   146   129   127    93   128   130    56
+ *   resnet50 3x3 s2  118   132   124   120   112   131   123    91
+ *   alexnet conv1    233   255   230   199   207   239   228   205
+ *
+ * 6x4 has the best sum of times; 7x7 planes fit one 64-output tile. Planes
+ * of fewer than TY*VW outputs take fewer vectors (a 3x3 map: 8 channels x 1
+ * vector, 0.85 -> 0.6 ms for 512 -> 512 channels; an FC-like 1x1 output
+ * 2.1 -> 1.2-1.5 ms for fc6 as a 7x7 convolution). With 8
+ * lanes (AVX2, 16 registers) 4x3; with 1 (GPUs that prefer scalars, where
+ * work-items fill the SIMD lanes and neighbours read neighbouring outputs)
+ * 8 channels x 1 output. Narrow groups (depthwise) take KT = K/G instead of
+ * computing padding channels. The work-group size barely matters on pocl
+ * (1 to 32 within noise). */
+static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
+{
+    tile t;
+    unsigned pref = ctx->info.preferred_vector_width_float;
+    t.vw = pref >= 16 ? 16 : pref >= 8 ? 8 : pref >= 4 ? 4 : pref >= 2 ? 2 : 1;
+    t.kt = t.vw >= 16 ? 6 : t.vw > 1 ? 4 : 8;
+    t.ty = t.vw >= 16 ? 4 : t.vw > 1 ? 3 : 1;
+    /* Small planes (FC-like 1x1 outputs, 3x3 maps): no more vectors than
+     * the M = OH*QW outputs fill, and more channels when one vector does. */
+    const int64_t m = g->oh * (g->ow + (g->fw - 1) * g->dw / g->sw);
+    if (m <= t.vw) {
+        t.ty = 1;
+        t.kt = 8;
+    } else if (m < (int64_t)t.ty * t.vw) {
+        t.ty = (int)((m + t.vw - 1) / t.vw);
+    }
+    const int64_t kg = g->k / g->groups;
+    if (kg < t.kt)
+        t.kt = (int)kg;
+    /* $CLAYER_CONV_TILE=VW,KT,TY replaces the choice (0 keeps a value), so
+     * tests reach every variant on any device: VW 1 as on GPUs, odd KT, TY. */
+    const char *env = getenv("CLAYER_CONV_TILE");
+    int vw = 0, kt = 0, ty = 0;
+    if (env && sscanf(env, "%d,%d,%d", &vw, &kt, &ty) >= 1) {
+        if (vw == 1 || vw == 2 || vw == 4 || vw == 8 || vw == 16)
+            t.vw = vw;
+        if (kt >= 1 && kt <= 16)
+            t.kt = kt;
+        if (ty >= 1 && ty <= 8)
+            t.ty = ty;
+    }
+    const int64_t span = (int64_t)t.ty * t.vw;
+    t.ktiles = (kg + t.kt - 1) / t.kt;
+    t.pack = !(g->fh == 1 && g->fw == 1 && g->sh == 1 && g->sw == 1 && !g->pt && !g->pb && !g->pl && !g->pr &&
+               g->h * g->w >= span);
+    if (!t.pack) {
+        t.qw = g->w;
+        t.hq = g->h;
+        t.mt = (g->h * g->w + span - 1) / span;
+        t.plane = g->h * g->w;
+        return t;
+    }
+    t.qw = g->ow + (g->fw - 1) * g->dw / g->sw;
+    t.mt = (g->oh * t.qw + span - 1) / span;
+    /* Rows per phase block: the farthest tap of the last tile stays inside. */
+    const int64_t reach = (g->fh - 1) * g->dh / g->sh * t.qw + (g->fw - 1) * g->dw / g->sw + t.mt * span - 1;
+    t.hq = reach / t.qw + 1;
+    t.plane = g->sw * g->sh * t.hq * t.qw;
+    return t;
+}
+
+int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geom *g)
+{
+    tile t = tile_for(ctx, g);
+    /* The kernels index outputs, a filter and pack rows with int pieces;
+     * report "too large" through the workspace check. */
+    if (g->oh * t.qw > INT32_MAX / 2 || t.hq * t.qw > INT32_MAX / 2 || g->c / g->groups * g->fh * g->fw > INT32_MAX ||
+        t.hq * g->sh * g->sw > INT32_MAX)
+        return INT64_MAX;
+    int64_t v;
+    if (!t.pack)
+        return 0;
+    if (!cly_mul_i64(g->c, t.plane, &v))
+        return INT64_MAX;
+    return v;
+}
+
+cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
+                                   cly_buf y, cly_buf ws)
+{
+    const tile t = tile_for(ctx, g);
+    char opts[128];
+    snprintf(opts, sizeof opts, "-DVW=%d -DKT=%d -DTY=%d -DSH=%lld -DSW=%lld", t.vw, t.kt, t.ty, (long long)g->sh,
+             (long long)g->sw);
+    cl_kernel pack, conv;
+    cly_status s;
+    if ((s = cly_kernel_get(ctx, PROGRAM, opts, "conv_pack", &pack)) != CLY_SUCCESS ||
+        (s = cly_kernel_get(ctx, PROGRAM, opts, "conv_direct", &conv)) != CLY_SUCCESS)
+        return s;
+    const int64_t per_sample = t.pack ? cly_conv_direct_sample_floats(ctx, g) : 0;
+    const int64_t chunk = t.pack ? cly_conv_chunk(ctx, per_sample, g->n) : g->n;
+    const size_t local[3] = {cly_conv_group_size(ctx), 1, 1};
+    for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
+        const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
+        cly_buf xs = {x.mem, x.offset + n0 * g->c * g->h * g->w};
+        if (t.pack) {
+            cly_args a = {.kernel = pack};
+            cly_arg_buf(&a, xs);
+            cly_arg_buf(&a, ws);
+            const int64_t pints[] = {g->c, g->h, g->w, t.hq, t.qw, g->pt, g->pl};
+            for (size_t i = 0; i < sizeof pints / sizeof pints[0]; i++)
+                cly_arg_int(&a, pints[i]);
+            const int64_t pglobal[3] = {g->sw * g->sh * t.hq, g->c, nb};
+            if ((s = cly_conv_launch(ctx, &a, 3, pglobal, local, "conv_pack")) != CLY_SUCCESS)
+                return s;
+            xs = ws;
+        }
+        cly_args b = {.kernel = conv};
+        cly_arg_buf(&b, xs);
+        cly_arg_buf(&b, w);
+        cly_arg_buf(&b, g->bias ? bias : w);
+        cly_arg_buf(&b, (cly_buf){y.mem, y.offset + n0 * g->k * g->oh * g->ow});
+        const int64_t ints[] = {g->c, g->k, g->groups, g->fh, g->fw, g->dh, g->dw,
+                                g->oh, g->ow, t.qw,   t.hq,  t.mt,  t.ktiles};
+        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+            cly_arg_int(&b, ints[i]);
+        cly_arg_long(&b, t.plane);
+        cly_arg_int(&b, !t.pack);
+        cly_arg_int(&b, g->bias);
+        cly_arg_int(&b, g->relu);
+        const int64_t global[3] = {t.mt, g->groups * t.ktiles, nb};
+        if ((s = cly_conv_launch(ctx, &b, 3, global, local, "conv_direct")) != CLY_SUCCESS)
+            return s;
+    }
+    return CLY_SUCCESS;
+}

@@ -1,0 +1,60 @@
+/* Backward of the element-wise ops (kernels in cl/eltwise.cl): ReLU through
+ * the mask y > 0, the plain gradient sum that addition and fan-out need, and
+ * the channel slice that concat hands back to each input. */
+#include "runtime/launch.h"
+
+/* Element-wise: an output may coincide with an input (each work-item reads
+ * and writes only element i) but must not overlap it shifted. */
+static bool bad_alias(cly_buf out, cly_buf in, int64_t count)
+{
+    return out.offset != in.offset && cly_overlap(out, count, in, count);
+}
+
+cly_status cly_relu_backward(cly_context *ctx, int64_t count, cly_buf y, cly_buf dy, cly_buf dx, float beta)
+{
+    if (count < 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "relu backward: %lld elements", (long long)count);
+    if (bad_alias(dx, dy, count) || bad_alias(dx, y, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "relu backward: dx overlaps y or dy without coinciding");
+    cl_long yo = y.offset, dyo = dy.offset, dxo = dx.offset, cnt = count;
+    cl_float b = beta;
+    const cly_karg a[] = {CLY_ARG(y.mem),  CLY_ARG(yo),  CLY_ARG(dy.mem), CLY_ARG(dyo),
+                          CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt),    CLY_ARG(b)};
+    return cly_launch_1d(ctx, "eltwise", "relu_backward", a, sizeof a / sizeof a[0], count);
+}
+
+cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_buf dx, float beta)
+{
+    if (count < 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "grad accumulate: %lld elements", (long long)count);
+    if (bad_alias(dx, dy, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "grad accumulate: dx overlaps dy without coinciding");
+    cl_long dyo = dy.offset, dxo = dx.offset, cnt = count;
+    cl_float b = beta;
+    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt), CLY_ARG(b)};
+    return cly_launch_1d(ctx, "eltwise", "grad_accumulate", a, sizeof a / sizeof a[0], count);
+}
+
+cly_status cly_concat_backward(cly_context *ctx, int64_t n, int64_t c, int64_t hw, int64_t c_total, int64_t c_offset,
+                               cly_buf dy, cly_buf dx, float beta)
+{
+    int64_t count, total;
+    if (c_offset < 0 || c < 1 || c_offset > c_total - c)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "concat backward: channels [%lld, %lld) do not fit in %lld",
+                        (long long)c_offset, (long long)(c_offset + c), (long long)c_total);
+    if (!cly_mul_i64(n, c, &count) || !cly_mul_i64(count, hw, &count) || !cly_mul_i64(n, c_total, &total) ||
+        !cly_mul_i64(total, hw, &total))
+        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "concat backward: %lld x %lld x %lld elements", (long long)n,
+                        (long long)c_total, (long long)hw);
+    /* One sample whose dx is the very slice of dy is a legal in-place view
+     * (each work-item reads and writes one element); anything else that
+     * overlaps would read what another work-item wrote. */
+    bool same_slice = n == 1 && dx.mem == dy.mem && dx.offset == dy.offset + c_offset * hw;
+    if (!same_slice && cly_overlap(dx, count, dy, total))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "concat backward: dx overlaps dy");
+    cl_long dyo = dy.offset, dxo = dx.offset, cnt = count, C = c, HW = hw, CT = c_total, CO = c_offset;
+    cl_float b = beta;
+    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt),
+                          CLY_ARG(C),      CLY_ARG(HW),  CLY_ARG(CT),     CLY_ARG(CO),  CLY_ARG(b)};
+    return cly_launch_1d(ctx, "eltwise", "concat_backward", a, sizeof a / sizeof a[0], count);
+}

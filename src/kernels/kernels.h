@@ -1,0 +1,183 @@
+/* Device operations: one function family per layer kind, on buffers (cl_mem +
+ * element offset) so that a memory planner can place values in one arena.
+ * Each op validates nothing the graph already checked (shapes are trusted),
+ * but returns a status for every OpenCL or build failure. Everything
+ * enqueues on ctx->queue and returns without waiting. */
+#ifndef CLY_OPS_H
+#define CLY_OPS_H
+
+#include "runtime/blas.h"
+
+/* ---- convolution (conv_*.c) */
+
+/* Fully resolved convolution geometry: defaults applied, output computed. */
+typedef struct cly_conv_geom {
+    int64_t n, c, h, w;          /* input */
+    int64_t k, fh, fw;           /* filters: weights are k x (c/groups) x fh x fw */
+    int64_t sh, sw;              /* stride */
+    int64_t pt, pb, pl, pr;      /* padding top, bottom, left, right */
+    int64_t dh, dw;              /* dilation */
+    int64_t groups;
+    int64_t oh, ow;              /* output */
+    bool bias;
+    bool relu;
+} cly_conv_geom;
+
+/* Geometry from params and an input shape; false (message in msg) when the
+ * combination is invalid. Shared by cly_conv2d and the graph. */
+bool cly_conv_geom_make(const cly_conv_params *p, cly_shape in, cly_conv_geom *g, bool *rounded, char *msg,
+                        size_t size);
+bool cly_conv_supports(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
+/* The algorithm AUTO resolves to (after $CLAYER_CONV_ALGO). */
+cly_conv_algo cly_conv_choose(const cly_context *ctx, const cly_conv_geom *g, cly_conv_algo requested);
+/* Scratch floats the algorithm needs (im2col columns), 0 if none. */
+int64_t cly_conv_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
+cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
+                            cly_buf bias, cly_buf y, cly_buf workspace);
+
+/* Locally connected: weights oh x ow x k x c x fh x fw, bias k x oh x ow
+ * (groups must be 1). */
+cly_status cly_local_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
+                             cly_buf y);
+
+/* ---- pooling (pool.c) */
+
+typedef struct cly_pool_geom {
+    int64_t n, c, h, w;
+    int64_t fh, fw, sh, sw, pt, pb, pl, pr;
+    int64_t oh, ow;
+    cly_pool_kind kind;
+    bool exclude_pad;
+} cly_pool_geom;
+
+bool cly_pool_geom_make(const cly_pool_params *p, cly_shape in, cly_pool_geom *g, bool *rounded, char *msg,
+                        size_t size);
+/* `argmax` (int32 per output, index within the input plane) is written when
+ * its mem is not NULL: the switches for the backward pass of max pooling. */
+cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x, cly_buf y, cly_buf argmax);
+/* Global average pooling: N x C x H x W -> N x C x 1 x 1. */
+cly_status cly_gap_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y);
+
+/* ---- element-wise and normalisation (eltwise.c, lrn.c, batchnorm.c, softmax.c) */
+
+/* y = max(x, 0) over count elements; y may equal x (in place). */
+cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf y);
+/* y = a + b (element-wise, count elements); y may equal a or b. */
+cly_status cly_add_forward(cly_context *ctx, int64_t count, cly_buf a, cly_buf b, cly_buf y);
+/* Copy x (n x c x hw) into channels [c_offset, c_offset + c) of y (n x c_total x hw). */
+cly_status cly_concat_forward(cly_context *ctx, int64_t n, int64_t c, int64_t hw, int64_t c_total, int64_t c_offset,
+                              cly_buf x, cly_buf y);
+cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params *p, cly_buf x, cly_buf y);
+/* Inference form: per channel scale, shift, mean, var (each c floats). */
+cly_status cly_batchnorm_forward(cly_context *ctx, cly_shape in, double epsilon, cly_buf x, cly_buf scale,
+                                 cly_buf shift, cly_buf mean, cly_buf var, cly_buf y);
+/* Softmax over C for every (n, y, x). */
+cly_status cly_softmax_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y);
+
+/* ---- fully connected (fc.c): y[n x outputs] = x[n x inputs] * w[outputs x inputs]^T + b */
+cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs, bool relu, cly_buf x,
+                          cly_buf w, cly_buf bias, cly_buf y);
+
+/* ---- training: backward passes, losses, optimisers (*_backward.c, loss.c, optim.c)
+ *
+ * Every gradient output takes `beta`: 0 overwrites it, 1 adds to what is
+ * there (a value read by several layers sums its gradients; gradients are
+ * accumulated over batches on request). Inputs named x, y are the forward
+ * pass's input and output; dy the gradient arriving at y, dx the one leaving
+ * towards x. Parameter gradients (dw, db) follow the parameters' layouts. */
+
+/* Scratch floats the conv backward passes need. */
+int64_t cly_conv_backward_workspace(const cly_context *ctx, const cly_conv_geom *g);
+/* dx = the transposed convolution of dy with w (col2im or a flipped-filter
+ * convolution); ReLU fused in the forward pass is NOT undone here: callers
+ * pass dy already masked. */
+cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
+                                  float beta, cly_buf workspace);
+/* dw = sum over batch and positions of dy x im2col(x); db = sum of dy per
+ * channel (skipped when db.mem is NULL). */
+cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
+                                     cly_buf db, float beta, cly_buf workspace);
+cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf dy, cly_buf dx,
+                              cly_buf dw, cly_buf db, float beta);
+
+/* Max: routes dy through the recorded argmax (int32 per output, index in
+ * the input plane); avg and L2 need x and y. (Only L2 reads them: max and
+ * avg accept x.mem = y.mem = NULL.) */
+cly_status cly_pool_backward(cly_context *ctx, const cly_pool_geom *g, cly_buf x, cly_buf y, cly_buf argmax,
+                             cly_buf dy, cly_buf dx, float beta);
+cly_status cly_gap_backward(cly_context *ctx, cly_shape in, cly_buf dy, cly_buf dx, float beta);
+/* dx = dy where y > 0, else 0 (y may be the fused conv/FC output). */
+cly_status cly_relu_backward(cly_context *ctx, int64_t count, cly_buf y, cly_buf dy, cly_buf dx, float beta);
+/* dx = beta*dx + dy (add's backward for each input; also a plain gradient copy). */
+cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_buf dx, float beta);
+/* dx = channels [c_offset, c_offset + c) of dy. */
+cly_status cly_concat_backward(cly_context *ctx, int64_t n, int64_t c, int64_t hw, int64_t c_total, int64_t c_offset,
+                               cly_buf dy, cly_buf dx, float beta);
+cly_status cly_lrn_backward(cly_context *ctx, cly_shape in, const cly_lrn_params *p, cly_buf x, cly_buf y, cly_buf dy,
+                            cly_buf dx, float beta);
+/* Training form: batch statistics (biased variance) normalise x; the running
+ * statistics move by momentum m with the unbiased variance:
+ * running = (1 - m)*running + m*batch. save_mean and save_invstd (c each)
+ * keep what backward needs. Needs N*H*W >= 2 per channel; running_mean and
+ * running_var both NULL skip the update. Backward: dx, dscale, dshift are
+ * each skipped when NULL; dx may coincide with dy. */
+cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double epsilon, double momentum, cly_buf x,
+                                       cly_buf scale, cly_buf shift, cly_buf running_mean, cly_buf running_var,
+                                       cly_buf save_mean, cly_buf save_invstd, cly_buf y);
+cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf scale, cly_buf save_mean,
+                                  cly_buf save_invstd, cly_buf dy, cly_buf dx, cly_buf dscale, cly_buf dshift,
+                                  float beta);
+/* dx = y * (dy - sum_c(dy * y)) per (n, position). */
+cly_status cly_softmax_backward(cly_context *ctx, cly_shape in, cly_buf y, cly_buf dy, cly_buf dx, float beta);
+/* dx = dy w; dw = dy^T x; db = column sums of dy. `dx.mem` NULL skips dx. */
+cly_status cly_fc_backward(cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs, cly_buf x, cly_buf w,
+                           cly_buf dy, cly_buf dx, cly_buf dw, cly_buf db, float beta);
+/* Inverted dropout with a counter-based mask: element i is kept when
+ * hash(seed, i) >= p * 2^32, and scaled by 1/(1 - p). Backward recomputes
+ * the same mask from the seed, so nothing is stored. */
+cly_status cly_dropout_forward(cly_context *ctx, int64_t count, double p, uint64_t seed, cly_buf x, cly_buf y);
+cly_status cly_dropout_backward(cly_context *ctx, int64_t count, double p, uint64_t seed, cly_buf dy, cly_buf dx,
+                                float beta);
+
+/* Losses over scores n x classes (row-major) and int32 labels in [0, classes).
+ * loss (n floats) receives each sample's loss; dscores = d(mean loss)/dscores.
+ * Softmax cross-entropy: -log softmax(s)[y]. Multiclass SVM (CS231n):
+ * sum_{j != y} max(0, s_j - s_y + margin). */
+cly_status cly_softmax_xent(cly_context *ctx, int64_t n, int64_t classes, cly_buf scores, cly_buf labels, cly_buf loss,
+                            cly_buf dscores);
+cly_status cly_svm_loss(cly_context *ctx, int64_t n, int64_t classes, double margin, cly_buf scores, cly_buf labels,
+                        cly_buf loss, cly_buf dscores);
+/* (Both: loss or dscores NULL skips it; a label outside [0, classes) gives
+ * that sample a NaN loss rather than an out-of-bounds read.) */
+
+/* Parameter updates over `count` floats; g already holds the mean gradient.
+ * Weight decay adds decay * w to g first (L2 on the loss: decay/2 * |w|^2).
+ * SGD: v = momentum*v + g; w -= lr * (nesterov ? g + momentum*v : v).
+ * Adam (t >= 1): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ * w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
+/* (v may be NULL when momentum is 0; Nesterov needs momentum > 0.) */
+cly_status cly_sgd_step(cly_context *ctx, int64_t count, float lr, float momentum, bool nesterov, float decay,
+                        cly_buf w, cly_buf g, cly_buf v);
+cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, float b2, float eps, int64_t t,
+                         float decay, cly_buf w, cly_buf g, cly_buf m, cly_buf v);
+
+/* C[b] = beta*C[b] + A[b] B[b]^T for b < batches (gemm_nt.c): A m x k and B
+ * n x k row-major with k contiguous (row strides lda, ldb; batch strides sa,
+ * sb, sc); m and n must fit an int. `what` names the caller in errors. */
+cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_buf a, int64_t lda, int64_t sa,
+                       cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc, int64_t batches,
+                       float beta, const char *what);
+
+/* ---- shared by op files (ops_util.c) */
+
+/* Enqueue `kernel` over a 1-D range of `count` work-items (rounded up to the
+ * work-group size; kernels guard their own bounds). */
+cly_status cly_enqueue_1d(cly_context *ctx, cl_kernel kernel, int64_t count, const char *what);
+/* Enqueue `kernel` over a width x height x planes grid (work-groups of up to
+ * 8 x 8 x 1; width and height rounded up to them, kernels guard their own
+ * bounds): per-plane kernels read column, row and plane from
+ * get_global_id(0, 1, 2) instead of dividing a 1-D id. */
+cly_status cly_enqueue_planes(cly_context *ctx, cl_kernel kernel, int64_t width, int64_t height, int64_t planes,
+                              const char *what);
+
+#endif

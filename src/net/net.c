@@ -1,0 +1,352 @@
+/* Nets: a graph compiled for one context and batch. Creation resolves each
+ * layer's geometry and algorithm, lays out parameters in one buffer and plans
+ * activations into one arena; forward walks the layers in topological order. */
+#include "net/net.h"
+#include "net/net_profile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static cly_status net_fail_oom(const cly_context *ctx, const char *what)
+{
+    return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_create: %s", what);
+}
+
+static bool is_kept(const cly_net_options *o, const char *name)
+{
+    for (size_t i = 0; i < o->keep_count; i++)
+        if (o->keep[i] && strcmp(o->keep[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Geometry, algorithm, parameter sizes and workspace of one layer. */
+static cly_status resolve_layer(cly_net *net, size_t id)
+{
+    cly_node *node = &net->graph->nodes[id];
+    net_layer *L = &net->layers[id];
+    const cly_layer *d = &node->layer;
+    cly_shape in = d->input_count ? net->graph->nodes[node->input_ids[0]].out : node->out;
+    char msg[256];
+    bool rounded;
+    L->algo = CLY_CONV_AUTO;
+    switch (d->type) {
+    case CLY_LAYER_CONV:
+    case CLY_LAYER_LOCAL:
+        if (!cly_conv_geom_make(&d->p.conv, in, &L->conv, &rounded, msg, sizeof msg))
+            return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %s", node->name, msg);
+        if (d->type == CLY_LAYER_LOCAL)
+            break;
+        {
+            cly_conv_algo want = d->p.conv.algo != CLY_CONV_AUTO ? d->p.conv.algo : net->options.conv_algo;
+            L->algo = cly_conv_choose(net->ctx, &L->conv, want);
+            if (!cly_conv_supports(net->ctx, L->algo, &L->conv))
+                return cly_fail(net->ctx, CLY_ERROR_UNSUPPORTED,
+                                "%s: the %s algorithm cannot run this convolution (F=%lldx%lld, S=%lldx%lld, "
+                                "groups %lld)",
+                                node->name, cly_conv_algo_string(L->algo), (long long)L->conv.fh,
+                                (long long)L->conv.fw, (long long)L->conv.sh, (long long)L->conv.sw,
+                                (long long)L->conv.groups);
+            int64_t ws = cly_conv_workspace(net->ctx, L->algo, &L->conv);
+            if (ws > net->workspace_elems)
+                net->workspace_elems = ws;
+            node->algo = cly_conv_algo_string(L->algo);
+        }
+        break;
+    case CLY_LAYER_POOL:
+        if (!cly_pool_geom_make(&d->p.pool, in, &L->pool, &rounded, msg, sizeof msg))
+            return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %s", node->name, msg);
+        break;
+    default:
+        break;
+    }
+    /* Parameter arrays, in the order of cly_param_kind. */
+    int64_t sizes[NET_PARAM_KINDS] = {0};
+    if (d->type == CLY_LAYER_BATCHNORM) {
+        for (int k = 0; k < NET_PARAM_KINDS; k++)
+            sizes[k] = in.c;
+    } else {
+        sizes[CLY_PARAM_WEIGHTS] = node->weights;
+        sizes[CLY_PARAM_BIAS] = node->biases;
+    }
+    for (int k = 0; k < NET_PARAM_KINDS; k++) {
+        L->param_count[k] = sizes[k];
+        L->param_offset[k] = net->param_elems;
+        /* Align each array so vector loads of weights start on 64 bytes. */
+        net->param_elems += (sizes[k] + 15) / 16 * 16;
+    }
+    return CLY_SUCCESS;
+}
+
+/* Whether a layer may write its output over its input: the graph's rule
+ * (relu, dropout, softmax as the input's only reader), batch norm under the
+ * same condition, and never over a value the caller asked to keep. */
+static bool runs_in_place(const cly_net *net, const cly_node *node)
+{
+    if (node->layer.type != CLY_LAYER_BATCHNORM && !node->in_place)
+        return false;
+    const cly_node *src = &net->graph->nodes[node->input_ids[0]];
+    return src->consumers == 1 && src->layer.type != CLY_LAYER_INPUT && !is_kept(&net->options, src->name);
+}
+
+static cly_status plan_memory(cly_net *net)
+{
+    if (net->options.mode == CLY_MODE_TRAINING)
+        return cly_net_plan_training(net);
+    const cly_graph *g = net->graph;
+    size_t n = g->count;
+    int64_t end = (int64_t)n;
+    net->plan = calloc(n, sizeof *net->plan);
+    if (!net->plan)
+        return net_fail_oom(net->ctx, "memory plan");
+    int64_t *step_of = calloc(n, sizeof *step_of);
+    if (!step_of)
+        return net_fail_oom(net->ctx, "memory plan");
+    for (size_t s = 0; s < n; s++)
+        step_of[g->order[s]] = (int64_t)s;
+    for (size_t i = 0; i < n; i++) {
+        const cly_node *node = &g->nodes[i];
+        cly_plan_value *v = &net->plan[i];
+        v->size = node->activations;
+        v->first = step_of[i];
+        v->last = v->first;
+        v->share = -1;
+        /* Inputs, graph outputs and kept values live for the whole pass. */
+        if (node->layer.type == CLY_LAYER_INPUT) {
+            v->first = 0;
+            v->last = end;
+        }
+        if (node->consumers == 0 || is_kept(&net->options, node->name))
+            v->last = end;
+        if (node->activations > net->largest_elems)
+            net->largest_elems = node->activations;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cly_node *node = &g->nodes[i];
+        for (size_t k = 0; k < node->layer.input_count; k++) {
+            cly_plan_value *src = &net->plan[node->input_ids[k]];
+            if (src->last < step_of[i])
+                src->last = step_of[i];
+        }
+    }
+    if (net->options.mode == CLY_MODE_INFERENCE)
+        for (size_t i = 0; i < n; i++)
+            if (runs_in_place(net, &g->nodes[i])) {
+                size_t src = g->nodes[i].input_ids[0];
+                net->plan[i].share = (int64_t)src;
+                net->layers[i].in_place = true;
+                /* A ReLU over a conv or FC it alone reads becomes that
+                 * layer's epilogue: one pass over the data instead of two. */
+                cly_layer_type t = g->nodes[src].layer.type;
+                if (g->nodes[i].layer.type == CLY_LAYER_RELU && (t == CLY_LAYER_CONV || t == CLY_LAYER_FC)) {
+                    net->layers[src].fused_relu = true;
+                    net->layers[src].conv.relu = true;
+                    net->layers[i].fused = true;
+                }
+            }
+    free(step_of);
+    net->activation_elems = g->total_activations;
+    net->arena_elems = cly_plan_arena(net->plan, n);
+    if (net->arena_elems < 0)
+        return net_fail_oom(net->ctx, "memory plan");
+    return CLY_SUCCESS;
+}
+
+static cly_status alloc_buffer(cly_net *net, int64_t elems, const char *what, cl_mem *out)
+{
+    int64_t bytes = (elems > 0 ? elems : 1) * (int64_t)cly_real_size(net->ctx);
+    const cly_device_info *dev = &net->ctx->info;
+    if ((uint64_t)bytes > dev->max_alloc_bytes)
+        return cly_fail(net->ctx, CLY_ERROR_TOO_LARGE,
+                        "cly_net_create: the %s needs %lld bytes at batch %lld, more than the largest allocation of "
+                        "device '%s' (%llu bytes); try a smaller batch",
+                        what, (long long)bytes, (long long)net->options.batch, dev->name,
+                        (unsigned long long)dev->max_alloc_bytes);
+    cl_int err;
+    *out = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, (size_t)bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(net->ctx, err, "cly_net_create: allocating the %s (%lld bytes)", what, (long long)bytes);
+    return CLY_SUCCESS;
+}
+
+cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options *opt, cly_net **out)
+{
+    if (!ctx || !g || !opt || !out)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: ctx, graph, options and out must not be NULL");
+    if (opt->batch < 1)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: batch %lld must be >= 1",
+                        (long long)opt->batch);
+    if ((opt->mode != CLY_MODE_INFERENCE && opt->mode != CLY_MODE_TRAINING) ||
+        (unsigned)opt->conv_algo >= CLY_CONV_ALGO_COUNT || (opt->keep_count && !opt->keep))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: bad mode %d, conv_algo %d or keep list",
+                        (int)opt->mode, (int)opt->conv_algo);
+    cly_status s = cly_graph_infer(g, opt->batch);
+    if (s != CLY_SUCCESS)
+        return cly_fail(ctx, s, "%s", cly_last_error(NULL));
+    for (size_t i = 0; i < opt->keep_count; i++)
+        if (!cly_net_find_node(g, opt->keep[i]))
+            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: kept layer '%s' is not in the graph",
+                            opt->keep[i] ? opt->keep[i] : "(null)");
+
+    cly_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return net_fail_oom(ctx, "net");
+    net->ctx = ctx;
+    net->graph = g;
+    net->options = *opt;
+    net->options.keep = NULL;
+    net->options.keep_count = 0;
+    net->layers = calloc(g->count, sizeof *net->layers);
+    char **keep = opt->keep_count ? calloc(opt->keep_count, sizeof *keep) : NULL;
+    if (!net->layers || (opt->keep_count && !keep)) {
+        free(keep);
+        cly_net_destroy(net);
+        return net_fail_oom(ctx, "layer table");
+    }
+    net->options.keep = (const char *const *)keep;
+    for (size_t i = 0; i < opt->keep_count; i++) {
+        keep[i] = malloc(strlen(opt->keep[i]) + 1);
+        if (!keep[i]) {
+            cly_net_destroy(net);
+            return net_fail_oom(ctx, "keep list");
+        }
+        strcpy(keep[i], opt->keep[i]);
+        net->options.keep_count = i + 1;
+    }
+    for (size_t s_i = 0; s_i < g->count && s == CLY_SUCCESS; s_i++)
+        s = resolve_layer(net, g->order[s_i]);
+    if (s == CLY_SUCCESS)
+        s = plan_memory(net);
+    if (s == CLY_SUCCESS)
+        s = alloc_buffer(net, net->arena_elems, "activation arena", &net->arena);
+    if (s == CLY_SUCCESS)
+        s = alloc_buffer(net, net->param_elems, "parameter buffer", &net->params);
+    if (s == CLY_SUCCESS)
+        s = alloc_buffer(net, net->workspace_elems, "convolution workspace", &net->workspace);
+    if (s == CLY_SUCCESS && opt->mode == CLY_MODE_TRAINING) {
+        s = alloc_buffer(net, net->aux_elems, "training state", &net->aux);
+        if (s == CLY_SUCCESS)
+            s = alloc_buffer(net, opt->batch, "labels", &net->labels);
+        if (s == CLY_SUCCESS)
+            s = alloc_buffer(net, opt->batch, "losses", &net->losses);
+    }
+    if (s == CLY_SUCCESS && net->param_elems > 0) {
+        s = cly_fill_reals(ctx, net->params, 0, net->param_elems, 0.0, "cly_net_create: clearing parameters");
+    }
+    if (s != CLY_SUCCESS) {
+        cly_net_destroy(net);
+        return s;
+    }
+    *out = net;
+    return CLY_SUCCESS;
+}
+
+void cly_net_destroy(cly_net *net)
+{
+    if (!net)
+        return;
+    if (net->arena)
+        clReleaseMemObject(net->arena);
+    if (net->params)
+        clReleaseMemObject(net->params);
+    cl_mem *mems[] = {&net->workspace, &net->aux, &net->labels, &net->losses, &net->grads, &net->grads_batch,
+                      &net->opt_m, &net->opt_v};
+    for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
+        if (*mems[i])
+            clReleaseMemObject(*mems[i]);
+    cly_net_profile_free(net);
+    free(net->scores_name);
+    for (size_t i = 0; i < net->options.keep_count; i++)
+        free((char *)net->options.keep[i]);
+    free((void *)net->options.keep);
+    free(net->layers);
+    free(net->plan);
+    free(net);
+}
+
+const cly_node *cly_net_find_node(const cly_graph *g, const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < g->count; i++)
+        if (strcmp(g->nodes[i].name, name) == 0)
+            return &g->nodes[i];
+    return NULL;
+}
+
+/* Training buffers beyond the arena, workspace and parameters: gradients,
+ * optimiser state, per-layer state kept for backward, labels and losses. */
+static int64_t training_bytes(const cly_net *net)
+{
+    if (!net->training)
+        return 0;
+    int64_t copies = (net->grads ? 1 : 0) + (net->grads_batch ? 1 : 0) + (net->opt_m ? 1 : 0) + (net->opt_v ? 1 : 0);
+    return (copies * net->param_elems + net->aux_elems + 2 * net->options.batch) * (int64_t)cly_real_size(net->ctx);
+}
+
+cly_status cly_net_memory_get(const cly_net *net, cly_net_memory *out)
+{
+    if (!net || !out)
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_net_memory_get: net and out must not be NULL");
+    int64_t size = (int64_t)cly_real_size(net->ctx);
+    *out = (cly_net_memory){
+        .arena_bytes = net->arena_elems * size,
+        .workspace_bytes = net->workspace_elems * size,
+        .param_bytes = net->param_elems * size,
+        .activation_bytes = net->activation_elems * size,
+        .largest_bytes = net->largest_elems * size,
+        .training_bytes = training_bytes(net),
+    };
+    return CLY_SUCCESS;
+}
+
+cly_conv_algo cly_net_layer_algo(const cly_net *net, const char *layer)
+{
+    if (!net)
+        return CLY_CONV_AUTO;
+    const cly_node *node = cly_net_find_node(net->graph, layer);
+    return node ? net->layers[node - net->graph->nodes].algo : CLY_CONV_AUTO;
+}
+
+static double mib(int64_t bytes)
+{
+    return (double)bytes / (1024.0 * 1024.0);
+}
+
+cly_status cly_net_print_summary(const cly_net *net, FILE *f)
+{
+    if (!net || !f)
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_net_print_summary: net and f must not be NULL");
+    cly_status s = cly_graph_print_summary(net->graph, f);
+    if (s != CLY_SUCCESS)
+        return s;
+    cly_net_memory m;
+    cly_net_memory_get(net, &m);
+    fprintf(f, "\nmemory plan (%s, batch %lld, device %s):\n",
+            net->options.mode == CLY_MODE_INFERENCE ? "inference" : "training", (long long)net->options.batch,
+            net->ctx->info.name);
+    if (net->options.mode == CLY_MODE_TRAINING) {
+        /* The notes' three sources: activations and their gradients,
+         * parameters with gradients and optimiser state, the rest. */
+        int64_t grads = (net->grads ? 1 : 0) + (net->grads_batch ? 1 : 0);
+        int64_t state = (net->opt_m ? 1 : 0) + (net->opt_v ? 1 : 0);
+        int64_t other = (net->aux_elems + 2 * net->options.batch) * (int64_t)cly_real_size(net->ctx);
+        fprintf(f, "  activations + gradients     %10.1f MiB  (planned arena; outputs summed: %.1f MiB)\n",
+                mib(m.arena_bytes), mib(m.activation_bytes));
+        fprintf(f, "  parameters                  %10.1f MiB  + gradients %.1f MiB + optimiser state %.1f MiB\n",
+                mib(m.param_bytes), mib(grads * m.param_bytes), mib(state * m.param_bytes));
+        fprintf(f, "  workspace, switches, labels %10.1f MiB\n", mib(m.workspace_bytes + other));
+        fprintf(f, "  device total                %10.1f MiB\n",
+                mib(m.arena_bytes + (1 + grads + state) * m.param_bytes + m.workspace_bytes + other));
+        return CLY_SUCCESS;
+    }
+    fprintf(f, "  activations, planned arena  %10.1f MiB  (all layer outputs summed: %.1f MiB; largest: %.1f MiB)\n",
+            mib(m.arena_bytes), mib(m.activation_bytes), mib(m.largest_bytes));
+    fprintf(f, "  workspace                   %10.1f MiB\n", mib(m.workspace_bytes));
+    fprintf(f, "  parameters                  %10.1f MiB\n", mib(m.param_bytes));
+    fprintf(f, "  device total                %10.1f MiB\n",
+            mib(m.arena_bytes + m.workspace_bytes + m.param_bytes));
+    return CLY_SUCCESS;
+}

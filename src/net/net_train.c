@@ -1,0 +1,587 @@
+/* Training: the training-mode memory plan, loss, backward pass in reverse
+ * topological order, gradient accumulation and optimiser updates.
+ *
+ * Steps are numbered forward 0 .. n-1 (topological position), the loss n,
+ * and the backward of the layer at position s is 2n - s. An activation
+ * lives from its forward step to its own backward step (every consumer's
+ * backward comes earlier), a gradient from its first writer (the consumer
+ * latest in topological order) to the backward step that reads it. */
+#include "net/net.h"
+#include "net/net_profile.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+cly_status cly_net_default_scores(const cly_net *net, size_t *id, bool *through_softmax)
+{
+    const cly_graph *g = net->graph;
+    size_t outputs = 0, out = 0;
+    for (size_t i = 0; i < g->count; i++)
+        if (g->nodes[i].consumers == 0 && g->nodes[i].layer.type != CLY_LAYER_INPUT) {
+            outputs++;
+            out = i;
+        }
+    if (outputs != 1)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "training: the graph has %zu outputs; name the scores layer in cly_train_params.scores",
+                        outputs);
+    *through_softmax = g->nodes[out].layer.type == CLY_LAYER_SOFTMAX;
+    *id = *through_softmax ? g->nodes[out].input_ids[0] : out;
+    return CLY_SUCCESS;
+}
+
+cly_status cly_net_plan_training(cly_net *net)
+{
+    const cly_graph *g = net->graph;
+    size_t n = g->count;
+    int64_t end = 2 * (int64_t)n + 1, loss_step = (int64_t)n;
+    cly_status s = CLY_SUCCESS;
+    if (!net->scores_name)
+        s = cly_net_default_scores(net, &net->scores_id, &net->loss_through_softmax);
+    if (s != CLY_SUCCESS)
+        return s;
+    free(net->plan);
+    net->plan = calloc(2 * n, sizeof *net->plan);
+    int64_t *pos = calloc(n, sizeof *pos);
+    if (!net->plan || !pos) {
+        free(pos);
+        return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_create: training plan");
+    }
+    for (size_t s_i = 0; s_i < n; s_i++)
+        pos[g->order[s_i]] = (int64_t)s_i;
+    /* Which outputs need a gradient: everything the scores depend on. */
+    for (size_t i = 0; i < n; i++)
+        net->layers[i].needs_grad = false;
+    net->layers[net->scores_id].needs_grad = true;
+    for (size_t s_i = n; s_i-- > 0;) {
+        size_t id = g->order[s_i];
+        if (!net->layers[id].needs_grad)
+            continue;
+        for (size_t k = 0; k < g->nodes[id].layer.input_count; k++)
+            net->layers[g->nodes[id].input_ids[k]].needs_grad = true;
+    }
+    net->aux_elems = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cly_node *node = &g->nodes[i];
+        net_layer *L = &net->layers[i];
+        int64_t bwd = 2 * (int64_t)n - pos[i];
+        cly_plan_value *v = &net->plan[i], *gv = &net->plan[n + i];
+        *v = (cly_plan_value){.size = node->activations, .first = pos[i], .last = bwd, .share = -1};
+        if (node->layer.type == CLY_LAYER_INPUT)
+            v->first = 0;
+        if (node->consumers == 0 || node->layer.type == CLY_LAYER_INPUT)
+            v->last = end;
+        *gv = (cly_plan_value){.size = 0, .first = bwd, .last = bwd, .share = -1};
+        if (L->needs_grad) {
+            gv->size = node->activations;
+            gv->last = node->layer.type == CLY_LAYER_INPUT ? end : bwd;
+        }
+        /* State kept from forward for backward. */
+        L->aux_offset = net->aux_elems;
+        if (node->layer.type == CLY_LAYER_POOL && node->layer.p.pool.kind == CLY_POOL_MAX)
+            net->aux_elems += node->activations; /* int32 switches */
+        else if (node->layer.type == CLY_LAYER_BATCHNORM)
+            net->aux_elems += 2 * node->out.c; /* batch mean and 1/std */
+        if (node->activations > net->largest_elems)
+            net->largest_elems = node->activations;
+        if (node->layer.type == CLY_LAYER_CONV) {
+            int64_t ws = cly_conv_backward_workspace(net->ctx, &L->conv);
+            if (ws > net->workspace_elems)
+                net->workspace_elems = ws;
+        }
+    }
+    /* A gradient is first written by its consumer latest in topological
+     * order (earliest backward step); the scores' by the loss. */
+    for (size_t i = 0; i < n; i++) {
+        const cly_node *node = &g->nodes[i];
+        for (size_t k = 0; k < node->layer.input_count; k++) {
+            cly_plan_value *gv = &net->plan[n + node->input_ids[k]];
+            int64_t bwd = 2 * (int64_t)n - pos[i];
+            if (bwd < gv->first)
+                gv->first = bwd;
+        }
+    }
+    net->plan[n + net->scores_id].first = loss_step;
+    free(pos);
+    net->activation_elems = g->total_activations;
+    net->arena_elems = cly_plan_arena(net->plan, 2 * n);
+    if (net->arena_elems < 0)
+        return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_create: training plan");
+    return CLY_SUCCESS;
+}
+
+cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const char *what, cl_mem *out)
+{
+    cl_int err;
+    size_t bytes = (size_t)(net->param_elems > 0 ? net->param_elems : 1) * cly_real_size(net->ctx);
+    *out = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(net->ctx, err, "%s: allocating %s (%zu bytes)", caller, what, bytes);
+    return cly_fill_reals(net->ctx, *out, 0, net->param_elems, 0.0, caller);
+}
+
+cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
+{
+    if (!net || !p)
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_net_set_training: net and params must not be NULL");
+    if (net->options.mode != CLY_MODE_TRAINING)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_net_set_training: the net was created for inference; create it with CLY_MODE_TRAINING");
+    cly_train_params t = *p;
+    if (!(t.learning_rate > 0) || !(t.momentum >= 0 && t.momentum < 1) || !(t.weight_decay >= 0) ||
+        t.accumulate < 0 || t.lr_step < 0 || (unsigned)t.loss > CLY_LOSS_SVM ||
+        (unsigned)t.optimizer > CLY_OPTIMIZER_ADAM || !(t.lr_gamma >= 0) || !(t.svm_margin >= 0))
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_net_set_training: need learning_rate > 0 (got %g), momentum in [0, 1) (got %g), "
+                        "weight_decay >= 0 (got %g), accumulate >= 0, lr_step >= 0, a known loss and optimiser",
+                        t.learning_rate, t.momentum, t.weight_decay);
+    if (t.svm_margin == 0)
+        t.svm_margin = 1.0;
+    if (t.adam_beta1 == 0)
+        t.adam_beta1 = 0.9;
+    if (t.adam_beta2 == 0)
+        t.adam_beta2 = 0.999;
+    if (t.adam_epsilon == 0)
+        t.adam_epsilon = 1e-8;
+    if (t.lr_gamma == 0)
+        t.lr_gamma = 0.1;
+    if (t.accumulate == 0)
+        t.accumulate = 1;
+
+    size_t scores;
+    bool through_softmax = false;
+    cly_status s;
+    if (t.scores) {
+        const cly_node *node = cly_net_find_node(net->graph, t.scores);
+        if (!node)
+            return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_set_training: no scores layer '%s'",
+                            t.scores);
+        scores = (size_t)(node - net->graph->nodes);
+        for (size_t k = 0; k < net->graph->count; k++) {
+            const cly_node *c = &net->graph->nodes[k];
+            if (c->layer.type == CLY_LAYER_SOFTMAX && c->input_ids[0] == scores && c->consumers == 0)
+                through_softmax = true;
+        }
+    } else if ((s = cly_net_default_scores(net, &scores, &through_softmax)) != CLY_SUCCESS) {
+        return s;
+    }
+    const cly_node *sn = &net->graph->nodes[scores];
+    if (sn->out.h != 1 || sn->out.w != 1 || sn->out.c < 2)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_net_set_training: scores layer '%s' is %lld x %lld x %lld per sample; a loss needs "
+                        "C x 1 x 1 class scores with C >= 2",
+                        sn->name, (long long)sn->out.c, (long long)sn->out.h, (long long)sn->out.w);
+    char *name = malloc(strlen(sn->name) + 1);
+    if (!name)
+        return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_set_training");
+    strcpy(name, sn->name);
+    free(net->scores_name);
+    net->scores_name = name;
+    t.scores = name;
+    if (scores != net->scores_id) {
+        /* Another scores layer changes which gradients exist: plan again. */
+        net->scores_id = scores;
+        if ((s = cly_net_plan_training(net)) != CLY_SUCCESS)
+            return s;
+        clReleaseMemObject(net->arena);
+        cl_int err;
+        net->arena = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE,
+                                    (size_t)(net->arena_elems + 1) * cly_real_size(net->ctx), NULL, &err);
+        if (err != CL_SUCCESS) {
+            net->arena = NULL;
+            return cly_fail_cl(net->ctx, err, "cly_net_set_training: reallocating the arena");
+        }
+    }
+    net->loss_through_softmax = through_softmax;
+    net->train = t;
+    const char *who = "cly_net_set_training";
+    if (!net->grads && (s = cly_net_zeroed_like_params(net, who, "gradients", &net->grads)) != CLY_SUCCESS)
+        return s;
+    if (t.accumulate > 1 && !net->grads_batch &&
+        (s = cly_net_zeroed_like_params(net, who, "batch gradients", &net->grads_batch)) != CLY_SUCCESS)
+        return s;
+    if (!net->opt_m && (s = cly_net_zeroed_like_params(net, who, "optimiser state", &net->opt_m)) != CLY_SUCCESS)
+        return s;
+    if (t.optimizer == CLY_OPTIMIZER_ADAM && !net->opt_v &&
+        (s = cly_net_zeroed_like_params(net, who, "optimiser state", &net->opt_v)) != CLY_SUCCESS)
+        return s;
+    net->training = true;
+    return CLY_SUCCESS;
+}
+
+static cly_buf param_buf(const cly_net *net, cl_mem mem, size_t id, cly_param_kind kind)
+{
+    return (cly_buf){mem, net->layers[id].param_offset[kind]};
+}
+
+/* Where this batch's parameter gradients go. */
+static cl_mem batch_grads(const cly_net *net)
+{
+    return net->grads_batch ? net->grads_batch : net->grads;
+}
+
+/* Beta for writing the gradient of `src` from consumer `id`: 0 when `id` is
+ * its first writer (latest in topological order among its consumers). */
+static float grad_beta(const cly_net *net, size_t src, size_t id, const int64_t *pos)
+{
+    const cly_node *s = &net->graph->nodes[src];
+    for (size_t k = 0; k < s->consumers; k++)
+        if (pos[s->consumer_ids[k]] > pos[id])
+            return 1.0f;
+    /* The same consumer naming `src` twice (add x x) writes it twice: the
+     * caller passes 1 for the second. */
+    return 0.0f;
+}
+
+cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos)
+{
+    const cly_graph *g = net->graph;
+    const cly_node *node = &g->nodes[id];
+    const net_layer *L = &net->layers[id];
+    const cly_layer *d = &node->layer;
+    cly_context *ctx = net->ctx;
+    if (!L->needs_grad || d->type == CLY_LAYER_INPUT)
+        return CLY_SUCCESS;
+    if (d->type == CLY_LAYER_SOFTMAX && net->loss_through_softmax && node->input_ids[0] == net->scores_id)
+        return CLY_SUCCESS; /* the loss already gave the scores their gradient */
+    cly_buf dy = cly_net_grad(net, id), y = cly_net_value(net, id), none = {NULL, 0};
+    cly_buf ws = {net->workspace, 0};
+    cl_mem gm = batch_grads(net);
+    size_t in0 = d->input_count ? node->input_ids[0] : id;
+    bool dx_needed = d->input_count && net->layers[in0].needs_grad &&
+                     (g->nodes[in0].layer.type != CLY_LAYER_INPUT || net->input_grads);
+    cly_buf x = cly_net_value(net, in0), dx = dx_needed ? cly_net_grad(net, in0) : none;
+    float beta = dx_needed ? grad_beta(net, in0, id, pos) : 0.0f;
+    cly_shape in = g->nodes[in0].out;
+    cly_status s;
+    switch (d->type) {
+    case CLY_LAYER_CONV:
+        /* A fused ReLU is undone first: dy becomes dy * (y > 0), in place. */
+        if (L->conv.relu && (s = cly_relu_backward(ctx, node->activations, y, dy, dy, 0.0f)) != CLY_SUCCESS)
+            return s;
+        if ((s = cly_conv_backward_weights(ctx, &L->conv, x, dy, param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
+                                           L->conv.bias ? param_buf(net, gm, id, CLY_PARAM_BIAS) : none, 0.0f,
+                                           ws)) != CLY_SUCCESS)
+            return s;
+        return dx_needed ? cly_conv_backward_data(ctx, &L->conv, dy, param_buf(net, net->params, id, CLY_PARAM_WEIGHTS),
+                                                  dx, beta, ws)
+                         : CLY_SUCCESS;
+    case CLY_LAYER_LOCAL:
+        if (L->conv.relu && (s = cly_relu_backward(ctx, node->activations, y, dy, dy, 0.0f)) != CLY_SUCCESS)
+            return s;
+        return cly_local_backward(ctx, &L->conv, x, param_buf(net, net->params, id, CLY_PARAM_WEIGHTS), dy, dx,
+                                  param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
+                                  L->conv.bias ? param_buf(net, gm, id, CLY_PARAM_BIAS) : none, beta);
+    case CLY_LAYER_FC:
+        if (d->p.fc.relu && (s = cly_relu_backward(ctx, node->activations, y, dy, dy, 0.0f)) != CLY_SUCCESS)
+            return s;
+        return cly_fc_backward(ctx, in.n, in.c * in.h * in.w, node->out.c, x,
+                               param_buf(net, net->params, id, CLY_PARAM_WEIGHTS), dy, dx,
+                               param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
+                               d->p.fc.no_bias ? none : param_buf(net, gm, id, CLY_PARAM_BIAS), beta);
+    case CLY_LAYER_BATCHNORM:
+        return cly_batchnorm_backward(ctx, in, x, param_buf(net, net->params, id, CLY_PARAM_WEIGHTS),
+                                      (cly_buf){net->aux, L->aux_offset}, (cly_buf){net->aux, L->aux_offset + in.c},
+                                      dy, dx, param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
+                                      param_buf(net, gm, id, CLY_PARAM_BIAS), beta);
+    default:
+        break;
+    }
+    /* Layers without parameters: nothing to do unless the input wants dx. */
+    if (!dx_needed && d->type != CLY_LAYER_ADD && d->type != CLY_LAYER_CONCAT)
+        return CLY_SUCCESS;
+    switch (d->type) {
+    case CLY_LAYER_RELU:
+        return cly_relu_backward(ctx, node->activations, y, dy, dx, beta);
+    case CLY_LAYER_POOL:
+        return cly_pool_backward(ctx, &L->pool, x, y, (cly_buf){net->aux, L->aux_offset}, dy, dx, beta);
+    case CLY_LAYER_LRN:
+        return cly_lrn_backward(ctx, in, &d->p.lrn, x, y, dy, dx, beta);
+    case CLY_LAYER_SOFTMAX:
+        return cly_softmax_backward(ctx, in, y, dy, dx, beta);
+    case CLY_LAYER_DROPOUT:
+        return cly_dropout_backward(ctx, node->activations, d->p.dropout, cly_net_dropout_seed(net, id), dy, dx,
+                                    beta);
+    case CLY_LAYER_GLOBAL_AVGPOOL:
+        return cly_gap_backward(ctx, in, dy, dx, beta);
+    case CLY_LAYER_ADD:
+    case CLY_LAYER_CONCAT: {
+        int64_t c_offset = 0;
+        for (size_t k = 0; k < d->input_count; k++) {
+            size_t src = node->input_ids[k];
+            cly_shape part = g->nodes[src].out;
+            bool want = net->layers[src].needs_grad && (g->nodes[src].layer.type != CLY_LAYER_INPUT || net->input_grads);
+            if (want) {
+                float b = grad_beta(net, src, id, pos);
+                for (size_t j = 0; j < k; j++)
+                    if (node->input_ids[j] == src)
+                        b = 1.0f; /* named twice: the second adds */
+                s = d->type == CLY_LAYER_ADD
+                        ? cly_grad_accumulate(ctx, node->activations, dy, cly_net_grad(net, src), b)
+                        : cly_concat_backward(ctx, part.n, part.c, part.h * part.w, node->out.c, c_offset, dy,
+                                              cly_net_grad(net, src), b);
+                if (s != CLY_SUCCESS)
+                    return s;
+            }
+            c_offset += part.c;
+        }
+        return CLY_SUCCESS;
+    }
+    default:
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "%s: no backward for layer type %s", node->name,
+                        cly_layer_type_string(d->type));
+    }
+}
+
+static cly_status fill_zero(cly_net *net, cl_mem mem, int64_t elems)
+{
+    return cly_fill_reals(net->ctx, mem, 0, elems, 0.0, "training: clearing gradients");
+}
+
+/* Forward (training form), loss, backward. *loss gets the batch mean. */
+static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t count, double *loss)
+{
+    const cly_graph *g = net->graph;
+    cly_context *ctx = net->ctx;
+    if (!net->training)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "training: call cly_net_set_training first");
+    if (!labels || count != net->options.batch)
+        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, "training: %lld labels given for a batch of %lld",
+                        (long long)count, (long long)net->options.batch);
+    int64_t classes = g->nodes[net->scores_id].out.c;
+    for (int64_t i = 0; i < count; i++)
+        if (labels[i] < 0 || labels[i] >= classes)
+            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "training: label %lld is %d, outside [0, %lld)",
+                            (long long)i, (int)labels[i], (long long)classes);
+    /* Blocking: the caller may reuse `labels` as soon as this returns. */
+    cl_int err = clEnqueueWriteBuffer(ctx->queue, net->labels, CL_TRUE, 0, (size_t)count * sizeof(int32_t), labels,
+                                      0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return cly_fail_cl(ctx, err, "training: writing labels");
+    cly_status s = fill_zero(net, batch_grads(net), net->param_elems);
+    net->training_pass = true;
+    for (size_t i = 0; i < g->count && s == CLY_SUCCESS; i++)
+        if ((s = cly_net_profile_mark(net, cly_prof_forward(i))) == CLY_SUCCESS)
+            s = cly_net_run_layer(net, g->order[i]);
+    net->training_pass = false;
+    if (s == CLY_SUCCESS)
+        s = cly_net_profile_mark(net, cly_prof_forward(g->count));
+    if (s != CLY_SUCCESS)
+        return s;
+    cly_buf scores = cly_net_value(net, net->scores_id), dscores = cly_net_grad(net, net->scores_id);
+    cly_buf lab = {net->labels, 0}, losses = {net->losses, 0};
+    s = net->train.loss == CLY_LOSS_SVM
+            ? cly_svm_loss(ctx, count, classes, net->train.svm_margin, scores, lab, losses, dscores)
+            : cly_softmax_xent(ctx, count, classes, scores, lab, losses, dscores);
+    if (s == CLY_SUCCESS)
+        s = cly_net_profile_mark(net, cly_prof_loss(g->count));
+    if (s != CLY_SUCCESS)
+        return s;
+    int64_t *pos = malloc(g->count * sizeof *pos);
+    if (!pos)
+        return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "training");
+    for (size_t i = 0; i < g->count; i++)
+        pos[g->order[i]] = (int64_t)i;
+    for (size_t i = g->count; i-- > 0 && s == CLY_SUCCESS;)
+        if ((s = cly_net_backward_layer(net, g->order[i], pos)) == CLY_SUCCESS)
+            s = cly_net_profile_mark(net, cly_prof_backward(g->count, i));
+    free(pos);
+    if (s != CLY_SUCCESS)
+        return s;
+    if (loss) {
+        double *host = malloc((size_t)count * sizeof *host);
+        if (!host)
+            return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "training: reading losses");
+        s = cly_read_reals(ctx, net->losses, 0, host, sizeof *host, count, "training: reading losses");
+        double sum = 0;
+        for (int64_t i = 0; i < count; i++)
+            sum += host[i];
+        free(host);
+        if (s != CLY_SUCCESS)
+            return s;
+        *loss = sum / (double)count;
+    }
+    return CLY_SUCCESS;
+}
+
+/* The learning rate of the next update under the step schedule. */
+static double current_lr(const cly_net *net)
+{
+    double lr = net->train.learning_rate;
+    if (net->train.lr_step > 0)
+        lr *= pow(net->train.lr_gamma, (double)(net->updates / net->train.lr_step));
+    return lr;
+}
+
+static cly_status update(cly_net *net)
+{
+    const cly_train_params *t = &net->train;
+    /* Accumulated sums become means through the learning rate and decay:
+     * for SGD, lr/k on the sum equals lr on the mean (decay scaled to
+     * match); Adam is invariant to the gradient's scale but for epsilon. */
+    double k = (double)t->accumulate;
+    float lr = (float)current_lr(net);
+    for (size_t id = 0; id < net->graph->count; id++) {
+        const net_layer *L = &net->layers[id];
+        for (int kind = CLY_PARAM_WEIGHTS; kind <= CLY_PARAM_BIAS; kind++) {
+            int64_t n = L->param_count[kind];
+            if (n == 0)
+                continue;
+            /* L2 decay on weights only: biases and BN scale/shift are exempt,
+             * as is usual (and as the notes' regularisation of W). */
+            bool decay = kind == CLY_PARAM_WEIGHTS && net->graph->nodes[id].layer.type != CLY_LAYER_BATCHNORM;
+            cly_buf w = param_buf(net, net->params, id, kind), gr = param_buf(net, net->grads, id, kind);
+            cly_buf m = param_buf(net, net->opt_m, id, kind);
+            cly_status s;
+            if (t->optimizer == CLY_OPTIMIZER_ADAM)
+                s = cly_adam_step(net->ctx, n, lr, (float)t->adam_beta1, (float)t->adam_beta2,
+                                  (float)(t->adam_epsilon * k), net->updates + 1,
+                                  decay ? (float)(t->weight_decay * k) : 0.0f, w, gr, m,
+                                  param_buf(net, net->opt_v, id, kind));
+            else
+                s = cly_sgd_step(net->ctx, n, (float)(lr / k), (float)t->momentum, t->nesterov,
+                                 decay ? (float)(t->weight_decay * k) : 0.0f, w, gr, m);
+            if (s != CLY_SUCCESS)
+                return s;
+        }
+    }
+    net->updates++;
+    return CLY_SUCCESS;
+}
+
+/* The weight-decay term decay/2 * sum |w|^2, read back for the loss. */
+static cly_status decay_term(cly_net *net, double *out)
+{
+    *out = 0;
+    if (net->train.weight_decay == 0)
+        return CLY_SUCCESS;
+    double *host = malloc((size_t)(net->param_elems > 0 ? net->param_elems : 1) * sizeof *host);
+    if (!host)
+        return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "training: weight decay");
+    cly_status s = cly_read_reals(net->ctx, net->params, 0, host, sizeof *host, net->param_elems,
+                                  "training: weight decay");
+    double sum = 0;
+    for (size_t id = 0; id < net->graph->count && s == CLY_SUCCESS; id++) {
+        if (net->graph->nodes[id].layer.type == CLY_LAYER_BATCHNORM)
+            continue;
+        const net_layer *L = &net->layers[id];
+        for (int64_t i = 0; i < L->param_count[CLY_PARAM_WEIGHTS]; i++) {
+            double w = host[L->param_offset[CLY_PARAM_WEIGHTS] + i];
+            sum += w * w;
+        }
+    }
+    free(host);
+    if (s != CLY_SUCCESS)
+        return s;
+    *out = 0.5 * net->train.weight_decay * sum;
+    return CLY_SUCCESS;
+}
+
+cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t count, double *loss)
+{
+    if (!net)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_train_batch: net must not be NULL");
+    double reg = 0;
+    cly_status s = loss ? decay_term(net, &reg) : CLY_SUCCESS;
+    if (s == CLY_SUCCESS)
+        s = forward_backward(net, labels, count, loss);
+    if (s != CLY_SUCCESS)
+        return s;
+    if (loss)
+        *loss += reg;
+    if (net->grads_batch) {
+        cly_buf sum = {net->grads, 0}, part = {net->grads_batch, 0};
+        if ((s = cly_grad_accumulate(net->ctx, net->param_elems, part, sum, net->batches_seen ? 1.0f : 0.0f)) !=
+            CLY_SUCCESS)
+            return s;
+    }
+    net->passes++; /* new dropout masks for the next batch */
+    if (++net->batches_seen < net->train.accumulate)
+        return cly_net_profile_mark(net, cly_prof_update(net->graph->count));
+    net->batches_seen = 0;
+    if ((s = update(net)) != CLY_SUCCESS)
+        return s;
+    return cly_net_profile_mark(net, cly_prof_update(net->graph->count));
+}
+
+cly_status cly_net_compute_gradients(cly_net *net, const int32_t *labels, int64_t count, double *loss)
+{
+    if (!net)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_compute_gradients: net must not be NULL");
+    /* Dropout masks stay those of the next training batch (passes is not
+     * advanced), so repeated calls see one fixed function: gradient checks. */
+    net->input_grads = true;
+    cly_status s = forward_backward(net, labels, count, loss);
+    net->input_grads = false;
+    if (s == CLY_SUCCESS && net->grads_batch) {
+        cly_buf part = {net->grads_batch, 0}, sum = {net->grads, 0};
+        s = cly_grad_accumulate(net->ctx, net->param_elems, part, sum, 0.0f);
+    }
+    return s;
+}
+
+static cly_status get_gradient(const cly_net *net, const char *what, const char *layer, cly_param_kind kind, void *dst,
+                               size_t host_size, int64_t count)
+{
+    if (!net || !net->training)
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: the net is not set up for training",
+                        what);
+    const cly_node *node = cly_net_find_node(net->graph, layer);
+    if (!node || (unsigned)kind > CLY_PARAM_BIAS || !dst)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: no layer '%s', kind %d not weights or bias, or dst NULL", what, layer ? layer : "(null)",
+                        (int)kind);
+    const net_layer *L = &net->layers[node - net->graph->nodes];
+    if (count != L->param_count[kind])
+        return cly_fail(net->ctx, CLY_ERROR_SHAPE_MISMATCH, "%s: %s has %lld values, not %lld", what, layer,
+                        (long long)L->param_count[kind], (long long)count);
+    return cly_read_reals(net->ctx, net->grads, L->param_offset[kind], dst, host_size, count, what);
+}
+
+static cly_status get_input_gradient(const cly_net *net, const char *what, const char *layer, void *dst,
+                                     size_t host_size, int64_t count)
+{
+    if (!net || !net->training)
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: the net is not set up for training",
+                        what);
+    const cly_node *node = cly_net_find_node(net->graph, layer);
+    if (!node || node->layer.type != CLY_LAYER_INPUT || !dst)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: '%s' is not an input layer, or dst is NULL", what,
+                        layer ? layer : "(null)");
+    size_t id = (size_t)(node - net->graph->nodes);
+    if (count != node->activations)
+        return cly_fail(net->ctx, CLY_ERROR_SHAPE_MISMATCH, "%s: %s has %lld values, not %lld", what, layer,
+                        (long long)node->activations, (long long)count);
+    if (!net->layers[id].needs_grad)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: the scores do not depend on '%s'", what, layer);
+    cly_buf gbuf = cly_net_grad(net, id);
+    return cly_read_reals(net->ctx, gbuf.mem, gbuf.offset, dst, host_size, count, what);
+}
+
+cly_status cly_net_get_gradient(const cly_net *net, const char *layer, cly_param_kind kind, float *dst, int64_t count)
+{
+    return get_gradient(net, "cly_net_get_gradient", layer, kind, dst, sizeof *dst, count);
+}
+
+cly_status cly_net_get_gradient_f64(const cly_net *net, const char *layer, cly_param_kind kind, double *dst,
+                                    int64_t count)
+{
+    return get_gradient(net, "cly_net_get_gradient_f64", layer, kind, dst, sizeof *dst, count);
+}
+
+cly_status cly_net_get_input_gradient(const cly_net *net, const char *layer, float *dst, int64_t count)
+{
+    return get_input_gradient(net, "cly_net_get_input_gradient", layer, dst, sizeof *dst, count);
+}
+
+cly_status cly_net_get_input_gradient_f64(const cly_net *net, const char *layer, double *dst, int64_t count)
+{
+    return get_input_gradient(net, "cly_net_get_input_gradient_f64", layer, dst, sizeof *dst, count);
+}
+
+int64_t cly_net_updates(const cly_net *net)
+{
+    return net ? net->updates : 0;
+}

@@ -1,0 +1,67 @@
+/* CLBlast behind cly_gemm: the only file that includes clblast_c.h. SGEMM, or
+ * DGEMM on a double-precision context. */
+#include "runtime/blas.h"
+
+#include <clblast_c.h>
+
+static cly_status blas_status(cly_context *ctx, CLBlastStatusCode code, const char *what, int64_t m, int64_t n,
+                              int64_t k)
+{
+    if (code == CLBlastSuccess)
+        return CLY_SUCCESS;
+    if (code < 0 && code > -100)
+        return cly_fail_cl(ctx, (cl_int)code, "%s (m=%lld n=%lld k=%lld)", what, (long long)m, (long long)n,
+                           (long long)k);
+    return cly_fail(ctx, CLY_ERROR_OPENCL, "%s (m=%lld n=%lld k=%lld): CLBlast status %d", what, (long long)m,
+                    (long long)n, (long long)k, (int)code);
+}
+
+static CLBlastTranspose transpose(bool t)
+{
+    return t ? CLBlastTransposeYes : CLBlastTransposeNo;
+}
+
+cly_status cly_gemm(cly_context *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                    cly_buf a, int64_t lda, cly_buf b, int64_t ldb, float beta, cly_buf c, int64_t ldc)
+{
+    if (m == 0 || n == 0)
+        return CLY_SUCCESS;
+    cl_command_queue q = ctx->queue;
+    CLBlastTranspose ta = transpose(trans_a), tb = transpose(trans_b);
+    if (ctx->precision == CLY_PRECISION_FLOAT64)
+        return blas_status(ctx,
+                           CLBlastDgemm(CLBlastLayoutRowMajor, ta, tb, (size_t)m, (size_t)n, (size_t)k, alpha, a.mem,
+                                        (size_t)a.offset, (size_t)lda, b.mem, (size_t)b.offset, (size_t)ldb, beta,
+                                        c.mem, (size_t)c.offset, (size_t)ldc, &q, NULL),
+                           "CLBlastDgemm", m, n, k);
+    return blas_status(ctx,
+                       CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, (size_t)m, (size_t)n, (size_t)k, alpha, a.mem,
+                                    (size_t)a.offset, (size_t)lda, b.mem, (size_t)b.offset, (size_t)ldb, beta, c.mem,
+                                    (size_t)c.offset, (size_t)ldc, &q, NULL),
+                       "CLBlastSgemm", m, n, k);
+}
+
+cly_status cly_gemm_strided(cly_context *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                            cly_buf a, int64_t lda, int64_t stride_a, cly_buf b, int64_t ldb, int64_t stride_b,
+                            float beta, cly_buf c, int64_t ldc, int64_t stride_c, int64_t batches)
+{
+    if (m == 0 || n == 0 || batches == 0)
+        return CLY_SUCCESS;
+    cl_command_queue q = ctx->queue;
+    CLBlastTranspose ta = transpose(trans_a), tb = transpose(trans_b);
+    if (ctx->precision == CLY_PRECISION_FLOAT64)
+        return blas_status(ctx,
+                           CLBlastDgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, (size_t)m, (size_t)n, (size_t)k,
+                                                      alpha, a.mem, (size_t)a.offset, (size_t)lda, (size_t)stride_a,
+                                                      b.mem, (size_t)b.offset, (size_t)ldb, (size_t)stride_b, beta,
+                                                      c.mem, (size_t)c.offset, (size_t)ldc, (size_t)stride_c,
+                                                      (size_t)batches, &q, NULL),
+                           "CLBlastDgemmStridedBatched", m, n, k);
+    return blas_status(ctx,
+                       CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, (size_t)m, (size_t)n, (size_t)k,
+                                                  alpha, a.mem, (size_t)a.offset, (size_t)lda, (size_t)stride_a, b.mem,
+                                                  (size_t)b.offset, (size_t)ldb, (size_t)stride_b, beta, c.mem,
+                                                  (size_t)c.offset, (size_t)ldc, (size_t)stride_c, (size_t)batches,
+                                                  &q, NULL),
+                       "CLBlastSgemmStridedBatched", m, n, k);
+}

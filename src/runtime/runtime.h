@@ -1,0 +1,132 @@
+/* The runtime layer: the context layout, devices, OpenCL error reporting,
+ * host I/O, the program manager and its binary cache, tensors. Not
+ * installed. */
+#ifndef CLY_INTERNAL_H
+#define CLY_INTERNAL_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include "base/sha256.h"
+#include "base/embedded.h"
+#include "base/status.h"
+
+/* ---- devices (device.c) */
+
+/* Fill `info` for one device; platform/device indices are left to the caller. */
+cly_status cly_device_query(cl_platform_id platform, cl_device_id device, cly_device_info *info);
+/* The listing of every device with handles, in the order cly_devices_list uses. */
+typedef struct cly_device_entry {
+    cly_device_info info;
+    cl_platform_id platform;
+    cl_device_id device;
+} cly_device_entry;
+cly_status cly_devices_enumerate(cly_device_entry **out, size_t *count);
+/* Appends "  P:D  TYPE  NAME (PLATFORM)" lines for each device to buf. */
+void cly_devices_describe(const cly_device_info *devices, size_t count, char *buf, size_t size);
+
+/* ---- program manager (program.c) */
+
+typedef struct cly_program_entry cly_program_entry;
+
+/* Like cly_fail for a failed OpenCL call: appends the OpenCL code and name
+ * (cl_error.c). */
+cly_status cly_fail_cl(const cly_context *ctx, cl_int err, const char *fmt, ...) CLY_FMT(3, 4);
+const char *cly_cl_error_name(cl_int err);
+
+struct cly_context {
+    cly_error_slot error; /* first: base/status.c records messages here */
+    cly_device_info info;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl;
+    cl_command_queue queue;
+    cly_program_entry *programs;
+    size_t program_count;
+    size_t program_capacity;
+    cly_context_stats stats;
+    bool cache_enabled;
+    char cache_dir[4096];
+    cly_precision precision;
+};
+
+/* Bytes per device element: 4 (float) or 8 (double, CLY_PRECISION_FLOAT64). */
+static inline size_t cly_real_size(const cly_context *ctx)
+{
+    return ctx->precision == CLY_PRECISION_FLOAT64 ? 8 : 4;
+}
+
+/* ---- host <-> device copies in the context's precision (hostio.c)
+ *
+ * Blocking copies of `count` host values of `host_size` bytes each (4:
+ * float, 8: double) to or from elements [offset, offset + count) of mem,
+ * converted when the context's element size differs; `what` names the
+ * public call in errors. Fill sets the elements to `value` (enqueued). */
+cly_status cly_write_reals(cly_context *ctx, cl_mem mem, int64_t offset, const void *src, size_t host_size,
+                           int64_t count, const char *what);
+cly_status cly_read_reals(cly_context *ctx, cl_mem mem, int64_t offset, void *dst, size_t host_size, int64_t count,
+                          const char *what);
+cly_status cly_fill_reals(cly_context *ctx, cl_mem mem, int64_t offset, int64_t count, double value, const char *what);
+
+
+
+/* The kernel `kernel` of the embedded program `program` built with
+ * `options` (-D ...), compiled lazily and cached in memory and on disk.
+ * The kernel belongs to the context; do not release it. */
+cly_status cly_kernel_get(cly_context *ctx, const char *program, const char *options, const char *kernel,
+                          cl_kernel *out);
+/* Build `size` bytes of OpenCL C labelled `label` through the same cache
+ * path (used by cly_kernel_get, and by tests with sources of their own).
+ * The program belongs to the context. */
+cly_status cly_program_get_source(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
+                                  const char *options, cl_program *out);
+void cly_programs_release(cly_context *ctx);
+
+/* ---- programs from binaries only, no compiler needed (program_binary.c) */
+
+/* Create and build a program for ctx's device from a device binary. Works on
+ * devices without a compiler (FPGA boards with offline-compiled kernels).
+ * On failure *out is untouched and the message says why. */
+cly_status cly_program_from_binary(const cly_context *ctx, const unsigned char *binary, size_t size,
+                                   const char *options, cl_program *out);
+/* The device binary of a built program (malloc'd; caller frees). */
+cly_status cly_program_binary(const cly_context *ctx, cl_program program, unsigned char **out, size_t *size);
+
+/* ---- on-disk binary cache (binary_cache.c) */
+
+#define CLY_CACHE_KEY_SIZE 32
+
+/* Resolve the cache directory from the environment. false: cache off. */
+bool cly_cache_dir_from_env(char *dir, size_t size);
+/* Key: hash of library version, source bytes, options, platform name and
+ * version, device name, driver version. */
+void cly_cache_key(const cly_device_info *info, const unsigned char *source, size_t size, const char *options,
+                   unsigned char key[CLY_CACHE_KEY_SIZE]);
+typedef enum cly_cache_result { CLY_CACHE_HIT, CLY_CACHE_MISS, CLY_CACHE_REJECTED } cly_cache_result;
+/* Load the entry for `key` from `dir`. On CLY_CACHE_HIT *payload is malloc'd
+ * (caller frees). Anything odd (short, corrupt, foreign, a symlink) is
+ * CLY_CACHE_REJECTED, logged with the reason. */
+cly_cache_result cly_cache_load(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE],
+                                unsigned char **payload, size_t *size);
+/* Store atomically (temp file + rename), creating `dir` 0700. Failure is
+ * reported, never fatal to the caller. */
+cly_status cly_cache_store(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE],
+                           const unsigned char *payload, size_t size);
+/* Path of the entry for `key` (for tests and diagnostics). */
+void cly_cache_entry_path(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE], char *path, size_t size);
+
+/* ---- tensors (tensor.c) */
+
+struct cly_tensor {
+    cly_context *ctx;
+    cly_shape shape;
+    int64_t count;
+    cl_mem buffer;
+    int64_t offset; /* in elements, into buffer */
+};
+
+/* Validate a shape: every dim >= 1 and the byte size fits in 64 bits and in
+ * the device's max allocation. `what` names the caller in the message. */
+cly_status cly_shape_check(const cly_context *ctx, const char *what, cly_shape shape, int64_t *count);
+
+#endif
