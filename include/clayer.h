@@ -374,6 +374,14 @@ typedef struct cly_fc_params {
     bool relu; /* fuse a ReLU into the output */
 } cly_fc_params;
 
+/* Adaptive average pooling (PyTorch's AdaptiveAvgPool2d) to OH x OW from
+ * any H x W: output row i averages input rows floor(i*H/OH) ..
+ * ceil((i+1)*H/OH) - 1, columns likewise; bins may overlap (H < 2*OH) and
+ * an output larger than the input repeats rows. */
+typedef struct cly_adaptive_pool_params {
+    cly_hw output; /* OH x OW, each >= 1 */
+} cly_adaptive_pool_params;
+
 /* ---------------------------------------------------------------- graph */
 
 /* Layer types. The order is part of the ABI: append only. */
@@ -391,11 +399,12 @@ typedef enum cly_layer_type {
     CLY_LAYER_ADD,        /* element-wise sum of >= 2 inputs of one shape */
     CLY_LAYER_CONCAT,     /* along depth (C) */
     CLY_LAYER_GLOBAL_AVGPOOL,
+    CLY_LAYER_ADAPTIVE_AVGPOOL, /* PyTorch's AdaptiveAvgPool2d: a fixed output size */
     CLY_LAYER_TYPE_COUNT
 } cly_layer_type;
 
 /* Static name: "input", "conv", "local", "relu", "pool", "lrn", "batchnorm",
- * "fc", "softmax", "dropout", "add", "concat", "gap". */
+ * "fc", "softmax", "dropout", "add", "concat", "gap", "adaptive_avgpool". */
 CLY_API const char *cly_layer_type_string(cly_layer_type type);
 
 /* A layer as a plain description; what cly_graph_add copies. */
@@ -414,6 +423,7 @@ typedef struct cly_layer {
         cly_batchnorm_params batchnorm;
         cly_fc_params fc;
         double dropout;         /* drop probability in [0, 1) */
+        cly_adaptive_pool_params adaptive; /* ADAPTIVE_AVGPOOL */
     } p;
 } cly_layer;
 
