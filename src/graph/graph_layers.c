@@ -398,3 +398,29 @@ cly_status cly_infer_gap(cly_graph *g, cly_node *n)
         return overflow(g, n, "FLOP count");
     return CLY_SUCCESS;
 }
+
+cly_status cly_check_adaptive(cly_layer *l)
+{
+    CHECK(check_int(l, "output.h", l->p.adaptive.output.h, 1, false));
+    return check_int(l, "output.w", l->p.adaptive.output.w, 1, false);
+}
+
+/* PyTorch's bins: output row i averages rows floor(i*H/OH) .. ceil((i+1)*H/OH) - 1. */
+static int64_t bin_sum(int64_t in, int64_t out)
+{
+    int64_t sum = 0;
+    for (int64_t i = 0; i < out; i++)
+        sum += ((i + 1) * in + out - 1) / out - i * in / out;
+    return sum;
+}
+
+cly_status cly_infer_adaptive(cly_graph *g, cly_node *n)
+{
+    const cly_adaptive_pool_params *p = &n->layer.p.adaptive;
+    cly_shape in = input_shape(g, n, 0);
+    CHECK(set_output(g, n, (cly_shape){in.n, in.c, p->output.h, p->output.w}, 0));
+    /* One addition per input value of every bin (bins may overlap). */
+    if (!PRODUCT(&n->flops, in.n, in.c, bin_sum(in.h, p->output.h), bin_sum(in.w, p->output.w)))
+        return overflow(g, n, "FLOP count");
+    return CLY_SUCCESS;
+}

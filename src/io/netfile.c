@@ -27,7 +27,7 @@ typedef enum key_kind { K_FLAG, K_INT, K_HW, K_PAD, K_REAL, K_ENUM } key_kind;
 typedef enum key_id {
     KEY_C, KEY_H, KEY_W, KEY_FILTERS, KEY_SIZE, KEY_STRIDE, KEY_PAD, KEY_DILATION, KEY_GROUPS, KEY_NOBIAS,
     KEY_RELU, KEY_ROUND, KEY_ALGO, KEY_MAX, KEY_AVG, KEY_L2, KEY_EXCLUDE_PAD, KEY_ALPHA, KEY_BETA, KEY_K,
-    KEY_ALPHA_MODE, KEY_EPS, KEY_MOMENTUM, KEY_OUTPUTS, KEY_P, KEY_COUNT
+    KEY_ALPHA_MODE, KEY_EPS, KEY_MOMENTUM, KEY_OUTPUTS, KEY_P, KEY_OUT, KEY_COUNT
 } key_id;
 
 static const char *const round_names[] = {"exact", "floor", "ceil", NULL};   /* cly_rounding order */
@@ -64,6 +64,7 @@ static const struct key_def {
     [KEY_MOMENTUM] = {"momentum", K_REAL, NULL},
     [KEY_OUTPUTS] = {"outputs", K_INT, NULL},
     [KEY_P] = {"p", K_REAL, NULL},
+    [KEY_OUT] = {"out", K_HW, NULL},
 };
 _Static_assert(KEY_COUNT <= 32, "key masks are 32 bits");
 
@@ -342,6 +343,7 @@ static cly_status apply(const parser *ps, cly_layer *l, int k, const char *v)
     case KEY_MOMENTUM: l->p.batchnorm.momentum = d; break;
     case KEY_OUTPUTS: l->p.fc.outputs = i; break;
     case KEY_P: l->p.dropout = d; break;
+    case KEY_OUT: l->p.adaptive.output = hw; break;
     case KEY_COUNT: break;
     }
     return CLY_SUCCESS;

@@ -166,6 +166,9 @@ static void put_keys(text_buf *b, const cly_layer *l)
     case CLY_LAYER_DROPOUT:
         put_real(b, "p", l->p.dropout);
         break;
+    case CLY_LAYER_ADAPTIVE_AVGPOOL:
+        put_hw(b, "out", l->p.adaptive.output, -1);
+        break;
     default: /* relu, softmax, add, concat, gap: no keys */
         break;
     }
