@@ -89,6 +89,7 @@ cly_status cly_net_run_layer(cly_net *net, size_t id)
     }
     case CLY_LAYER_GLOBAL_AVGPOOL:
         return cly_gap_forward(ctx, in, x, y);
+    case CLY_LAYER_ADAPTIVE_AVGPOOL: /* no kernel yet: the error below */
     case CLY_LAYER_TYPE_COUNT:
         break;
     }
