@@ -190,6 +190,19 @@ static void run(const cly_graph *g, size_t id, double **out, const float *const 
             y[nc] = acc / (double)(is.h * is.w);
         }
         break;
+    case CLY_LAYER_ADAPTIVE_AVGPOOL: /* PyTorch's bins: floor(i*H/OH) .. ceil((i+1)*H/OH) - 1 */
+        for (int64_t nc = 0; nc < os.n * os.c; nc++)
+            for (int64_t i = 0; i < os.h; i++)
+                for (int64_t j = 0; j < os.w; j++) {
+                    int64_t h0 = i * is.h / os.h, h1 = ((i + 1) * is.h + os.h - 1) / os.h;
+                    int64_t w0 = j * is.w / os.w, w1 = ((j + 1) * is.w + os.w - 1) / os.w;
+                    double acc = 0;
+                    for (int64_t r = h0; r < h1; r++)
+                        for (int64_t c = w0; c < w1; c++)
+                            acc += x[(nc * is.h + r) * is.w + c];
+                    y[(nc * os.h + i) * os.w + j] = acc / (double)((h1 - h0) * (w1 - w0));
+                }
+        break;
     case CLY_LAYER_TYPE_COUNT:
         break;
     }
