@@ -1,36 +1,20 @@
 /* The layer graph: creation, adding layers (deep copies, name rules, input
- * counts, per-type parameter checks from layers.def), lookups and the
+ * counts, per-type parameter checks from the op table), lookups and the
  * per-layer results of inference. No OpenCL call. */
 #include "graph/graph.h"
 #include "base/status.h"
+#include "graph/op.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const cly_layer_ops cly_layer_table[CLY_LAYER_TYPE_COUNT] = {
-#define CLY_LAYER(e, nm, min_in, max_in, inplace, chk, inf, k) \
-    [CLY_LAYER_##e] = {.name = nm, .min_inputs = min_in, .max_inputs = max_in, .in_place = inplace, \
-                       .check = chk, .infer = inf, .keys = k},
-#include "graph/layers.def"
-#undef CLY_LAYER
-};
-
-/* One entry per line of layers.def, so a missing or extra line fails here. */
-enum {
-#define CLY_LAYER(e, nm, min_in, max_in, inplace, chk, inf, k) CLY_LAYER_DEF_##e,
-#include "graph/layers.def"
-#undef CLY_LAYER
-    CLY_LAYER_DEF_COUNT
-};
-_Static_assert((int)CLY_LAYER_DEF_COUNT == (int)CLY_LAYER_TYPE_COUNT, "layers.def and cly_layer_type disagree");
-
 const char *cly_layer_type_string(cly_layer_type type)
 {
     if ((unsigned)type >= CLY_LAYER_TYPE_COUNT)
         return "unknown";
-    return cly_layer_table[type].name;
+    return cly_op_of(type)->name;
 }
 
 /* ---- names */
@@ -227,7 +211,7 @@ cly_status cly_graph_add(cly_graph *g, const cly_layer *layer)
     if ((unsigned)layer->type >= CLY_LAYER_TYPE_COUNT)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: layer type %d does not exist (0..%d)",
                         shown(layer->name, buf, sizeof buf), (int)layer->type, CLY_LAYER_TYPE_COUNT - 1);
-    const cly_layer_ops *ops = &cly_layer_table[layer->type];
+    const cly_op *ops = cly_op_of(layer->type);
     if (!cly_name_valid(layer->name))
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s layer name '%s' %s", ops->name,
                         shown(layer->name, buf, sizeof buf), name_problem(layer->name));

@@ -61,30 +61,6 @@ struct cly_graph {
     int64_t bn_running;  /* running mean + variance values: buffers, not parameters */
 };
 
-/* ---- one op list (layers.def): per-type rules */
-
-typedef struct cly_layer_ops {
-    const char *name;     /* cly_layer_type_string */
-    size_t min_inputs;
-    size_t max_inputs;
-    bool in_place;        /* may work in place (see cly_node.in_place) */
-    /* Check the parameters of a layer being added and apply defaults
-     * (l->name is valid); fails with a message naming the layer. */
-    cly_status (*check)(cly_layer *l);
-    /* Output shape and costs of node n, whose inputs are already inferred. */
-    cly_status (*infer)(cly_graph *g, cly_node *n);
-    /* Net-file keys, space separated; '!' marks a required key (netfile.c). */
-    const char *keys;
-} cly_layer_ops;
-
-extern const cly_layer_ops cly_layer_table[CLY_LAYER_TYPE_COUNT];
-
-#define CLY_LAYER(e, name, min_in, max_in, in_place, check, infer, keys) \
-    cly_status check(cly_layer *l);                                       \
-    cly_status infer(cly_graph *g, cly_node *n);
-#include "graph/layers.def"
-#undef CLY_LAYER
-
 /* ---- helpers shared by the graph files */
 
 /* Index of the node called `name`, or -1. */

@@ -3,6 +3,7 @@
  * through the rules of layers.def, and the totals. */
 #include "graph/graph.h"
 #include "base/status.h"
+#include "graph/op.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,7 @@ static cly_status resolve(cly_graph *g)
     for (size_t i = 0; i < g->count; i++) {
         cly_node *n = &g->nodes[i];
         const cly_node *src = n->layer.input_count == 1 ? &g->nodes[n->input_ids[0]] : NULL;
-        n->in_place = cly_layer_table[n->layer.type].in_place && src && src->consumers == 1 &&
+        n->in_place = (cly_op_of(n->layer.type)->flags & CLY_OP_IN_PLACE) && src && src->consumers == 1 &&
                       src->layer.type != CLY_LAYER_INPUT;
     }
     return CLY_SUCCESS;
@@ -209,7 +210,7 @@ cly_status cly_graph_infer(cly_graph *g, int64_t batch)
         n->weights = n->biases = n->flops = n->activations = 0;
         n->rounded = false;
         n->out = (cly_shape){0, 0, 0, 0};
-        s = cly_layer_table[n->layer.type].infer(g, n);
+        s = cly_op_of(n->layer.type)->infer(g, n);
         if (s != CLY_SUCCESS)
             return s;
         bool ok = add_to(&g->total_weights, n->weights) && add_to(&g->total_biases, n->biases) &&

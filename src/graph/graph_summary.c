@@ -1,6 +1,7 @@
 /* cly_graph_print_summary: the per-layer table of the notes' VGG-16
  * accounting (shape, activations, weights, biases, FLOPs) and its totals. */
 #include "graph/graph.h"
+#include "base/names.h"
 #include "base/status.h"
 
 #include <stdio.h>
@@ -54,9 +55,8 @@ static void row_cells(const cly_node *n, char cell[NCOL][CELL])
     snprintf(cell[COL_ALGO], CELL, "%s", n->algo ? n->algo : "-");
     char *note = cell[COL_NOTE];
     note[0] = '\0';
-    static const char *const kinds[] = {"max", "avg", "l2"};
     if (l->type == CLY_LAYER_POOL)
-        note_add(note, kinds[l->p.pool.kind]);
+        note_add(note, cly_pool_kind_names[l->p.pool.kind]);
     if (((l->type == CLY_LAYER_CONV || l->type == CLY_LAYER_LOCAL) && l->p.conv.relu) ||
         (l->type == CLY_LAYER_FC && l->p.fc.relu))
         note_add(note, "+relu");

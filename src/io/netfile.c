@@ -1,10 +1,12 @@
 /* The plain-text net format (docs/net-format.md): one layer per line,
  *   TYPE NAME [< INPUT...] [KEY=VALUE | FLAG]...
  * The text is untrusted: every error is a status whose message starts with
- * "SOURCE:LINE: ", and every size is capped. Which keys a type takes comes
- * from layers.def; what each key sets is below. */
+ * "SOURCE:LINE: ", and every size is capped. Which keys a type takes, and
+ * which field each sets, comes from its op's key table (graph/op.h); the
+ * writer (netfile_write.c) reads the same tables. */
 #include "graph/graph.h"
 #include "base/status.h"
+#include "graph/op.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -22,83 +24,26 @@
 
 /* ---- keys */
 
-typedef enum key_kind { K_FLAG, K_INT, K_HW, K_PAD, K_REAL, K_ENUM } key_kind;
-
-typedef enum key_id {
-    KEY_C, KEY_H, KEY_W, KEY_FILTERS, KEY_SIZE, KEY_STRIDE, KEY_PAD, KEY_DILATION, KEY_GROUPS, KEY_NOBIAS,
-    KEY_RELU, KEY_ROUND, KEY_ALGO, KEY_MAX, KEY_AVG, KEY_L2, KEY_EXCLUDE_PAD, KEY_ALPHA, KEY_BETA, KEY_K,
-    KEY_ALPHA_MODE, KEY_EPS, KEY_MOMENTUM, KEY_OUTPUTS, KEY_P, KEY_OUT, KEY_COUNT
-} key_id;
-
-static const char *const round_names[] = {"exact", "floor", "ceil", NULL};   /* cly_rounding order */
-static const char *const algo_names[] = {"auto", "direct", "im2col", "gemm1x1", NULL}; /* cly_conv_algo */
-static const char *const alpha_names[] = {"over_size", "raw", NULL};       /* cly_lrn_alpha */
-
-static const struct key_def {
-    const char *name;
-    key_kind kind;
-    const char *const *choices; /* K_ENUM: value i is choices[i] */
-} keys[KEY_COUNT] = {
-    [KEY_C] = {"c", K_INT, NULL},
-    [KEY_H] = {"h", K_INT, NULL},
-    [KEY_W] = {"w", K_INT, NULL},
-    [KEY_FILTERS] = {"filters", K_INT, NULL},
-    [KEY_SIZE] = {"size", K_HW, NULL},
-    [KEY_STRIDE] = {"stride", K_HW, NULL},
-    [KEY_PAD] = {"pad", K_PAD, NULL},
-    [KEY_DILATION] = {"dilation", K_HW, NULL},
-    [KEY_GROUPS] = {"groups", K_INT, NULL},
-    [KEY_NOBIAS] = {"nobias", K_FLAG, NULL},
-    [KEY_RELU] = {"relu", K_FLAG, NULL},
-    [KEY_ROUND] = {"round", K_ENUM, round_names},
-    [KEY_ALGO] = {"algo", K_ENUM, algo_names},
-    [KEY_MAX] = {"max", K_FLAG, NULL},
-    [KEY_AVG] = {"avg", K_FLAG, NULL},
-    [KEY_L2] = {"l2", K_FLAG, NULL},
-    [KEY_EXCLUDE_PAD] = {"exclude_pad", K_FLAG, NULL},
-    [KEY_ALPHA] = {"alpha", K_REAL, NULL},
-    [KEY_BETA] = {"beta", K_REAL, NULL},
-    [KEY_K] = {"k", K_REAL, NULL},
-    [KEY_ALPHA_MODE] = {"alpha_mode", K_ENUM, alpha_names},
-    [KEY_EPS] = {"eps", K_REAL, NULL},
-    [KEY_MOMENTUM] = {"momentum", K_REAL, NULL},
-    [KEY_OUTPUTS] = {"outputs", K_INT, NULL},
-    [KEY_P] = {"p", K_REAL, NULL},
-    [KEY_OUT] = {"out", K_HW, NULL},
-};
-_Static_assert(KEY_COUNT <= 32, "key masks are 32 bits");
-
-static int key_find(const char *s, size_t len)
+/* The table entry of `s` (len bytes) in `keys`, or NULL; *index its row. */
+static const cly_key *key_find(const cly_key *keys, const char *s, size_t len, int *index)
 {
-    for (int k = 0; k < KEY_COUNT; k++)
-        if (strlen(keys[k].name) == len && memcmp(keys[k].name, s, len) == 0)
-            return k;
-    return -1;
+    for (int k = 0; keys[k].name; k++)
+        if (strlen(keys[k].name) == len && memcmp(keys[k].name, s, len) == 0) {
+            *index = k;
+            return &keys[k];
+        }
+    return NULL;
 }
 
-/* Allowed and required keys of a type, from its layers.def spec. */
-static void type_keys(cly_layer_type t, uint32_t *allowed, uint32_t *required)
+static bool takes_value(const cly_key *k)
 {
-    *allowed = *required = 0;
-    const char *s = cly_layer_table[t].keys;
-    while (*s) {
-        while (*s == ' ')
-            s++;
-        size_t len = strcspn(s, " !");
-        if (len == 0)
-            break;
-        int k = key_find(s, len);
-        s += len;
-        bool req = *s == '!';
-        if (req)
-            s++;
-        if (k < 0)
-            continue; /* a misspelt spec shows up as an unknown key in the tests */
-        *allowed |= 1u << k;
-        if (req)
-            *required |= 1u << k;
-    }
+    return k->kind != CLY_KEY_FLAG && k->kind != CLY_KEY_CHOICE;
 }
+
+/* Enum fields are stored through int (CLY_KEY_CHOICE, CLY_KEY_ENUM). */
+_Static_assert(sizeof(cly_pool_kind) == sizeof(int) && sizeof(cly_rounding) == sizeof(int) &&
+                   sizeof(cly_conv_algo) == sizeof(int) && sizeof(cly_lrn_alpha) == sizeof(int),
+               "enum fields are int-sized");
 
 /* ---- the parser state and its errors */
 
@@ -239,169 +184,129 @@ static bool parse_real(const parser *ps, const char *key, const char *v, double 
 
 /* ---- one key on one layer */
 
-static cly_status apply(const parser *ps, cly_layer *l, int k, const char *v)
+static cly_status apply(const parser *ps, cly_layer *l, const cly_key *k, const char *v)
 {
     cly_status st = CLY_SUCCESS;
     char sh[96];
-    const char *key = keys[k].name;
-    int64_t i = 0;
-    double d = 0;
-    cly_hw hw = {0, 0};
-    cly_pad pad = {0, 0, 0, 0};
-    int e = 0;
-    switch (keys[k].kind) {
-    case K_FLAG:
+    void *field = (char *)l + k->offset;
+    switch (k->kind) {
+    case CLY_KEY_FLAG:
+        *(bool *)field = true;
         break;
-    case K_INT:
-        if (!parse_int(ps, key, v, strlen(v), &i, &st))
+    case CLY_KEY_CHOICE:
+        memcpy(field, &k->value, sizeof k->value);
+        break;
+    case CLY_KEY_INT:
+        if (k->hint && strchr(v, 'x'))
+            return perr(ps, "%s=%s: %s", k->name, shown(v, sh, sizeof sh), k->hint);
+        if (!parse_int(ps, k->name, v, strlen(v), (int64_t *)field, &st))
             return st;
         break;
-    case K_HW:
-        if (!parse_hw(ps, key, v, &hw, &st))
+    case CLY_KEY_HW:
+        if (!parse_hw(ps, k->name, v, (cly_hw *)field, &st))
             return st;
         break;
-    case K_PAD:
-        if (!parse_pad(ps, v, &pad, &st))
+    case CLY_KEY_PAD:
+        if (!parse_pad(ps, v, (cly_pad *)field, &st))
             return st;
         break;
-    case K_REAL:
-        if (!parse_real(ps, key, v, &d, &st))
+    case CLY_KEY_REAL:
+        if (!parse_real(ps, k->name, v, (double *)field, &st))
             return st;
         break;
-    case K_ENUM: {
-        const char *const *c = keys[k].choices;
+    case CLY_KEY_ENUM: {
+        const char *const *c = k->choices;
+        int e;
         for (e = 0; c[e] && strcmp(c[e], v) != 0; e++)
             ;
         if (!c[e]) {
             char list[128] = "";
             for (int j = 0; c[j]; j++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? "|" : "", c[j]);
-            return perr(ps, "%s=%s: expected %s", key, shown(v, sh, sizeof sh), list);
+            return perr(ps, "%s=%s: expected %s", k->name, shown(v, sh, sizeof sh), list);
         }
+        memcpy(field, &e, sizeof e);
         break;
     }
-    }
-    bool conv = l->type == CLY_LAYER_CONV || l->type == CLY_LAYER_LOCAL, pool = l->type == CLY_LAYER_POOL;
-    switch ((key_id)k) {
-    case KEY_C: l->p.input.c = i; break;
-    case KEY_H: l->p.input.h = i; break;
-    case KEY_W: l->p.input.w = i; break;
-    case KEY_FILTERS: l->p.conv.filters = i; break;
-    case KEY_SIZE:
-        if (l->type == CLY_LAYER_LRN) {
-            if (strchr(v, 'x'))
-                return perr(ps, "size=%s: an lrn window is one number of channels", shown(v, sh, sizeof sh));
-            l->p.lrn.size = hw.h;
-        } else if (pool) {
-            l->p.pool.size = hw;
-        } else {
-            l->p.conv.size = hw;
-        }
-        break;
-    case KEY_STRIDE:
-        if (pool)
-            l->p.pool.stride = hw;
-        else
-            l->p.conv.stride = hw;
-        break;
-    case KEY_PAD:
-        if (pool)
-            l->p.pool.pad = pad;
-        else
-            l->p.conv.pad = pad;
-        break;
-    case KEY_DILATION: l->p.conv.dilation = hw; break;
-    case KEY_GROUPS: l->p.conv.groups = i; break;
-    case KEY_NOBIAS:
-        if (conv)
-            l->p.conv.no_bias = true;
-        else
-            l->p.fc.no_bias = true;
-        break;
-    case KEY_RELU:
-        if (conv)
-            l->p.conv.relu = true;
-        else
-            l->p.fc.relu = true;
-        break;
-    case KEY_ROUND:
-        if (pool)
-            l->p.pool.rounding = (cly_rounding)e;
-        else
-            l->p.conv.rounding = (cly_rounding)e;
-        break;
-    case KEY_ALGO: l->p.conv.algo = (cly_conv_algo)e; break;
-    case KEY_MAX: l->p.pool.kind = CLY_POOL_MAX; break;
-    case KEY_AVG: l->p.pool.kind = CLY_POOL_AVG; break;
-    case KEY_L2: l->p.pool.kind = CLY_POOL_L2; break;
-    case KEY_EXCLUDE_PAD: l->p.pool.avg_exclude_pad = true; break;
-    case KEY_ALPHA: l->p.lrn.alpha = d; break;
-    case KEY_BETA: l->p.lrn.beta = d; break;
-    case KEY_K: l->p.lrn.k = d; break;
-    case KEY_ALPHA_MODE: l->p.lrn.alpha_mode = (cly_lrn_alpha)e; break;
-    case KEY_EPS: l->p.batchnorm.epsilon = d; break;
-    case KEY_MOMENTUM: l->p.batchnorm.momentum = d; break;
-    case KEY_OUTPUTS: l->p.fc.outputs = i; break;
-    case KEY_P: l->p.dropout = d; break;
-    case KEY_OUT: l->p.adaptive.output = hw; break;
-    case KEY_COUNT: break;
     }
     return CLY_SUCCESS;
 }
 
 /* "filters= size= ... nobias relu" for messages. */
-static void key_list(cly_layer_type t, char *buf, size_t size)
+static void key_list(const cly_key *keys, char *buf, size_t size)
 {
-    uint32_t allowed, required;
-    type_keys(t, &allowed, &required);
     buf[0] = '\0';
-    for (int k = 0; k < KEY_COUNT; k++)
-        if (allowed & (1u << k)) {
-            size_t used = strlen(buf);
-            snprintf(buf + used, size - used, "%s%s%s", used ? " " : "", keys[k].name,
-                     keys[k].kind == K_FLAG ? "" : "=");
-        }
+    for (const cly_key *k = keys; k->name; k++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, size - used, "%s%s%s", used ? " " : "", k->name, takes_value(k) ? "=" : "");
+    }
     if (!buf[0])
         snprintf(buf, size, "no keys");
+}
+
+/* "max, avg or l2": the choices that share k's field. */
+static void choice_list(const cly_key *keys, const cly_key *k, char *buf, size_t size)
+{
+    int n = 0, total = 0;
+    for (const cly_key *c = keys; c->name; c++)
+        total += c->kind == CLY_KEY_CHOICE && c->offset == k->offset;
+    buf[0] = '\0';
+    for (const cly_key *c = keys; c->name; c++)
+        if (c->kind == CLY_KEY_CHOICE && c->offset == k->offset) {
+            size_t used = strlen(buf);
+            snprintf(buf + used, size - used, "%s%s", n == 0 ? "" : n == total - 1 ? " or " : ", ", c->name);
+            n++;
+        }
 }
 
 /* ---- one line */
 
 static cly_status parse_args(parser *ps, cly_layer *l, char **tok, size_t n)
 {
-    uint32_t allowed, required, seen = 0;
-    type_keys(l->type, &allowed, &required);
+    const cly_key *keys = cly_op_of(l->type)->keys;
+    uint64_t seen = 0; /* by table row */
     char sh[96], list[512];
-    const uint32_t kinds = 1u << KEY_MAX | 1u << KEY_AVG | 1u << KEY_L2;
     for (size_t i = 0; i < n; i++) {
         char *t = tok[i], *eq = strchr(t, '=');
         size_t klen = eq ? (size_t)(eq - t) : strlen(t);
-        int k = key_find(t, klen);
-        if (k < 0 || !(allowed & (1u << k))) {
-            key_list(l->type, list, sizeof list);
+        int row;
+        const cly_key *k = key_find(keys, t, klen, &row);
+        if (!k) {
+            key_list(keys, list, sizeof list);
             if (eq)
                 *eq = '\0';
-            return perr(ps, "unknown key '%s' (%s takes %s)", shown(t, sh, sizeof sh),
-                        cly_layer_type_string(l->type), list);
+            return perr(ps, "unknown key '%s' (%s takes %s)", shown(t, sh, sizeof sh), cly_layer_type_string(l->type),
+                        list);
         }
-        if (keys[k].kind == K_FLAG && eq)
-            return perr(ps, "%s is a flag and takes no value", keys[k].name);
-        if (keys[k].kind != K_FLAG && (!eq || !eq[1]))
-            return perr(ps, "%s needs a value: %s=...", keys[k].name, keys[k].name);
-        if (seen & (1u << k))
-            return perr(ps, "%s is given twice", keys[k].name);
-        if (((1u << k) & kinds) && (seen & kinds))
-            return perr(ps, "give one pool kind (max, avg or l2), not two");
-        seen |= 1u << k;
+        if (!takes_value(k) && eq)
+            return perr(ps, "%s is a flag and takes no value", k->name);
+        if (takes_value(k) && (!eq || !eq[1]))
+            return perr(ps, "%s needs a value: %s=...", k->name, k->name);
+        if (seen & (1ull << row))
+            return perr(ps, "%s is given twice", k->name);
+        if (k->kind == CLY_KEY_CHOICE)
+            for (int c = 0; keys[c].name; c++)
+                if ((seen & (1ull << c)) && keys[c].kind == CLY_KEY_CHOICE && keys[c].offset == k->offset) {
+                    choice_list(keys, k, list, sizeof list);
+                    return perr(ps, "give one %s kind (%s), not two", cly_layer_type_string(l->type), list);
+                }
+        seen |= 1ull << row;
         cly_status st = apply(ps, l, k, eq ? eq + 1 : "");
         if (st != CLY_SUCCESS)
             return st;
     }
-    for (int k = 0; k < KEY_COUNT; k++)
-        if ((required & (1u << k)) && !(seen & (1u << k)))
-            return perr(ps, "missing %s=", keys[k].name);
-    if ((seen & (1u << KEY_EXCLUDE_PAD)) && l->p.pool.kind != CLY_POOL_AVG)
-        return perr(ps, "exclude_pad applies to avg pooling only");
+    for (int r = 0; keys[r].name; r++) {
+        const cly_key *k = &keys[r];
+        if (k->required && !(seen & (1ull << r)))
+            return perr(ps, "missing %s=", k->name);
+        int row, have;
+        const cly_key *need = k->needs ? key_find(keys, k->needs, strlen(k->needs), &row) : NULL;
+        if (need && (seen & (1ull << r))) {
+            memcpy(&have, (const char *)l + need->offset, sizeof have);
+            if (have != need->value)
+                return perr(ps, "%s %s", k->name, k->needs_text);
+        }
+    }
     return CLY_SUCCESS;
 }
 
@@ -448,7 +353,7 @@ static cly_status parse_line(parser *ps, cly_graph *g, char *text)
         return perr(ps, "unknown layer type '%s' (types: %s)", shown(tok[0], sh, sizeof sh), list);
     }
     ps->type = (cly_layer_type)type;
-    const cly_layer_ops *ops = &cly_layer_table[type];
+    const cly_op *ops = cly_op_of((cly_layer_type)type);
     if (n < 2)
         return perr(ps, "%s: missing the layer name", ops->name);
     if (g->count >= NET_LAYERS_MAX)

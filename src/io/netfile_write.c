@@ -5,6 +5,7 @@
  * is, reals with the fewest digits that read back to the same double. */
 #include "graph/graph.h"
 #include "base/status.h"
+#include "graph/op.h"
 
 #include <locale.h>
 #include <stdarg.h>
@@ -95,83 +96,70 @@ static void put_real(text_buf *b, const char *key, double v)
     put(b, " %s=%s", key, out);
 }
 
-static const char *const round_names[] = {"exact", "floor", "ceil"};
-static const char *const pool_names[] = {"max", "avg", "l2"};
-
-static void put_conv(text_buf *b, const cly_conv_params *p, bool local)
+static int int_field(const cly_layer *l, const cly_key *k)
 {
-    put(b, " filters=%lld", (long long)p->filters);
-    put_hw(b, "size", p->size, -1);
-    put_hw(b, "stride", p->stride, 1);
-    put_pad(b, p->pad);
-    put_hw(b, "dilation", p->dilation, 1);
-    if (!local && p->groups != 1)
-        put(b, " groups=%lld", (long long)p->groups);
-    if (p->no_bias)
-        put(b, " nobias");
-    if (p->relu)
-        put(b, " relu");
-    if (p->rounding != CLY_ROUND_EXACT)
-        put(b, " round=%s", round_names[p->rounding]);
-    if (!local && p->algo != CLY_CONV_AUTO)
-        put(b, " algo=%s", cly_conv_algo_string(p->algo));
+    int v;
+    memcpy(&v, (const char *)l + k->offset, sizeof v);
+    return v;
 }
 
+/* One key, unless it holds its default (required keys always). */
+static void put_key(text_buf *b, const cly_layer *l, const cly_key *k)
+{
+    const void *field = (const char *)l + k->offset;
+    switch (k->kind) {
+    case CLY_KEY_FLAG:
+        /* A flag valid only with a choice (exclude_pad with avg) changes
+         * nothing elsewhere: dropped rather than written unreadably. */
+        if (*(const bool *)field && !k->needs)
+            put(b, " %s", k->name);
+        for (const cly_key *c = cly_op_of(l->type)->keys; k->needs && *(const bool *)field && c->name; c++)
+            if (strcmp(c->name, k->needs) == 0 && int_field(l, c) == c->value)
+                put(b, " %s", k->name);
+        break;
+    case CLY_KEY_CHOICE:
+        if (int_field(l, k) == k->value && k->value != (int)k->dflt)
+            put(b, " %s", k->name);
+        break;
+    case CLY_KEY_INT: {
+        int64_t v = *(const int64_t *)field;
+        if (k->required || v != (int64_t)k->dflt)
+            put(b, " %s=%lld", k->name, (long long)v);
+        break;
+    }
+    case CLY_KEY_HW:
+        put_hw(b, k->name, *(const cly_hw *)field, k->required ? -1 : (int64_t)k->dflt);
+        break;
+    case CLY_KEY_PAD:
+        put_pad(b, *(const cly_pad *)field);
+        break;
+    case CLY_KEY_REAL: {
+        double v = *(const double *)field;
+        if (k->required || v != k->dflt)
+            put_real(b, k->name, v);
+        break;
+    }
+    case CLY_KEY_ENUM: {
+        int v = int_field(l, k), count = 0;
+        while (k->choices[count])
+            count++;
+        if (v != (int)k->dflt && v >= 0 && v < count)
+            put(b, " %s=%s", k->name, k->choices[v]);
+        break;
+    }
+    }
+}
+
+/* The keys in table order, choice flags (the pool kind) first. */
 static void put_keys(text_buf *b, const cly_layer *l)
 {
-    switch (l->type) {
-    case CLY_LAYER_INPUT:
-        put(b, " c=%lld h=%lld w=%lld", (long long)l->p.input.c, (long long)l->p.input.h, (long long)l->p.input.w);
-        break;
-    case CLY_LAYER_CONV:
-    case CLY_LAYER_LOCAL:
-        put_conv(b, &l->p.conv, l->type == CLY_LAYER_LOCAL);
-        break;
-    case CLY_LAYER_POOL: {
-        const cly_pool_params *p = &l->p.pool;
-        if (p->kind != CLY_POOL_MAX)
-            put(b, " %s", pool_names[p->kind]);
-        put_hw(b, "size", p->size, -1);
-        put_hw(b, "stride", p->stride, 1);
-        put_pad(b, p->pad);
-        if (p->rounding != CLY_ROUND_EXACT)
-            put(b, " round=%s", round_names[p->rounding]);
-        /* The parser takes exclude_pad with avg only; elsewhere it changes
-         * nothing, so it is dropped rather than written unreadably. */
-        if (p->avg_exclude_pad && p->kind == CLY_POOL_AVG)
-            put(b, " exclude_pad");
-        break;
-    }
-    case CLY_LAYER_LRN:
-        put(b, " size=%lld", (long long)l->p.lrn.size);
-        put_real(b, "alpha", l->p.lrn.alpha);
-        put_real(b, "beta", l->p.lrn.beta);
-        put_real(b, "k", l->p.lrn.k);
-        if (l->p.lrn.alpha_mode == CLY_LRN_ALPHA_RAW)
-            put(b, " alpha_mode=raw");
-        break;
-    case CLY_LAYER_BATCHNORM:
-        if (l->p.batchnorm.epsilon != 1e-5)
-            put_real(b, "eps", l->p.batchnorm.epsilon);
-        if (l->p.batchnorm.momentum != 0.1)
-            put_real(b, "momentum", l->p.batchnorm.momentum);
-        break;
-    case CLY_LAYER_FC:
-        put(b, " outputs=%lld", (long long)l->p.fc.outputs);
-        if (l->p.fc.no_bias)
-            put(b, " nobias");
-        if (l->p.fc.relu)
-            put(b, " relu");
-        break;
-    case CLY_LAYER_DROPOUT:
-        put_real(b, "p", l->p.dropout);
-        break;
-    case CLY_LAYER_ADAPTIVE_AVGPOOL:
-        put_hw(b, "out", l->p.adaptive.output, -1);
-        break;
-    default: /* relu, softmax, add, concat, gap: no keys */
-        break;
-    }
+    const cly_key *keys = cly_op_of(l->type)->keys;
+    for (const cly_key *k = keys; k->name; k++)
+        if (k->kind == CLY_KEY_CHOICE)
+            put_key(b, l, k);
+    for (const cly_key *k = keys; k->name; k++)
+        if (k->kind != CLY_KEY_CHOICE)
+            put_key(b, l, k);
 }
 
 cly_status cly_graph_to_text(const cly_graph *g, char **text, size_t *size)

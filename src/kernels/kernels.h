@@ -180,4 +180,10 @@ cly_status cly_enqueue_1d(cly_context *ctx, cl_kernel kernel, int64_t count, con
 cly_status cly_enqueue_planes(cly_context *ctx, cl_kernel kernel, int64_t width, int64_t height, int64_t planes,
                               const char *what);
 
+/* ---- adaptive average pooling (adaptive_pool.c) */
+
+cly_status cly_adaptive_avgpool_forward(cly_context *ctx, cly_shape in, int64_t oh, int64_t ow, cly_buf x, cly_buf y);
+cly_status cly_adaptive_avgpool_backward(cly_context *ctx, cly_shape in, int64_t oh, int64_t ow, cly_buf dy, cly_buf dx,
+                                         float beta);
+
 #endif

@@ -20,51 +20,24 @@ static bool is_kept(const cly_net_options *o, const char *name)
     return false;
 }
 
-/* Geometry, algorithm, parameter sizes and workspace of one layer. */
+/* Compile one layer through its op (geometry, algorithm, state, workspace),
+ * then lay out its parameter arrays. */
 static cly_status resolve_layer(cly_net *net, size_t id)
 {
     cly_node *node = &net->graph->nodes[id];
     net_layer *L = &net->layers[id];
-    const cly_layer *d = &node->layer;
-    cly_shape in = d->input_count ? net->graph->nodes[node->input_ids[0]].out : node->out;
-    char msg[256];
-    bool rounded;
+    const cly_op *op = cly_op_of(node->layer.type);
     L->algo = CLY_CONV_AUTO;
-    switch (d->type) {
-    case CLY_LAYER_CONV:
-    case CLY_LAYER_LOCAL:
-        if (!cly_conv_geom_make(&d->p.conv, in, &L->conv, &rounded, msg, sizeof msg))
-            return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %s", node->name, msg);
-        if (d->type == CLY_LAYER_LOCAL)
-            break;
-        {
-            cly_conv_algo want = d->p.conv.algo != CLY_CONV_AUTO ? d->p.conv.algo : net->options.conv_algo;
-            L->algo = cly_conv_choose(net->ctx, &L->conv, want);
-            if (!cly_conv_supports(net->ctx, L->algo, &L->conv))
-                return cly_fail(net->ctx, CLY_ERROR_UNSUPPORTED,
-                                "%s: the %s algorithm cannot run this convolution (F=%lldx%lld, S=%lldx%lld, "
-                                "groups %lld)",
-                                node->name, cly_conv_algo_string(L->algo), (long long)L->conv.fh,
-                                (long long)L->conv.fw, (long long)L->conv.sh, (long long)L->conv.sw,
-                                (long long)L->conv.groups);
-            int64_t ws = cly_conv_workspace(net->ctx, L->algo, &L->conv);
-            if (ws > net->workspace_elems)
-                net->workspace_elems = ws;
-            node->algo = cly_conv_algo_string(L->algo);
-        }
-        break;
-    case CLY_LAYER_POOL:
-        if (!cly_pool_geom_make(&d->p.pool, in, &L->pool, &rounded, msg, sizeof msg))
-            return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %s", node->name, msg);
-        break;
-    default:
-        break;
-    }
+    cly_status s = op->compile ? op->compile(net, id) : CLY_SUCCESS;
+    if (s != CLY_SUCCESS)
+        return s;
+    if (L->workspace_elems > net->workspace_elems)
+        net->workspace_elems = L->workspace_elems;
     /* Parameter arrays, in the order of cly_param_kind. */
     int64_t sizes[NET_PARAM_KINDS] = {0};
-    if (d->type == CLY_LAYER_BATCHNORM) {
+    if (op->flags & CLY_OP_NORM_PARAMS) {
         for (int k = 0; k < NET_PARAM_KINDS; k++)
-            sizes[k] = in.c;
+            sizes[k] = cly_net_in_shape(net, id).c;
     } else {
         sizes[CLY_PARAM_WEIGHTS] = node->weights;
         sizes[CLY_PARAM_BIAS] = node->biases;
@@ -79,11 +52,12 @@ static cly_status resolve_layer(cly_net *net, size_t id)
 }
 
 /* Whether a layer may write its output over its input: the graph's rule
- * (relu, dropout, softmax as the input's only reader), batch norm under the
- * same condition, and never over a value the caller asked to keep. */
+ * (CLY_OP_IN_PLACE ops as the input's only reader), CLY_OP_IN_PLACE_INFERENCE
+ * ones under the same condition, and never over a value the caller asked
+ * to keep. */
 static bool runs_in_place(const cly_net *net, const cly_node *node)
 {
-    if (node->layer.type != CLY_LAYER_BATCHNORM && !node->in_place)
+    if (!(cly_op_of(node->layer.type)->flags & CLY_OP_IN_PLACE_INFERENCE) && !node->in_place)
         return false;
     const cly_node *src = &net->graph->nodes[node->input_ids[0]];
     return src->consumers == 1 && src->layer.type != CLY_LAYER_INPUT && !is_kept(&net->options, src->name);
@@ -137,8 +111,8 @@ static cly_status plan_memory(cly_net *net)
                 net->layers[i].in_place = true;
                 /* A ReLU over a conv or FC it alone reads becomes that
                  * layer's epilogue: one pass over the data instead of two. */
-                cly_layer_type t = g->nodes[src].layer.type;
-                if (g->nodes[i].layer.type == CLY_LAYER_RELU && (t == CLY_LAYER_CONV || t == CLY_LAYER_FC)) {
+                if (g->nodes[i].layer.type == CLY_LAYER_RELU &&
+                    (cly_op_of(g->nodes[src].layer.type)->flags & CLY_OP_FUSES_RELU)) {
                     net->layers[src].fused_relu = true;
                     net->layers[src].conv.relu = true;
                     net->layers[i].fused = true;

@@ -1,9 +1,12 @@
-/* The compiled net, shared by net.c (creation, planning), net_params.c
- * (parameters, inputs, outputs) and net_forward.c (execution). */
+/* The compiled net: its layout, which the ops (src/ops/) fill in at compile
+ * time and read when they run, and the net code's entry points (net.c:
+ * creation and planning; net_forward.c, net_train.c: the loops over the op
+ * table; net_params.c: parameters, inputs, outputs). */
 #ifndef CLY_NET_H
 #define CLY_NET_H
 
 #include "graph/graph.h"
+#include "graph/op.h"
 #include "net/memplan.h"
 #include "kernels/kernels.h"
 
@@ -17,7 +20,9 @@ typedef struct net_layer {
     bool fused_relu;     /* a following ReLU runs in this layer's epilogue */
     bool fused;          /* this ReLU runs inside its input's epilogue: nothing to do */
     bool needs_grad;     /* training: its output's gradient is computed */
-    int64_t aux_offset;  /* training: argmax of max pooling, BN batch statistics (in net->aux) */
+    int64_t aux_elems;   /* training: state kept from forward for backward (set by compile) */
+    int64_t aux_offset;  /* ... and where it lives in net->aux: max pooling's argmax, BN batch statistics */
+    int64_t workspace_elems; /* scratch its passes need (set by compile; one net->workspace serves all) */
     int64_t param_offset[NET_PARAM_KINDS]; /* elements into cly_net.params */
     int64_t param_count[NET_PARAM_KINDS];
 } net_layer;
@@ -64,8 +69,13 @@ cly_status cly_net_default_scores(const cly_net *net, size_t *id, bool *through_
  * between arrays stay 0): gradients and optimiser state. `caller` and
  * `what` name it in a failure's message. */
 cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const char *what, cl_mem *out);
-/* Run one layer forward (training when net->training_pass). */
+/* Run one layer forward (training when net->training_pass); a failure's
+ * message names the layer. */
 cly_status cly_net_run_layer(cly_net *net, size_t id);
+/* Every layer forward in topological order, with profiling markers. */
+cly_status cly_net_run_forward(cly_net *net);
+/* Copy a value of `count` elements within the arena (nothing when both share it). */
+cly_status cly_net_copy_value(const cly_net *net, size_t from, size_t to, int64_t count);
 /* Run one layer's backward pass; pos[i] is node i's topological position.
  * The loss must have written the scores' gradient. */
 cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos);
@@ -82,6 +92,43 @@ static inline cly_buf cly_net_grad(const cly_net *net, size_t id)
 }
 
 const cly_node *cly_net_find_node(const cly_graph *g, const char *name);
+
+/* ---- for the ops (src/ops/) */
+
+static inline cly_buf cly_net_param(const cly_net *net, size_t id, cly_param_kind kind)
+{
+    return (cly_buf){net->params, net->layers[id].param_offset[kind]};
+}
+/* Where this batch's gradient of a parameter array goes. */
+static inline cly_buf cly_net_param_grad(const cly_net *net, size_t id, cly_param_kind kind)
+{
+    return (cly_buf){net->grads_batch ? net->grads_batch : net->grads, net->layers[id].param_offset[kind]};
+}
+static inline cly_buf cly_net_aux(const cly_net *net, size_t id, int64_t offset)
+{
+    return (cly_buf){net->aux, net->layers[id].aux_offset + offset};
+}
+static inline cly_buf cly_net_workspace(const cly_net *net)
+{
+    return (cly_buf){net->workspace, 0};
+}
+/* The first input's id (the layer's own for an input layer), value and shape. */
+static inline size_t cly_net_in0(const cly_net *net, size_t id)
+{
+    const cly_node *n = &net->graph->nodes[id];
+    return n->layer.input_count ? n->input_ids[0] : id;
+}
+static inline cly_shape cly_net_in_shape(const cly_net *net, size_t id)
+{
+    return net->graph->nodes[cly_net_in0(net, id)].out;
+}
+/* Whether input k of layer id wants a gradient (the scores depend on it; an
+ * input layer only when input gradients are asked for). If so, *dx is its
+ * gradient and *beta 0 when this is its first writer, else 1 (accumulate);
+ * if not, *dx = {NULL, 0}. pos: topological positions. */
+bool cly_net_input_grad(const cly_net *net, size_t id, size_t k, const int64_t *pos, cly_buf *dx, float *beta);
+/* Undo a fused ReLU on the gradient: dy *= (y > 0), in place. */
+cly_status cly_net_unfuse_relu(cly_net *net, size_t id);
 
 /* A node's output as a buffer view into the arena. */
 static inline cly_buf cly_net_value(const cly_net *net, size_t id)

@@ -110,19 +110,18 @@ static void fill_weights(float *w, int64_t n, cly_init init, int64_t fan_in, int
     }
 }
 
-/* fan-in and fan-out of one weight, per the layer's connectivity. */
+/* fan-in and fan-out of one weight: the op's rule, else a weight feeds each
+ * output channel from weights/outputs inputs (FC). */
 static void fans(const cly_net *net, size_t id, int64_t *fan_in, int64_t *fan_out)
 {
     const cly_node *node = &net->graph->nodes[id];
-    const net_layer *L = &net->layers[id];
-    if (node->layer.type == CLY_LAYER_CONV || node->layer.type == CLY_LAYER_LOCAL) {
-        int64_t taps = L->conv.fh * L->conv.fw;
-        *fan_in = L->conv.c / L->conv.groups * taps;
-        *fan_out = L->conv.k / L->conv.groups * taps;
-    } else {
-        *fan_out = node->out.c;
-        *fan_in = node->out.c > 0 ? L->param_count[CLY_PARAM_WEIGHTS] / node->out.c : 1;
+    const cly_op *op = cly_op_of(node->layer.type);
+    if (op->fans) {
+        op->fans(net, id, fan_in, fan_out);
+        return;
     }
+    *fan_out = node->out.c;
+    *fan_in = node->out.c > 0 ? net->layers[id].param_count[CLY_PARAM_WEIGHTS] / node->out.c : 1;
 }
 
 cly_status cly_net_init_params(cly_net *net, cly_init init, uint64_t seed)
@@ -136,12 +135,12 @@ cly_status cly_net_init_params(cly_net *net, cly_init init, uint64_t seed)
                         (long long)net->param_elems);
     for (size_t id = 0; id < net->graph->count; id++) {
         const net_layer *L = &net->layers[id];
-        cly_layer_type t = net->graph->nodes[id].layer.type;
+        unsigned flags = cly_op_of(net->graph->nodes[id].layer.type)->flags;
         /* Each layer draws from its own stream: adding a layer elsewhere does
          * not change this one's values. */
         uint64_t rng = seed ^ (0xD1B54A32D192ED03ULL * (id + 1));
         float *w = host + L->param_offset[CLY_PARAM_WEIGHTS];
-        if (t == CLY_LAYER_BATCHNORM) {
+        if (flags & CLY_OP_NORM_PARAMS) { /* scale 1, shift 0, mean 0, var 1 */
             for (int64_t i = 0; i < L->param_count[CLY_PARAM_WEIGHTS]; i++)
                 w[i] = 1.0f;
             float *var = host + L->param_offset[CLY_PARAM_VAR];

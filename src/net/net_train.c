@@ -1,5 +1,6 @@
 /* Training: the training-mode memory plan, loss, backward pass in reverse
- * topological order, gradient accumulation and optimiser updates.
+ * topological order (each layer through its op), gradient accumulation and
+ * optimiser updates.
  *
  * Steps are numbered forward 0 .. n-1 (topological position), the loss n,
  * and the backward of the layer at position s is 2n - s. An activation
@@ -77,19 +78,11 @@ cly_status cly_net_plan_training(cly_net *net)
             gv->size = node->activations;
             gv->last = node->layer.type == CLY_LAYER_INPUT ? end : bwd;
         }
-        /* State kept from forward for backward. */
+        /* State kept from forward for backward, sized by the op's compile. */
         L->aux_offset = net->aux_elems;
-        if (node->layer.type == CLY_LAYER_POOL && node->layer.p.pool.kind == CLY_POOL_MAX)
-            net->aux_elems += node->activations; /* int32 switches */
-        else if (node->layer.type == CLY_LAYER_BATCHNORM)
-            net->aux_elems += 2 * node->out.c; /* batch mean and 1/std */
+        net->aux_elems += L->aux_elems;
         if (node->activations > net->largest_elems)
             net->largest_elems = node->activations;
-        if (node->layer.type == CLY_LAYER_CONV) {
-            int64_t ws = cly_conv_backward_workspace(net->ctx, &L->conv);
-            if (ws > net->workspace_elems)
-                net->workspace_elems = ws;
-        }
     }
     /* A gradient is first written by its consumer latest in topological
      * order (earliest backward step); the scores' by the loss. */
@@ -216,12 +209,6 @@ static cly_buf param_buf(const cly_net *net, cl_mem mem, size_t id, cly_param_ki
     return (cly_buf){mem, net->layers[id].param_offset[kind]};
 }
 
-/* Where this batch's parameter gradients go. */
-static cl_mem batch_grads(const cly_net *net)
-{
-    return net->grads_batch ? net->grads_batch : net->grads;
-}
-
 /* Beta for writing the gradient of `src` from consumer `id`: 0 when `id` is
  * its first writer (latest in topological order among its consumers). */
 static float grad_beta(const cly_net *net, size_t src, size_t id, const int64_t *pos)
@@ -230,109 +217,43 @@ static float grad_beta(const cly_net *net, size_t src, size_t id, const int64_t 
     for (size_t k = 0; k < s->consumers; k++)
         if (pos[s->consumer_ids[k]] > pos[id])
             return 1.0f;
-    /* The same consumer naming `src` twice (add x x) writes it twice: the
-     * caller passes 1 for the second. */
     return 0.0f;
+}
+
+bool cly_net_input_grad(const cly_net *net, size_t id, size_t k, const int64_t *pos, cly_buf *dx, float *beta)
+{
+    const cly_graph *g = net->graph;
+    const cly_node *node = &g->nodes[id];
+    *dx = (cly_buf){NULL, 0};
+    *beta = 0.0f;
+    if (k >= node->layer.input_count)
+        return false;
+    size_t src = node->input_ids[k];
+    if (!net->layers[src].needs_grad || (g->nodes[src].layer.type == CLY_LAYER_INPUT && !net->input_grads))
+        return false;
+    *dx = cly_net_grad(net, src);
+    *beta = grad_beta(net, src, id, pos);
+    for (size_t j = 0; j < k; j++)
+        if (node->input_ids[j] == src)
+            *beta = 1.0f; /* named twice (add x x): the second adds */
+    return true;
+}
+
+cly_status cly_net_unfuse_relu(cly_net *net, size_t id)
+{
+    cly_buf dy = cly_net_grad(net, id);
+    return cly_relu_backward(net->ctx, net->graph->nodes[id].activations, cly_net_value(net, id), dy, dy, 0.0f);
 }
 
 cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos)
 {
-    const cly_graph *g = net->graph;
-    const cly_node *node = &g->nodes[id];
-    const net_layer *L = &net->layers[id];
-    const cly_layer *d = &node->layer;
-    cly_context *ctx = net->ctx;
-    if (!L->needs_grad || d->type == CLY_LAYER_INPUT)
+    const cly_node *node = &net->graph->nodes[id];
+    const cly_op *op = cly_op_of(node->layer.type);
+    if (!net->layers[id].needs_grad || !op->backward)
         return CLY_SUCCESS;
-    if (d->type == CLY_LAYER_SOFTMAX && net->loss_through_softmax && node->input_ids[0] == net->scores_id)
+    if (node->layer.type == CLY_LAYER_SOFTMAX && net->loss_through_softmax && node->input_ids[0] == net->scores_id)
         return CLY_SUCCESS; /* the loss already gave the scores their gradient */
-    cly_buf dy = cly_net_grad(net, id), y = cly_net_value(net, id), none = {NULL, 0};
-    cly_buf ws = {net->workspace, 0};
-    cl_mem gm = batch_grads(net);
-    size_t in0 = d->input_count ? node->input_ids[0] : id;
-    bool dx_needed = d->input_count && net->layers[in0].needs_grad &&
-                     (g->nodes[in0].layer.type != CLY_LAYER_INPUT || net->input_grads);
-    cly_buf x = cly_net_value(net, in0), dx = dx_needed ? cly_net_grad(net, in0) : none;
-    float beta = dx_needed ? grad_beta(net, in0, id, pos) : 0.0f;
-    cly_shape in = g->nodes[in0].out;
-    cly_status s;
-    switch (d->type) {
-    case CLY_LAYER_CONV:
-        /* A fused ReLU is undone first: dy becomes dy * (y > 0), in place. */
-        if (L->conv.relu && (s = cly_relu_backward(ctx, node->activations, y, dy, dy, 0.0f)) != CLY_SUCCESS)
-            return s;
-        if ((s = cly_conv_backward_weights(ctx, &L->conv, x, dy, param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
-                                           L->conv.bias ? param_buf(net, gm, id, CLY_PARAM_BIAS) : none, 0.0f,
-                                           ws)) != CLY_SUCCESS)
-            return s;
-        return dx_needed ? cly_conv_backward_data(ctx, &L->conv, dy, param_buf(net, net->params, id, CLY_PARAM_WEIGHTS),
-                                                  dx, beta, ws)
-                         : CLY_SUCCESS;
-    case CLY_LAYER_LOCAL:
-        if (L->conv.relu && (s = cly_relu_backward(ctx, node->activations, y, dy, dy, 0.0f)) != CLY_SUCCESS)
-            return s;
-        return cly_local_backward(ctx, &L->conv, x, param_buf(net, net->params, id, CLY_PARAM_WEIGHTS), dy, dx,
-                                  param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
-                                  L->conv.bias ? param_buf(net, gm, id, CLY_PARAM_BIAS) : none, beta);
-    case CLY_LAYER_FC:
-        if (d->p.fc.relu && (s = cly_relu_backward(ctx, node->activations, y, dy, dy, 0.0f)) != CLY_SUCCESS)
-            return s;
-        return cly_fc_backward(ctx, in.n, in.c * in.h * in.w, node->out.c, x,
-                               param_buf(net, net->params, id, CLY_PARAM_WEIGHTS), dy, dx,
-                               param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
-                               d->p.fc.no_bias ? none : param_buf(net, gm, id, CLY_PARAM_BIAS), beta);
-    case CLY_LAYER_BATCHNORM:
-        return cly_batchnorm_backward(ctx, in, x, param_buf(net, net->params, id, CLY_PARAM_WEIGHTS),
-                                      (cly_buf){net->aux, L->aux_offset}, (cly_buf){net->aux, L->aux_offset + in.c},
-                                      dy, dx, param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
-                                      param_buf(net, gm, id, CLY_PARAM_BIAS), beta);
-    default:
-        break;
-    }
-    /* Layers without parameters: nothing to do unless the input wants dx. */
-    if (!dx_needed && d->type != CLY_LAYER_ADD && d->type != CLY_LAYER_CONCAT)
-        return CLY_SUCCESS;
-    switch (d->type) {
-    case CLY_LAYER_RELU:
-        return cly_relu_backward(ctx, node->activations, y, dy, dx, beta);
-    case CLY_LAYER_POOL:
-        return cly_pool_backward(ctx, &L->pool, x, y, (cly_buf){net->aux, L->aux_offset}, dy, dx, beta);
-    case CLY_LAYER_LRN:
-        return cly_lrn_backward(ctx, in, &d->p.lrn, x, y, dy, dx, beta);
-    case CLY_LAYER_SOFTMAX:
-        return cly_softmax_backward(ctx, in, y, dy, dx, beta);
-    case CLY_LAYER_DROPOUT:
-        return cly_dropout_backward(ctx, node->activations, d->p.dropout, cly_net_dropout_seed(net, id), dy, dx,
-                                    beta);
-    case CLY_LAYER_GLOBAL_AVGPOOL:
-        return cly_gap_backward(ctx, in, dy, dx, beta);
-    case CLY_LAYER_ADD:
-    case CLY_LAYER_CONCAT: {
-        int64_t c_offset = 0;
-        for (size_t k = 0; k < d->input_count; k++) {
-            size_t src = node->input_ids[k];
-            cly_shape part = g->nodes[src].out;
-            bool want = net->layers[src].needs_grad && (g->nodes[src].layer.type != CLY_LAYER_INPUT || net->input_grads);
-            if (want) {
-                float b = grad_beta(net, src, id, pos);
-                for (size_t j = 0; j < k; j++)
-                    if (node->input_ids[j] == src)
-                        b = 1.0f; /* named twice: the second adds */
-                s = d->type == CLY_LAYER_ADD
-                        ? cly_grad_accumulate(ctx, node->activations, dy, cly_net_grad(net, src), b)
-                        : cly_concat_backward(ctx, part.n, part.c, part.h * part.w, node->out.c, c_offset, dy,
-                                              cly_net_grad(net, src), b);
-                if (s != CLY_SUCCESS)
-                    return s;
-            }
-            c_offset += part.c;
-        }
-        return CLY_SUCCESS;
-    }
-    default:
-        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "%s: no backward for layer type %s", node->name,
-                        cly_layer_type_string(d->type));
-    }
+    return op->backward(net, id, pos);
 }
 
 static cly_status fill_zero(cly_net *net, cl_mem mem, int64_t elems)
@@ -360,14 +281,11 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
                                       0, NULL, NULL);
     if (err != CL_SUCCESS)
         return cly_fail_cl(ctx, err, "training: writing labels");
-    cly_status s = fill_zero(net, batch_grads(net), net->param_elems);
+    cly_status s = fill_zero(net, net->grads_batch ? net->grads_batch : net->grads, net->param_elems);
     net->training_pass = true;
-    for (size_t i = 0; i < g->count && s == CLY_SUCCESS; i++)
-        if ((s = cly_net_profile_mark(net, cly_prof_forward(i))) == CLY_SUCCESS)
-            s = cly_net_run_layer(net, g->order[i]);
-    net->training_pass = false;
     if (s == CLY_SUCCESS)
-        s = cly_net_profile_mark(net, cly_prof_forward(g->count));
+        s = cly_net_run_forward(net);
+    net->training_pass = false;
     if (s != CLY_SUCCESS)
         return s;
     cly_buf scores = cly_net_value(net, net->scores_id), dscores = cly_net_grad(net, net->scores_id);
@@ -431,7 +349,7 @@ static cly_status update(cly_net *net)
                 continue;
             /* L2 decay on weights only: biases and BN scale/shift are exempt,
              * as is usual (and as the notes' regularisation of W). */
-            bool decay = kind == CLY_PARAM_WEIGHTS && net->graph->nodes[id].layer.type != CLY_LAYER_BATCHNORM;
+            bool decay = kind == CLY_PARAM_WEIGHTS && !(cly_op_of(net->graph->nodes[id].layer.type)->flags & CLY_OP_NORM_PARAMS);
             cly_buf w = param_buf(net, net->params, id, kind), gr = param_buf(net, net->grads, id, kind);
             cly_buf m = param_buf(net, net->opt_m, id, kind);
             cly_status s;
@@ -464,7 +382,7 @@ static cly_status decay_term(cly_net *net, double *out)
                                   "training: weight decay");
     double sum = 0;
     for (size_t id = 0; id < net->graph->count && s == CLY_SUCCESS; id++) {
-        if (net->graph->nodes[id].layer.type == CLY_LAYER_BATCHNORM)
+        if (cly_op_of(net->graph->nodes[id].layer.type)->flags & CLY_OP_NORM_PARAMS)
             continue;
         const net_layer *L = &net->layers[id];
         for (int64_t i = 0; i < L->param_count[CLY_PARAM_WEIGHTS]; i++) {

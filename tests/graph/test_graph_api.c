@@ -17,7 +17,7 @@ static cly_graph *new_graph(void)
 START_TEST(t_type_strings)
 {
     static const char *const names[] = {"input", "conv",    "local",   "relu", "pool",   "lrn", "batchnorm",
-                                        "fc",    "softmax", "dropout", "add",  "concat", "gap"};
+                                        "fc",    "softmax", "dropout", "add",  "concat", "gap", "adaptive_avgpool"};
     ck_assert_int_eq(sizeof names / sizeof names[0], CLY_LAYER_TYPE_COUNT);
     for (int t = 0; t < CLY_LAYER_TYPE_COUNT; t++)
         ck_assert_str_eq(cly_layer_type_string((cly_layer_type)t), names[t]);

@@ -67,7 +67,7 @@ START_TEST(t_input_counts)
                 "cat: a concat layer takes 1 to 256 inputs, not 257");
     ASSERT_OK(add_layer(g, CLY_LAYER_CONCAT, "cat", many, 256));
     cly_layer bad = {.type = (cly_layer_type)99, .name = "x"};
-    ASSERT_FAIL(cly_graph_add(g, &bad), CLY_ERROR_INVALID_ARGUMENT, "x: layer type 99 does not exist (0..12)");
+    ASSERT_FAIL(cly_graph_add(g, &bad), CLY_ERROR_INVALID_ARGUMENT, "x: layer type 99 does not exist (0..13)");
     ck_assert_uint_eq(cly_graph_layer_count(g), 1);
     cly_graph_destroy(g);
 }

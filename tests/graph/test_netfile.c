@@ -134,7 +134,7 @@ START_TEST(t_lexical)
     /* NULL source names "<net>". */
     ASSERT_FAIL(cly_graph_parse("bogus", 5, NULL, &g), CLY_ERROR_INVALID_ARGUMENT,
                 "<net>:1: unknown layer type 'bogus' (types: input conv local relu pool lrn batchnorm fc softmax "
-                "dropout add concat gap)");
+                "dropout add concat gap adaptive_avgpool)");
     ck_assert_int_eq(cly_graph_parse(NULL, 3, "x", &g), CLY_ERROR_INVALID_ARGUMENT);
     ck_assert_int_eq(cly_graph_parse("input", 5, "x", NULL), CLY_ERROR_INVALID_ARGUMENT);
 }
@@ -183,7 +183,7 @@ END_TEST
 START_TEST(t_bad_lines)
 {
     PARSE_FAIL(HEAD "convolution c1 < data", "t.net:2: unknown layer type 'convolution' (types: input conv local relu pool "
-                                             "lrn batchnorm fc softmax dropout add concat gap)");
+                                             "lrn batchnorm fc softmax dropout add concat gap adaptive_avgpool)");
     PARSE_FAIL(HEAD "relu", "t.net:2: relu: missing the layer name");
     PARSE_FAIL(HEAD "conv c1 data filters=1 size=1",
                "t.net:2: conv c1: expected '<' and the input after the name: conv NAME < INPUT ...");
@@ -355,7 +355,7 @@ START_TEST(t_load)
     fclose(f);
     char want[512];
     snprintf(want, sizeof want, "%s:2: unknown layer type 'bogus' (types: input conv local relu pool lrn batchnorm fc "
-                                "softmax dropout add concat gap)",
+                                "softmax dropout add concat gap adaptive_avgpool)",
              path);
     ASSERT_FAIL(cly_graph_load(path, &g), CLY_ERROR_INVALID_ARGUMENT, want);
 
