@@ -182,8 +182,19 @@ cly_status cly_enqueue_planes(cly_context *ctx, cl_kernel kernel, int64_t width,
 
 /* ---- adaptive average pooling (adaptive_pool.c) */
 
+/* PyTorch's AdaptiveAvgPool2d: N x C x H x W -> N x C x oh x ow, output row
+ * i the mean of input rows floor(i*H/oh) .. ceil((i+1)*H/oh) - 1 (columns
+ * alike; bins may overlap, oh may exceed H). Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (a size < 1, a NULL buffer, y overlapping x),
+ * CLY_ERROR_UNSUPPORTED (H, W, oh or ow past INT32_MAX),
+ * CLY_ERROR_SIZE_OVERFLOW (an element count past 64 bits), and build and
+ * OpenCL failures. */
 cly_status cly_adaptive_avgpool_forward(cly_context *ctx, cly_shape in, int64_t oh, int64_t ow, cly_buf x, cly_buf y);
-cly_status cly_adaptive_avgpool_backward(cly_context *ctx, cly_shape in, int64_t oh, int64_t ow, cly_buf dy, cly_buf dx,
-                                         float beta);
+/* dx = beta * dx + d(sum dy*y)/dx: each input cell gathers dy / area from
+ * every bin containing it (deterministic, no atomics). beta = 0 overwrites
+ * without reading dx; 1 accumulates. dx must not overlap dy. Errors as for
+ * the forward. */
+cly_status cly_adaptive_avgpool_backward(cly_context *ctx, cly_shape in, int64_t oh, int64_t ow, cly_buf dy,
+                                         cly_buf dx, float beta);
 
 #endif
