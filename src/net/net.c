@@ -242,10 +242,8 @@ const cly_node *cly_net_find_node(const cly_graph *g, const char *name)
 {
     if (!name)
         return NULL;
-    for (size_t i = 0; i < g->count; i++)
-        if (strcmp(g->nodes[i].name, name) == 0)
-            return &g->nodes[i];
-    return NULL;
+    ptrdiff_t i = cly_graph_find(g, name); /* the graph's name hash */
+    return i < 0 ? NULL : &g->nodes[i];
 }
 
 /* Training buffers beyond the arena, workspace and parameters: gradients,
