@@ -195,6 +195,38 @@ START_TEST(t_every_key_text)
 }
 END_TEST
 
+/* adaptive_avgpool: out=A and out=HxW parse, write back in their shortest
+ * form and round-trip; a missing or malformed out= is refused. */
+START_TEST(t_adaptive_avgpool_text)
+{
+    const char *text = "input data c=4 h=13 w=11\n"
+                       "adaptive_avgpool a1 < data out=7\n"
+                       "adaptive_avgpool a2 < data out=6x1\n";
+    cly_graph *g;
+    OK(cly_graph_parse(text, strlen(text), "ap.net", &g));
+    ck_assert_int_eq(g->nodes[1].layer.p.adaptive.output.h, 7);
+    ck_assert_int_eq(g->nodes[2].layer.p.adaptive.output.w, 1);
+    round_trip(g, "ap.net");
+    char *t;
+    size_t n;
+    OK(cly_graph_to_text(g, &t, &n));
+    ck_assert_ptr_nonnull(strstr(t, "adaptive_avgpool a1 < data out=7\n"));
+    ck_assert_ptr_nonnull(strstr(t, "adaptive_avgpool a2 < data out=6x1\n"));
+    free(t);
+    cly_graph_destroy(g);
+    const char *bad[][2] = {
+        {"input data c=1 h=4 w=4\nadaptive_avgpool a < data\n", "b.net:2: adaptive_avgpool a: missing out="},
+        {"input data c=1 h=4 w=4\nadaptive_avgpool a < data out=0\n", "b.net:2: a: output.h = 0 must be >= 1"},
+        {"input data c=1 h=4 w=4\nadaptive_avgpool a < data out=2x\n",
+         "b.net:2: adaptive_avgpool a: out: '' is not an integer"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(cly_graph_parse(bad[i][0], strlen(bad[i][0]), "b.net", &g), CLY_ERROR_INVALID_ARGUMENT);
+        ck_assert_str_eq(cly_last_error(NULL), bad[i][1]);
+    }
+}
+END_TEST
+
 /* Reals that need 17 digits, negative zero, and C-API-only combinations. */
 START_TEST(t_c_api_values)
 {
@@ -317,6 +349,7 @@ int main(void)
     tcase_add_test(tc, t_shipped_nets);
     tcase_add_test(tc, t_every_key_text);
     tcase_add_test(tc, t_c_api_values);
+    tcase_add_test(tc, t_adaptive_avgpool_text);
     tcase_add_test(tc, t_locale);
     tcase_add_test(tc, t_limits_and_arguments);
     suite_add_tcase(s, tc);

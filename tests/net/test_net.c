@@ -209,6 +209,29 @@ START_TEST(every_layer_type_matches_reference)
 }
 END_TEST
 
+/* torchvision's head: adaptive average pooling to 7x7 from 13x13
+ * (overlapping bins) and from 5x5 (an output larger than its input), a
+ * 1x1 output, and a non-square one, each against the reference. */
+static cly_graph *adaptive_heads(void)
+{
+    cly_graph *g;
+    ck_assert(cly_graph_create(&g) == CLY_SUCCESS);
+    ck_assert(cly_graph_input(g, "data", 3, 13, 13) == CLY_SUCCESS);
+    ADD(g, .type = CLY_LAYER_ADAPTIVE_AVGPOOL, .name = "ap7", IN1("data"), .p.adaptive = {.output = {7, 7}});
+    ADD(g, .type = CLY_LAYER_CONV, .name = "conv", IN1("data"),
+        .p.conv = {.filters = 4, .size = {3, 3}, .stride = {2, 2}, .relu = true});
+    ADD(g, .type = CLY_LAYER_ADAPTIVE_AVGPOOL, .name = "up7", IN1("conv"), .p.adaptive = {.output = {7, 6}});
+    ADD(g, .type = CLY_LAYER_ADAPTIVE_AVGPOOL, .name = "one", IN1("conv"), .p.adaptive = {.output = {1, 1}});
+    ADD(g, .type = CLY_LAYER_ADAPTIVE_AVGPOOL, .name = "wide", IN1("ap7"), .p.adaptive = {.output = {2, 5}});
+    return g;
+}
+
+START_TEST(adaptive_avgpool_matches_reference)
+{
+    compare_all_algos(adaptive_heads, 3);
+}
+END_TEST
+
 START_TEST(in_place_relu_shares_storage)
 {
     cly_context *ctx = context();
@@ -338,6 +361,7 @@ int main(void)
     tcase_add_test(tc, resnet_block_matches_reference);
     tcase_add_test(tc, inception_module_matches_reference);
     tcase_add_test(tc, every_layer_type_matches_reference);
+    tcase_add_test(tc, adaptive_avgpool_matches_reference);
     tcase_add_test(tc, in_place_relu_shares_storage);
     tcase_add_test(tc, relu_fused_into_conv_and_fc);
     tcase_add_test(tc, kept_values_stay_readable);

@@ -107,6 +107,21 @@ static cly_graph *strided_dilated_grouped(void)
     return g;
 }
 
+/* Adaptive average pooling as torchvision nets use it: 7x7 from 9x9
+ * (overlapping bins), then 5x3 from 4x4 (an output taller than its input
+ * repeats rows), behind a conv so the input gradient flows through both. */
+static cly_graph *adaptive_pooling(void)
+{
+    cly_graph *g;
+    ck_assert(cly_graph_create(&g) == CLY_SUCCESS);
+    ck_assert(cly_graph_input(g, "data", 3, 9, 9) == CLY_SUCCESS);
+    ADD(g, .type = CLY_LAYER_ADAPTIVE_AVGPOOL, .name = "ap7", IN1("data"), .p.adaptive = {.output = {7, 7}});
+    ADD(g, .type = CLY_LAYER_CONV, .name = "c1", IN1("ap7"), .p.conv = {.filters = 4, .size = {4, 4}});
+    ADD(g, .type = CLY_LAYER_ADAPTIVE_AVGPOOL, .name = "ap53", IN1("c1"), .p.adaptive = {.output = {5, 3}});
+    ADD(g, .type = CLY_LAYER_FC, .name = "fc", IN1("ap53"), .p.fc = {.outputs = 4});
+    return g;
+}
+
 typedef struct setup {
     cly_context *ctx;
     cly_graph *g;
@@ -341,6 +356,12 @@ START_TEST(fd_strided_dilated_grouped_softmax_inside)
 }
 END_TEST
 
+START_TEST(fd_adaptive_avgpool)
+{
+    gradient_check(adaptive_pooling, 2, CLY_LOSS_SOFTMAX_XENT);
+}
+END_TEST
+
 START_TEST(gradients_bit_identical)
 {
     setup st;
@@ -436,6 +457,7 @@ int main(void)
     tcase_add_test(tc, fd_residual_block_batchnorm);
     tcase_add_test(tc, fd_inception_branch_lrn_local_dropout);
     tcase_add_test(tc, fd_strided_dilated_grouped_softmax_inside);
+    tcase_add_test(tc, fd_adaptive_avgpool);
     tcase_add_test(tc, gradients_bit_identical);
     tcase_add_test(tc, short_training_run_learns);
     suite_add_tcase(s, tc);
