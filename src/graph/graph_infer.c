@@ -1,6 +1,6 @@
 /* cly_graph_infer: resolve input names, order the layers (stable
  * topological order), find cycles, then shapes and costs layer by layer
- * through the rules of layers.def, and the totals. */
+ * through each op's infer (the op table), and the totals. */
 #include "graph/graph.h"
 #include "base/status.h"
 #include "graph/op.h"

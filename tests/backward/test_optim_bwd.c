@@ -1,5 +1,5 @@
 /* SGD (plain, momentum, Nesterov) and Adam, with and without weight decay,
- * against the formulas of ops.h (PyTorch's) stepped in double over several
+ * against the formulas of kernels/kernels.h (PyTorch's) stepped in double over several
  * steps with a fresh gradient each step, plus steps pinned by hand. */
 #include "grad_check.h"
 
