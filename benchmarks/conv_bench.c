@@ -4,7 +4,7 @@
  *
  *   conv_bench [--runs N] [--mb N] [--device SEL] [--set NAME] [--json FILE] [--svg FILE] [SHAPE...]
  *
- * SHAPE is a benchdnn-style string (tests/conv/conv_desc.h); without one,
+ * SHAPE is a benchdnn-style string (tests/kernels/conv_desc.h); without one,
  * the layers of --set run (conv_shapes.c): alexnet, vgg16, googlenet,
  * resnet50, convnet-benchmarks, dilated, all, or default (a subset that
  * takes a few minutes on a 2-core CPU). Every layer is at batch 1 unless

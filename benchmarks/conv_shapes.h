@@ -1,5 +1,5 @@
 /* Named groups of convolution layers for conv_bench, as benchdnn-style
- * strings (tests/conv/conv_desc.h), all at batch 1 (conv_bench --mb scales). */
+ * strings (tests/kernels/conv_desc.h), all at batch 1 (conv_bench --mb scales). */
 #ifndef CONV_SHAPES_H
 #define CONV_SHAPES_H
 

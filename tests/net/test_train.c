@@ -24,7 +24,7 @@
  * An entry passes when |a - n|/(|a| + |n|) <= 5e-2 or |a - n| <= 3e-4; at
  * most 10% of the sampled entries may fail. Wiring faults (a lost path, a
  * gradient written instead of summed) move whole arrays by far more; each
- * op's own backward is checked exactly or tightly in tests/backward and
+ * op's own backward is checked exactly or tightly in tests/kernels (*_bwd.c) and
  * test_conv_backward.c. */
 #include "net/net.h"
 #include "test_util.h"

@@ -1,6 +1,6 @@
 /* Helpers for the backward tests: the three runs every gradient output gets
  * (overwrite, repeat, accumulate) and a finite-difference gradient check of
- * a device forward op. Built on tests/ops/ops_test.h (contexts, guarded
+ * a device forward op. Built on ops_test.h (contexts, guarded
  * device arrays, fills, main). */
 #ifndef GRAD_CHECK_H
 #define GRAD_CHECK_H

@@ -19,7 +19,7 @@ typedef struct pool_case {
 #define P(fh_, fw_, sh_, sw_, t_, b_, l_, r_, round_) \
     {.size = {fh_, fw_}, .stride = {sh_, sw_}, .pad = {t_, b_, l_, r_}, .rounding = round_}
 
-/* The forward tests' geometries (tests/ops/test_pool.c): overlapping and
+/* The forward tests' geometries (test_pool.c): overlapping and
  * disjoint windows, CEIL windows clipped past the padding, asymmetric
  * everything, 1x1 planes. */
 static const pool_case CASES[] = {

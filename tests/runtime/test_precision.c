@@ -1,7 +1,7 @@
 /* Double-precision contexts: creation and its errors, exact double host
  * I/O, float host calls converting both ways, and cly_conv2d in double
  * against the double reference with each algorithm (the gradient checks
- * in double live in tests/train/test_train.c). */
+ * in double live in tests/net/test_train.c). */
 #include "test_util.h"
 
 #include <math.h>
