@@ -12,6 +12,8 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "test_util.h"
 
+#include "conv_ref.h"
+
 #include <dirent.h>
 #include <ftw.h>
 #include <math.h>
@@ -106,30 +108,6 @@ void cly_test_fill(float *x, size_t n, int range, uint64_t *state)
         x[i] = (float)cly_test_small_int(state, range);
 }
 
-void cly_test_conv_ref(const float *in, cly_shape x, const float *w, cly_shape f, const float *bias,
-                       cly_conv_params p, int64_t oh, int64_t ow, float *out)
-{
-    const int64_t dh = p.dilation.h ? p.dilation.h : 1, dw = p.dilation.w ? p.dilation.w : 1;
-    const int64_t sh = p.stride.h ? p.stride.h : 1, sw = p.stride.w ? p.stride.w : 1;
-    for (int64_t n = 0; n < x.n; n++)
-        for (int64_t k = 0; k < f.n; k++)
-            for (int64_t oy = 0; oy < oh; oy++)
-                for (int64_t ox = 0; ox < ow; ox++) {
-                    double acc = bias ? bias[k] : 0.0;
-                    for (int64_t c = 0; c < x.c; c++)
-                        for (int64_t i = 0; i < f.h; i++)
-                            for (int64_t j = 0; j < f.w; j++) {
-                                int64_t iy = oy * sh + i * dh - p.pad.top;
-                                int64_t ix = ox * sw + j * dw - p.pad.left;
-                                if (iy < 0 || iy >= x.h || ix < 0 || ix >= x.w)
-                                    continue;
-                                acc += (double)in[((n * x.c + c) * x.h + iy) * x.w + ix] *
-                                       (double)w[((k * f.c + c) * f.h + i) * f.w + j];
-                            }
-                    out[((n * f.n + k) * oh + oy) * ow + ox] = (float)acc;
-                }
-}
-
 static int64_t count_of(cly_shape s)
 {
     return s.n * s.c * s.h * s.w;
@@ -158,7 +136,7 @@ int64_t cly_test_conv_check(cly_context *ctx, cly_shape x, cly_shape f, bool wit
         (s = cly_tensor_fill(ty, NAN)) || (s = cly_conv2d(ctx, tx, tw, tb, p, ty)) ||
         (s = cly_tensor_read(ty, hy, count_of(y))))
         goto done;
-    cly_test_conv_ref(hx, x, hw, f, with_bias ? hb : NULL, p, oh, ow, ref);
+    ref_conv_shapes(hx, x, hw, f, with_bias ? hb : NULL, p, oh, ow, ref);
     result = 0;
     for (int64_t i = 0; i < count_of(y); i++)
         if (hy[i] != ref[i]) {

@@ -1,6 +1,6 @@
 /* Helpers shared by clayer's check-based tests: the no-device skip, a small
- * deterministic LCG for exact small-integer fills, a naive convolution
- * reference, and a few file-system chores. */
+ * deterministic LCG for exact small-integer fills, a convolution check
+ * against tests/ref, and a few file-system chores. */
 #ifndef CLY_TEST_UTIL_H
 #define CLY_TEST_UTIL_H
 
@@ -40,15 +40,9 @@ cly_context *cly_test_context(void);
 int cly_test_small_int(uint64_t *state, int range);
 void cly_test_fill(float *x, size_t n, int range, uint64_t *state);
 
-/* Naive convolution from the formula in clayer.h, accumulating in double:
- * out[n][k][y][x] = bias[k] + sum in[n][c][y*S + i*D - P][x*S + j*D - P] * w[k][c][i][j].
- * `bias` may be NULL. `out` has x.n * w.n * oh * ow elements. */
-void cly_test_conv_ref(const float *in, cly_shape x, const float *w, cly_shape f, const float *bias,
-                       cly_conv_params p, int64_t oh, int64_t ow, float *out);
-
 /* Fill input, weights and (when `with_bias`) bias with small integers from
  * `seed`, run cly_conv2d into an output of oh x ow and compare with the
- * reference exactly. Returns the number of mismatching outputs, or -1 when
+ * reference (tests/ref's ref_conv_shapes) exactly. Returns the number of mismatching outputs, or -1 when
  * a call failed (the reason is in `why`). */
 int64_t cly_test_conv_check(cly_context *ctx, cly_shape x, cly_shape f, bool with_bias, cly_conv_params p,
                             int64_t oh, int64_t ow, uint64_t seed, char *why, size_t why_size);

@@ -1,6 +1,6 @@
 /* Adaptive average pooling (PyTorch's AdaptiveAvgPool2d), forward and
  * backward, on float32 and float64 contexts: against the naive reference in
- * tests/ref/adaptive_pool_ref.c (the backward reference SCATTERS each bin,
+ * tests/ref/adaptive_pool_ref.h (the backward reference SCATTERS each bin,
  * the kernel gathers: independent formulations), through the beta /
  * determinism runs of gc_run_backward, against centered finite differences
  * of the forward (in double on the float64 context), and the argument

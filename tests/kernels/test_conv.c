@@ -28,6 +28,7 @@
 #include "conv_cases.h"
 #include "conv_desc.h"
 #include "conv_ref.h"
+#include "fill.h"
 #include "kernels/kernels.h"
 
 #include <check.h>

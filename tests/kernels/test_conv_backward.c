@@ -1,6 +1,8 @@
-/* Convolution and locally-connected backward against naive host loops.
+/* Convolution and locally-connected backward against the naive host loops
+ * of tests/ref (ref_conv_bwd).
  * Small-integer fills make every sum exact in float32, so gradients are
  * compared exactly; beta = 1 accumulation and bias-free layers too. */
+#include "conv_ref.h"
 #include "kernels/kernels.h"
 #include "test_util.h"
 
@@ -33,16 +35,6 @@ static cly_conv_geom make_geom(const geo *t, bool bias)
     ck_assert_msg(cly_conv_geom_make(&p, (cly_shape){t->n, t->c, t->h, t->w}, &g, &rounded, msg, sizeof msg), "%s",
                   msg);
     return g;
-}
-
-/* x index of output (n, k, oy, ox), tap (c within group, i, j); -1 outside. */
-static int64_t tap(const cly_conv_geom *g, int64_t n, int64_t k, int64_t oy, int64_t ox, int64_t c, int64_t i, int64_t j)
-{
-    int64_t cg = g->c / g->groups, grp = k / (g->k / g->groups);
-    int64_t iy = oy * g->sh - g->pt + i * g->dh, ix = ox * g->sw - g->pl + j * g->dw;
-    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
-        return -1;
-    return ((n * g->c + grp * cg + c) * g->h + iy) * g->w + ix;
 }
 
 static cly_buf upload(cly_context *ctx, const float *host, int64_t count, cly_tensor **t)
@@ -84,22 +76,8 @@ static void check_case(int ci, bool local)
            *rdb = calloc((size_t)nb, sizeof *rdb);
     for (int64_t i = 0; i < nx; i++)
         rdx[i] = dx0[i]; /* beta = 1: adds to what dx held */
-    for (int64_t n = 0; n < g.n; n++)
-        for (int64_t k = 0; k < g.k; k++)
-            for (int64_t q = 0; q < p; q++) {
-                double d = dy[(n * g.k + k) * p + q];
-                rdb[local ? k * p + q : k] += d;
-                for (int64_t c = 0; c < cg; c++)
-                    for (int64_t i = 0; i < g.fh; i++)
-                        for (int64_t j = 0; j < g.fw; j++) {
-                            int64_t xi = tap(&g, n, k, q / g.ow, q % g.ow, c, i, j);
-                            if (xi < 0)
-                                continue;
-                            int64_t wi = (((local ? q * g.k : 0) + k) * cg + c) * taps + i * g.fw + j;
-                            rdw[wi] += d * x[xi];
-                            rdx[xi] += d * w[wi];
-                        }
-            }
+    ref_geom rg = ref_geom_of_conv(&g);
+    ref_conv_bwd(&rg, local, x, w, dy, rdx, rdw, rdb);
     cly_tensor *tx, *tw, *tdy, *tdx, *tdw, *tdb, *tws = NULL;
     cly_buf bx = upload(ctx, x, nx, &tx), bw = upload(ctx, w, nw, &tw), bdy = upload(ctx, dy, ny, &tdy);
     cly_buf bdx = upload(ctx, dx0, nx, &tdx), bdw = upload(ctx, NULL, nw, &tdw), bdb = upload(ctx, NULL, nb, &tdb);

@@ -4,6 +4,8 @@
  * table are worked out by hand from (W + 2P - D(F-1) - 1)/S + 1. */
 #include "test_util.h"
 
+#include "conv_ref.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,7 +182,7 @@ START_TEST(test_numpy_example)
     ck_assert_msg(v000 != v100, "degenerate fill: V[0,0,0] == V[1,0,0]");
 
     float ref[K * OH * OW];
-    cly_test_conv_ref(x, (cly_shape){1, C, H, W}, w, (cly_shape){K, C, F, F}, b, CONV_P(2, 0, 1), OH, OW,
+    ref_conv_shapes(x, (cly_shape){1, C, H, W}, w, (cly_shape){K, C, F, F}, b, CONV_P(2, 0, 1), OH, OW,
                       ref);
     for (int i = 0; i < K * OH * OW; i++)
         ck_assert_msg(y[i] == ref[i], "out[%d] = %g, want %g", i, y[i], ref[i]);

@@ -1,5 +1,6 @@
 /* LRN, batch normalisation (inference) and softmax against naive references
  * in double. Real-valued fills; tolerances are stated per check. */
+#include "lrn_ref.h"
 #include "ops_test.h"
 
 #include <math.h>
@@ -12,26 +13,6 @@ static int64_t count_of(cly_shape s)
 }
 
 /* ---- LRN */
-
-/* The formula of clayer.h, literally: window c - size/2 .. c + (size-1)/2,
- * clipped; A = alpha/size or alpha; the divisor stays `size` at the edges. */
-static void ref_lrn(cly_shape s, const cly_lrn_params *p, const float *x, double *y)
-{
-    int64_t hw = s.h * s.w;
-    double a = p->alpha_mode == CLY_LRN_ALPHA_OVER_SIZE ? p->alpha / (double)p->size : p->alpha;
-    for (int64_t n = 0; n < s.n; n++)
-        for (int64_t c = 0; c < s.c; c++)
-            for (int64_t q = 0; q < hw; q++) {
-                double sum = 0.0;
-                for (int64_t j = c - p->size / 2; j <= c + (p->size - 1) / 2; j++)
-                    if (j >= 0 && j < s.c) {
-                        double v = x[(n * s.c + j) * hw + q];
-                        sum += v * v;
-                    }
-                int64_t i = (n * s.c + c) * hw + q;
-                y[i] = x[i] / pow(p->k + a * sum, p->beta);
-            }
-}
 
 static void check_lrn(cly_context *ctx, cly_shape s, cly_lrn_params p, double range, unsigned seed)
 {

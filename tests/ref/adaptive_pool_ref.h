@@ -1,6 +1,7 @@
 /* Naive reference for adaptive average pooling (PyTorch's
  * AdaptiveAvgPool2d): plain loops straight from the bin formula,
- * accumulating in double. tests/ref/ is the home of the naive references
+ * accumulating in double: the forward in adaptive_pool_ref.c, the backward
+ * in adaptive_pool_bwd_ref.c. tests/ref/ is the home of the naive references
  * the op tests compare the device kernels against. */
 #ifndef ADAPTIVE_POOL_REF_H
 #define ADAPTIVE_POOL_REF_H

@@ -4,26 +4,6 @@
 #include "conv_ref.h"
 
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-static uint64_t next(uint64_t *s)
-{
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return *s >> 33;
-}
-
-void fill_int(float *a, size_t n, int range, uint64_t *seed)
-{
-    for (size_t i = 0; i < n; i++)
-        a[i] = (float)((int64_t)(next(seed) % (uint64_t)(2 * range + 1)) - range);
-}
-
-void fill_real(float *a, size_t n, uint64_t *seed)
-{
-    for (size_t i = 0; i < n; i++)
-        a[i] = (float)((double)next(seed) / (double)(1ULL << 31) * 2.0 - 1.0);
-}
 
 /* First and one-past-last output column whose tap j lies inside the input. */
 static void col_range(const ref_geom *g, int64_t j, int64_t *lo, int64_t *hi)
@@ -40,12 +20,12 @@ static void col_range(const ref_geom *g, int64_t j, int64_t *lo, int64_t *hi)
 
 /* One output plane (n, k): plane weights at wk (C/G x FH x FW, or for the
  * local layer one such block per output position: stride `pos_stride`). */
-static void plane(const ref_geom *g, int64_t n, int64_t k, const float *x, const float *wk, int64_t pos_stride,
+static void plane(const ref_geom *g, int64_t n, int64_t k, const double *x, const float *wk, int64_t pos_stride,
                   double *out, double *mag)
 {
     const int64_t cg = g->c / g->g, kg = g->k / g->g, grp = k / kg;
     for (int64_t c = 0; c < cg; c++) {
-        const float *xc = x + ((n * g->c + grp * cg + c) * g->h) * g->w;
+        const double *xc = x + ((n * g->c + grp * cg + c) * g->h) * g->w;
         for (int64_t i = 0; i < g->fh; i++)
             for (int64_t j = 0; j < g->fw; j++) {
                 int64_t lo, hi;
@@ -60,7 +40,7 @@ static void plane(const ref_geom *g, int64_t n, int64_t k, const float *x, const
                     double *m = mag ? mag + oy * g->ow : NULL;
                     for (int64_t ox = lo; ox < hi; ox++) {
                         const double wv = wk[(oy * g->ow + ox) * pos_stride + tap];
-                        const double t = (double)xc[base + ox * g->sw] * wv;
+                        const double t = xc[base + ox * g->sw] * wv;
                         o[ox] += t;
                         if (m)
                             m[ox] += fabs(t);
@@ -70,7 +50,7 @@ static void plane(const ref_geom *g, int64_t n, int64_t k, const float *x, const
     }
 }
 
-static void run(const ref_geom *g, const float *x, const float *w, const float *bias, double *out, double *mag,
+static void run(const ref_geom *g, const double *x, const float *w, const float *bias, double *out, double *mag,
                 bool local)
 {
     const int64_t hw = g->oh * g->ow, taps = g->c / g->g * g->fh * g->fw;
@@ -90,12 +70,55 @@ static void run(const ref_geom *g, const float *x, const float *w, const float *
         }
 }
 
-void ref_conv(const ref_geom *g, const float *x, const float *w, const float *bias, double *out, double *mag)
+void ref_conv_d(const ref_geom *g, const double *x, const float *w, const float *bias, double *out, double *mag)
 {
     run(g, x, w, bias, out, mag, false);
 }
 
-void ref_local(const ref_geom *g, const float *x, const float *w, const float *bias, double *out, double *mag)
+void ref_local_d(const ref_geom *g, const double *x, const float *w, const float *bias, double *out, double *mag)
 {
     run(g, x, w, bias, out, mag, true);
+}
+
+void ref_conv(const ref_geom *g, const float *x, const float *w, const float *bias, double *out, double *mag)
+{
+    double *xd = ref_widen(x, g->n * g->c * g->h * g->w);
+    run(g, xd, w, bias, out, mag, false);
+    free(xd);
+}
+
+void ref_local(const ref_geom *g, const float *x, const float *w, const float *bias, double *out, double *mag)
+{
+    double *xd = ref_widen(x, g->n * g->c * g->h * g->w);
+    run(g, xd, w, bias, out, mag, true);
+    free(xd);
+}
+
+ref_geom ref_geom_of_params(cly_shape x, cly_shape f, cly_conv_params p, int64_t oh, int64_t ow)
+{
+    return (ref_geom){.n = x.n, .c = x.c, .h = x.h, .w = x.w, .k = f.n, .g = p.groups ? p.groups : 1,
+                      .fh = f.h, .fw = f.w, .sh = p.stride.h ? p.stride.h : 1, .sw = p.stride.w ? p.stride.w : 1,
+                      .pt = p.pad.top, .pb = p.pad.bottom, .pl = p.pad.left, .pr = p.pad.right,
+                      .dh = p.dilation.h ? p.dilation.h : 1, .dw = p.dilation.w ? p.dilation.w : 1, .oh = oh, .ow = ow};
+}
+
+ref_geom ref_geom_of_conv(const cly_conv_geom *c)
+{
+    return (ref_geom){.n = c->n, .c = c->c, .h = c->h, .w = c->w, .k = c->k, .g = c->groups, .fh = c->fh,
+                      .fw = c->fw, .sh = c->sh, .sw = c->sw, .pt = c->pt, .pb = c->pb, .pl = c->pl, .pr = c->pr,
+                      .dh = c->dh, .dw = c->dw, .oh = c->oh, .ow = c->ow};
+}
+
+void ref_conv_shapes(const float *in, cly_shape x, const float *w, cly_shape f, const float *bias, cly_conv_params p,
+                     int64_t oh, int64_t ow, float *out)
+{
+    ref_geom g = ref_geom_of_params(x, f, p, oh, ow);
+    int64_t n = x.n * f.n * oh * ow;
+    double *o = malloc((size_t)(n > 0 ? n : 1) * sizeof *o);
+    if (!o)
+        abort();
+    ref_conv(&g, in, w, bias, o, NULL);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (float)o[i];
+    free(o);
 }
