@@ -1,5 +1,5 @@
-/* cly_conv2d on tensors (validated like a layer), the algorithm dispatch
- * behind cly_conv_forward, and the launch helpers shared by conv*.c. */
+/* cly_conv2d on tensors (validated like a layer) and the algorithm dispatch
+ * behind cly_conv_forward. */
 #include "kernels/conv_internal.h"
 
 #include <stdio.h>
@@ -10,31 +10,6 @@ const char *cly_conv_algo_string(cly_conv_algo algo)
 {
     static const char *const names[CLY_CONV_ALGO_COUNT] = {"auto", "direct", "im2col", "gemm1x1"};
     return (unsigned)algo < CLY_CONV_ALGO_COUNT ? names[algo] : "unknown";
-}
-
-size_t cly_conv_group_size(const cly_context *ctx)
-{
-    /* On a CPU each work-group runs as one loop on one thread: a small fixed
-     * size keeps enough groups for every core and one compiled variant. */
-    return ctx->info.type == CLY_DEVICE_CPU ? 8 : 64;
-}
-
-cly_status cly_conv_launch(cly_context *ctx, const cly_args *args, cl_uint dims, const int64_t *global,
-                           const size_t *local, const char *what)
-{
-    if (args->err != CL_SUCCESS)
-        return cly_fail_cl(ctx, args->err, "%s: clSetKernelArg", what);
-    size_t g[3];
-    for (cl_uint d = 0; d < dims; d++) {
-        if (global[d] <= 0)
-            return CLY_SUCCESS; /* nothing to do */
-        size_t l = local ? local[d] : 1;
-        if ((uint64_t)global[d] > SIZE_MAX - l)
-            return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: global size %lld", what, (long long)global[d]);
-        g[d] = ((size_t)global[d] + l - 1) / l * l;
-    }
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, args->kernel, dims, NULL, g, local, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel", what);
 }
 
 cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,

@@ -37,8 +37,7 @@ int64_t cly_conv_backward_workspace(const cly_context *ctx, const cly_conv_geom 
 static void geometry_args(cly_args *a, const cly_conv_geom *g)
 {
     const int64_t ints[] = {g->c, g->h, g->w, g->fh, g->fw, g->sh, g->sw, g->pt, g->pl, g->dh, g->dw, g->oh, g->ow};
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        cly_arg_int(a, ints[i]);
+    cly_arg_ints(a, ints, sizeof ints / sizeof ints[0]);
 }
 
 /* dY of samples [n0, n0 + nb) as t[K][nb*P] at `t`. */
@@ -49,14 +48,14 @@ static cly_status transpose_dy(cly_context *ctx, const cly_conv_geom *g, cly_buf
     if (s != CLY_SUCCESS)
         return s;
     const int64_t P = g->oh * g->ow;
-    cly_args a = {.kernel = k};
+    cly_args a = cly_args_for(k, "conv backward dY transpose");
     cly_arg_buf(&a, (cly_buf){dy.mem, dy.offset + n0 * g->k * P});
     cly_arg_buf(&a, t);
     cly_arg_int(&a, g->k);
     cly_arg_int(&a, P);
     cly_arg_int(&a, nb);
     const int64_t global[2] = {g->k, nb};
-    return cly_conv_launch(ctx, &a, 2, global, NULL, "conv backward dY transpose");
+    return cly_launch(ctx, &a, 2, global, NULL);
 }
 
 cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
@@ -72,13 +71,13 @@ cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, c
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk, cols = nb * P;
         cly_buf col = ws, t = {ws.mem, ws.offset + g->c * g->fh * g->fw * cols};
-        cly_args a = {.kernel = k};
+        cly_args a = cly_args_for(k, "im2col (backward)");
         cly_arg_buf(&a, (cly_buf){x.mem, x.offset + n0 * x_sample});
         cly_arg_buf(&a, col);
         geometry_args(&a, g);
         cly_arg_int(&a, nb);
         const int64_t global[3] = {g->oh, g->c * g->fh * g->fw, nb};
-        if ((s = cly_conv_launch(ctx, &a, 3, global, NULL, "im2col (backward)")) != CLY_SUCCESS ||
+        if ((s = cly_launch(ctx, &a, 3, global, NULL)) != CLY_SUCCESS ||
             (s = transpose_dy(ctx, g, dy, n0, nb, t)) != CLY_SUCCESS)
             return s;
         /* dW_g[kg x red] (+)= dYt_g[kg x cols] * col_g[red x cols]^T, all groups. */
@@ -91,15 +90,15 @@ cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, c
         return CLY_SUCCESS;
     if ((s = cly_kernel_get(ctx, PROGRAM, "", "bias_grad", &k)) != CLY_SUCCESS)
         return s;
-    cly_args a = {.kernel = k};
+    cly_args a = cly_args_for(k, "conv bias gradient");
     cly_arg_buf(&a, dy);
     cly_arg_buf(&a, db);
     cly_arg_int(&a, g->n);
     cly_arg_int(&a, g->k);
     cly_arg_long(&a, P);
-    cly_arg_raw(&a, sizeof beta, &beta);
+    cly_arg_float(&a, beta);
     const int64_t global[1] = {g->k};
-    return cly_conv_launch(ctx, &a, 1, global, NULL, "conv bias gradient");
+    return cly_launch(ctx, &a, 1, global, NULL);
 }
 
 /* The data gradient of a stride-1 convolution is itself a stride-1
@@ -145,14 +144,14 @@ static cly_status backward_data_gemm(cly_context *ctx, const cly_conv_geom *g, c
                              cols, red * cols, G);
         if (s != CLY_SUCCESS)
             return s;
-        cly_args a = {.kernel = k};
+        cly_args a = cly_args_for(k, "col2im");
         cly_arg_buf(&a, col);
         cly_arg_buf(&a, (cly_buf){dx.mem, dx.offset + n0 * x_sample});
         geometry_args(&a, g);
         cly_arg_int(&a, nb);
-        cly_arg_raw(&a, sizeof beta, &beta);
+        cly_arg_float(&a, beta);
         const int64_t global[2] = {g->h, nb * g->c};
-        if ((s = cly_conv_launch(ctx, &a, 2, global, NULL, "col2im")) != CLY_SUCCESS)
+        if ((s = cly_launch(ctx, &a, 2, global, NULL)) != CLY_SUCCESS)
             return s;
     }
     return CLY_SUCCESS;
@@ -171,7 +170,7 @@ cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_
     cly_status s = cly_kernel_get(ctx, PROGRAM, "", "flip_weights", &k);
     if (s != CLY_SUCCESS)
         return s;
-    cly_args a = {.kernel = k};
+    cly_args a = cly_args_for(k, "flip weights");
     cly_arg_buf(&a, w);
     cly_arg_buf(&a, wf);
     cly_arg_int(&a, g->c);
@@ -180,7 +179,7 @@ cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_
     cly_arg_int(&a, g->fh);
     cly_arg_int(&a, g->fw);
     const int64_t global[1] = {nw};
-    if ((s = cly_conv_launch(ctx, &a, 1, global, NULL, "flip weights")) != CLY_SUCCESS)
+    if ((s = cly_launch(ctx, &a, 1, global, NULL)) != CLY_SUCCESS)
         return s;
     cly_buf out = beta != 0.0f ? tmp : dx;
     if ((s = cly_conv_forward(ctx, CLY_CONV_DIRECT, &f, dy, wf, (cly_buf){NULL, 0}, out, scratch)) != CLY_SUCCESS)

@@ -125,37 +125,35 @@ cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly
         return s;
     const int64_t per_sample = t.pack ? cly_conv_direct_sample_floats(ctx, g) : 0;
     const int64_t chunk = t.pack ? cly_conv_chunk(ctx, per_sample, g->n) : g->n;
-    const size_t local[3] = {cly_conv_group_size(ctx), 1, 1};
+    const size_t local[3] = {cly_tuning_of(ctx)->conv_group, 1, 1};
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
         cly_buf xs = {x.mem, x.offset + n0 * g->c * g->h * g->w};
         if (t.pack) {
-            cly_args a = {.kernel = pack};
+            cly_args a = cly_args_for(pack, "conv_pack");
             cly_arg_buf(&a, xs);
             cly_arg_buf(&a, ws);
             const int64_t pints[] = {g->c, g->h, g->w, t.hq, t.qw, g->pt, g->pl};
-            for (size_t i = 0; i < sizeof pints / sizeof pints[0]; i++)
-                cly_arg_int(&a, pints[i]);
+            cly_arg_ints(&a, pints, sizeof pints / sizeof pints[0]);
             const int64_t pglobal[3] = {g->sw * g->sh * t.hq, g->c, nb};
-            if ((s = cly_conv_launch(ctx, &a, 3, pglobal, local, "conv_pack")) != CLY_SUCCESS)
+            if ((s = cly_launch(ctx, &a, 3, pglobal, local)) != CLY_SUCCESS)
                 return s;
             xs = ws;
         }
-        cly_args b = {.kernel = conv};
+        cly_args b = cly_args_for(conv, "conv_direct");
         cly_arg_buf(&b, xs);
         cly_arg_buf(&b, w);
         cly_arg_buf(&b, g->bias ? bias : w);
         cly_arg_buf(&b, (cly_buf){y.mem, y.offset + n0 * g->k * g->oh * g->ow});
         const int64_t ints[] = {g->c, g->k, g->groups, g->fh, g->fw, g->dh, g->dw,
                                 g->oh, g->ow, t.qw,   t.hq,  t.mt,  t.ktiles};
-        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-            cly_arg_int(&b, ints[i]);
+        cly_arg_ints(&b, ints, sizeof ints / sizeof ints[0]);
         cly_arg_long(&b, t.plane);
         cly_arg_int(&b, !t.pack);
         cly_arg_int(&b, g->bias);
         cly_arg_int(&b, g->relu);
         const int64_t global[3] = {t.mt, g->groups * t.ktiles, nb};
-        if ((s = cly_conv_launch(ctx, &b, 3, global, local, "conv_direct")) != CLY_SUCCESS)
+        if ((s = cly_launch(ctx, &b, 3, global, local)) != CLY_SUCCESS)
             return s;
     }
     return CLY_SUCCESS;

@@ -62,7 +62,7 @@ static cly_status epilogue(cly_context *ctx, const cly_conv_geom *g, int64_t nb,
     /* CPU: each work-item walks a contiguous run; elsewhere neighbouring
      * work-items take neighbouring elements. */
     const int64_t chunk = ctx->info.type == CLY_DEVICE_CPU ? 4096 : 1;
-    cly_args a = {.kernel = k};
+    cly_args a = cly_args_for(k, "conv bias_relu");
     cly_arg_buf(&a, y);
     cly_arg_buf(&a, g->bias ? bias : y);
     cly_arg_int(&a, g->k);
@@ -71,8 +71,8 @@ static cly_status epilogue(cly_context *ctx, const cly_conv_geom *g, int64_t nb,
     cly_arg_int(&a, g->bias);
     cly_arg_int(&a, g->relu);
     const int64_t global[2] = {(hw + chunk - 1) / chunk, nb * g->k};
-    const size_t local[2] = {cly_conv_group_size(ctx), 1};
-    return cly_conv_launch(ctx, &a, 2, global, local, "conv bias_relu");
+    const size_t local[2] = {cly_tuning_of(ctx)->conv_group, 1};
+    return cly_launch(ctx, &a, 2, global, local);
 }
 
 cly_status cly_conv_im2col_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
@@ -85,17 +85,16 @@ cly_status cly_conv_im2col_forward(cly_context *ctx, const cly_conv_geom *g, cly
     cly_status s = cly_kernel_get(ctx, PROGRAM, "", "im2col", &k);
     if (s != CLY_SUCCESS)
         return s;
-    const size_t local[3] = {cly_conv_group_size(ctx), 1, 1};
+    const size_t local[3] = {cly_tuning_of(ctx)->conv_group, 1, 1};
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
-        cly_args a = {.kernel = k};
+        cly_args a = cly_args_for(k, "im2col");
         cly_arg_buf(&a, (cly_buf){x.mem, x.offset + n0 * g->c * g->h * g->w});
         cly_arg_buf(&a, ws);
         const int64_t ints[] = {g->c, g->h, g->w, g->fh, g->fw, g->sh, g->sw, g->pt, g->pl, g->dh, g->dw, g->oh, g->ow};
-        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-            cly_arg_int(&a, ints[i]);
+        cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
         const int64_t global[3] = {g->oh, g->c * taps, nb};
-        if ((s = cly_conv_launch(ctx, &a, 3, global, local, "im2col")) != CLY_SUCCESS)
+        if ((s = cly_launch(ctx, &a, 3, global, local)) != CLY_SUCCESS)
             return s;
         cly_buf yc = {y.mem, y.offset + n0 * g->k * hw};
         if ((s = grouped_gemm(ctx, g, nb, taps, hw, w, ws, per_sample, yc)) != CLY_SUCCESS)

@@ -1,10 +1,10 @@
 /* Shared by the convolution files (conv*.c): the per-algorithm entry points
- * behind cly_conv_forward, the workspace chunking rule, and small helpers to
- * set kernel arguments and enqueue. Not installed. */
+ * behind cly_conv_forward and the workspace chunking rule. Not installed. */
 #ifndef CLY_CONV_INTERNAL_H
 #define CLY_CONV_INTERNAL_H
 
-#include "kernels/kernels.h"
+#include "runtime/launch.h"
+#include "runtime/tuning.h"
 
 /* ---- conv_geom.c */
 
@@ -31,49 +31,5 @@ cly_status cly_conv_im2col_forward(cly_context *ctx, const cly_conv_geom *g, cly
                                    cly_buf y, cly_buf ws);
 cly_status cly_conv_gemm1x1_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                     cly_buf y);
-
-/* ---- kernel launch helpers (conv.c) */
-
-/* Arguments are set in order; the first failure is kept in err. A buffer is
- * two arguments: the cl_mem and its element offset as a long. */
-typedef struct cly_args {
-    cl_kernel kernel;
-    cl_uint next;
-    cl_int err;
-} cly_args;
-
-static inline void cly_arg_raw(cly_args *a, size_t size, const void *value)
-{
-    cl_int e = clSetKernelArg(a->kernel, a->next++, size, value);
-    if (a->err == CL_SUCCESS)
-        a->err = e;
-}
-static inline void cly_arg_buf(cly_args *a, cly_buf b)
-{
-    cl_long off = b.offset;
-    cly_arg_raw(a, sizeof(cl_mem), &b.mem);
-    cly_arg_raw(a, sizeof off, &off);
-}
-static inline void cly_arg_int(cly_args *a, int64_t v)
-{
-    cl_int i = (cl_int)v;
-    cly_arg_raw(a, sizeof i, &i);
-}
-static inline void cly_arg_long(cly_args *a, int64_t v)
-{
-    cl_long l = v;
-    cly_arg_raw(a, sizeof l, &l);
-}
-
-/* Enqueue `kernel` over `global` (rounded up to a multiple of `local`
- * in every dimension: kernels guard their own bounds) after checking the
- * arguments; `what` names the launch in messages. local NULL lets the
- * runtime choose. */
-cly_status cly_conv_launch(cly_context *ctx, const cly_args *args, cl_uint dims, const int64_t *global,
-                           const size_t *local, const char *what);
-
-/* The work-group size for 1-D-style kernels that loop inside each
- * work-item: fixed per device type so pocl compiles each kernel once. */
-size_t cly_conv_group_size(const cly_context *ctx);
 
 #endif

@@ -31,19 +31,16 @@ cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t o
                        : cly_gemm(ctx, false, true, n, outputs, inputs, 1.0f, x, inputs, w, inputs, 0.0f, y, outputs);
     if (s != CLY_SUCCESS || (!bias.mem && !relu))
         return s;
-    cl_kernel k;
-    s = cly_kernel_get(ctx, "eltwise", "", "bias_act", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_mem bm = bias.mem ? bias.mem : y.mem; /* unused when has_bias = 0, but must be a valid cl_mem */
-    cl_long yo = y.offset, bo = bias.offset, cnt = count, cols = outputs;
-    cl_int has_bias = bias.mem != NULL, act = relu;
-    const cly_karg a[] = {CLY_ARG(y.mem), CLY_ARG(yo),   CLY_ARG(bm),       CLY_ARG(bo),
-                          CLY_ARG(cnt),   CLY_ARG(cols), CLY_ARG(has_bias), CLY_ARG(act)};
-    s = cly_kernel_args(ctx, k, "bias_act", a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_1d(ctx, k, count, "fc bias_act");
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "bias_act");
+    a.what = "fc bias_act";
+    cly_arg_buf(&a, y);
+    cly_arg_buf(&a, (cly_buf){bias.mem ? bias.mem : y.mem, bias.offset}); /* unused when has_bias = 0, but must be a valid cl_mem */
+    cly_arg_long(&a, count);
+    cly_arg_long(&a, outputs);
+    cly_arg_int(&a, bias.mem != NULL);
+    cly_arg_int(&a, relu);
+    return cly_launch_1d(ctx, &a, count);
 }
 
 /* Backward, with dy already masked by the caller when a ReLU was fused:
@@ -68,16 +65,13 @@ cly_status cly_fc_backward(cly_context *ctx, int64_t n, int64_t inputs, int64_t 
         s = cly_gemm(ctx, true, false, outputs, inputs, n, 1.0f, dy, outputs, x, inputs, beta, dw, inputs);
     if (s != CLY_SUCCESS || !db.mem)
         return s;
-    cl_kernel k;
-    s = cly_kernel_get(ctx, "eltwise", "", "bias_grad", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long dyo = dy.offset, dbo = db.offset, rows = n, cols = outputs;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(db.mem), CLY_ARG(dbo),
-                          CLY_ARG(rows),   CLY_ARG(cols), CLY_ARG(b)};
-    s = cly_kernel_args(ctx, k, "bias_grad", a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_1d(ctx, k, outputs, "fc bias_grad");
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "bias_grad");
+    a.what = "fc bias_grad";
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, db);
+    cly_arg_long(&a, n);
+    cly_arg_long(&a, outputs);
+    cly_arg_float(&a, beta);
+    return cly_launch_1d(ctx, &a, outputs);
 }

@@ -3,7 +3,7 @@
  * CLBlast's GEMM does poorly: the convolution weight gradient (inner
  * dimension samples x positions, 10^4 and more) and fully connected layers
  * at small batch (a GEMV, M = batch). */
-#include "kernels/conv_internal.h"
+#include "runtime/launch.h"
 
 #include <stdio.h>
 
@@ -14,11 +14,9 @@ cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_bu
     const int vw = ctx->info.preferred_vector_width_float >= 16 ? 16 : ctx->info.preferred_vector_width_float >= 8 ? 8 : 4;
     char opts[64];
     snprintf(opts, sizeof opts, "-DVW=%d -DTM=4 -DTN=4", vw);
-    cl_kernel kern;
-    cly_status s = cly_kernel_get(ctx, "gemm_nt", opts, "gemm_nt", &kern);
-    if (s != CLY_SUCCESS)
-        return s;
-    cly_args args = {.kernel = kern};
+    cly_args args;
+    cly_args_begin(ctx, &args, "gemm_nt", opts, "gemm_nt");
+    args.what = what;
     cly_arg_buf(&args, a);
     cly_arg_long(&args, lda);
     cly_arg_long(&args, sa);
@@ -31,11 +29,11 @@ cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_bu
     cly_arg_int(&args, m);
     cly_arg_int(&args, n);
     cly_arg_long(&args, k);
-    cly_arg_raw(&args, sizeof beta, &beta);
+    cly_arg_float(&args, beta);
     const int64_t global[3] = {(n + 3) / 4, (m + 3) / 4, batches};
     /* On a CPU, one work-item per group: pocl then compiles the tile as
      * written (130-180 GFLOP/s on the weight gradient's shapes), where its
      * own group size vectorises across work-items and spills (~55). */
     static const size_t one[3] = {1, 1, 1};
-    return cly_conv_launch(ctx, &args, 3, global, ctx->info.type == CLY_DEVICE_CPU ? one : NULL, what);
+    return cly_launch(ctx, &args, 3, global, ctx->info.type == CLY_DEVICE_CPU ? one : NULL);
 }

@@ -168,16 +168,4 @@ cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_bu
                        cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc, int64_t batches,
                        float beta, const char *what);
 
-/* ---- shared by op files (ops_util.c) */
-
-/* Enqueue `kernel` over a 1-D range of `count` work-items (rounded up to the
- * work-group size; kernels guard their own bounds). */
-cly_status cly_enqueue_1d(cly_context *ctx, cl_kernel kernel, int64_t count, const char *what);
-/* Enqueue `kernel` over a width x height x planes grid (work-groups of up to
- * 8 x 8 x 1; width and height rounded up to them, kernels guard their own
- * bounds): per-plane kernels read column, row and plane from
- * get_global_id(0, 1, 2) instead of dividing a 1-D id. */
-cly_status cly_enqueue_planes(cly_context *ctx, cl_kernel kernel, int64_t width, int64_t height, int64_t planes,
-                              const char *what);
-
 #endif
