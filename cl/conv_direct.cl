@@ -38,20 +38,22 @@
  */
 #include "common.cl"
 
+/* Defaults: the tuning table's default row at 16 lanes (runtime/tuning.c);
+ * the host always passes all five. */
 #ifndef VW
-#define VW 16
+#define VW 16 /* floats per vector: 1, 2, 4, 8 or 16 */
 #endif
 #ifndef KT
-#define KT 8
+#define KT 6 /* output channels per work-item */
 #endif
 #ifndef TY
-#define TY 2
+#define TY 4 /* vectors of VW consecutive outputs per work-item */
 #endif
 #ifndef SH
-#define SH 1
+#define SH 1 /* vertical stride (the layer's, not a tuning value) */
 #endif
 #ifndef SW
-#define SW 1
+#define SW 1 /* horizontal stride (the layer's, not a tuning value) */
 #endif
 
 #define CAT_(a, b) a##b

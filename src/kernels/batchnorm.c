@@ -3,6 +3,7 @@
  * with the running mean and (unbiased, PyTorch-style) running variance.
  * Training statistics come later; see cly_batchnorm_params. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
 cly_status cly_batchnorm_forward(cly_context *ctx, cly_shape in, double epsilon, cly_buf x, cly_buf scale,
                                  cly_buf shift, cly_buf mean, cly_buf var, cly_buf y)
@@ -17,7 +18,7 @@ cly_status cly_batchnorm_forward(cly_context *ctx, cly_shape in, double epsilon,
                         "batchnorm: %lld channels of %lld positions exceed the kernel's int range", (long long)in.c,
                         (long long)hw);
     cly_args a;
-    cly_args_begin(ctx, &a, "batchnorm", "", "batchnorm");
+    cly_args_begin(ctx, &a, "batchnorm", cly_tuning_bn_options(ctx), "batchnorm");
     const cly_buf bufs[] = {x, scale, shift, mean, var, y};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         cly_arg_buf(&a, bufs[i]);

@@ -8,17 +8,8 @@
  * channel), never float atomics: y, dx, dscale and dshift repeat bit for bit
  * from run to run on one device. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
-/* Work-items per channel: enough to hide memory latency on a GPU, few enough
- * that small batches do not leave most of them idle. */
-#define BN_LOCAL 256
-
-/* How a reduction group walks its channel (cl/batchnorm.cl): strided for
- * GPUs (coalesced), a contiguous slice per work-item on CPUs. */
-static const char *walk_options(const cly_context *ctx)
-{
-    return ctx->info.type == CLY_DEVICE_CPU ? "-DBN_CONTIGUOUS" : "";
-}
 
 static cly_status bn_sizes(cly_context *ctx, cly_shape in, const char *what, int64_t *hw, int64_t *count)
 {
@@ -57,9 +48,9 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: y overlaps x without coinciding", what);
     cl_kernel ks, ka;
     size_t local;
-    if ((s = cly_kernel_get(ctx, "batchnorm", walk_options(ctx), "bn_stats", &ks)) != CLY_SUCCESS ||
-        (s = cly_kernel_get(ctx, "batchnorm", "", "bn_train_apply", &ka)) != CLY_SUCCESS ||
-        (s = cly_reduce_local(ctx, ks, BN_LOCAL, &local, "bn_stats")) != CLY_SUCCESS)
+    if ((s = cly_kernel_get(ctx, "batchnorm", cly_tuning_bn_options(ctx), "bn_stats", &ks)) != CLY_SUCCESS ||
+        (s = cly_kernel_get(ctx, "batchnorm", cly_tuning_bn_options(ctx), "bn_train_apply", &ka)) != CLY_SUCCESS ||
+        (s = cly_reduce_local(ctx, ks, cly_tuning_of(ctx)->bn_local, &local, "bn_stats")) != CLY_SUCCESS)
         return s;
     const bool update = running_mean.mem != NULL;
     cly_args a = cly_args_for(ks, "bn_stats");
@@ -107,8 +98,8 @@ cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: an output overlaps an input", what);
     cl_kernel k;
     size_t local;
-    if ((s = cly_kernel_get(ctx, "batchnorm", walk_options(ctx), "bn_backward", &k)) != CLY_SUCCESS ||
-        (s = cly_reduce_local(ctx, k, BN_LOCAL, &local, "bn_backward")) != CLY_SUCCESS)
+    if ((s = cly_kernel_get(ctx, "batchnorm", cly_tuning_bn_options(ctx), "bn_backward", &k)) != CLY_SUCCESS ||
+        (s = cly_reduce_local(ctx, k, cly_tuning_of(ctx)->bn_local, &local, "bn_backward")) != CLY_SUCCESS)
         return s;
     cly_args a = cly_args_for(k, "bn_backward");
     const cly_buf bufs[] = {x, scale, save_mean, save_invstd, dy};

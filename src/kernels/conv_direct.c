@@ -19,10 +19,11 @@ typedef struct tile {
     int64_t plane;  /* floats per channel in the layout the kernel reads */
 } tile;
 
-/* Tile sizes. VW follows the device's preferred float vector width. With
- * 16 (AVX-512 pocl: one zmm register per vector, 32 registers) a tile of
- * KT = 6 channels x TY = 4 vectors keeps 24 accumulators, 4 loaded vectors
- * and a broadcast weight in registers; measured with benchmarks/conv_bench
+/* Tile sizes, from the tuning table (runtime/tuning.c): VW follows the
+ * device's preferred float vector width. With 16 (AVX-512 pocl: one zmm
+ * register per vector, 32 registers) a tile of KT = 6 channels x TY = 4
+ * vectors keeps 24 accumulators, 4 loaded vectors and a broadcast weight in
+ * registers; measured with benchmarks/conv_bench
  * and $CLAYER_CONV_TILE (GFLOP/s, best of 2-3 interleaved rounds per tile,
  * two sessions on 2 shared cores of pocl 3.1; noise is about 15%):
  *
@@ -47,16 +48,16 @@ typedef struct tile {
 static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
 {
     tile t;
-    unsigned pref = ctx->info.preferred_vector_width_float;
-    t.vw = pref >= 16 ? 16 : pref >= 8 ? 8 : pref >= 4 ? 4 : pref >= 2 ? 2 : 1;
-    t.kt = t.vw >= 16 ? 6 : t.vw > 1 ? 4 : 8;
-    t.ty = t.vw >= 16 ? 4 : t.vw > 1 ? 3 : 1;
+    const cly_direct_tile d = cly_tuning_direct_tile(ctx);
+    t.vw = d.vw;
+    t.kt = d.kt;
+    t.ty = d.ty;
     /* Small planes (FC-like 1x1 outputs, 3x3 maps): no more vectors than
      * the M = OH*QW outputs fill, and more channels when one vector does. */
     const int64_t m = g->oh * (g->ow + (g->fw - 1) * g->dw / g->sw);
     if (m <= t.vw) {
         t.ty = 1;
-        t.kt = 8;
+        t.kt = cly_tuning_of(ctx)->direct_small_kt;
     } else if (m < (int64_t)t.ty * t.vw) {
         t.ty = (int)((m + t.vw - 1) / t.vw);
     }

@@ -60,8 +60,8 @@ static cly_status epilogue(cly_context *ctx, const cly_conv_geom *g, int64_t nb,
     if (s != CLY_SUCCESS)
         return s;
     /* CPU: each work-item walks a contiguous run; elsewhere neighbouring
-     * work-items take neighbouring elements. */
-    const int64_t chunk = ctx->info.type == CLY_DEVICE_CPU ? 4096 : 1;
+     * work-items take neighbouring elements (tuning.c). */
+    const int64_t chunk = cly_tuning_of(ctx)->epilogue_chunk;
     cly_args a = cly_args_for(k, "conv bias_relu");
     cly_arg_buf(&a, y);
     cly_arg_buf(&a, g->bias ? bias : y);

@@ -5,16 +5,18 @@
  * one element-wise pass (bias_act in eltwise.cl), skipped when neither is
  * asked for. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
 /* y = x w^T is gemm_nt's form (both operands inputs-contiguous). On pocl it
  * beats CLBlast's SGEMM at every batch (AlexNet's fc6, 9216 -> 4096: 128 ms
  * -> 8.3 ms at batch 1, 464 -> 33 ms at 16): CLBlast's kernels use 128-bit
  * vectors there and tile M, which a small batch leaves empty. On GPUs,
  * where CLBlast is tuned, it keeps large batches; gemm_nt takes the
- * GEMV-shaped ones. (The GPU rule is unmeasured.) */
+ * GEMV-shaped ones (the tuning table's fc_gemm_nt_batch; the GPU rule is
+ * unmeasured). */
 static bool use_gemm_nt(const cly_context *ctx, int64_t n, int64_t outputs)
 {
-    return cly_fits_int(n) && cly_fits_int(outputs) && (ctx->info.type == CLY_DEVICE_CPU || n <= 16);
+    return cly_fits_int(n) && cly_fits_int(outputs) && n <= cly_tuning_of(ctx)->fc_gemm_nt_batch;
 }
 
 cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs, bool relu, cly_buf x,
