@@ -1,36 +1,10 @@
-/* cly_conv2d on tensors (validated like a layer) and the algorithm dispatch
- * behind cly_conv_forward. */
+/* cly_conv2d on tensors, validated like a layer (the algorithm tables and
+ * cly_conv_forward are in conv_algos.c). */
 #include "kernels/conv_internal.h"
 
 #include <stdio.h>
 
 #define WHAT "cly_conv2d"
-
-const char *cly_conv_algo_string(cly_conv_algo algo)
-{
-    static const char *const names[CLY_CONV_ALGO_COUNT] = {"auto", "direct", "im2col", "gemm1x1"};
-    return (unsigned)algo < CLY_CONV_ALGO_COUNT ? names[algo] : "unknown";
-}
-
-cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
-                            cly_buf bias, cly_buf y, cly_buf workspace)
-{
-    if (algo == CLY_CONV_AUTO)
-        algo = cly_conv_choose(ctx, g, algo);
-    char why[512];
-    if (!cly_conv_check_support(ctx, algo, g, why, sizeof why))
-        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution algorithm %s: %s", cly_conv_algo_string(algo), why);
-    switch (algo) {
-    case CLY_CONV_DIRECT:
-        return cly_conv_direct_forward(ctx, g, x, w, bias, y, workspace);
-    case CLY_CONV_IM2COL:
-        return cly_conv_im2col_forward(ctx, g, x, w, bias, y, workspace);
-    case CLY_CONV_GEMM1X1:
-        return cly_conv_gemm1x1_forward(ctx, g, x, w, bias, y);
-    default:
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "convolution algorithm %d does not exist", (int)algo);
-    }
-}
 
 static bool same_shape(cly_shape a, cly_shape b)
 {

@@ -6,7 +6,12 @@
  *
  * Samples go in chunks laid out channel-major (conv_backward.cl), so one
  * GEMM per group covers a whole chunk: for the weights, the inner dimension
- * is samples x positions; for the data, the columns are. */
+ * is samples x positions; for the data, the columns are.
+ *
+ * Where the stride is 1 and the padding stays within the dilated filter,
+ * the data gradient runs instead as a direct convolution of dY with the
+ * flipped filters (cly_conv_backward_data_flipped). Which of these runs is
+ * decided by the backward tables in conv_algos.c. */
 #include "kernels/conv_internal.h"
 
 #include <stdio.h>
@@ -19,19 +24,9 @@ static int64_t per_sample(const cly_conv_geom *g)
     return cly_conv_im2col_sample_floats(g) + g->k * g->oh * g->ow;
 }
 
-static bool flipped_geom(const cly_conv_geom *g, cly_conv_geom *f);
-static int64_t flipped_workspace(const cly_context *ctx, const cly_conv_geom *g, const cly_conv_geom *f);
-
-int64_t cly_conv_backward_workspace(const cly_context *ctx, const cly_conv_geom *g)
+int64_t cly_conv_backward_gemm_workspace(const cly_context *ctx, const cly_conv_geom *g)
 {
-    int64_t ws = per_sample(g) * cly_conv_chunk(ctx, per_sample(g), g->n);
-    cly_conv_geom f;
-    if (flipped_geom(g, &f) && cly_conv_supports(ctx, CLY_CONV_DIRECT, &f)) {
-        int64_t fw = flipped_workspace(ctx, g, &f);
-        if (fw > ws)
-            ws = fw;
-    }
-    return ws;
+    return per_sample(g) * cly_conv_chunk(ctx, per_sample(g), g->n);
 }
 
 static void geometry_args(cly_args *a, const cly_conv_geom *g)
@@ -58,8 +53,8 @@ static cly_status transpose_dy(cly_context *ctx, const cly_conv_geom *g, cly_buf
     return cly_launch(ctx, &a, 2, global, NULL);
 }
 
-cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
-                                     cly_buf db, float beta, cly_buf ws)
+cly_status cly_conv_backward_weights_gemm(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
+                                          cly_buf db, float beta, cly_buf ws)
 {
     const int64_t G = g->groups, kg = g->k / G, P = g->oh * g->ow;
     const int64_t red = g->c / G * g->fh * g->fw, x_sample = g->c * g->h * g->w;
@@ -105,11 +100,17 @@ cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, c
  * convolution: of dY, padded by D*(F-1) - P, with the flipped filters
  * (C filters over K channels). Its geometry, or false when the padding would
  * be negative (a convolution padded beyond its dilated filter extent). */
-static bool flipped_geom(const cly_conv_geom *g, cly_conv_geom *f)
+bool cly_conv_flipped_geom(const cly_conv_geom *g, cly_conv_geom *f, char *why, size_t size)
 {
     const int64_t eh = g->dh * (g->fh - 1), ew = g->dw * (g->fw - 1);
-    if (g->sh != 1 || g->sw != 1 || g->pt > eh || g->pb > eh || g->pl > ew || g->pr > ew)
+    if (g->sh != 1 || g->sw != 1 || g->pt > eh || g->pb > eh || g->pl > ew || g->pr > ew) {
+        snprintf(why, size,
+                 "needs stride 1 and padding within the dilated filter extent %lldx%lld; this layer has stride "
+                 "%lldx%lld, padding %lld/%lld/%lld/%lld (top/bottom/left/right)",
+                 (long long)(eh + 1), (long long)(ew + 1), (long long)g->sh, (long long)g->sw, (long long)g->pt,
+                 (long long)g->pb, (long long)g->pl, (long long)g->pr);
         return false;
+    }
     *f = (cly_conv_geom){.n = g->n, .c = g->k, .h = g->oh, .w = g->ow, .k = g->c, .fh = g->fh, .fw = g->fw,
                          .sh = 1, .sw = 1, .pt = eh - g->pt, .pb = eh - g->pb, .pl = ew - g->pl, .pr = ew - g->pr,
                          .dh = g->dh, .dw = g->dw, .groups = g->groups, .oh = g->h, .ow = g->w};
@@ -118,14 +119,18 @@ static bool flipped_geom(const cly_conv_geom *g, cly_conv_geom *f)
 
 /* Workspace of the flipped-filter path: filters, the forward convolution's
  * own scratch, and a temporary dX when accumulating. */
-static int64_t flipped_workspace(const cly_context *ctx, const cly_conv_geom *g, const cly_conv_geom *f)
+int64_t cly_conv_flipped_workspace(const cly_context *ctx, const cly_conv_geom *g)
 {
+    cly_conv_geom f;
+    char why[256];
+    if (!cly_conv_flipped_geom(g, &f, why, sizeof why))
+        return 0;
     return g->k * (g->c / g->groups) * g->fh * g->fw + g->n * g->c * g->h * g->w +
-           cly_conv_workspace(ctx, CLY_CONV_DIRECT, f);
+           cly_conv_workspace(ctx, CLY_CONV_DIRECT, &f);
 }
 
-static cly_status backward_data_gemm(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
-                                     float beta, cly_buf ws)
+cly_status cly_conv_backward_data_col2im(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
+                                         float beta, cly_buf ws)
 {
     const int64_t G = g->groups, kg = g->k / G, P = g->oh * g->ow;
     const int64_t red = g->c / G * g->fh * g->fw, x_sample = g->c * g->h * g->w;
@@ -157,12 +162,13 @@ static cly_status backward_data_gemm(cly_context *ctx, const cly_conv_geom *g, c
     return CLY_SUCCESS;
 }
 
-cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
-                                  float beta, cly_buf ws)
+cly_status cly_conv_backward_data_flipped(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
+                                          float beta, cly_buf ws)
 {
     cly_conv_geom f;
-    if (!flipped_geom(g, &f) || !cly_conv_supports(ctx, CLY_CONV_DIRECT, &f))
-        return backward_data_gemm(ctx, g, dy, w, dx, beta, ws);
+    char why[256];
+    if (!cly_conv_flipped_geom(g, &f, why, sizeof why))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution backward data, flipped-direct: %s", why);
     /* Layout of ws: flipped filters | temporary dX (beta != 0) | conv scratch. */
     const int64_t nw = g->k * (g->c / g->groups) * g->fh * g->fw, nx = g->n * g->c * g->h * g->w;
     cly_buf wf = ws, tmp = {ws.mem, ws.offset + nw}, scratch = {ws.mem, ws.offset + nw + nx};

@@ -30,7 +30,7 @@ bool cly_conv_geom_make(const cly_conv_params *p, cly_shape in, cly_conv_geom *g
 bool cly_conv_supports(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
 /* The algorithm AUTO resolves to (after $CLAYER_CONV_ALGO). */
 cly_conv_algo cly_conv_choose(const cly_context *ctx, const cly_conv_geom *g, cly_conv_algo requested);
-/* Scratch floats the algorithm needs (im2col columns), 0 if none. */
+/* Scratch elements the algorithm needs (im2col columns), 0 if none. */
 int64_t cly_conv_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
 cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
                             cly_buf bias, cly_buf y, cly_buf workspace);
@@ -86,17 +86,21 @@ cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t o
  * pass's input and output; dy the gradient arriving at y, dx the one leaving
  * towards x. Parameter gradients (dw, db) follow the parameters' layouts. */
 
-/* Scratch floats the conv backward passes need. */
-int64_t cly_conv_backward_workspace(const cly_context *ctx, const cly_conv_geom *g);
+/* The conv backward passes take `algo`, the forward's resolved algorithm
+ * (what cly_conv_choose returned; never CLY_CONV_AUTO, else
+ * CLY_ERROR_INVALID_ARGUMENT), and pick their own method from it and the
+ * shape (the backward tables of conv_algos.c); CLY_ERROR_UNSUPPORTED says
+ * why none can run. Scratch elements both passes need: */
+int64_t cly_conv_backward_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
 /* dx = the transposed convolution of dy with w (col2im or a flipped-filter
  * convolution); ReLU fused in the forward pass is NOT undone here: callers
  * pass dy already masked. */
-cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
-                                  float beta, cly_buf workspace);
+cly_status cly_conv_backward_data(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf dy, cly_buf w,
+                                  cly_buf dx, float beta, cly_buf workspace);
 /* dw = sum over batch and positions of dy x im2col(x); db = sum of dy per
  * channel (skipped when db.mem is NULL). */
-cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
-                                     cly_buf db, float beta, cly_buf workspace);
+cly_status cly_conv_backward_weights(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x,
+                                     cly_buf dy, cly_buf dw, cly_buf db, float beta, cly_buf workspace);
 cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf dy, cly_buf dx,
                               cly_buf dw, cly_buf db, float beta);
 

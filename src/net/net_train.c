@@ -86,7 +86,7 @@ cly_status cly_net_plan_training(cly_net *net)
         if (node->activations > net->largest_elems)
             net->largest_elems = node->activations;
         if (node->layer.type == CLY_LAYER_CONV) {
-            int64_t ws = cly_conv_backward_workspace(net->ctx, &L->conv);
+            int64_t ws = cly_conv_backward_workspace(net->ctx, L->algo, &L->conv);
             if (ws > net->workspace_elems)
                 net->workspace_elems = ws;
         }
@@ -261,12 +261,13 @@ cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos)
         /* A fused ReLU is undone first: dy becomes dy * (y > 0), in place. */
         if (L->conv.relu && (s = cly_relu_backward(ctx, node->activations, y, dy, dy, 0.0f)) != CLY_SUCCESS)
             return s;
-        if ((s = cly_conv_backward_weights(ctx, &L->conv, x, dy, param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
+        if ((s = cly_conv_backward_weights(ctx, net->layers[id].algo, &L->conv, x, dy,
+                                           param_buf(net, gm, id, CLY_PARAM_WEIGHTS),
                                            L->conv.bias ? param_buf(net, gm, id, CLY_PARAM_BIAS) : none, 0.0f,
                                            ws)) != CLY_SUCCESS)
             return s;
-        return dx_needed ? cly_conv_backward_data(ctx, &L->conv, dy, param_buf(net, net->params, id, CLY_PARAM_WEIGHTS),
-                                                  dx, beta, ws)
+        return dx_needed ? cly_conv_backward_data(ctx, net->layers[id].algo, &L->conv, dy,
+                                                  param_buf(net, net->params, id, CLY_PARAM_WEIGHTS), dx, beta, ws)
                          : CLY_SUCCESS;
     case CLY_LAYER_LOCAL:
         if (L->conv.relu && (s = cly_relu_backward(ctx, node->activations, y, dy, dy, 0.0f)) != CLY_SUCCESS)
