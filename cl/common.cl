@@ -37,6 +37,13 @@ typedef float16 real16;
         return;                                                            \
     const idx_t i = ((idx_t)get_global_id(2) * (Y) + y) * (X) + x
 
+/* The one ReLU of every kernel (eltwise.cl's relu and bias_act, the fused
+ * epilogues of conv_direct.cl and conv_local.cl): v < 0 ? 0 : v, for a
+ * real or a realN. NaN passes through (NaN < 0 is false), as in PyTorch,
+ * whether the ReLU is fused or a layer of its own. (fmax(v, 0) would map
+ * NaN to 0.) v is evaluated twice: pass a plain value. */
+#define CLY_RELU(v) ((v) < 0 ? 0 : (v))
+
 /* Store a gradient: *p = beta * *p + v. beta == 0 overwrites without reading
  * *p, which may be uninitialised or NaN (0 * NaN would be NaN); beta == 1 is
  * the plain sum (fma(1, a, b) rounds a + b once, like an add). */

@@ -174,7 +174,7 @@ __kernel void conv_direct(__global const real *xp, long xp_off, __global const r
         for (int b = 0; b < TY; b++) {
             floatv r = acc[a][b] + (floatv)bv;
             if (relu)
-                r = fmax(r, (floatv)0.0f);
+                r = CLY_RELU(r);
             if (whole[b]) {
                 VSTORE(r, yk + (idx_t)oy[b] * OW + ox[b]);
             } else {

@@ -60,7 +60,7 @@ cly_status cly_conv_backward_weights_gemm(cly_context *ctx, const cly_conv_geom 
     const int64_t red = g->c / G * g->fh * g->fw, x_sample = g->c * g->h * g->w;
     const int64_t chunk = cly_conv_chunk(ctx, per_sample(g), g->n);
     cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, PROGRAM, "", "im2col_t", &k);
+    cly_status s = cly_kernel_get(ctx, "im2col", "", "im2col_t", &k); /* the forward's body, channel-major rows */
     if (s != CLY_SUCCESS)
         return s;
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
@@ -83,17 +83,7 @@ cly_status cly_conv_backward_weights_gemm(cly_context *ctx, const cly_conv_geom 
     }
     if (!db.mem)
         return CLY_SUCCESS;
-    if ((s = cly_kernel_get(ctx, PROGRAM, "", "bias_grad", &k)) != CLY_SUCCESS)
-        return s;
-    cly_args a = cly_args_for(k, "conv bias gradient");
-    cly_arg_buf(&a, dy);
-    cly_arg_buf(&a, db);
-    cly_arg_int(&a, g->n);
-    cly_arg_int(&a, g->k);
-    cly_arg_long(&a, P);
-    cly_arg_float(&a, beta);
-    const int64_t global[1] = {g->k};
-    return cly_launch(ctx, &a, 1, global, NULL);
+    return cly_bias_grad(ctx, g->n, g->k, P, dy, db, beta);
 }
 
 /* The data gradient of a stride-1 convolution is itself a stride-1

@@ -65,10 +65,6 @@ cly_status cly_conv_im2col_forward(cly_context *ctx, const cly_conv_geom *g, cly
                                    cly_buf y, cly_buf ws);
 cly_status cly_conv_gemm1x1_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                     cly_buf y);
-/* y = act(y + bias) over nb samples of K planes of hw elements (the
- * epilogue of the GEMM algorithms). */
-cly_status cly_conv_bias_act(cly_context *ctx, const cly_conv_geom *g, int64_t nb, int64_t hw, cly_buf bias,
-                             cly_buf y);
 
 /* ---- conv_backward.c: backward through im2col + GEMM (col2im for the
  * data), and the data gradient as a flipped-filter direct convolution */

@@ -1,5 +1,7 @@
-/* Element-wise ops: ReLU (in place allowed), addition, channel concat. */
+/* Element-wise ops: ReLU (in place allowed), addition, channel concat, and
+ * the bias + activation epilogue of the GEMM-based layers. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
 cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf y)
 {
@@ -43,4 +45,24 @@ cly_status cly_concat_forward(cly_context *ctx, int64_t n, int64_t c, int64_t hw
     const int64_t longs[] = {count, c, hw, c_total, c_offset};
     cly_arg_longs(&a, longs, sizeof longs / sizeof longs[0]);
     return cly_launch_1d(ctx, &a, count);
+}
+
+cly_status cly_bias_act(cly_context *ctx, int64_t planes, int64_t k, int64_t hw, cly_buf bias, bool relu, cly_buf y)
+{
+    if (!bias.mem && !relu)
+        return CLY_SUCCESS;
+    const cly_tuning *t = cly_tuning_of(ctx);
+    const int64_t chunk = t->epilogue_chunk, tiles = (hw + chunk - 1) / chunk;
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "bias_act");
+    cly_arg_buf(&a, y);
+    cly_arg_buf(&a, (cly_buf){bias.mem ? bias.mem : y.mem, bias.offset}); /* unused without bias, but a valid cl_mem */
+    const int64_t longs[] = {planes, k, hw, chunk};
+    cly_arg_longs(&a, longs, 4);
+    cly_arg_int(&a, bias.mem != NULL);
+    cly_arg_int(&a, relu);
+    /* Planes of one tile (FC outputs, small maps) group along the planes. */
+    const int64_t global[2] = {tiles, planes};
+    const size_t local[2] = {tiles == 1 ? 1 : t->conv_group, tiles == 1 ? t->group_1d : 1};
+    return cly_launch(ctx, &a, 2, global, local);
 }

@@ -1,6 +1,7 @@
 /* Backward of the element-wise ops (kernels in cl/eltwise.cl): ReLU through
- * the mask y > 0, the plain gradient sum that addition and fan-out need, and
- * the channel slice that concat hands back to each input. */
+ * the mask y > 0, the plain gradient sum that addition and fan-out need, the
+ * channel slice that concat hands back to each input, and the bias gradient
+ * of convolution and fully connected. */
 #include "runtime/launch.h"
 
 /* Element-wise: an output may coincide with an input (each work-item reads
@@ -66,4 +67,16 @@ cly_status cly_concat_backward(cly_context *ctx, int64_t n, int64_t c, int64_t h
     cly_arg_longs(&a, longs, sizeof longs / sizeof longs[0]);
     cly_arg_float(&a, beta);
     return cly_launch_1d(ctx, &a, count);
+}
+
+cly_status cly_bias_grad(cly_context *ctx, int64_t n, int64_t k, int64_t hw, cly_buf dy, cly_buf db, float beta)
+{
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "bias_grad");
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, db);
+    const int64_t longs[] = {n, k, hw};
+    cly_arg_longs(&a, longs, 3);
+    cly_arg_float(&a, beta);
+    return cly_launch_1d(ctx, &a, k);
 }

@@ -2,8 +2,7 @@
  * The input of each sample is its C x H x W block taken flat, i.e. in C, H, W
  * order, which is how NCHW stores it: no reshuffle is needed. The product is
  * one GEMM (gemm_nt or CLBlast, see use_gemm_nt); bias and ReLU follow in
- * one element-wise pass (bias_act in eltwise.cl), skipped when neither is
- * asked for. */
+ * one element-wise pass (cly_bias_act), skipped when neither is asked for. */
 #include "runtime/launch.h"
 #include "runtime/tuning.h"
 
@@ -33,22 +32,13 @@ cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t o
                        : cly_gemm(ctx, false, true, n, outputs, inputs, 1.0f, x, inputs, w, inputs, 0.0f, y, outputs);
     if (s != CLY_SUCCESS || (!bias.mem && !relu))
         return s;
-    cly_args a;
-    cly_args_begin(ctx, &a, "eltwise", "", "bias_act");
-    a.what = "fc bias_act";
-    cly_arg_buf(&a, y);
-    cly_arg_buf(&a, (cly_buf){bias.mem ? bias.mem : y.mem, bias.offset}); /* unused when has_bias = 0, but must be a valid cl_mem */
-    cly_arg_long(&a, count);
-    cly_arg_long(&a, outputs);
-    cly_arg_int(&a, bias.mem != NULL);
-    cly_arg_int(&a, relu);
-    return cly_launch_1d(ctx, &a, count);
+    return cly_bias_act(ctx, count, outputs, 1, bias, relu, y);
 }
 
 /* Backward, with dy already masked by the caller when a ReLU was fused:
  *   dx[n x in]  = dy[n x out] * w[out x in]       (SGEMM, beta as given)
  *   dw[out x in] = dy^T[out x n] * x[n x in]      (SGEMM, beta as given)
- *   db[out]     = sum over rows of dy              (bias_grad: one work-item
+ *   db[out]     = sum over rows of dy              (cly_bias_grad: one work-item
  * per output sums its column in row order, deterministic, no atomics).
  * CLBlast does not read C when beta is 0 (its epilogue branches on it), so
  * NaN in an uninitialised dx or dw cannot leak; the tests check that. */
@@ -67,13 +57,5 @@ cly_status cly_fc_backward(cly_context *ctx, int64_t n, int64_t inputs, int64_t 
         s = cly_gemm(ctx, true, false, outputs, inputs, n, 1.0f, dy, outputs, x, inputs, beta, dw, inputs);
     if (s != CLY_SUCCESS || !db.mem)
         return s;
-    cly_args a;
-    cly_args_begin(ctx, &a, "eltwise", "", "bias_grad");
-    a.what = "fc bias_grad";
-    cly_arg_buf(&a, dy);
-    cly_arg_buf(&a, db);
-    cly_arg_long(&a, n);
-    cly_arg_long(&a, outputs);
-    cly_arg_float(&a, beta);
-    return cly_launch_1d(ctx, &a, outputs);
+    return cly_bias_grad(ctx, n, outputs, 1, dy, db, beta);
 }

@@ -60,8 +60,13 @@ cly_status cly_gap_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y)
 
 /* ---- element-wise and normalisation (eltwise.c, lrn.c, batchnorm.c, softmax.c) */
 
-/* y = max(x, 0) over count elements; y may equal x (in place). */
+/* y = x < 0 ? 0 : x over count elements (NaN passes, as in the fused
+ * epilogues); y may equal x (in place). */
 cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf y);
+/* The epilogue of convolution as GEMM and of fully connected: over `planes`
+ * planes of hw elements, y = relu?(y + bias[plane % k]) (bias.mem NULL: no
+ * bias). */
+cly_status cly_bias_act(cly_context *ctx, int64_t planes, int64_t k, int64_t hw, cly_buf bias, bool relu, cly_buf y);
 /* y = a + b (element-wise, count elements); y may equal a or b. */
 cly_status cly_add_forward(cly_context *ctx, int64_t count, cly_buf a, cly_buf b, cly_buf y);
 /* Copy x (n x c x hw) into channels [c_offset, c_offset + c) of y (n x c_total x hw). */
@@ -112,6 +117,10 @@ cly_status cly_pool_backward(cly_context *ctx, const cly_pool_geom *g, cly_buf x
 cly_status cly_gap_backward(cly_context *ctx, cly_shape in, cly_buf dy, cly_buf dx, float beta);
 /* dx = dy where y > 0, else 0 (y may be the fused conv/FC output). */
 cly_status cly_relu_backward(cly_context *ctx, int64_t count, cly_buf y, cly_buf dy, cly_buf dx, float beta);
+/* db[j] = beta*db[j] + sum over n < N, p < hw of dy[(n*k + j)*hw + p], j < k:
+ * the bias gradient of convolution (per channel) and of fully connected
+ * (hw = 1: column sums), in a fixed order. */
+cly_status cly_bias_grad(cly_context *ctx, int64_t n, int64_t k, int64_t hw, cly_buf dy, cly_buf db, float beta);
 /* dx = beta*dx + dy (add's backward for each input; also a plain gradient copy). */
 cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_buf dx, float beta);
 /* dx = channels [c_offset, c_offset + c) of dy. */
