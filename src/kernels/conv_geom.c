@@ -101,8 +101,8 @@ bool cly_conv_fits_alloc(const cly_context *ctx, int64_t elems)
 
 int64_t cly_conv_chunk(const cly_context *ctx, int64_t per_sample, int64_t n)
 {
-    int64_t budget = (int64_t)1 << 24; /* floats: 64 MiB */
-    int64_t cap = (int64_t)(ctx->info.max_alloc_bytes / 4);
+    int64_t budget = (int64_t)1 << 24; /* elements: 64 MiB of float, 128 MiB of double */
+    int64_t cap = (int64_t)(ctx->info.max_alloc_bytes / cly_real_size(ctx));
     if (cap < budget)
         budget = cap;
     if (per_sample <= 0)
