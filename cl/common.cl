@@ -27,7 +27,7 @@ typedef float16 real16;
 /* Offset of element (n, c, y, x) in an NCHW tensor of C x H x W per sample. */
 #define NCHW(n, c, y, x, C, H, W) ((((idx_t)(n) * (C) + (c)) * (H) + (y)) * (W) + (x))
 
-/* The element a work-item of a cly_enqueue_planes launch owns: column x < X
+/* The element a work-item of a cly_launch_planes launch owns: column x < X
  * and row y < Y of plane get_global_id(2), flat index i = (plane*Y + y)*X + x,
  * found without a division. Work-items past the rounded-up edge return from
  * the kernel. */

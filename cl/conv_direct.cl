@@ -1,5 +1,5 @@
-/* Tiled direct convolution, NCHW, float32. Two kernels; every tensor is a
- * base buffer + element offset.
+/* Tiled direct convolution, NCHW, real (float or double). Two kernels;
+ * every tensor is a base buffer + element offset.
  *
  * conv_pack copies a chunk of samples into a zero-padded layout split by
  * stride phase in both directions, so that the convolution kernel needs no

@@ -1,5 +1,5 @@
 /* Locally connected layer: a convolution without weight sharing. NCHW,
- * float32; every tensor is a base buffer + element offset. With Cg = C/G
+ * real (float or double); every tensor is a base buffer + element offset. With Cg = C/G
  * input channels and Kg = K/G filters per group, g = k / Kg:
  *
  *   y[n][k][oy][ox] = bias[k][oy][ox]

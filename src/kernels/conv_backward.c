@@ -4,7 +4,8 @@
  * convolution of dY with the spatially flipped filters. Works for every
  * stride, padding, dilation and group count.
  *
- * Samples go in chunks laid out channel-major (conv_backward.cl), so one
+ * Samples go in chunks laid out channel-major (im2col_t in im2col.cl, dy_t
+ * in conv_backward.cl), so one
  * GEMM per group covers a whole chunk: for the weights, the inner dimension
  * is samples x positions; for the data, the columns are.
  *

@@ -48,8 +48,8 @@ bool cly_conv_dims_fit_int(const cly_conv_geom *g);
 bool cly_conv_fits_alloc(const cly_context *ctx, int64_t elems);
 
 /* Samples per pass when one sample needs `per_sample` workspace elements: as
- * many of the n as fit a fixed budget (64 MiB, less if the device's largest
- * allocation is smaller), at least 1. Forward, backward and their workspace
+ * many of the n as fit a fixed budget (2^24 elements, fewer if the device's
+ * largest allocation holds fewer of the context's elements), at least 1. Forward, backward and their workspace
  * sizes all use it, so they agree on the size. */
 int64_t cly_conv_chunk(const cly_context *ctx, int64_t per_sample, int64_t n);
 

@@ -1,10 +1,11 @@
-/* Device operations: one function family per layer kind, on buffers (cl_mem +
- * element offset) so that a memory planner can place values in one arena.
- * Each op validates nothing the graph already checked (shapes are trusted),
- * but returns a status for every OpenCL or build failure. Everything
- * enqueues on ctx->queue and returns without waiting. */
-#ifndef CLY_OPS_H
-#define CLY_OPS_H
+/* Device operations, the host side of every kernel family (the files of
+ * src/kernels/ over those of cl/): one function family per layer kind, on
+ * buffers (cl_mem + element offset) so that a memory planner can place
+ * values in one arena. Each op validates nothing the graph already checked
+ * (shapes are trusted), but returns a status for every OpenCL or build
+ * failure. Everything enqueues on ctx->queue and returns without waiting. */
+#ifndef CLY_KERNELS_H
+#define CLY_KERNELS_H
 
 #include "runtime/blas.h"
 

@@ -18,8 +18,8 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
         (s = cly_kernel_get(ctx, "local_backward", "", "local_grad_data", &kd)) != CLY_SUCCESS)
         return s;
     const int64_t p = g->oh * g->ow;
-    /* Parameter gradients are this batch's: beta applies to dx only, and
-     * callers clear dw and db first (see ops.h). */
+    /* Parameter gradients are this batch's: beta applies to dx only; dw and
+     * db are overwritten (beta 0). */
     const float zero = 0.0f;
     cly_args a = cly_args_for(kw, "local weight gradient");
     cly_arg_buf(&a, x);
