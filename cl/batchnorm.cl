@@ -61,7 +61,11 @@ static real group_sum(__local real *scratch, real v)
  * sitting at (n*C + c)*HW + p with n = e / HW, p = e % HW. The walk keeps n
  * and p by adding L and carrying, not by dividing (a 64-bit division per
  * element cost more than the arithmetic); the order is unchanged. */
-#ifdef BN_CONTIGUOUS
+#ifndef BN_CONTIGUOUS
+#define BN_CONTIGUOUS 0 /* 1: contiguous slices (CPUs), 0: strided walk (the tuning table's default row) */
+#endif
+
+#if BN_CONTIGUOUS
 /* CPUs run a group's work-items one after another: each walks its own
  * contiguous slice [l*S, (l+1)*S) of the channel, S = ceil(M/L), which
  * streams through memory instead of striding by L. */

@@ -27,7 +27,7 @@ typedef float16 real16;
 /* Offset of element (n, c, y, x) in an NCHW tensor of C x H x W per sample. */
 #define NCHW(n, c, y, x, C, H, W) ((((idx_t)(n) * (C) + (c)) * (H) + (y)) * (W) + (x))
 
-/* The element a work-item of a cly_enqueue_planes launch owns: column x < X
+/* The element a work-item of a cly_launch_planes launch owns: column x < X
  * and row y < Y of plane get_global_id(2), flat index i = (plane*Y + y)*X + x,
  * found without a division. Work-items past the rounded-up edge return from
  * the kernel. */
@@ -36,6 +36,13 @@ typedef float16 real16;
     if (x >= (X) || y >= (Y))                                              \
         return;                                                            \
     const idx_t i = ((idx_t)get_global_id(2) * (Y) + y) * (X) + x
+
+/* The one ReLU of every kernel (eltwise.cl's relu and bias_act, the fused
+ * epilogues of conv_direct.cl and conv_local.cl): v < 0 ? 0 : v, for a
+ * real or a realN. NaN passes through (NaN < 0 is false), as in PyTorch,
+ * whether the ReLU is fused or a layer of its own. (fmax(v, 0) would map
+ * NaN to 0.) v is evaluated twice: pass a plain value. */
+#define CLY_RELU(v) ((v) < 0 ? 0 : (v))
 
 /* Store a gradient: *p = beta * *p + v. beta == 0 overwrites without reading
  * *p, which may be uninitialised or NaN (0 * NaN would be NaN); beta == 1 is

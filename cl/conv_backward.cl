@@ -1,46 +1,18 @@
-/* Convolution backward helpers around the GEMMs. NCHW float32;
- * every tensor is a base buffer + element offset. A chunk of NB samples is
- * handled at once in "channel-major" layouts, so that each group's weight
- * gradient is one GEMM whose inner dimension runs over samples and
- * positions together (P = OH*OW, R = C*FH*FW):
+/* Convolution backward helpers around the GEMMs. NCHW, real (float or
+ * double); every tensor is a base buffer + element offset. A chunk of NB
+ * samples is handled at once in "channel-major" layouts, so that each
+ * group's weight gradient is one GEMM whose inner dimension runs over
+ * samples and positions together (P = OH*OW, R = C*FH*FW). The columns come
+ * from im2col_t (im2col.cl), the bias gradient from bias_grad (eltwise.cl).
  *
- *   im2col_t:  col[r][s*P + p] = x[s][c][oy*SH - PT + i*DH][ox*SW - PL + j*DW]
- *              (r = (c*FH + i)*FW + j, p = oy*OW + ox; 0 outside the input)
- *              work-item (oy, r, s) writes one row of OW
  *   dy_t:      t[k][s*P + p] = dy[s][k][p]            work-item (k, s) copies P
  *   col2im_t (gather form: no atomics, fixed summation order):
  *              dx[s][c][iy][ix] = beta*dx + sum over taps (i, j) with
  *              oy = (iy + PT - i*DH)/SH, ox = (ix + PL - j*DW)/SW exact and in
  *              range of col[(c*FH + i)*FW + j][s*P + oy*OW + ox]
  *              work-item (iy, s*C + c) writes one row of W
- *   bias_grad: db[k] = beta*db[k] + sum_{n, p} dy[n][k][p], one work-item
- *              per k, in a fixed order (deterministic).
  */
 #include "common.cl"
-
-__kernel void im2col_t(__global const real *x, long x_off, __global real *col, long col_off, int C, int H, int W,
-                       int FH, int FW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, int NB)
-{
-    /* One output row per work-item: a contiguous run of OW writes. */
-    const int oy = get_global_id(0), r = get_global_id(1), s = get_global_id(2);
-    const int taps = FH * FW;
-    if (oy >= OH || r >= C * taps)
-        return;
-    const int c = r / taps, i = (r % taps) / FW, j = r % FW;
-    const int iy = oy * SH - PT + i * DH;
-    __global real *out = col + col_off + (idx_t)r * NB * OH * OW + ((idx_t)s * OH + oy) * OW;
-    if (iy < 0 || iy >= H) {
-        for (int ox = 0; ox < OW; ox++)
-            out[ox] = 0.0f;
-        return;
-    }
-    __global const real *row = x + x_off + NCHW(s, c, iy, 0, C, H, W);
-    const int ix0 = j * DW - PL;
-    for (int ox = 0; ox < OW; ox++) {
-        const int ix = ix0 + ox * SW;
-        out[ox] = ix >= 0 && ix < W ? row[ix] : 0.0f;
-    }
-}
 
 __kernel void dy_t(__global const real *dy, long dy_off, __global real *t, long t_off, int K, int P, int NB)
 {
@@ -81,21 +53,6 @@ __kernel void col2im_t(__global const real *col, long col_off, __global real *dx
         }
         out[ix] = beta != 0.0f ? beta * out[ix] + acc : acc;
     }
-}
-
-__kernel void bias_grad(__global const real *dy, long dy_off, __global real *db, long db_off, int N, int K,
-                        long HW, float beta)
-{
-    const int k = get_global_id(0);
-    if (k >= K)
-        return;
-    real acc = 0.0f;
-    for (int n = 0; n < N; n++) {
-        __global const real *p = dy + dy_off + ((idx_t)n * K + k) * HW;
-        for (idx_t e = 0; e < HW; e++)
-            acc += p[e];
-    }
-    db[db_off + k] = beta != 0.0f ? beta * db[db_off + k] + acc : acc;
 }
 
 /* flip_weights: the filters of the data gradient as a forward convolution

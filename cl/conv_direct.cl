@@ -1,5 +1,5 @@
-/* Tiled direct convolution, NCHW, float32. Two kernels; every tensor is a
- * base buffer + element offset.
+/* Tiled direct convolution, NCHW, real (float or double). Two kernels;
+ * every tensor is a base buffer + element offset.
  *
  * conv_pack copies a chunk of samples into a zero-padded layout split by
  * stride phase in both directions, so that the convolution kernel needs no
@@ -38,20 +38,22 @@
  */
 #include "common.cl"
 
+/* Defaults: the tuning table's default row at 16 lanes (runtime/tuning.c);
+ * the host always passes all five. */
 #ifndef VW
-#define VW 16
+#define VW 16 /* floats per vector: 1, 2, 4, 8 or 16 */
 #endif
 #ifndef KT
-#define KT 8
+#define KT 6 /* output channels per work-item */
 #endif
 #ifndef TY
-#define TY 2
+#define TY 4 /* vectors of VW consecutive outputs per work-item */
 #endif
 #ifndef SH
-#define SH 1
+#define SH 1 /* vertical stride (the layer's, not a tuning value) */
 #endif
 #ifndef SW
-#define SW 1
+#define SW 1 /* horizontal stride (the layer's, not a tuning value) */
 #endif
 
 #define CAT_(a, b) a##b
@@ -172,7 +174,7 @@ __kernel void conv_direct(__global const real *xp, long xp_off, __global const r
         for (int b = 0; b < TY; b++) {
             floatv r = acc[a][b] + (floatv)bv;
             if (relu)
-                r = fmax(r, (floatv)0.0f);
+                r = CLY_RELU(r);
             if (whole[b]) {
                 VSTORE(r, yk + (idx_t)oy[b] * OW + ox[b]);
             } else {

@@ -1,5 +1,5 @@
 /* Locally connected layer: a convolution without weight sharing. NCHW,
- * float32; every tensor is a base buffer + element offset. With Cg = C/G
+ * real (float or double); every tensor is a base buffer + element offset. With Cg = C/G
  * input channels and Kg = K/G filters per group, g = k / Kg:
  *
  *   y[n][k][oy][ox] = bias[k][oy][ox]
@@ -43,6 +43,6 @@ __kernel void conv_local(__global const real *x, long x_off, __global const real
     if (has_bias)
         acc += bias[bias_off + (idx_t)k * OH * OW + p];
     if (relu)
-        acc = fmax(acc, (real)0);
+        acc = CLY_RELU(acc);
     y[y_off + NCHW(n, k, oy, ox, K, OH, OW)] = acc;
 }

@@ -1,15 +1,18 @@
-/* Element-wise kernels, one element per work-item over a 1-D range; every
- * id i is 64-bit and compared against `count`.
+/* Element-wise kernels, one element per work-item over a 1-D range (but
+ * bias_act and bias_grad); every id i is 64-bit and compared against `count`.
  *
- *   relu:     y[yo + i] = x[xo + i] < 0 ? 0 : x[xo + i]        i < count
- *             (NaN passes through, as in PyTorch; y may be x: in place)
+ *   relu:     y[yo + i] = CLY_RELU(x[xo + i])                   i < count
+ *             (common.cl: NaN passes through, as in PyTorch; y may be x)
  *   add:      y[yo + i] = a[ao + i] + b[bo + i]                  i < count
  *   concat:   i < N*C*HW, p = i % HW, c = (i / HW) % C, n = i / (HW*C):
  *             y[yo + (n*CT + CO + c)*HW + p] = x[xo + i]
  *             (x is N x C x HW, y is N x CT x HW, CO the channel offset)
- *   bias_act: i < rows*cols, o = i % cols:
- *             y[yo + i] = act(y[yo + i] + (has_bias ? bias[bo + o] : 0)),
- *             act = relu when relu != 0: the epilogue of fully connected.
+ *   bias_act: the epilogue of convolution as GEMM and of fully connected,
+ *             over planes q of HW elements (a conv: q = s*K + k; an FC:
+ *             HW = 1, K = outputs, q = s*K + o):
+ *             y[yo + q*HW + p] = act(y[...] (+ bias[bo + q % K] if has_bias)),
+ *             act = CLY_RELU when relu != 0; work-item (t, q) takes
+ *             p in [t*chunk, min((t+1)*chunk, HW)), a 2-D range.
  *
  * Backward (g below is stored as dx = beta*dx + g; beta == 0 overwrites
  * without reading dx, see STORE_GRAD):
@@ -19,9 +22,10 @@
  *   grad_accumulate: g = dy[dyo + i]                          i < count
  *   concat_backward: i < N*C*HW as concat:
  *                    g = dy[dyo + (n*CT + CO + c)*HW + p]
- *   bias_grad:       o < cols: g = sum_{r = 0 .. rows-1} dy[dyo + r*cols + o],
- *                    summed in row order by one work-item: no atomics,
- *                    the same bits on every run. */
+ *   bias_grad:       k < K: g = sum_{n < N} sum_{p < HW} dy[dyo + (n*K + k)*HW + p]
+ *                    (a conv: per channel; an FC: HW = 1, K = outputs, the
+ *                    column sums), summed in that order by one work-item:
+ *                    no atomics, the same bits on every run. */
 #include "common.cl"
 
 __kernel void relu(__global const real *x, long xo, __global real *y, long yo, long count)
@@ -30,7 +34,7 @@ __kernel void relu(__global const real *x, long xo, __global real *y, long yo, l
     if (i >= count)
         return;
     const real v = x[xo + i];
-    y[yo + i] = v < 0.0f ? 0.0f : v;
+    y[yo + i] = CLY_RELU(v);
 }
 
 __kernel void add(__global const real *a, long ao, __global const real *b, long bo, __global real *y, long yo,
@@ -53,18 +57,21 @@ __kernel void concat(__global const real *x, long xo, __global real *y, long yo,
     y[yo + (n * CT + CO + c) * HW + p] = x[xo + i];
 }
 
-__kernel void bias_act(__global real *y, long yo, __global const real *bias, long bo, long count, long cols,
-                       int has_bias, int relu)
+__kernel void bias_act(__global real *y, long yo, __global const real *bias, long bo, long planes, long K, long HW,
+                       long chunk, int has_bias, int relu)
 {
-    const idx_t i = get_global_id(0);
-    if (i >= count)
+    const idx_t start = (idx_t)get_global_id(0) * chunk, q = get_global_id(1);
+    if (start >= HW || q >= planes)
         return;
-    real v = y[yo + i];
-    if (has_bias)
-        v += bias[bo + i % cols];
-    if (relu && v < 0.0f)
-        v = 0.0f;
-    y[yo + i] = v;
+    const idx_t end = min(start + chunk, HW);
+    __global real *p = y + yo + q * HW;
+    const real b = has_bias ? bias[bo + q % K] : 0.0f;
+    for (idx_t e = start; e < end; e++) {
+        real v = p[e];
+        if (has_bias)
+            v += b;
+        p[e] = relu ? CLY_RELU(v) : v;
+    }
 }
 
 /* ---- backward */
@@ -99,15 +106,17 @@ __kernel void concat_backward(__global const real *dy, long dyo, __global real *
     STORE_GRAD(&dx[dxo + i], dy[dyo + (n * CT + CO + c) * HW + p], beta);
 }
 
-__kernel void bias_grad(__global const real *dy, long dyo, __global real *db, long dbo, long rows, long cols,
+__kernel void bias_grad(__global const real *dy, long dyo, __global real *db, long dbo, long N, long K, long HW,
                         float beta)
 {
-    const idx_t o = get_global_id(0);
-    if (o >= cols)
+    const idx_t k = get_global_id(0);
+    if (k >= K)
         return;
-    __global const real *col = dy + dyo + o;
     real s = 0.0f;
-    for (idx_t r = 0; r < rows; r++)
-        s += col[r * cols];
-    STORE_GRAD(&db[dbo + o], s, beta);
+    for (idx_t n = 0; n < N; n++) {
+        __global const real *p = dy + dyo + (n * K + k) * HW;
+        for (idx_t e = 0; e < HW; e++)
+            s += p[e];
+    }
+    STORE_GRAD(&db[dbo + k], s, beta);
 }

@@ -14,14 +14,15 @@
  */
 #include "common.cl"
 
+/* Defaults: the tuning table's default row at 16 lanes (runtime/tuning.c). */
 #ifndef VW
-#define VW 16
+#define VW 16 /* floats per vector load along K: 4, 8 or 16 */
 #endif
 #ifndef TM
-#define TM 4
+#define TM 4 /* rows of A (outputs m) per work-item */
 #endif
 #ifndef TN
-#define TN 4
+#define TN 4 /* rows of B (outputs n) per work-item */
 #endif
 
 #define CAT(a, b) a##b

@@ -46,18 +46,13 @@ cly_status cly_adaptive_avgpool_forward(cly_context *ctx, cly_shape in, int64_t 
     /* y is written while other work-items still read x. */
     if (cly_overlap(y, nout, x, nin))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: y overlaps x", name);
-    cl_kernel k;
-    s = cly_kernel_get(ctx, "adaptive_pool", "", name, &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long xo = x.offset, yo = y.offset;
-    cl_int H = (cl_int)in.h, W = (cl_int)in.w, OH = (cl_int)oh, OW = (cl_int)ow;
-    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo),
-                          CLY_ARG(H),     CLY_ARG(W),  CLY_ARG(OH),    CLY_ARG(OW)};
-    s = cly_kernel_args(ctx, k, name, a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_planes(ctx, k, ow, oh, in.n * in.c, name);
+    cly_args a;
+    cly_args_begin(ctx, &a, "adaptive_pool", "", name);
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    const int64_t ints[] = {in.h, in.w, oh, ow};
+    cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
+    return cly_launch_planes(ctx, &a, ow, oh, in.n * in.c);
 }
 
 cly_status cly_adaptive_avgpool_backward(cly_context *ctx, cly_shape in, int64_t oh, int64_t ow, cly_buf dy,
@@ -73,17 +68,12 @@ cly_status cly_adaptive_avgpool_backward(cly_context *ctx, cly_shape in, int64_t
     /* dx is written while other work-items still read dy. */
     if (cly_overlap(dx, nin, dy, nout))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: dx overlaps dy", name);
-    cl_kernel k;
-    s = cly_kernel_get(ctx, "adaptive_pool", "", name, &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long dyo = dy.offset, dxo = dx.offset;
-    cl_int H = (cl_int)in.h, W = (cl_int)in.w, OH = (cl_int)oh, OW = (cl_int)ow;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(b),
-                          CLY_ARG(H),      CLY_ARG(W),   CLY_ARG(OH),     CLY_ARG(OW)};
-    s = cly_kernel_args(ctx, k, name, a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_planes(ctx, k, in.w, in.h, in.n * in.c, name);
+    cly_args a;
+    cly_args_begin(ctx, &a, "adaptive_pool", "", name);
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    cly_arg_float(&a, beta);
+    const int64_t ints[] = {in.h, in.w, oh, ow};
+    cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
+    return cly_launch_planes(ctx, &a, in.w, in.h, in.n * in.c);
 }

@@ -3,6 +3,7 @@
  * with the running mean and (unbiased, PyTorch-style) running variance.
  * Training statistics come later; see cly_batchnorm_params. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
 cly_status cly_batchnorm_forward(cly_context *ctx, cly_shape in, double epsilon, cly_buf x, cly_buf scale,
                                  cly_buf shift, cly_buf mean, cly_buf var, cly_buf y)
@@ -16,18 +17,13 @@ cly_status cly_batchnorm_forward(cly_context *ctx, cly_shape in, double epsilon,
         return cly_fail(ctx, CLY_ERROR_UNSUPPORTED,
                         "batchnorm: %lld channels of %lld positions exceed the kernel's int range", (long long)in.c,
                         (long long)hw);
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "batchnorm", "", "batchnorm", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long xo = x.offset, so = scale.offset, ho = shift.offset, mo = mean.offset, vo = var.offset, yo = y.offset;
-    cl_int C = (cl_int)in.c, HW = (cl_int)hw;
-    cl_float eps = (cl_float)epsilon;
-    const cly_karg a[] = {CLY_ARG(x.mem),   CLY_ARG(xo), CLY_ARG(scale.mem), CLY_ARG(so), CLY_ARG(shift.mem),
-                          CLY_ARG(ho),      CLY_ARG(mean.mem), CLY_ARG(mo),  CLY_ARG(var.mem), CLY_ARG(vo),
-                          CLY_ARG(y.mem),   CLY_ARG(yo), CLY_ARG(C),         CLY_ARG(HW), CLY_ARG(eps)};
-    s = cly_kernel_args(ctx, k, "batchnorm", a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_planes(ctx, k, hw, in.c, in.n, "batchnorm");
+    cly_args a;
+    cly_args_begin(ctx, &a, "batchnorm", cly_tuning_bn_options(ctx), "batchnorm");
+    const cly_buf bufs[] = {x, scale, shift, mean, var, y};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        cly_arg_buf(&a, bufs[i]);
+    cly_arg_int(&a, in.c);
+    cly_arg_int(&a, hw);
+    cly_arg_float(&a, epsilon);
+    return cly_launch_planes(ctx, &a, hw, in.c, in.n);
 }

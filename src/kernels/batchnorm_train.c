@@ -8,17 +8,8 @@
  * channel), never float atomics: y, dx, dscale and dshift repeat bit for bit
  * from run to run on one device. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
-/* Work-items per channel: enough to hide memory latency on a GPU, few enough
- * that small batches do not leave most of them idle. */
-#define BN_LOCAL 256
-
-/* How a reduction group walks its channel (cl/batchnorm.cl): strided for
- * GPUs (coalesced), a contiguous slice per work-item on CPUs. */
-static const char *walk_options(const cly_context *ctx)
-{
-    return ctx->info.type == CLY_DEVICE_CPU ? "-DBN_CONTIGUOUS" : "";
-}
 
 static cly_status bn_sizes(cly_context *ctx, cly_shape in, const char *what, int64_t *hw, int64_t *count)
 {
@@ -57,33 +48,34 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: y overlaps x without coinciding", what);
     cl_kernel ks, ka;
     size_t local;
-    if ((s = cly_kernel_get(ctx, "batchnorm", walk_options(ctx), "bn_stats", &ks)) != CLY_SUCCESS ||
-        (s = cly_kernel_get(ctx, "batchnorm", "", "bn_train_apply", &ka)) != CLY_SUCCESS ||
-        (s = cly_reduce_local(ctx, ks, BN_LOCAL, &local, "bn_stats")) != CLY_SUCCESS)
+    if ((s = cly_kernel_get(ctx, "batchnorm", cly_tuning_bn_options(ctx), "bn_stats", &ks)) != CLY_SUCCESS ||
+        (s = cly_kernel_get(ctx, "batchnorm", cly_tuning_bn_options(ctx), "bn_train_apply", &ka)) != CLY_SUCCESS ||
+        (s = cly_reduce_local(ctx, ks, cly_tuning_of(ctx)->bn_local, &local, "bn_stats")) != CLY_SUCCESS)
         return s;
-    cl_int update = running_mean.mem != NULL;
+    const bool update = running_mean.mem != NULL;
+    cly_args a = cly_args_for(ks, "bn_stats");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, save_mean);
+    cly_arg_buf(&a, save_invstd);
     /* Unused running buffers still need a valid cl_mem. */
-    cl_mem rm = update ? running_mean.mem : save_mean.mem, rv = update ? running_var.mem : save_mean.mem;
-    cl_long xo = x.offset, smo = save_mean.offset, sio = save_invstd.offset, rmo = running_mean.offset,
-            rvo = running_var.offset, N = in.n, C = in.c, HW = hw;
-    cl_float eps = (cl_float)epsilon, mom = (cl_float)momentum, unbias = (cl_float)((double)m / (double)(m - 1));
-    const cly_karg sa[] = {CLY_ARG(x.mem), CLY_ARG(xo),  CLY_ARG(save_mean.mem), CLY_ARG(smo),
-                           CLY_ARG(save_invstd.mem), CLY_ARG(sio), CLY_ARG(rm), CLY_ARG(rmo),
-                           CLY_ARG(rv),    CLY_ARG(rvo), CLY_ARG(update), CLY_ARG(N),
-                           CLY_ARG(C),     CLY_ARG(HW),  CLY_ARG(eps), CLY_ARG(mom),
-                           CLY_ARG(unbias), {local * cly_real_size(ctx), NULL}};
-    if ((s = cly_kernel_args(ctx, ks, "bn_stats", sa, sizeof sa / sizeof sa[0])) != CLY_SUCCESS ||
-        (s = cly_enqueue_groups(ctx, ks, in.c, local, "bn_stats")) != CLY_SUCCESS)
+    cly_arg_buf(&a, update ? running_mean : save_mean);
+    cly_arg_buf(&a, update ? running_var : save_mean);
+    cly_arg_int(&a, update);
+    const int64_t longs[] = {in.n, in.c, hw};
+    cly_arg_longs(&a, longs, 3);
+    cly_arg_float(&a, epsilon);
+    cly_arg_float(&a, momentum);
+    cly_arg_float(&a, (double)m / (double)(m - 1));
+    cly_arg_local(&a, local * cly_real_size(ctx));
+    if ((s = cly_launch_groups(ctx, &a, in.c, local)) != CLY_SUCCESS)
         return s;
-    cl_long so = scale.offset, ho = shift.offset, yo = y.offset;
-    cl_int Ci = (cl_int)in.c, HWi = (cl_int)hw;
-    const cly_karg aa[] = {CLY_ARG(x.mem), CLY_ARG(xo),  CLY_ARG(scale.mem), CLY_ARG(so),
-                           CLY_ARG(shift.mem), CLY_ARG(ho), CLY_ARG(save_mean.mem), CLY_ARG(smo),
-                           CLY_ARG(save_invstd.mem), CLY_ARG(sio), CLY_ARG(y.mem), CLY_ARG(yo),
-                           CLY_ARG(Ci),    CLY_ARG(HWi)};
-    if ((s = cly_kernel_args(ctx, ka, "bn_train_apply", aa, sizeof aa / sizeof aa[0])) != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_planes(ctx, ka, hw, in.c, in.n, "bn_train_apply");
+    a = cly_args_for(ka, "bn_train_apply");
+    const cly_buf bufs[] = {x, scale, shift, save_mean, save_invstd, y};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        cly_arg_buf(&a, bufs[i]);
+    cly_arg_int(&a, in.c);
+    cly_arg_int(&a, hw);
+    return cly_launch_planes(ctx, &a, hw, in.c, in.n);
 }
 
 cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf scale, cly_buf save_mean,
@@ -106,22 +98,22 @@ cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: an output overlaps an input", what);
     cl_kernel k;
     size_t local;
-    if ((s = cly_kernel_get(ctx, "batchnorm", walk_options(ctx), "bn_backward", &k)) != CLY_SUCCESS ||
-        (s = cly_reduce_local(ctx, k, BN_LOCAL, &local, "bn_backward")) != CLY_SUCCESS)
+    if ((s = cly_kernel_get(ctx, "batchnorm", cly_tuning_bn_options(ctx), "bn_backward", &k)) != CLY_SUCCESS ||
+        (s = cly_reduce_local(ctx, k, cly_tuning_of(ctx)->bn_local, &local, "bn_backward")) != CLY_SUCCESS)
         return s;
-    cl_int want_dx = dx.mem != NULL, want_dscale = dscale.mem != NULL, want_dshift = dshift.mem != NULL;
-    cl_mem dxm = want_dx ? dx.mem : dy.mem, dsm = want_dscale ? dscale.mem : dy.mem,
-           dhm = want_dshift ? dshift.mem : dy.mem;
-    cl_long xo = x.offset, so = scale.offset, smo = save_mean.offset, sio = save_invstd.offset, dyo = dy.offset,
-            dxo = dx.offset, dso = dscale.offset, dho = dshift.offset, N = in.n, C = in.c, HW = hw;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo),   CLY_ARG(scale.mem), CLY_ARG(so),
-                          CLY_ARG(save_mean.mem), CLY_ARG(smo), CLY_ARG(save_invstd.mem), CLY_ARG(sio),
-                          CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dxm), CLY_ARG(dxo),
-                          CLY_ARG(dsm),   CLY_ARG(dso),  CLY_ARG(dhm), CLY_ARG(dho),
-                          CLY_ARG(want_dx), CLY_ARG(want_dscale), CLY_ARG(want_dshift), CLY_ARG(N),
-                          CLY_ARG(C),     CLY_ARG(HW),   CLY_ARG(b), {local * cly_real_size(ctx), NULL}};
-    if ((s = cly_kernel_args(ctx, k, "bn_backward", a, sizeof a / sizeof a[0])) != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_groups(ctx, k, in.c, local, "bn_backward");
+    cly_args a = cly_args_for(k, "bn_backward");
+    const cly_buf bufs[] = {x, scale, save_mean, save_invstd, dy};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        cly_arg_buf(&a, bufs[i]);
+    /* Skipped outputs still need a valid cl_mem: pass dy. */
+    cly_arg_buf(&a, (cly_buf){dx.mem ? dx.mem : dy.mem, dx.offset});
+    cly_arg_buf(&a, (cly_buf){dscale.mem ? dscale.mem : dy.mem, dscale.offset});
+    cly_arg_buf(&a, (cly_buf){dshift.mem ? dshift.mem : dy.mem, dshift.offset});
+    const int64_t wants[] = {dx.mem != NULL, dscale.mem != NULL, dshift.mem != NULL};
+    cly_arg_ints(&a, wants, 3);
+    const int64_t longs[] = {in.n, in.c, hw};
+    cly_arg_longs(&a, longs, 3);
+    cly_arg_float(&a, beta);
+    cly_arg_local(&a, local * cly_real_size(ctx));
+    return cly_launch_groups(ctx, &a, in.c, local);
 }

@@ -1,61 +1,10 @@
-/* cly_conv2d on tensors (validated like a layer), the algorithm dispatch
- * behind cly_conv_forward, and the launch helpers shared by conv*.c. */
+/* cly_conv2d on tensors, validated like a layer (the algorithm tables and
+ * cly_conv_forward are in conv_algos.c). */
 #include "kernels/conv_internal.h"
 
 #include <stdio.h>
 
 #define WHAT "cly_conv2d"
-
-const char *cly_conv_algo_string(cly_conv_algo algo)
-{
-    static const char *const names[CLY_CONV_ALGO_COUNT] = {"auto", "direct", "im2col", "gemm1x1"};
-    return (unsigned)algo < CLY_CONV_ALGO_COUNT ? names[algo] : "unknown";
-}
-
-size_t cly_conv_group_size(const cly_context *ctx)
-{
-    /* On a CPU each work-group runs as one loop on one thread: a small fixed
-     * size keeps enough groups for every core and one compiled variant. */
-    return ctx->info.type == CLY_DEVICE_CPU ? 8 : 64;
-}
-
-cly_status cly_conv_launch(cly_context *ctx, const cly_args *args, cl_uint dims, const int64_t *global,
-                           const size_t *local, const char *what)
-{
-    if (args->err != CL_SUCCESS)
-        return cly_fail_cl(ctx, args->err, "%s: clSetKernelArg", what);
-    size_t g[3];
-    for (cl_uint d = 0; d < dims; d++) {
-        if (global[d] <= 0)
-            return CLY_SUCCESS; /* nothing to do */
-        size_t l = local ? local[d] : 1;
-        if ((uint64_t)global[d] > SIZE_MAX - l)
-            return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: global size %lld", what, (long long)global[d]);
-        g[d] = ((size_t)global[d] + l - 1) / l * l;
-    }
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, args->kernel, dims, NULL, g, local, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel", what);
-}
-
-cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
-                            cly_buf bias, cly_buf y, cly_buf workspace)
-{
-    if (algo == CLY_CONV_AUTO)
-        algo = cly_conv_choose(ctx, g, algo);
-    char why[512];
-    if (!cly_conv_check_support(ctx, algo, g, why, sizeof why))
-        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution algorithm %s: %s", cly_conv_algo_string(algo), why);
-    switch (algo) {
-    case CLY_CONV_DIRECT:
-        return cly_conv_direct_forward(ctx, g, x, w, bias, y, workspace);
-    case CLY_CONV_IM2COL:
-        return cly_conv_im2col_forward(ctx, g, x, w, bias, y, workspace);
-    case CLY_CONV_GEMM1X1:
-        return cly_conv_gemm1x1_forward(ctx, g, x, w, bias, y);
-    default:
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "convolution algorithm %d does not exist", (int)algo);
-    }
-}
 
 static bool same_shape(cly_shape a, cly_shape b)
 {

@@ -4,9 +4,15 @@
  * convolution of dY with the spatially flipped filters. Works for every
  * stride, padding, dilation and group count.
  *
- * Samples go in chunks laid out channel-major (conv_backward.cl), so one
+ * Samples go in chunks laid out channel-major (im2col_t in im2col.cl, dy_t
+ * in conv_backward.cl), so one
  * GEMM per group covers a whole chunk: for the weights, the inner dimension
- * is samples x positions; for the data, the columns are. */
+ * is samples x positions; for the data, the columns are.
+ *
+ * Where the stride is 1 and the padding stays within the dilated filter,
+ * the data gradient runs instead as a direct convolution of dY with the
+ * flipped filters (cly_conv_backward_data_flipped). Which of these runs is
+ * decided by the backward tables in conv_algos.c. */
 #include "kernels/conv_internal.h"
 
 #include <stdio.h>
@@ -19,26 +25,15 @@ static int64_t per_sample(const cly_conv_geom *g)
     return cly_conv_im2col_sample_floats(g) + g->k * g->oh * g->ow;
 }
 
-static bool flipped_geom(const cly_conv_geom *g, cly_conv_geom *f);
-static int64_t flipped_workspace(const cly_context *ctx, const cly_conv_geom *g, const cly_conv_geom *f);
-
-int64_t cly_conv_backward_workspace(const cly_context *ctx, const cly_conv_geom *g)
+int64_t cly_conv_backward_gemm_workspace(const cly_context *ctx, const cly_conv_geom *g)
 {
-    int64_t ws = per_sample(g) * cly_conv_chunk(ctx, per_sample(g), g->n);
-    cly_conv_geom f;
-    if (flipped_geom(g, &f) && cly_conv_supports(ctx, CLY_CONV_DIRECT, &f)) {
-        int64_t fw = flipped_workspace(ctx, g, &f);
-        if (fw > ws)
-            ws = fw;
-    }
-    return ws;
+    return per_sample(g) * cly_conv_chunk(ctx, per_sample(g), g->n);
 }
 
 static void geometry_args(cly_args *a, const cly_conv_geom *g)
 {
     const int64_t ints[] = {g->c, g->h, g->w, g->fh, g->fw, g->sh, g->sw, g->pt, g->pl, g->dh, g->dw, g->oh, g->ow};
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        cly_arg_int(a, ints[i]);
+    cly_arg_ints(a, ints, sizeof ints / sizeof ints[0]);
 }
 
 /* dY of samples [n0, n0 + nb) as t[K][nb*P] at `t`. */
@@ -49,36 +44,36 @@ static cly_status transpose_dy(cly_context *ctx, const cly_conv_geom *g, cly_buf
     if (s != CLY_SUCCESS)
         return s;
     const int64_t P = g->oh * g->ow;
-    cly_args a = {.kernel = k};
+    cly_args a = cly_args_for(k, "conv backward dY transpose");
     cly_arg_buf(&a, (cly_buf){dy.mem, dy.offset + n0 * g->k * P});
     cly_arg_buf(&a, t);
     cly_arg_int(&a, g->k);
     cly_arg_int(&a, P);
     cly_arg_int(&a, nb);
     const int64_t global[2] = {g->k, nb};
-    return cly_conv_launch(ctx, &a, 2, global, NULL, "conv backward dY transpose");
+    return cly_launch(ctx, &a, 2, global, NULL);
 }
 
-cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
-                                     cly_buf db, float beta, cly_buf ws)
+cly_status cly_conv_backward_weights_gemm(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
+                                          cly_buf db, float beta, cly_buf ws)
 {
     const int64_t G = g->groups, kg = g->k / G, P = g->oh * g->ow;
     const int64_t red = g->c / G * g->fh * g->fw, x_sample = g->c * g->h * g->w;
     const int64_t chunk = cly_conv_chunk(ctx, per_sample(g), g->n);
     cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, PROGRAM, "", "im2col_t", &k);
+    cly_status s = cly_kernel_get(ctx, "im2col", "", "im2col_t", &k); /* the forward's body, channel-major rows */
     if (s != CLY_SUCCESS)
         return s;
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk, cols = nb * P;
         cly_buf col = ws, t = {ws.mem, ws.offset + g->c * g->fh * g->fw * cols};
-        cly_args a = {.kernel = k};
+        cly_args a = cly_args_for(k, "im2col (backward)");
         cly_arg_buf(&a, (cly_buf){x.mem, x.offset + n0 * x_sample});
         cly_arg_buf(&a, col);
         geometry_args(&a, g);
         cly_arg_int(&a, nb);
         const int64_t global[3] = {g->oh, g->c * g->fh * g->fw, nb};
-        if ((s = cly_conv_launch(ctx, &a, 3, global, NULL, "im2col (backward)")) != CLY_SUCCESS ||
+        if ((s = cly_launch(ctx, &a, 3, global, NULL)) != CLY_SUCCESS ||
             (s = transpose_dy(ctx, g, dy, n0, nb, t)) != CLY_SUCCESS)
             return s;
         /* dW_g[kg x red] (+)= dYt_g[kg x cols] * col_g[red x cols]^T, all groups. */
@@ -89,28 +84,24 @@ cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, c
     }
     if (!db.mem)
         return CLY_SUCCESS;
-    if ((s = cly_kernel_get(ctx, PROGRAM, "", "bias_grad", &k)) != CLY_SUCCESS)
-        return s;
-    cly_args a = {.kernel = k};
-    cly_arg_buf(&a, dy);
-    cly_arg_buf(&a, db);
-    cly_arg_int(&a, g->n);
-    cly_arg_int(&a, g->k);
-    cly_arg_long(&a, P);
-    cly_arg_raw(&a, sizeof beta, &beta);
-    const int64_t global[1] = {g->k};
-    return cly_conv_launch(ctx, &a, 1, global, NULL, "conv bias gradient");
+    return cly_bias_grad(ctx, g->n, g->k, P, dy, db, beta);
 }
 
 /* The data gradient of a stride-1 convolution is itself a stride-1
  * convolution: of dY, padded by D*(F-1) - P, with the flipped filters
  * (C filters over K channels). Its geometry, or false when the padding would
  * be negative (a convolution padded beyond its dilated filter extent). */
-static bool flipped_geom(const cly_conv_geom *g, cly_conv_geom *f)
+bool cly_conv_flipped_geom(const cly_conv_geom *g, cly_conv_geom *f, char *why, size_t size)
 {
     const int64_t eh = g->dh * (g->fh - 1), ew = g->dw * (g->fw - 1);
-    if (g->sh != 1 || g->sw != 1 || g->pt > eh || g->pb > eh || g->pl > ew || g->pr > ew)
+    if (g->sh != 1 || g->sw != 1 || g->pt > eh || g->pb > eh || g->pl > ew || g->pr > ew) {
+        snprintf(why, size,
+                 "needs stride 1 and padding within the dilated filter extent %lldx%lld; this layer has stride "
+                 "%lldx%lld, padding %lld/%lld/%lld/%lld (top/bottom/left/right)",
+                 (long long)(eh + 1), (long long)(ew + 1), (long long)g->sh, (long long)g->sw, (long long)g->pt,
+                 (long long)g->pb, (long long)g->pl, (long long)g->pr);
         return false;
+    }
     *f = (cly_conv_geom){.n = g->n, .c = g->k, .h = g->oh, .w = g->ow, .k = g->c, .fh = g->fh, .fw = g->fw,
                          .sh = 1, .sw = 1, .pt = eh - g->pt, .pb = eh - g->pb, .pl = ew - g->pl, .pr = ew - g->pr,
                          .dh = g->dh, .dw = g->dw, .groups = g->groups, .oh = g->h, .ow = g->w};
@@ -119,14 +110,18 @@ static bool flipped_geom(const cly_conv_geom *g, cly_conv_geom *f)
 
 /* Workspace of the flipped-filter path: filters, the forward convolution's
  * own scratch, and a temporary dX when accumulating. */
-static int64_t flipped_workspace(const cly_context *ctx, const cly_conv_geom *g, const cly_conv_geom *f)
+int64_t cly_conv_flipped_workspace(const cly_context *ctx, const cly_conv_geom *g)
 {
+    cly_conv_geom f;
+    char why[256];
+    if (!cly_conv_flipped_geom(g, &f, why, sizeof why))
+        return 0;
     return g->k * (g->c / g->groups) * g->fh * g->fw + g->n * g->c * g->h * g->w +
-           cly_conv_workspace(ctx, CLY_CONV_DIRECT, f);
+           cly_conv_workspace(ctx, CLY_CONV_DIRECT, &f);
 }
 
-static cly_status backward_data_gemm(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
-                                     float beta, cly_buf ws)
+cly_status cly_conv_backward_data_col2im(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
+                                         float beta, cly_buf ws)
 {
     const int64_t G = g->groups, kg = g->k / G, P = g->oh * g->ow;
     const int64_t red = g->c / G * g->fh * g->fw, x_sample = g->c * g->h * g->w;
@@ -145,25 +140,26 @@ static cly_status backward_data_gemm(cly_context *ctx, const cly_conv_geom *g, c
                              cols, red * cols, G);
         if (s != CLY_SUCCESS)
             return s;
-        cly_args a = {.kernel = k};
+        cly_args a = cly_args_for(k, "col2im");
         cly_arg_buf(&a, col);
         cly_arg_buf(&a, (cly_buf){dx.mem, dx.offset + n0 * x_sample});
         geometry_args(&a, g);
         cly_arg_int(&a, nb);
-        cly_arg_raw(&a, sizeof beta, &beta);
+        cly_arg_float(&a, beta);
         const int64_t global[2] = {g->h, nb * g->c};
-        if ((s = cly_conv_launch(ctx, &a, 2, global, NULL, "col2im")) != CLY_SUCCESS)
+        if ((s = cly_launch(ctx, &a, 2, global, NULL)) != CLY_SUCCESS)
             return s;
     }
     return CLY_SUCCESS;
 }
 
-cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
-                                  float beta, cly_buf ws)
+cly_status cly_conv_backward_data_flipped(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
+                                          float beta, cly_buf ws)
 {
     cly_conv_geom f;
-    if (!flipped_geom(g, &f) || !cly_conv_supports(ctx, CLY_CONV_DIRECT, &f))
-        return backward_data_gemm(ctx, g, dy, w, dx, beta, ws);
+    char why[256];
+    if (!cly_conv_flipped_geom(g, &f, why, sizeof why))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution backward data, flipped-direct: %s", why);
     /* Layout of ws: flipped filters | temporary dX (beta != 0) | conv scratch. */
     const int64_t nw = g->k * (g->c / g->groups) * g->fh * g->fw, nx = g->n * g->c * g->h * g->w;
     cly_buf wf = ws, tmp = {ws.mem, ws.offset + nw}, scratch = {ws.mem, ws.offset + nw + nx};
@@ -171,7 +167,7 @@ cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_
     cly_status s = cly_kernel_get(ctx, PROGRAM, "", "flip_weights", &k);
     if (s != CLY_SUCCESS)
         return s;
-    cly_args a = {.kernel = k};
+    cly_args a = cly_args_for(k, "flip weights");
     cly_arg_buf(&a, w);
     cly_arg_buf(&a, wf);
     cly_arg_int(&a, g->c);
@@ -180,7 +176,7 @@ cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_
     cly_arg_int(&a, g->fh);
     cly_arg_int(&a, g->fw);
     const int64_t global[1] = {nw};
-    if ((s = cly_conv_launch(ctx, &a, 1, global, NULL, "flip weights")) != CLY_SUCCESS)
+    if ((s = cly_launch(ctx, &a, 1, global, NULL)) != CLY_SUCCESS)
         return s;
     cly_buf out = beta != 0.0f ? tmp : dx;
     if ((s = cly_conv_forward(ctx, CLY_CONV_DIRECT, &f, dy, wf, (cly_buf){NULL, 0}, out, scratch)) != CLY_SUCCESS)

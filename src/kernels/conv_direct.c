@@ -19,10 +19,11 @@ typedef struct tile {
     int64_t plane;  /* floats per channel in the layout the kernel reads */
 } tile;
 
-/* Tile sizes. VW follows the device's preferred float vector width. With
- * 16 (AVX-512 pocl: one zmm register per vector, 32 registers) a tile of
- * KT = 6 channels x TY = 4 vectors keeps 24 accumulators, 4 loaded vectors
- * and a broadcast weight in registers; measured with benchmarks/conv_bench
+/* Tile sizes, from the tuning table (runtime/tuning.c): VW follows the
+ * device's preferred float vector width. With 16 (AVX-512 pocl: one zmm
+ * register per vector, 32 registers) a tile of KT = 6 channels x TY = 4
+ * vectors keeps 24 accumulators, 4 loaded vectors and a broadcast weight in
+ * registers; measured with benchmarks/conv_bench
  * and $CLAYER_CONV_TILE (GFLOP/s, best of 2-3 interleaved rounds per tile,
  * two sessions on 2 shared cores of pocl 3.1; noise is about 15%):
  *
@@ -47,16 +48,16 @@ typedef struct tile {
 static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
 {
     tile t;
-    unsigned pref = ctx->info.preferred_vector_width_float;
-    t.vw = pref >= 16 ? 16 : pref >= 8 ? 8 : pref >= 4 ? 4 : pref >= 2 ? 2 : 1;
-    t.kt = t.vw >= 16 ? 6 : t.vw > 1 ? 4 : 8;
-    t.ty = t.vw >= 16 ? 4 : t.vw > 1 ? 3 : 1;
+    const cly_direct_tile d = cly_tuning_direct_tile(ctx);
+    t.vw = d.vw;
+    t.kt = d.kt;
+    t.ty = d.ty;
     /* Small planes (FC-like 1x1 outputs, 3x3 maps): no more vectors than
      * the M = OH*QW outputs fill, and more channels when one vector does. */
     const int64_t m = g->oh * (g->ow + (g->fw - 1) * g->dw / g->sw);
     if (m <= t.vw) {
         t.ty = 1;
-        t.kt = 8;
+        t.kt = cly_tuning_of(ctx)->direct_small_kt;
     } else if (m < (int64_t)t.ty * t.vw) {
         t.ty = (int)((m + t.vw - 1) / t.vw);
     }
@@ -125,37 +126,35 @@ cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly
         return s;
     const int64_t per_sample = t.pack ? cly_conv_direct_sample_floats(ctx, g) : 0;
     const int64_t chunk = t.pack ? cly_conv_chunk(ctx, per_sample, g->n) : g->n;
-    const size_t local[3] = {cly_conv_group_size(ctx), 1, 1};
+    const size_t local[3] = {cly_tuning_of(ctx)->conv_group, 1, 1};
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
         cly_buf xs = {x.mem, x.offset + n0 * g->c * g->h * g->w};
         if (t.pack) {
-            cly_args a = {.kernel = pack};
+            cly_args a = cly_args_for(pack, "conv_pack");
             cly_arg_buf(&a, xs);
             cly_arg_buf(&a, ws);
             const int64_t pints[] = {g->c, g->h, g->w, t.hq, t.qw, g->pt, g->pl};
-            for (size_t i = 0; i < sizeof pints / sizeof pints[0]; i++)
-                cly_arg_int(&a, pints[i]);
+            cly_arg_ints(&a, pints, sizeof pints / sizeof pints[0]);
             const int64_t pglobal[3] = {g->sw * g->sh * t.hq, g->c, nb};
-            if ((s = cly_conv_launch(ctx, &a, 3, pglobal, local, "conv_pack")) != CLY_SUCCESS)
+            if ((s = cly_launch(ctx, &a, 3, pglobal, local)) != CLY_SUCCESS)
                 return s;
             xs = ws;
         }
-        cly_args b = {.kernel = conv};
+        cly_args b = cly_args_for(conv, "conv_direct");
         cly_arg_buf(&b, xs);
         cly_arg_buf(&b, w);
         cly_arg_buf(&b, g->bias ? bias : w);
         cly_arg_buf(&b, (cly_buf){y.mem, y.offset + n0 * g->k * g->oh * g->ow});
         const int64_t ints[] = {g->c, g->k, g->groups, g->fh, g->fw, g->dh, g->dw,
                                 g->oh, g->ow, t.qw,   t.hq,  t.mt,  t.ktiles};
-        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-            cly_arg_int(&b, ints[i]);
+        cly_arg_ints(&b, ints, sizeof ints / sizeof ints[0]);
         cly_arg_long(&b, t.plane);
         cly_arg_int(&b, !t.pack);
         cly_arg_int(&b, g->bias);
         cly_arg_int(&b, g->relu);
         const int64_t global[3] = {t.mt, g->groups * t.ktiles, nb};
-        if ((s = cly_conv_launch(ctx, &b, 3, global, local, "conv_direct")) != CLY_SUCCESS)
+        if ((s = cly_launch(ctx, &b, 3, global, local)) != CLY_SUCCESS)
             return s;
     }
     return CLY_SUCCESS;

@@ -1,9 +1,10 @@
-/* Convolution as GEMM through cly_gemm (CLBlast):
+/* Convolution as GEMM through cly_gemm (CLBlast, runtime/blas.c):
  * - IM2COL: cl/im2col.cl unfolds a chunk of samples into the workspace, then
  *   per group g: y_g[K/G x OH*OW] = W_g[K/G x C/G*FH*FW] * col_g.
  * - GEMM1X1: a 1x1, stride-1, unpadded convolution is already that GEMM on
  *   the NCHW input: y_g[K/G x H*W] = W_g[K/G x C/G] * x_g[C/G x H*W].
- * Bias and ReLU run as one epilogue pass over y (bias_relu in im2col.cl). */
+ * Bias and ReLU run as one epilogue pass over y (cly_bias_act: bias_act in
+ * eltwise.cl). */
 #include "kernels/conv_internal.h"
 
 #define PROGRAM "im2col"
@@ -50,29 +51,10 @@ static cly_status grouped_gemm(cly_context *ctx, const cly_conv_geom *g, int64_t
     return CLY_SUCCESS;
 }
 
-/* y = relu?(y + bias) over nb samples of K planes of hw floats. */
+/* y = relu?(y + bias) over nb samples of K planes of hw elements. */
 static cly_status epilogue(cly_context *ctx, const cly_conv_geom *g, int64_t nb, int64_t hw, cly_buf bias, cly_buf y)
 {
-    if (!g->bias && !g->relu)
-        return CLY_SUCCESS;
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, PROGRAM, "", "bias_relu", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    /* CPU: each work-item walks a contiguous run; elsewhere neighbouring
-     * work-items take neighbouring elements. */
-    const int64_t chunk = ctx->info.type == CLY_DEVICE_CPU ? 4096 : 1;
-    cly_args a = {.kernel = k};
-    cly_arg_buf(&a, y);
-    cly_arg_buf(&a, g->bias ? bias : y);
-    cly_arg_int(&a, g->k);
-    cly_arg_long(&a, hw);
-    cly_arg_long(&a, chunk);
-    cly_arg_int(&a, g->bias);
-    cly_arg_int(&a, g->relu);
-    const int64_t global[2] = {(hw + chunk - 1) / chunk, nb * g->k};
-    const size_t local[2] = {cly_conv_group_size(ctx), 1};
-    return cly_conv_launch(ctx, &a, 2, global, local, "conv bias_relu");
+    return cly_bias_act(ctx, nb * g->k, g->k, hw, g->bias ? bias : (cly_buf){NULL, 0}, g->relu, y);
 }
 
 cly_status cly_conv_im2col_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
@@ -85,17 +67,16 @@ cly_status cly_conv_im2col_forward(cly_context *ctx, const cly_conv_geom *g, cly
     cly_status s = cly_kernel_get(ctx, PROGRAM, "", "im2col", &k);
     if (s != CLY_SUCCESS)
         return s;
-    const size_t local[3] = {cly_conv_group_size(ctx), 1, 1};
+    const size_t local[3] = {cly_tuning_of(ctx)->conv_group, 1, 1};
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
-        cly_args a = {.kernel = k};
+        cly_args a = cly_args_for(k, "im2col");
         cly_arg_buf(&a, (cly_buf){x.mem, x.offset + n0 * g->c * g->h * g->w});
         cly_arg_buf(&a, ws);
         const int64_t ints[] = {g->c, g->h, g->w, g->fh, g->fw, g->sh, g->sw, g->pt, g->pl, g->dh, g->dw, g->oh, g->ow};
-        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-            cly_arg_int(&a, ints[i]);
+        cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
         const int64_t global[3] = {g->oh, g->c * taps, nb};
-        if ((s = cly_conv_launch(ctx, &a, 3, global, local, "im2col")) != CLY_SUCCESS)
+        if ((s = cly_launch(ctx, &a, 3, global, local)) != CLY_SUCCESS)
             return s;
         cly_buf yc = {y.mem, y.offset + n0 * g->k * hw};
         if ((s = grouped_gemm(ctx, g, nb, taps, hw, w, ws, per_sample, yc)) != CLY_SUCCESS)

@@ -1,6 +1,8 @@
-/* Convolution geometry (defaults, validation, output size), which algorithm
- * supports which shape, the AUTO choice, and workspace sizes. No OpenCL
- * calls: the graph's shape inference uses this file too. */
+/* Convolution geometry (defaults, validation, output size), the int and
+ * allocation limits the algorithms check, and the workspace chunking rule.
+ * No OpenCL calls: the graph's shape inference uses this file too. (Which
+ * algorithm supports which shape, the AUTO choice and workspace sizes are
+ * in conv_algos.c.) */
 #include "kernels/conv_internal.h"
 #include "base/shape.h"
 
@@ -81,7 +83,7 @@ bool cly_conv_geom_make(const cly_conv_params *p, cly_shape in, cly_conv_geom *g
 }
 
 /* Kernels take single dimensions as int (products are computed in 64 bits). */
-static bool dims_fit_int(const cly_conv_geom *g)
+bool cly_conv_dims_fit_int(const cly_conv_geom *g)
 {
     const int64_t v[] = {g->n, g->c, g->h, g->w, g->k, g->fh, g->fw, g->sh, g->sw, g->pt, g->pb,
                          g->pl, g->pr, g->dh, g->dw, g->oh, g->ow, g->h + g->pt + g->pb, g->w + g->pl + g->pr};
@@ -91,159 +93,20 @@ static bool dims_fit_int(const cly_conv_geom *g)
     return true;
 }
 
-static bool fits_alloc(const cly_context *ctx, int64_t floats)
+bool cly_conv_fits_alloc(const cly_context *ctx, int64_t elems)
 {
     int64_t size = (int64_t)cly_real_size(ctx);
-    return floats >= 0 && floats <= INT64_MAX / size && (uint64_t)(floats * size) <= ctx->info.max_alloc_bytes;
-}
-
-bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
-                            size_t size)
-{
-    if (size)
-        msg[0] = '\0';
-    if (algo == CLY_CONV_AUTO) {
-        for (int a = CLY_CONV_AUTO + 1; a < CLY_CONV_ALGO_COUNT; a++)
-            if (cly_conv_check_support(ctx, (cly_conv_algo)a, g, msg, size))
-                return true;
-        return false;
-    }
-    if ((unsigned)algo >= CLY_CONV_ALGO_COUNT) {
-        snprintf(msg, size, "%d is not a convolution algorithm", (int)algo);
-        return false;
-    }
-    if (!dims_fit_int(g)) {
-        snprintf(msg, size, "%s: a single dimension exceeds 2^30", cly_conv_algo_string(algo));
-        return false;
-    }
-    int64_t per_sample = 0;
-    switch (algo) {
-    case CLY_CONV_DIRECT:
-        per_sample = cly_conv_direct_sample_floats(ctx, g);
-        break;
-    case CLY_CONV_IM2COL:
-        if (g->c * g->fh * g->fw > INT32_MAX / 2) { /* rows of the column matrix, an int in im2col.cl */
-            snprintf(msg, size, "im2col: C*FH*FW = %lld rows exceed 2^30", (long long)(g->c * g->fh * g->fw));
-            return false;
-        }
-        per_sample = cly_conv_im2col_sample_floats(g);
-        break;
-    case CLY_CONV_GEMM1X1:
-        if (g->fh != 1 || g->fw != 1 || g->sh != 1 || g->sw != 1 || g->pt || g->pb || g->pl || g->pr) {
-            snprintf(msg, size,
-                     "gemm1x1 needs a 1x1 filter, stride 1 and no padding; this layer has a %lldx%lld filter, "
-                     "stride %lldx%lld, padding %lld/%lld/%lld/%lld (top/bottom/left/right)",
-                     (long long)g->fh, (long long)g->fw, (long long)g->sh, (long long)g->sw, (long long)g->pt,
-                     (long long)g->pb, (long long)g->pl, (long long)g->pr);
-            return false;
-        }
-        return true;
-    default:
-        break;
-    }
-    if (!fits_alloc(ctx, per_sample)) {
-        snprintf(msg, size, "%s needs a workspace of %lld floats per sample, more than the largest allocation of "
-                 "device '%s' (%llu bytes)", cly_conv_algo_string(algo), (long long)per_sample, ctx->info.name,
-                 (unsigned long long)ctx->info.max_alloc_bytes);
-        return false;
-    }
-    return true;
-}
-
-bool cly_conv_supports(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g)
-{
-    char msg[256];
-    return cly_conv_check_support(ctx, algo, g, msg, sizeof msg);
+    return elems >= 0 && elems <= INT64_MAX / size && (uint64_t)(elems * size) <= ctx->info.max_alloc_bytes;
 }
 
 int64_t cly_conv_chunk(const cly_context *ctx, int64_t per_sample, int64_t n)
 {
-    int64_t budget = (int64_t)1 << 24; /* floats: 64 MiB */
-    int64_t cap = (int64_t)(ctx->info.max_alloc_bytes / 4);
+    int64_t budget = (int64_t)1 << 24; /* elements: 64 MiB of float, 128 MiB of double */
+    int64_t cap = (int64_t)(ctx->info.max_alloc_bytes / cly_real_size(ctx));
     if (cap < budget)
         budget = cap;
     if (per_sample <= 0)
         return n;
     int64_t nb = budget / per_sample;
     return nb < 1 ? 1 : nb > n ? n : nb;
-}
-
-static cly_conv_algo algo_from_env(void)
-{
-    const char *v = getenv("CLAYER_CONV_ALGO");
-    if (!v || !*v)
-        return CLY_CONV_AUTO;
-    for (int a = 0; a < CLY_CONV_ALGO_COUNT; a++)
-        if (strcasecmp(v, cly_conv_algo_string((cly_conv_algo)a)) == 0)
-            return (cly_conv_algo)a;
-    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1; ignored", v);
-    return CLY_CONV_AUTO;
-}
-
-/* The AUTO heuristic.
- *
- * CPUs: direct, always. Measured with benchmarks/conv_bench on the
- * development machine (pocl 3.1, 2 shared cores of AVX-512, batch 1 unless
- * noted, median of 7 device-timed runs, ReLU fused; the machine is shared,
- * so single figures move by 15% and more), direct beat im2col + CLBlast and
- * gemm1x1 on every layer tried, big and small:
- *
- *   layer                          direct GFLOP/s   vs im2col   vs gemm1x1
- *   VGG-16 conv1_2 .. conv5_2          122-255      4.2-21x         -
- *   ResNet 3x3 at 56, 28, 14, 7        229-258      7.6-20x         -
- *   ResNet 7x7 s2, AlexNet conv1       217-221      7.8-8.5x        -
- *   ResNet-50 3x3 s2, 1x1 s2             99-116     3.4-3.8x        -
- *   ResNet-50 1x1 s1 (56 .. 7)         118-172      4.1-6.6x      3.8-6.5x
- *   batch 8: ResNet 3x3 / 1x1           263 / 126   8.7 / 4.2x     3.9x
- *   LeNet c1/c3, CIFAR 32x32/8x8          25-77     4.7-16x         -
- *   tiny 1x1 (4x4, 2x2, 1x1 outputs)      2-14      1.2-8.6x      1.1-8.7x
- *   AlexNet conv2 g2, ResNeXt g32       267 / 76    8.8 / 27x       -
- *   GoogLeNet 5x5, MobileNet depthwise  102 / 20    4.4 / 41x       -
- *
- * Other devices were not measured (no GPU in this task). There CLBlast's
- * GEMM is tuned per device while the direct kernel runs an untuned scalar
- * tile, so 1x1/s1/p0 goes to gemm1x1 and an ungrouped layer with a
- * reduction C*FH*FW of at least 64 to im2col; grouped layers stay direct.
- * Re-measure with conv_bench on a GPU before trusting this branch. */
-static cly_conv_algo heuristic(const cly_context *ctx, const cly_conv_geom *g)
-{
-    if (ctx->info.type != CLY_DEVICE_CPU && g->groups == 1) {
-        if (cly_conv_supports(ctx, CLY_CONV_GEMM1X1, g))
-            return CLY_CONV_GEMM1X1;
-        if (g->c * g->fh * g->fw >= 64 && cly_conv_supports(ctx, CLY_CONV_IM2COL, g))
-            return CLY_CONV_IM2COL;
-    }
-    if (cly_conv_supports(ctx, CLY_CONV_DIRECT, g))
-        return CLY_CONV_DIRECT;
-    return CLY_CONV_IM2COL;
-}
-
-cly_conv_algo cly_conv_choose(const cly_context *ctx, const cly_conv_geom *g, cly_conv_algo requested)
-{
-    if (requested != CLY_CONV_AUTO)
-        return requested;
-    /* The environment names an algorithm for tests and benchmarks; where it
-     * cannot run the shape, AUTO decides (a net keeps running). */
-    cly_conv_algo env = algo_from_env();
-    if (env != CLY_CONV_AUTO && cly_conv_supports(ctx, env, g))
-        return env;
-    return heuristic(ctx, g);
-}
-
-int64_t cly_conv_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g)
-{
-    if (algo == CLY_CONV_AUTO)
-        algo = cly_conv_choose(ctx, g, algo);
-    int64_t per_sample;
-    switch (algo) {
-    case CLY_CONV_DIRECT:
-        per_sample = cly_conv_direct_sample_floats(ctx, g);
-        break;
-    case CLY_CONV_IM2COL:
-        per_sample = cly_conv_im2col_sample_floats(g);
-        break;
-    default:
-        return 0;
-    }
-    return per_sample * cly_conv_chunk(ctx, per_sample, g->n);
 }

@@ -1,22 +1,56 @@
-/* Shared by the convolution files (conv*.c): the per-algorithm entry points
- * behind cly_conv_forward, the workspace chunking rule, and small helpers to
- * set kernel arguments and enqueue. Not installed. */
+/* Shared by the convolution files (conv*.c): the algorithm tables'
+ * row type, the per-algorithm entry points behind them and the workspace
+ * chunking rule. Not installed. */
 #ifndef CLY_CONV_INTERNAL_H
 #define CLY_CONV_INTERNAL_H
 
-#include "kernels/kernels.h"
+#include "runtime/launch.h"
+#include "runtime/tuning.h"
 
-/* ---- conv_geom.c */
+/* ---- conv_algos.c: the ordered algorithm tables (oneDNN's implementation
+ * lists) for forward, backward-data and backward-weights */
+
+/* The buffers of one pass: forward reads x, w, bias and writes y; backward
+ * data reads dy, w and writes dx; backward weights reads x, dy and writes
+ * dw, db (db.mem NULL: skipped). beta applies to the backward outputs. */
+typedef struct cly_conv_io {
+    cly_buf x, w, bias, y;
+    cly_buf dy, dx, dw, db;
+    float beta;
+    cly_buf ws;
+} cly_conv_io;
+
+/* One row. supports() says whether the row can run g after the forward
+ * algorithm `fwd` (forward rows get their own algorithm), and otherwise
+ * writes why into why[size]; workspace() gives its scratch elements; run()
+ * enqueues it. prefer() (forward rows only) is AUTO's score on ctx's
+ * device: the supported row of highest score > 0 wins. */
+typedef struct cly_conv_impl {
+    const char *name;
+    cly_conv_algo algo; /* forward rows: the algorithm; backward rows: CLY_CONV_AUTO */
+    bool (*supports)(const cly_context *ctx, cly_conv_algo fwd, const cly_conv_geom *g, char *why, size_t size);
+    int64_t (*workspace)(const cly_context *ctx, const cly_conv_geom *g);
+    cly_status (*run)(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io);
+    int (*prefer)(const cly_context *ctx, const cly_conv_geom *g);
+} cly_conv_impl;
 
 /* cly_conv_supports with the reason: true when `algo` can run `g`; otherwise
  * false with a sentence in msg saying why (for CLY_ERROR_UNSUPPORTED). */
 bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
                             size_t size);
 
-/* Samples per pass when one sample needs `per_sample` workspace floats: as
- * many of the n as fit a fixed budget (64 MiB, less if the device's largest
- * allocation is smaller), at least 1. Forward and workspace both use it, so
- * they agree on the size. */
+/* ---- conv_geom.c */
+
+/* Kernels take single dimensions as int: true when every extent of g fits
+ * (products are computed in 64 bits). */
+bool cly_conv_dims_fit_int(const cly_conv_geom *g);
+/* True when `elems` elements of the context's precision fit one allocation. */
+bool cly_conv_fits_alloc(const cly_context *ctx, int64_t elems);
+
+/* Samples per pass when one sample needs `per_sample` workspace elements: as
+ * many of the n as fit a fixed budget (2^24 elements, fewer if the device's
+ * largest allocation holds fewer of the context's elements), at least 1. Forward, backward and their workspace
+ * sizes all use it, so they agree on the size. */
 int64_t cly_conv_chunk(const cly_context *ctx, int64_t per_sample, int64_t n);
 
 /* ---- conv_direct.c: tiled direct kernel on a zero-padded, stride-phase
@@ -25,55 +59,25 @@ int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geo
 cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                    cly_buf y, cly_buf ws);
 
-/* ---- conv_gemm.c: im2col + SGEMM, and 1x1 as a plain SGEMM */
+/* ---- conv_gemm.c: im2col + GEMM, and 1x1 as a plain GEMM */
 int64_t cly_conv_im2col_sample_floats(const cly_conv_geom *g);
 cly_status cly_conv_im2col_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                    cly_buf y, cly_buf ws);
 cly_status cly_conv_gemm1x1_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                     cly_buf y);
 
-/* ---- kernel launch helpers (conv.c) */
-
-/* Arguments are set in order; the first failure is kept in err. A buffer is
- * two arguments: the cl_mem and its element offset as a long. */
-typedef struct cly_args {
-    cl_kernel kernel;
-    cl_uint next;
-    cl_int err;
-} cly_args;
-
-static inline void cly_arg_raw(cly_args *a, size_t size, const void *value)
-{
-    cl_int e = clSetKernelArg(a->kernel, a->next++, size, value);
-    if (a->err == CL_SUCCESS)
-        a->err = e;
-}
-static inline void cly_arg_buf(cly_args *a, cly_buf b)
-{
-    cl_long off = b.offset;
-    cly_arg_raw(a, sizeof(cl_mem), &b.mem);
-    cly_arg_raw(a, sizeof off, &off);
-}
-static inline void cly_arg_int(cly_args *a, int64_t v)
-{
-    cl_int i = (cl_int)v;
-    cly_arg_raw(a, sizeof i, &i);
-}
-static inline void cly_arg_long(cly_args *a, int64_t v)
-{
-    cl_long l = v;
-    cly_arg_raw(a, sizeof l, &l);
-}
-
-/* Enqueue `kernel` over `global` (rounded up to a multiple of `local`
- * in every dimension: kernels guard their own bounds) after checking the
- * arguments; `what` names the launch in messages. local NULL lets the
- * runtime choose. */
-cly_status cly_conv_launch(cly_context *ctx, const cly_args *args, cl_uint dims, const int64_t *global,
-                           const size_t *local, const char *what);
-
-/* The work-group size for 1-D-style kernels that loop inside each
- * work-item: fixed per device type so pocl compiles each kernel once. */
-size_t cly_conv_group_size(const cly_context *ctx);
+/* ---- conv_backward.c: backward through im2col + GEMM (col2im for the
+ * data), and the data gradient as a flipped-filter direct convolution */
+int64_t cly_conv_backward_gemm_workspace(const cly_context *ctx, const cly_conv_geom *g);
+cly_status cly_conv_backward_weights_gemm(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
+                                          cly_buf db, float beta, cly_buf ws);
+cly_status cly_conv_backward_data_col2im(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
+                                         float beta, cly_buf ws);
+/* The flipped-filter path: its forward geometry, or false with the reason
+ * (stride above 1, padding beyond the dilated filter extent). */
+bool cly_conv_flipped_geom(const cly_conv_geom *g, cly_conv_geom *f, char *why, size_t size);
+int64_t cly_conv_flipped_workspace(const cly_context *ctx, const cly_conv_geom *g);
+cly_status cly_conv_backward_data_flipped(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
+                                          float beta, cly_buf ws);
 
 #endif

@@ -13,16 +13,15 @@ cly_status cly_local_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x
     cly_status s = cly_kernel_get(ctx, "conv_local", "", "conv_local", &k);
     if (s != CLY_SUCCESS)
         return s;
-    cly_args a = {.kernel = k};
+    cly_args a = cly_args_for(k, "conv_local");
     cly_arg_buf(&a, x);
     cly_arg_buf(&a, w);
     cly_arg_buf(&a, g->bias ? bias : y);
     cly_arg_buf(&a, y);
     const int64_t ints[] = {g->c,  g->h,  g->w,  g->k,  g->groups, g->fh, g->fw, g->sh, g->sw,   g->pt,
                             g->pl, g->dh, g->dw, g->oh, g->ow,     g->bias, g->relu};
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        cly_arg_int(&a, ints[i]);
+    cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
     const int64_t global[3] = {g->oh * g->ow, g->k, g->n};
-    const size_t local[3] = {cly_conv_group_size(ctx), 1, 1};
-    return cly_conv_launch(ctx, &a, 3, global, local, "conv_local");
+    const size_t local[3] = {cly_tuning_of(ctx)->conv_group, 1, 1};
+    return cly_launch(ctx, &a, 3, global, local);
 }

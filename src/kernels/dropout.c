@@ -24,34 +24,42 @@ static cly_status dropout_consts(cly_context *ctx, const char *what, int64_t cou
 
 cly_status cly_dropout_forward(cly_context *ctx, int64_t count, double p, uint64_t seed, cly_buf x, cly_buf y)
 {
-    cl_ulong t;
-    cl_float scale;
+    cl_ulong t = 0;
+    cl_float scale = 0;
     cly_status s = dropout_consts(ctx, "dropout", count, p, &t, &scale);
     if (s != CLY_SUCCESS)
         return s;
     if (y.offset != x.offset && cly_overlap(y, count, x, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "dropout: y overlaps x without coinciding");
-    cl_long xo = x.offset, yo = y.offset, cnt = count;
-    cl_ulong sd = seed;
-    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo),
-                          CLY_ARG(cnt),   CLY_ARG(sd), CLY_ARG(t),     CLY_ARG(scale)};
-    return cly_launch_1d(ctx, "dropout", "dropout_forward", a, sizeof a / sizeof a[0], count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "dropout", "", "dropout_forward");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    cly_arg_long(&a, count);
+    cly_arg_ulong(&a, seed);
+    cly_arg_ulong(&a, t);
+    cly_arg_float(&a, scale);
+    return cly_launch_1d(ctx, &a, count);
 }
 
 cly_status cly_dropout_backward(cly_context *ctx, int64_t count, double p, uint64_t seed, cly_buf dy, cly_buf dx,
                                 float beta)
 {
-    cl_ulong t;
-    cl_float scale;
+    cl_ulong t = 0;
+    cl_float scale = 0;
     cly_status s = dropout_consts(ctx, "dropout backward", count, p, &t, &scale);
     if (s != CLY_SUCCESS)
         return s;
     if (dx.offset != dy.offset && cly_overlap(dx, count, dy, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "dropout backward: dx overlaps dy without coinciding");
-    cl_long dyo = dy.offset, dxo = dx.offset, cnt = count;
-    cl_ulong sd = seed;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt),
-                          CLY_ARG(sd),     CLY_ARG(t),   CLY_ARG(scale),  CLY_ARG(b)};
-    return cly_launch_1d(ctx, "dropout", "dropout_backward", a, sizeof a / sizeof a[0], count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "dropout", "", "dropout_backward");
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    cly_arg_long(&a, count);
+    cly_arg_ulong(&a, seed);
+    cly_arg_ulong(&a, t);
+    cly_arg_float(&a, scale);
+    cly_arg_float(&a, beta);
+    return cly_launch_1d(ctx, &a, count);
 }

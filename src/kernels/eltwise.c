@@ -1,5 +1,7 @@
-/* Element-wise ops: ReLU (in place allowed), addition, channel concat. */
+/* Element-wise ops: ReLU (in place allowed), addition, channel concat, and
+ * the bias + activation epilogue of the GEMM-based layers. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
 cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf y)
 {
@@ -7,17 +9,23 @@ cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf 
      * one work-item read what another already wrote. */
     if (x.offset != y.offset && cly_overlap(x, count, y, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "relu: input and output overlap without coinciding");
-    cl_long xo = x.offset, yo = y.offset, cnt = count;
-    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt)};
-    return cly_launch_1d(ctx, "eltwise", "relu", a, sizeof a / sizeof a[0], count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "relu");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    cly_arg_long(&a, count);
+    return cly_launch_1d(ctx, &a, count);
 }
 
 cly_status cly_add_forward(cly_context *ctx, int64_t count, cly_buf a, cly_buf b, cly_buf y)
 {
-    cl_long ao = a.offset, bo = b.offset, yo = y.offset, cnt = count;
-    const cly_karg args[] = {CLY_ARG(a.mem), CLY_ARG(ao), CLY_ARG(b.mem), CLY_ARG(bo),
-                             CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt)};
-    return cly_launch_1d(ctx, "eltwise", "add", args, sizeof args / sizeof args[0], count);
+    cly_args k;
+    cly_args_begin(ctx, &k, "eltwise", "", "add");
+    cly_arg_buf(&k, a);
+    cly_arg_buf(&k, b);
+    cly_arg_buf(&k, y);
+    cly_arg_long(&k, count);
+    return cly_launch_1d(ctx, &k, count);
 }
 
 cly_status cly_concat_forward(cly_context *ctx, int64_t n, int64_t c, int64_t hw, int64_t c_total, int64_t c_offset,
@@ -30,8 +38,31 @@ cly_status cly_concat_forward(cly_context *ctx, int64_t n, int64_t c, int64_t hw
     if (!cly_mul_i64(n, c, &count) || !cly_mul_i64(count, hw, &count))
         return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "concat: %lld x %lld x %lld elements", (long long)n,
                         (long long)c, (long long)hw);
-    cl_long xo = x.offset, yo = y.offset, cnt = count, C = c, HW = hw, CT = c_total, CO = c_offset;
-    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt),
-                          CLY_ARG(C),     CLY_ARG(HW), CLY_ARG(CT),    CLY_ARG(CO)};
-    return cly_launch_1d(ctx, "eltwise", "concat", a, sizeof a / sizeof a[0], count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "concat");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    const int64_t longs[] = {count, c, hw, c_total, c_offset};
+    cly_arg_longs(&a, longs, sizeof longs / sizeof longs[0]);
+    return cly_launch_1d(ctx, &a, count);
+}
+
+cly_status cly_bias_act(cly_context *ctx, int64_t planes, int64_t k, int64_t hw, cly_buf bias, bool relu, cly_buf y)
+{
+    if (!bias.mem && !relu)
+        return CLY_SUCCESS;
+    const cly_tuning *t = cly_tuning_of(ctx);
+    const int64_t chunk = t->epilogue_chunk, tiles = (hw + chunk - 1) / chunk;
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "bias_act");
+    cly_arg_buf(&a, y);
+    cly_arg_buf(&a, (cly_buf){bias.mem ? bias.mem : y.mem, bias.offset}); /* unused without bias, but a valid cl_mem */
+    const int64_t longs[] = {planes, k, hw, chunk};
+    cly_arg_longs(&a, longs, 4);
+    cly_arg_int(&a, bias.mem != NULL);
+    cly_arg_int(&a, relu);
+    /* Planes of one tile (FC outputs, small maps) group along the planes. */
+    const int64_t global[2] = {tiles, planes};
+    const size_t local[2] = {tiles == 1 ? 1 : t->conv_group, tiles == 1 ? t->group_1d : 1};
+    return cly_launch(ctx, &a, 2, global, local);
 }

@@ -1,6 +1,7 @@
 /* Backward of the element-wise ops (kernels in cl/eltwise.cl): ReLU through
- * the mask y > 0, the plain gradient sum that addition and fan-out need, and
- * the channel slice that concat hands back to each input. */
+ * the mask y > 0, the plain gradient sum that addition and fan-out need, the
+ * channel slice that concat hands back to each input, and the bias gradient
+ * of convolution and fully connected. */
 #include "runtime/launch.h"
 
 /* Element-wise: an output may coincide with an input (each work-item reads
@@ -16,11 +17,14 @@ cly_status cly_relu_backward(cly_context *ctx, int64_t count, cly_buf y, cly_buf
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "relu backward: %lld elements", (long long)count);
     if (bad_alias(dx, dy, count) || bad_alias(dx, y, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "relu backward: dx overlaps y or dy without coinciding");
-    cl_long yo = y.offset, dyo = dy.offset, dxo = dx.offset, cnt = count;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(y.mem),  CLY_ARG(yo),  CLY_ARG(dy.mem), CLY_ARG(dyo),
-                          CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt),    CLY_ARG(b)};
-    return cly_launch_1d(ctx, "eltwise", "relu_backward", a, sizeof a / sizeof a[0], count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "relu_backward");
+    cly_arg_buf(&a, y);
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    cly_arg_long(&a, count);
+    cly_arg_float(&a, beta);
+    return cly_launch_1d(ctx, &a, count);
 }
 
 cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_buf dx, float beta)
@@ -29,10 +33,13 @@ cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "grad accumulate: %lld elements", (long long)count);
     if (bad_alias(dx, dy, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "grad accumulate: dx overlaps dy without coinciding");
-    cl_long dyo = dy.offset, dxo = dx.offset, cnt = count;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt), CLY_ARG(b)};
-    return cly_launch_1d(ctx, "eltwise", "grad_accumulate", a, sizeof a / sizeof a[0], count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "grad_accumulate");
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    cly_arg_long(&a, count);
+    cly_arg_float(&a, beta);
+    return cly_launch_1d(ctx, &a, count);
 }
 
 cly_status cly_concat_backward(cly_context *ctx, int64_t n, int64_t c, int64_t hw, int64_t c_total, int64_t c_offset,
@@ -52,9 +59,24 @@ cly_status cly_concat_backward(cly_context *ctx, int64_t n, int64_t c, int64_t h
     bool same_slice = n == 1 && dx.mem == dy.mem && dx.offset == dy.offset + c_offset * hw;
     if (!same_slice && cly_overlap(dx, count, dy, total))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "concat backward: dx overlaps dy");
-    cl_long dyo = dy.offset, dxo = dx.offset, cnt = count, C = c, HW = hw, CT = c_total, CO = c_offset;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(cnt),
-                          CLY_ARG(C),      CLY_ARG(HW),  CLY_ARG(CT),     CLY_ARG(CO),  CLY_ARG(b)};
-    return cly_launch_1d(ctx, "eltwise", "concat_backward", a, sizeof a / sizeof a[0], count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "concat_backward");
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    const int64_t longs[] = {count, c, hw, c_total, c_offset};
+    cly_arg_longs(&a, longs, sizeof longs / sizeof longs[0]);
+    cly_arg_float(&a, beta);
+    return cly_launch_1d(ctx, &a, count);
+}
+
+cly_status cly_bias_grad(cly_context *ctx, int64_t n, int64_t k, int64_t hw, cly_buf dy, cly_buf db, float beta)
+{
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "bias_grad");
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, db);
+    const int64_t longs[] = {n, k, hw};
+    cly_arg_longs(&a, longs, 3);
+    cly_arg_float(&a, beta);
+    return cly_launch_1d(ctx, &a, k);
 }

@@ -2,19 +2,20 @@
  * The input of each sample is its C x H x W block taken flat, i.e. in C, H, W
  * order, which is how NCHW stores it: no reshuffle is needed. The product is
  * one GEMM (gemm_nt or CLBlast, see use_gemm_nt); bias and ReLU follow in
- * one element-wise pass (bias_act in eltwise.cl), skipped when neither is
- * asked for. */
+ * one element-wise pass (cly_bias_act), skipped when neither is asked for. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
 /* y = x w^T is gemm_nt's form (both operands inputs-contiguous). On pocl it
  * beats CLBlast's SGEMM at every batch (AlexNet's fc6, 9216 -> 4096: 128 ms
  * -> 8.3 ms at batch 1, 464 -> 33 ms at 16): CLBlast's kernels use 128-bit
  * vectors there and tile M, which a small batch leaves empty. On GPUs,
  * where CLBlast is tuned, it keeps large batches; gemm_nt takes the
- * GEMV-shaped ones. (The GPU rule is unmeasured.) */
+ * GEMV-shaped ones (the tuning table's fc_gemm_nt_batch; the GPU rule is
+ * unmeasured). */
 static bool use_gemm_nt(const cly_context *ctx, int64_t n, int64_t outputs)
 {
-    return cly_fits_int(n) && cly_fits_int(outputs) && (ctx->info.type == CLY_DEVICE_CPU || n <= 16);
+    return cly_fits_int(n) && cly_fits_int(outputs) && n <= cly_tuning_of(ctx)->fc_gemm_nt_batch;
 }
 
 cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs, bool relu, cly_buf x,
@@ -31,25 +32,13 @@ cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t o
                        : cly_gemm(ctx, false, true, n, outputs, inputs, 1.0f, x, inputs, w, inputs, 0.0f, y, outputs);
     if (s != CLY_SUCCESS || (!bias.mem && !relu))
         return s;
-    cl_kernel k;
-    s = cly_kernel_get(ctx, "eltwise", "", "bias_act", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_mem bm = bias.mem ? bias.mem : y.mem; /* unused when has_bias = 0, but must be a valid cl_mem */
-    cl_long yo = y.offset, bo = bias.offset, cnt = count, cols = outputs;
-    cl_int has_bias = bias.mem != NULL, act = relu;
-    const cly_karg a[] = {CLY_ARG(y.mem), CLY_ARG(yo),   CLY_ARG(bm),       CLY_ARG(bo),
-                          CLY_ARG(cnt),   CLY_ARG(cols), CLY_ARG(has_bias), CLY_ARG(act)};
-    s = cly_kernel_args(ctx, k, "bias_act", a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_1d(ctx, k, count, "fc bias_act");
+    return cly_bias_act(ctx, count, outputs, 1, bias, relu, y);
 }
 
 /* Backward, with dy already masked by the caller when a ReLU was fused:
  *   dx[n x in]  = dy[n x out] * w[out x in]       (SGEMM, beta as given)
  *   dw[out x in] = dy^T[out x n] * x[n x in]      (SGEMM, beta as given)
- *   db[out]     = sum over rows of dy              (bias_grad: one work-item
+ *   db[out]     = sum over rows of dy              (cly_bias_grad: one work-item
  * per output sums its column in row order, deterministic, no atomics).
  * CLBlast does not read C when beta is 0 (its epilogue branches on it), so
  * NaN in an uninitialised dx or dw cannot leak; the tests check that. */
@@ -68,16 +57,5 @@ cly_status cly_fc_backward(cly_context *ctx, int64_t n, int64_t inputs, int64_t 
         s = cly_gemm(ctx, true, false, outputs, inputs, n, 1.0f, dy, outputs, x, inputs, beta, dw, inputs);
     if (s != CLY_SUCCESS || !db.mem)
         return s;
-    cl_kernel k;
-    s = cly_kernel_get(ctx, "eltwise", "", "bias_grad", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long dyo = dy.offset, dbo = db.offset, rows = n, cols = outputs;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(db.mem), CLY_ARG(dbo),
-                          CLY_ARG(rows),   CLY_ARG(cols), CLY_ARG(b)};
-    s = cly_kernel_args(ctx, k, "bias_grad", a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_1d(ctx, k, outputs, "fc bias_grad");
+    return cly_bias_grad(ctx, n, outputs, 1, dy, db, beta);
 }

@@ -3,7 +3,8 @@
  * CLBlast's GEMM does poorly: the convolution weight gradient (inner
  * dimension samples x positions, 10^4 and more) and fully connected layers
  * at small batch (a GEMV, M = batch). */
-#include "kernels/conv_internal.h"
+#include "runtime/launch.h"
+#include "runtime/tuning.h"
 
 #include <stdio.h>
 
@@ -11,14 +12,13 @@ cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_bu
                        cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc, int64_t batches,
                        float beta, const char *what)
 {
-    const int vw = ctx->info.preferred_vector_width_float >= 16 ? 16 : ctx->info.preferred_vector_width_float >= 8 ? 8 : 4;
+    const cly_tuning *t = cly_tuning_of(ctx);
+    const int tm = t->gemm_nt_tm, tn = t->gemm_nt_tn;
     char opts[64];
-    snprintf(opts, sizeof opts, "-DVW=%d -DTM=4 -DTN=4", vw);
-    cl_kernel kern;
-    cly_status s = cly_kernel_get(ctx, "gemm_nt", opts, "gemm_nt", &kern);
-    if (s != CLY_SUCCESS)
-        return s;
-    cly_args args = {.kernel = kern};
+    snprintf(opts, sizeof opts, "-DVW=%d -DTM=%d -DTN=%d", cly_tuning_vector_width(ctx, t->gemm_nt_vw_min), tm, tn);
+    cly_args args;
+    cly_args_begin(ctx, &args, "gemm_nt", opts, "gemm_nt");
+    args.what = what;
     cly_arg_buf(&args, a);
     cly_arg_long(&args, lda);
     cly_arg_long(&args, sa);
@@ -31,11 +31,9 @@ cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_bu
     cly_arg_int(&args, m);
     cly_arg_int(&args, n);
     cly_arg_long(&args, k);
-    cly_arg_raw(&args, sizeof beta, &beta);
-    const int64_t global[3] = {(n + 3) / 4, (m + 3) / 4, batches};
-    /* On a CPU, one work-item per group: pocl then compiles the tile as
-     * written (130-180 GFLOP/s on the weight gradient's shapes), where its
-     * own group size vectorises across work-items and spills (~55). */
+    cly_arg_float(&args, beta);
+    const int64_t global[3] = {(n + tn - 1) / tn, (m + tm - 1) / tm, batches};
+    /* One work-item per group where the table says so (CPUs, see tuning.c). */
     static const size_t one[3] = {1, 1, 1};
-    return cly_conv_launch(ctx, &args, 3, global, ctx->info.type == CLY_DEVICE_CPU ? one : NULL, what);
+    return cly_launch(ctx, &args, 3, global, t->gemm_nt_one_item ? one : NULL);
 }

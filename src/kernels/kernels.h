@@ -1,10 +1,11 @@
-/* Device operations: one function family per layer kind, on buffers (cl_mem +
- * element offset) so that a memory planner can place values in one arena.
- * Each op validates nothing the graph already checked (shapes are trusted),
- * but returns a status for every OpenCL or build failure. Everything
- * enqueues on ctx->queue and returns without waiting. */
-#ifndef CLY_OPS_H
-#define CLY_OPS_H
+/* Device operations, the host side of every kernel family (the files of
+ * src/kernels/ over those of cl/): one function family per layer kind, on
+ * buffers (cl_mem + element offset) so that a memory planner can place
+ * values in one arena. Each op validates nothing the graph already checked
+ * (shapes are trusted), but returns a status for every OpenCL or build
+ * failure. Everything enqueues on ctx->queue and returns without waiting. */
+#ifndef CLY_KERNELS_H
+#define CLY_KERNELS_H
 
 #include "runtime/blas.h"
 
@@ -30,7 +31,7 @@ bool cly_conv_geom_make(const cly_conv_params *p, cly_shape in, cly_conv_geom *g
 bool cly_conv_supports(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
 /* The algorithm AUTO resolves to (after $CLAYER_CONV_ALGO). */
 cly_conv_algo cly_conv_choose(const cly_context *ctx, const cly_conv_geom *g, cly_conv_algo requested);
-/* Scratch floats the algorithm needs (im2col columns), 0 if none. */
+/* Scratch elements the algorithm needs (im2col columns), 0 if none. */
 int64_t cly_conv_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
 cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
                             cly_buf bias, cly_buf y, cly_buf workspace);
@@ -60,8 +61,13 @@ cly_status cly_gap_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y)
 
 /* ---- element-wise and normalisation (eltwise.c, lrn.c, batchnorm.c, softmax.c) */
 
-/* y = max(x, 0) over count elements; y may equal x (in place). */
+/* y = x < 0 ? 0 : x over count elements (NaN passes, as in the fused
+ * epilogues); y may equal x (in place). */
 cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf y);
+/* The epilogue of convolution as GEMM and of fully connected: over `planes`
+ * planes of hw elements, y = relu?(y + bias[plane % k]) (bias.mem NULL: no
+ * bias). */
+cly_status cly_bias_act(cly_context *ctx, int64_t planes, int64_t k, int64_t hw, cly_buf bias, bool relu, cly_buf y);
 /* y = a + b (element-wise, count elements); y may equal a or b. */
 cly_status cly_add_forward(cly_context *ctx, int64_t count, cly_buf a, cly_buf b, cly_buf y);
 /* Copy x (n x c x hw) into channels [c_offset, c_offset + c) of y (n x c_total x hw). */
@@ -86,17 +92,21 @@ cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t o
  * pass's input and output; dy the gradient arriving at y, dx the one leaving
  * towards x. Parameter gradients (dw, db) follow the parameters' layouts. */
 
-/* Scratch floats the conv backward passes need. */
-int64_t cly_conv_backward_workspace(const cly_context *ctx, const cly_conv_geom *g);
+/* The conv backward passes take `algo`, the forward's resolved algorithm
+ * (what cly_conv_choose returned; never CLY_CONV_AUTO, else
+ * CLY_ERROR_INVALID_ARGUMENT), and pick their own method from it and the
+ * shape (the backward tables of conv_algos.c); CLY_ERROR_UNSUPPORTED says
+ * why none can run. Scratch elements both passes need: */
+int64_t cly_conv_backward_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
 /* dx = the transposed convolution of dy with w (col2im or a flipped-filter
  * convolution); ReLU fused in the forward pass is NOT undone here: callers
  * pass dy already masked. */
-cly_status cly_conv_backward_data(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
-                                  float beta, cly_buf workspace);
+cly_status cly_conv_backward_data(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf dy, cly_buf w,
+                                  cly_buf dx, float beta, cly_buf workspace);
 /* dw = sum over batch and positions of dy x im2col(x); db = sum of dy per
  * channel (skipped when db.mem is NULL). */
-cly_status cly_conv_backward_weights(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy, cly_buf dw,
-                                     cly_buf db, float beta, cly_buf workspace);
+cly_status cly_conv_backward_weights(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x,
+                                     cly_buf dy, cly_buf dw, cly_buf db, float beta, cly_buf workspace);
 cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf dy, cly_buf dx,
                               cly_buf dw, cly_buf db, float beta);
 
@@ -108,6 +118,10 @@ cly_status cly_pool_backward(cly_context *ctx, const cly_pool_geom *g, cly_buf x
 cly_status cly_gap_backward(cly_context *ctx, cly_shape in, cly_buf dy, cly_buf dx, float beta);
 /* dx = dy where y > 0, else 0 (y may be the fused conv/FC output). */
 cly_status cly_relu_backward(cly_context *ctx, int64_t count, cly_buf y, cly_buf dy, cly_buf dx, float beta);
+/* db[j] = beta*db[j] + sum over n < N, p < hw of dy[(n*k + j)*hw + p], j < k:
+ * the bias gradient of convolution (per channel) and of fully connected
+ * (hw = 1: column sums), in a fixed order. */
+cly_status cly_bias_grad(cly_context *ctx, int64_t n, int64_t k, int64_t hw, cly_buf dy, cly_buf db, float beta);
 /* dx = beta*dx + dy (add's backward for each input; also a plain gradient copy). */
 cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_buf dx, float beta);
 /* dx = channels [c_offset, c_offset + c) of dy. */
@@ -167,18 +181,6 @@ cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, fl
 cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_buf a, int64_t lda, int64_t sa,
                        cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc, int64_t batches,
                        float beta, const char *what);
-
-/* ---- shared by op files (ops_util.c) */
-
-/* Enqueue `kernel` over a 1-D range of `count` work-items (rounded up to the
- * work-group size; kernels guard their own bounds). */
-cly_status cly_enqueue_1d(cly_context *ctx, cl_kernel kernel, int64_t count, const char *what);
-/* Enqueue `kernel` over a width x height x planes grid (work-groups of up to
- * 8 x 8 x 1; width and height rounded up to them, kernels guard their own
- * bounds): per-plane kernels read column, row and plane from
- * get_global_id(0, 1, 2) instead of dividing a 1-D id. */
-cly_status cly_enqueue_planes(cly_context *ctx, cl_kernel kernel, int64_t width, int64_t height, int64_t planes,
-                              const char *what);
 
 /* ---- adaptive average pooling (adaptive_pool.c) */
 

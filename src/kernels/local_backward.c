@@ -5,8 +5,7 @@ static void geometry_args(cly_args *a, const cly_conv_geom *g)
 {
     const int64_t ints[] = {g->n, g->c, g->h,  g->w,  g->k,  g->groups, g->fh, g->fw,
                             g->sh, g->sw, g->pt, g->pl, g->dh, g->dw, g->oh, g->ow};
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        cly_arg_int(a, ints[i]);
+    cly_arg_ints(a, ints, sizeof ints / sizeof ints[0]);
 }
 
 cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf dy, cly_buf dx,
@@ -19,38 +18,38 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
         (s = cly_kernel_get(ctx, "local_backward", "", "local_grad_data", &kd)) != CLY_SUCCESS)
         return s;
     const int64_t p = g->oh * g->ow;
-    /* Parameter gradients are this batch's: beta applies to dx only, and
-     * callers clear dw and db first (see ops.h). */
+    /* Parameter gradients are this batch's: beta applies to dx only; dw and
+     * db are overwritten (beta 0). */
     const float zero = 0.0f;
-    cly_args a = {.kernel = kw};
+    cly_args a = cly_args_for(kw, "local weight gradient");
     cly_arg_buf(&a, x);
     cly_arg_buf(&a, dy);
     cly_arg_buf(&a, dw);
     geometry_args(&a, g);
-    cly_arg_raw(&a, sizeof zero, &zero);
+    cly_arg_float(&a, zero);
     int64_t global = p * g->k * (g->c / g->groups) * g->fh * g->fw;
-    if ((s = cly_conv_launch(ctx, &a, 1, &global, NULL, "local weight gradient")) != CLY_SUCCESS)
+    if ((s = cly_launch(ctx, &a, 1, &global, NULL)) != CLY_SUCCESS)
         return s;
     if (db.mem) {
-        a = (cly_args){.kernel = kb};
+        a = cly_args_for(kb, "local bias gradient");
         cly_arg_buf(&a, dy);
         cly_arg_buf(&a, db);
         cly_arg_int(&a, g->n);
         cly_arg_int(&a, g->k);
         cly_arg_int(&a, p);
-        cly_arg_raw(&a, sizeof zero, &zero);
+        cly_arg_float(&a, zero);
         global = g->k * p;
-        if ((s = cly_conv_launch(ctx, &a, 1, &global, NULL, "local bias gradient")) != CLY_SUCCESS)
+        if ((s = cly_launch(ctx, &a, 1, &global, NULL)) != CLY_SUCCESS)
             return s;
     }
     if (!dx.mem)
         return CLY_SUCCESS;
-    a = (cly_args){.kernel = kd};
+    a = cly_args_for(kd, "local data gradient");
     cly_arg_buf(&a, w);
     cly_arg_buf(&a, dy);
     cly_arg_buf(&a, dx);
     geometry_args(&a, g);
-    cly_arg_raw(&a, sizeof beta, &beta);
+    cly_arg_float(&a, beta);
     global = g->n * g->c * g->h * g->w;
-    return cly_conv_launch(ctx, &a, 1, &global, NULL, "local data gradient");
+    return cly_launch(ctx, &a, 1, &global, NULL);
 }

@@ -18,24 +18,20 @@ static cly_status run_loss(cly_context *ctx, const char *name, int64_t n, int64_
     if ((dscores.offset != scores.offset && cly_overlap(dscores, count, scores, count)) ||
         cly_overlap(loss, n, scores, count) || cly_overlap(loss, n, dscores, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: outputs overlap the scores or each other", name);
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "loss", "", name, &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_int want_loss = loss.mem != NULL, want_ds = dscores.mem != NULL;
-    cl_mem lm = want_loss ? loss.mem : scores.mem, dm = want_ds ? dscores.mem : scores.mem;
-    cl_long so = scores.offset, lo = labels.offset, losso = loss.offset, dso = dscores.offset, N = n, C = classes;
-    cl_float mg = margin ? (cl_float)*margin : 0.0f;
-    cly_karg a[13] = {CLY_ARG(scores.mem), CLY_ARG(so), CLY_ARG(labels.mem), CLY_ARG(lo), CLY_ARG(lm),
-                      CLY_ARG(losso),      CLY_ARG(dm), CLY_ARG(dso),        CLY_ARG(N),  CLY_ARG(C)};
-    size_t na = 10;
+    cly_args a;
+    cly_args_begin(ctx, &a, "loss", "", name);
+    /* Unused outputs still need a valid cl_mem: pass the scores. */
+    cly_arg_buf(&a, scores);
+    cly_arg_buf(&a, labels);
+    cly_arg_buf(&a, (cly_buf){loss.mem ? loss.mem : scores.mem, loss.offset});
+    cly_arg_buf(&a, (cly_buf){dscores.mem ? dscores.mem : scores.mem, dscores.offset});
+    cly_arg_long(&a, n);
+    cly_arg_long(&a, classes);
     if (margin)
-        a[na++] = CLY_ARG(mg);
-    a[na++] = CLY_ARG(want_loss);
-    a[na++] = CLY_ARG(want_ds);
-    if ((s = cly_kernel_args(ctx, k, name, a, na)) != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_1d(ctx, k, n, name);
+        cly_arg_float(&a, *margin);
+    cly_arg_int(&a, loss.mem != NULL);
+    cly_arg_int(&a, dscores.mem != NULL);
+    return cly_launch_1d(ctx, &a, n);
 }
 
 cly_status cly_softmax_xent(cly_context *ctx, int64_t n, int64_t classes, cly_buf scores, cly_buf labels, cly_buf loss,

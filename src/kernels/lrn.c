@@ -11,6 +11,19 @@
  * too; users bring weights trained with PyTorch's even-size rule. */
 #include "runtime/launch.h"
 
+/* C, HW, the channels below and above c (clipped to C, which changes
+ * nothing but keeps c + POST inside int), A, k, beta: the arguments both
+ * kernels take after their buffers. */
+static void window_args(cly_args *a, cly_shape in, int64_t hw, const cly_lrn_params *p)
+{
+    const int64_t pre = p->size / 2, post = p->size - 1 - pre;
+    const int64_t ints[] = {in.c, hw, pre < in.c ? pre : in.c, post < in.c ? post : in.c};
+    cly_arg_ints(a, ints, sizeof ints / sizeof ints[0]);
+    cly_arg_float(a, p->alpha_mode == CLY_LRN_ALPHA_OVER_SIZE ? p->alpha / (double)p->size : p->alpha);
+    cly_arg_float(a, p->k);
+    cly_arg_float(a, p->beta);
+}
+
 cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params *p, cly_buf x, cly_buf y)
 {
     if (p->size < 1 || !cly_fits_int(p->size) || !(p->beta == p->beta) || !(p->k == p->k) || !(p->alpha == p->alpha))
@@ -28,24 +41,12 @@ cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params 
     /* Work-items read their neighbours' channels: no in-place LRN. */
     if (cly_overlap(x, count, y, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn: output overlaps the input");
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "lrn", "", "lrn", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    double a = p->alpha_mode == CLY_LRN_ALPHA_OVER_SIZE ? p->alpha / (double)p->size : p->alpha;
-    cl_long xo = x.offset, yo = y.offset;
-    /* Channels below and above c; clipped to C, which changes nothing but
-     * keeps c + POST inside int. */
-    int64_t pre = p->size / 2, post = p->size - 1 - pre;
-    cl_int HW = (cl_int)hw, C = (cl_int)in.c;
-    cl_int PRE = (cl_int)(pre < in.c ? pre : in.c), POST = (cl_int)(post < in.c ? post : in.c);
-    cl_float A = (cl_float)a, K = (cl_float)p->k, BETA = (cl_float)p->beta;
-    const cly_karg args[] = {CLY_ARG(x.mem), CLY_ARG(xo),   CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(C), CLY_ARG(HW),
-                             CLY_ARG(PRE),   CLY_ARG(POST), CLY_ARG(A),     CLY_ARG(K),  CLY_ARG(BETA)};
-    s = cly_kernel_args(ctx, k, "lrn", args, sizeof args / sizeof args[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_planes(ctx, k, hw, in.c, in.n, "lrn");
+    cly_args a;
+    cly_args_begin(ctx, &a, "lrn", "", "lrn");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    window_args(&a, in, hw, p);
+    return cly_launch_planes(ctx, &a, hw, in.c, in.n);
 }
 
 /* The exact derivative, cross-channel terms included (see cl/lrn.cl):
@@ -70,22 +71,13 @@ cly_status cly_lrn_backward(cly_context *ctx, cly_shape in, const cly_lrn_params
     /* Each work-item reads its neighbours' channels of x, y and dy. */
     if (cly_overlap(dx, count, x, count) || cly_overlap(dx, count, y, count) || cly_overlap(dx, count, dy, count))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn backward: dx overlaps x, y or dy");
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "lrn", "", "lrn_backward", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    double a = p->alpha_mode == CLY_LRN_ALPHA_OVER_SIZE ? p->alpha / (double)p->size : p->alpha;
-    cl_long xo = x.offset, yo = y.offset, dyo = dy.offset, dxo = dx.offset;
-    int64_t pre = p->size / 2, post = p->size - 1 - pre;
-    cl_int HW = (cl_int)hw, C = (cl_int)in.c;
-    cl_int PRE = (cl_int)(pre < in.c ? pre : in.c), POST = (cl_int)(post < in.c ? post : in.c);
-    cl_float A = (cl_float)a, K = (cl_float)p->k, BETA = (cl_float)p->beta, b = beta;
-    const cly_karg args[] = {CLY_ARG(x.mem), CLY_ARG(xo),   CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(dy.mem),
-                             CLY_ARG(dyo),   CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(C),  CLY_ARG(HW),
-                             CLY_ARG(PRE),   CLY_ARG(POST), CLY_ARG(A),     CLY_ARG(K),  CLY_ARG(BETA),
-                             CLY_ARG(b)};
-    s = cly_kernel_args(ctx, k, "lrn_backward", args, sizeof args / sizeof args[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_planes(ctx, k, hw, in.c, in.n, "lrn_backward");
+    cly_args a;
+    cly_args_begin(ctx, &a, "lrn", "", "lrn_backward");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    window_args(&a, in, hw, p);
+    cly_arg_float(&a, beta);
+    return cly_launch_planes(ctx, &a, hw, in.c, in.n);
 }

@@ -26,13 +26,17 @@ cly_status cly_sgd_step(cly_context *ctx, int64_t count, float lr, float momentu
     const cly_buf bufs[] = {w, g, v};
     if (!disjoint(count, bufs, v.mem ? 3 : 2))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "sgd: w, g and v overlap");
-    cl_mem vm = v.mem ? v.mem : g.mem; /* untouched when momentum is 0, but must be a valid cl_mem */
-    cl_long wo = w.offset, go = g.offset, vo = v.offset, cnt = count;
-    cl_float l = lr, mom = momentum, dec = decay;
-    cl_int nest = nesterov;
-    const cly_karg a[] = {CLY_ARG(w.mem), CLY_ARG(wo), CLY_ARG(g.mem), CLY_ARG(go),  CLY_ARG(vm),  CLY_ARG(vo),
-                          CLY_ARG(cnt),   CLY_ARG(l),  CLY_ARG(mom),   CLY_ARG(dec), CLY_ARG(nest)};
-    return cly_launch_1d(ctx, "optim", "sgd", a, sizeof a / sizeof a[0], count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "optim", "", "sgd");
+    cly_arg_buf(&a, w);
+    cly_arg_buf(&a, g);
+    cly_arg_buf(&a, (cly_buf){v.mem ? v.mem : g.mem, v.offset}); /* untouched when momentum is 0, but must be a valid cl_mem */
+    cly_arg_long(&a, count);
+    cly_arg_float(&a, lr);
+    cly_arg_float(&a, momentum);
+    cly_arg_float(&a, decay);
+    cly_arg_int(&a, nesterov);
+    return cly_launch_1d(ctx, &a, count);
 }
 
 cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, float b2, float eps, int64_t t,
@@ -48,11 +52,16 @@ cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, fl
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "adam: w, g, m and v overlap");
     /* 1 - b^t in double: for b2 = 0.999 and small t this is 1e-3, where a
      * float pow would already lose digits. */
-    cl_float bc1 = (cl_float)(1.0 - pow((double)b1, (double)t)), bc2 = (cl_float)(1.0 - pow((double)b2, (double)t));
-    cl_long wo = w.offset, go = g.offset, mo = m.offset, vo = v.offset, cnt = count;
-    cl_float l = lr, B1 = b1, B2 = b2, e = eps, dec = decay;
-    const cly_karg a[] = {CLY_ARG(w.mem), CLY_ARG(wo),  CLY_ARG(g.mem), CLY_ARG(go),  CLY_ARG(m.mem), CLY_ARG(mo),
-                          CLY_ARG(v.mem), CLY_ARG(vo),  CLY_ARG(cnt),   CLY_ARG(l),   CLY_ARG(B1),    CLY_ARG(B2),
-                          CLY_ARG(e),     CLY_ARG(bc1), CLY_ARG(bc2),   CLY_ARG(dec)};
-    return cly_launch_1d(ctx, "optim", "adam", a, sizeof a / sizeof a[0], count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "optim", "", "adam");
+    cly_arg_buf(&a, w);
+    cly_arg_buf(&a, g);
+    cly_arg_buf(&a, m);
+    cly_arg_buf(&a, v);
+    cly_arg_long(&a, count);
+    const double floats[] = {lr, b1, b2, eps, 1.0 - pow((double)b1, (double)t), 1.0 - pow((double)b2, (double)t),
+                             decay};
+    for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++)
+        cly_arg_float(&a, floats[i]);
+    return cly_launch_1d(ctx, &a, count);
 }

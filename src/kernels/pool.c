@@ -128,26 +128,17 @@ cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x,
     if (!cly_mul_i64(g->n, g->c, &count) || !cly_mul_i64(count, g->oh, &count) ||
         !cly_mul_i64(count, g->ow, &count))
         return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: output count overflows", names[g->kind]);
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "pool", "", names[g->kind], &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long xo = x.offset, yo = y.offset, ao = argmax.offset;
-    cl_int H = (cl_int)g->h, W = (cl_int)g->w, OH = (cl_int)g->oh, OW = (cl_int)g->ow, FH = (cl_int)g->fh,
-           FW = (cl_int)g->fw, SH = (cl_int)g->sh, SW = (cl_int)g->sw, PT = (cl_int)g->pt, PL = (cl_int)g->pl,
-           PB = (cl_int)g->pb, PR = (cl_int)g->pr, flag;
+    cly_args a;
+    cly_args_begin(ctx, &a, "pool", "", names[g->kind]);
     /* flag: want_argmax for max, exclude_pad for avg. An unused buffer
      * argument still needs a valid cl_mem: pass y. */
-    flag = g->kind == CLY_POOL_MAX ? argmax.mem != NULL : g->kind == CLY_POOL_AVG ? g->exclude_pad : 0;
-    cl_mem am = argmax.mem ? argmax.mem : y.mem;
-    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(am), CLY_ARG(ao),
-                          CLY_ARG(flag),  CLY_ARG(H),  CLY_ARG(W),     CLY_ARG(OH), CLY_ARG(OW), CLY_ARG(FH),
-                          CLY_ARG(FW),    CLY_ARG(SH), CLY_ARG(SW),    CLY_ARG(PT), CLY_ARG(PL), CLY_ARG(PB),
-                          CLY_ARG(PR)};
-    s = cly_kernel_args(ctx, k, names[g->kind], a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_planes(ctx, k, g->ow, g->oh, g->n * g->c, names[g->kind]);
+    const int64_t flag = g->kind == CLY_POOL_MAX ? argmax.mem != NULL : g->kind == CLY_POOL_AVG ? g->exclude_pad : 0;
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    cly_arg_buf(&a, (cly_buf){argmax.mem ? argmax.mem : y.mem, argmax.offset});
+    const int64_t ints[] = {flag, g->h, g->w, g->oh, g->ow, g->fh, g->fw, g->sh, g->sw, g->pt, g->pl, g->pb, g->pr};
+    cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
+    return cly_launch_planes(ctx, &a, g->ow, g->oh, g->n * g->c);
 }
 
 cly_status cly_gap_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y)
@@ -155,14 +146,11 @@ cly_status cly_gap_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y)
     int64_t planes, hw;
     if (!cly_mul_i64(in.n, in.c, &planes) || !cly_mul_i64(in.h, in.w, &hw) || planes < 1 || hw < 1)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "gap: bad input shape " CLY_SHAPE_FMT, CLY_SHAPE_ARGS(in));
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "pool", "", "gap", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long xo = x.offset, yo = y.offset, cnt = planes, HW = hw;
-    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(cnt), CLY_ARG(HW)};
-    s = cly_kernel_args(ctx, k, "gap", a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_1d(ctx, k, planes, "gap");
+    cly_args a;
+    cly_args_begin(ctx, &a, "pool", "", "gap");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    cly_arg_long(&a, planes);
+    cly_arg_long(&a, hw);
+    return cly_launch_1d(ctx, &a, planes);
 }

@@ -44,26 +44,19 @@ cly_status cly_pool_backward(cly_context *ctx, const cly_pool_geom *g, cly_buf x
     if (cly_overlap(dx, count, dy, outs) ||
         (l2 && (cly_overlap(dx, count, x, count) || cly_overlap(dx, count, y, outs))))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: dx overlaps an input", name);
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "pool", "", name, &k);
-    if (s != CLY_SUCCESS)
-        return s;
+    cly_args a;
+    cly_args_begin(ctx, &a, "pool", "", name);
     /* Unused buffer arguments still need a valid cl_mem: pass dy. */
-    cl_mem xm = x.mem ? x.mem : dy.mem, ym = y.mem ? y.mem : dy.mem, am = argmax.mem ? argmax.mem : dy.mem;
-    cl_long xo = x.offset, yo = y.offset, ao = argmax.offset, dyo = dy.offset, dxo = dx.offset;
-    cl_int H = (cl_int)g->h, W = (cl_int)g->w, OH = (cl_int)g->oh, OW = (cl_int)g->ow, FH = (cl_int)g->fh,
-           FW = (cl_int)g->fw, SH = (cl_int)g->sh, SW = (cl_int)g->sw, PT = (cl_int)g->pt, PL = (cl_int)g->pl,
-           PB = (cl_int)g->pb, PR = (cl_int)g->pr, flag = g->kind == CLY_POOL_AVG && g->exclude_pad;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(xm),   CLY_ARG(xo),  CLY_ARG(ym), CLY_ARG(yo), CLY_ARG(am), CLY_ARG(ao),
-                          CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo), CLY_ARG(flag),
-                          CLY_ARG(b),    CLY_ARG(H),   CLY_ARG(W),  CLY_ARG(OH), CLY_ARG(OW), CLY_ARG(FH),
-                          CLY_ARG(FW),   CLY_ARG(SH),  CLY_ARG(SW), CLY_ARG(PT), CLY_ARG(PL), CLY_ARG(PB),
-                          CLY_ARG(PR)};
-    s = cly_kernel_args(ctx, k, name, a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_planes(ctx, k, g->w, g->h, g->n * g->c, name);
+    cly_arg_buf(&a, (cly_buf){x.mem ? x.mem : dy.mem, x.offset});
+    cly_arg_buf(&a, (cly_buf){y.mem ? y.mem : dy.mem, y.offset});
+    cly_arg_buf(&a, (cly_buf){argmax.mem ? argmax.mem : dy.mem, argmax.offset});
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    cly_arg_int(&a, g->kind == CLY_POOL_AVG && g->exclude_pad);
+    cly_arg_float(&a, beta);
+    const int64_t ints[] = {g->h, g->w, g->oh, g->ow, g->fh, g->fw, g->sh, g->sw, g->pt, g->pl, g->pb, g->pr};
+    cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
+    return cly_launch_planes(ctx, &a, g->w, g->h, g->n * g->c);
 }
 
 cly_status cly_gap_backward(cly_context *ctx, cly_shape in, cly_buf dy, cly_buf dx, float beta)
@@ -75,16 +68,12 @@ cly_status cly_gap_backward(cly_context *ctx, cly_shape in, cly_buf dy, cly_buf 
                         CLY_SHAPE_ARGS(in));
     if (cly_overlap(dx, count, dy, planes))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "gap backward: dx overlaps dy");
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "pool", "", "gap_backward", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long dyo = dy.offset, dxo = dx.offset, cnt = count, HW = hw;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem), CLY_ARG(dxo),
-                          CLY_ARG(b),      CLY_ARG(cnt), CLY_ARG(HW)};
-    s = cly_kernel_args(ctx, k, "gap_backward", a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_1d(ctx, k, count, "gap_backward");
+    cly_args a;
+    cly_args_begin(ctx, &a, "pool", "", "gap_backward");
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    cly_arg_float(&a, beta);
+    cly_arg_long(&a, count);
+    cly_arg_long(&a, hw);
+    return cly_launch_1d(ctx, &a, count);
 }

@@ -12,17 +12,13 @@ cly_status cly_softmax_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_bu
     if (in.c < 1)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "softmax: shape " CLY_SHAPE_FMT " has no channels",
                         CLY_SHAPE_ARGS(in));
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "softmax", "", "softmax", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long xo = x.offset, yo = y.offset, cnt = columns, C = in.c, HW = hw;
-    const cly_karg a[] = {CLY_ARG(x.mem), CLY_ARG(xo), CLY_ARG(y.mem), CLY_ARG(yo),
-                          CLY_ARG(cnt),   CLY_ARG(C),  CLY_ARG(HW)};
-    s = cly_kernel_args(ctx, k, "softmax", a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_1d(ctx, k, columns, "softmax");
+    cly_args a;
+    cly_args_begin(ctx, &a, "softmax", "", "softmax");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    const int64_t longs[] = {columns, in.c, hw};
+    cly_arg_longs(&a, longs, 3);
+    return cly_launch_1d(ctx, &a, columns);
 }
 
 /* dx = y * (dy - sum_c dy*y) per column, the Jacobian of softmax applied to
@@ -41,16 +37,13 @@ cly_status cly_softmax_backward(cly_context *ctx, cly_shape in, cly_buf y, cly_b
     if ((dx.offset != dy.offset && cly_overlap(dx, total, dy, total)) ||
         (dx.offset != y.offset && cly_overlap(dx, total, y, total)))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "softmax backward: dx overlaps y or dy shifted");
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, "softmax", "", "softmax_backward", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cl_long yo = y.offset, dyo = dy.offset, dxo = dx.offset, cnt = columns, C = in.c, HW = hw;
-    cl_float b = beta;
-    const cly_karg a[] = {CLY_ARG(y.mem), CLY_ARG(yo), CLY_ARG(dy.mem), CLY_ARG(dyo), CLY_ARG(dx.mem),
-                          CLY_ARG(dxo),   CLY_ARG(cnt), CLY_ARG(C),     CLY_ARG(HW),  CLY_ARG(b)};
-    s = cly_kernel_args(ctx, k, "softmax_backward", a, sizeof a / sizeof a[0]);
-    if (s != CLY_SUCCESS)
-        return s;
-    return cly_enqueue_1d(ctx, k, columns, "softmax_backward");
+    cly_args a;
+    cly_args_begin(ctx, &a, "softmax", "", "softmax_backward");
+    cly_arg_buf(&a, y);
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    const int64_t longs[] = {columns, in.c, hw};
+    cly_arg_longs(&a, longs, 3);
+    cly_arg_float(&a, beta);
+    return cly_launch_1d(ctx, &a, columns);
 }

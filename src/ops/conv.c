@@ -90,7 +90,7 @@ static cly_status compile(cly_net *net, size_t id)
                         (long long)L->conv.sh, (long long)L->conv.sw, (long long)L->conv.groups);
     L->workspace_elems = cly_conv_workspace(net->ctx, L->algo, &L->conv);
     if (net->options.mode == CLY_MODE_TRAINING) {
-        int64_t bwd = cly_conv_backward_workspace(net->ctx, &L->conv);
+        int64_t bwd = cly_conv_backward_workspace(net->ctx, L->algo, &L->conv);
         if (bwd > L->workspace_elems)
             L->workspace_elems = bwd;
     }
@@ -113,13 +113,13 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
         CLY_CHECK(cly_net_unfuse_relu(net, id));
     cly_buf dy = cly_net_grad(net, id), dx;
     float beta;
-    CLY_CHECK(cly_conv_backward_weights(net->ctx, &L->conv, cly_op_x(net, id), dy,
+    CLY_CHECK(cly_conv_backward_weights(net->ctx, L->algo, &L->conv, cly_op_x(net, id), dy,
                                         cly_net_param_grad(net, id, CLY_PARAM_WEIGHTS),
                                         L->conv.bias ? cly_net_param_grad(net, id, CLY_PARAM_BIAS) : CLY_NO_BUF, 0.0f,
                                         cly_net_workspace(net)));
     if (!cly_net_input_grad(net, id, 0, pos, &dx, &beta))
         return CLY_SUCCESS;
-    return cly_conv_backward_data(net->ctx, &L->conv, dy, cly_net_param(net, id, CLY_PARAM_WEIGHTS), dx,
+    return cly_conv_backward_data(net->ctx, L->algo, &L->conv, dy, cly_net_param(net, id, CLY_PARAM_WEIGHTS), dx,
                                   beta, cly_net_workspace(net));
 }
 

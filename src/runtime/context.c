@@ -51,6 +51,11 @@ cly_status cly_context_create_ex(const cly_context_options *options, cly_context
     ctx->platform = entries[pick].platform;
     ctx->device = entries[pick].device;
     free(entries);
+    /* Per-dimension work-item limits for the launch helpers (launch.c); a
+     * device that does not say keeps 0: no limit beyond the group size. */
+    size_t items[3] = {0, 0, 0};
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL) == CL_SUCCESS)
+        memcpy(ctx->max_item_sizes, items, sizeof items);
     ctx->precision = o.precision;
     if (o.precision == CLY_PRECISION_FLOAT64 && !ctx->info.fp64) {
         s = cly_fail(NULL, CLY_ERROR_UNSUPPORTED,

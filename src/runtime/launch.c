@@ -1,105 +1,188 @@
-/* Shared by the op files: 1-D launches and kernel argument lists. */
+/* The argument builder and the launchers of launch.h. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
-/* Work-group size of every 1-D launch. One fixed size keeps the number of
- * compiled variants down: pocl compiles a kernel again for each new local
- * size. 64 is a multiple of every GPU's SIMD width (32 on NVIDIA, 64 on AMD). */
-#ifndef CLY_WG_1D
-#define CLY_WG_1D 64
-#endif
+cly_status cly_args_begin(cly_context *ctx, cly_args *a, const char *program, const char *options,
+                          const char *kernel)
+{
+    *a = cly_args_for(NULL, kernel);
+    a->status = cly_kernel_get(ctx, program, options, kernel, &a->kernel);
+    return a->status;
+}
 
-/* The largest work-group `kernel` may take, capped at `want`: a kernel may
- * allow less than the device's maximum (register pressure on GPUs, a small
- * device such as an FPGA); never ask for more. */
-static cly_status group_limit(cly_context *ctx, cl_kernel kernel, size_t want, size_t *limit, const char *what)
+void cly_arg_raw(cly_args *a, size_t size, const void *value)
+{
+    if (a->status != CLY_SUCCESS || a->err != CL_SUCCESS)
+        return;
+    cl_int e = clSetKernelArg(a->kernel, a->next, size, value);
+    if (e != CL_SUCCESS) {
+        a->err = e;
+        a->bad = a->next;
+    }
+    a->next++;
+}
+
+void cly_arg_buf(cly_args *a, cly_buf b)
+{
+    cly_arg_raw(a, sizeof(cl_mem), &b.mem);
+    cly_arg_long(a, b.offset);
+}
+
+void cly_arg_int(cly_args *a, int64_t v)
+{
+    cl_int i = (cl_int)v;
+    cly_arg_raw(a, sizeof i, &i);
+}
+
+void cly_arg_long(cly_args *a, int64_t v)
+{
+    cl_long l = v;
+    cly_arg_raw(a, sizeof l, &l);
+}
+
+void cly_arg_ulong(cly_args *a, uint64_t v)
+{
+    cl_ulong u = v;
+    cly_arg_raw(a, sizeof u, &u);
+}
+
+void cly_arg_float(cly_args *a, double v)
+{
+    cl_float f = (cl_float)v;
+    cly_arg_raw(a, sizeof f, &f);
+}
+
+void cly_arg_local(cly_args *a, size_t bytes)
+{
+    cly_arg_raw(a, bytes, NULL);
+}
+
+void cly_arg_ints(cly_args *a, const int64_t *v, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        cly_arg_int(a, v[i]);
+}
+
+void cly_arg_longs(cly_args *a, const int64_t *v, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        cly_arg_long(a, v[i]);
+}
+
+/* The sticky failure of an argument list, reported once. */
+static cly_status args_status(cly_context *ctx, const cly_args *a)
+{
+    if (a->status != CLY_SUCCESS)
+        return a->status;
+    if (a->err != CL_SUCCESS)
+        return cly_fail_cl(ctx, a->err, "%s: clSetKernelArg(%u)", a->what, (unsigned)a->bad);
+    return CLY_SUCCESS;
+}
+
+/* The largest group `kernel` may take on this device: the smaller of the
+ * kernel's CL_KERNEL_WORK_GROUP_SIZE (register pressure on GPUs, a small
+ * device such as an FPGA) and the device's max work-group size; 0: none
+ * known. */
+static cly_status group_limit(cly_context *ctx, cl_kernel kernel, const char *what, size_t *limit)
 {
     size_t kernel_max = 0;
     cl_int err = clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
                                           &kernel_max, NULL);
     if (err != CL_SUCCESS)
         return cly_fail_cl(ctx, err, "%s: clGetKernelWorkGroupInfo", what);
-    *limit = want;
-    if (kernel_max > 0 && *limit > kernel_max)
-        *limit = kernel_max;
-    if (ctx->info.max_work_group_size > 0 && *limit > ctx->info.max_work_group_size)
+    *limit = kernel_max;
+    if (ctx->info.max_work_group_size > 0 && (*limit == 0 || *limit > ctx->info.max_work_group_size))
         *limit = (size_t)ctx->info.max_work_group_size;
     return CLY_SUCCESS;
 }
 
-cly_status cly_enqueue_1d(cly_context *ctx, cl_kernel kernel, int64_t count, const char *what)
+/* The shrink rule of launch.h, in place on local[0 .. dims-1]. */
+static void fit_local(const cly_context *ctx, cl_uint dims, size_t *local, size_t limit)
 {
-    if (count < 0)
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: negative work-item count %lld", what,
-                        (long long)count);
-    if (count == 0)
-        return CLY_SUCCESS;
-    size_t local;
-    cly_status s = group_limit(ctx, kernel, CLY_WG_1D, &local, what);
+    for (cl_uint d = 0; d < dims; d++)
+        if (ctx->max_item_sizes[d] > 0 && local[d] > ctx->max_item_sizes[d])
+            local[d] = ctx->max_item_sizes[d];
+    if (limit == 0)
+        return;
+    for (cl_uint d = dims; d-- > 0;) {
+        size_t others = 1, product;
+        for (cl_uint e = 0; e < dims; e++)
+            if (e != d)
+                others *= local[e];
+        product = others * local[d];
+        if (product <= limit)
+            return;
+        if (local[d] > 1)
+            local[d] = limit / others > 0 ? limit / others : 1;
+    }
+}
+
+cly_status cly_launch(cly_context *ctx, const cly_args *a, cl_uint dims, const int64_t *global, const size_t *local)
+{
+    cly_status s = args_status(ctx, a);
     if (s != CLY_SUCCESS)
         return s;
-    /* Round up; kernels compare their id against the true count. The bound
-     * keeps the rounded size clear of size_t overflow. */
-    if ((uint64_t)count > (uint64_t)INT64_MAX - local)
-        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: %lld work-items", what, (long long)count);
-    size_t global = ((size_t)count + local - 1) / local * local;
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, 0, NULL, NULL);
+    if (dims < 1 || dims > 3)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %u work dimensions", a->what, (unsigned)dims);
+    for (cl_uint d = 0; d < dims; d++) {
+        if (global[d] < 0)
+            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: negative global size %lld in dimension %u",
+                            a->what, (long long)global[d], (unsigned)d);
+        if (global[d] == 0)
+            return CLY_SUCCESS; /* nothing to do */
+    }
+    size_t l[3] = {1, 1, 1}, g[3];
+    if (local) {
+        size_t limit;
+        for (cl_uint d = 0; d < dims; d++)
+            l[d] = local[d] > 0 ? local[d] : 1;
+        if ((s = group_limit(ctx, a->kernel, a->what, &limit)) != CLY_SUCCESS)
+            return s;
+        fit_local(ctx, dims, l, limit);
+    }
+    for (cl_uint d = 0; d < dims; d++) {
+        /* Round up; kernels compare their ids against the true extents. The
+         * bound keeps the rounded size clear of size_t overflow. */
+        if ((uint64_t)global[d] > (uint64_t)INT64_MAX - l[d] || (uint64_t)global[d] > SIZE_MAX - l[d])
+            return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: global size %lld", a->what, (long long)global[d]);
+        g[d] = ((size_t)global[d] + l[d] - 1) / l[d] * l[d];
+    }
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, a->kernel, dims, NULL, g, local ? l : NULL, 0, NULL, NULL);
     if (err != CL_SUCCESS)
-        return cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel of %zu work-items (local %zu)", what, global,
-                           local);
+        return cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel of %zu x %zu x %zu (local %zu x %zu x %zu)",
+                           a->what, g[0], dims > 1 ? g[1] : 1, dims > 2 ? g[2] : 1, l[0], l[1], l[2]);
     return CLY_SUCCESS;
 }
 
-cly_status cly_enqueue_planes(cly_context *ctx, cl_kernel kernel, int64_t width, int64_t height, int64_t planes,
-                              const char *what)
+cly_status cly_launch_1d(cly_context *ctx, const cly_args *a, int64_t count)
 {
-    if (width < 0 || height < 0 || planes < 0)
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: negative grid %lld x %lld x %lld", what,
-                        (long long)width, (long long)height, (long long)planes);
-    if (width == 0 || height == 0 || planes == 0)
-        return CLY_SUCCESS;
-    size_t limit;
-    cly_status s = group_limit(ctx, kernel, CLY_WG_1D, &limit, what);
-    if (s != CLY_SUCCESS)
-        return s;
-    /* 8 x 8 as on the 1-D path's 64; narrower rows give their share to more
-     * rows, so small maps (7 x 7) waste little. */
-    size_t lx = width >= 8 ? 8 : width >= 4 ? 4 : width >= 2 ? 2 : 1, ly = CLY_WG_1D / lx;
-    while (lx * ly > limit) {
-        if (ly > 1)
-            ly /= 2;
-        else
-            lx /= 2;
-    }
+    const size_t local = cly_tuning_of(ctx)->group_1d;
+    return cly_launch(ctx, a, 1, &count, &local);
+}
+
+cly_status cly_launch_planes(cly_context *ctx, const cly_args *a, int64_t width, int64_t height, int64_t planes)
+{
+    const size_t group = cly_tuning_of(ctx)->group_1d;
+    const size_t lx = width >= 8 ? 8 : width >= 4 ? 4 : width >= 2 ? 2 : 1;
     if ((uint64_t)width > (uint64_t)INT32_MAX || (uint64_t)height > (uint64_t)INT32_MAX ||
-        (uint64_t)planes > (uint64_t)INT64_MAX / ((uint64_t)width * (uint64_t)height))
-        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: grid %lld x %lld x %lld", what, (long long)width,
+        (width > 0 && height > 0 && (uint64_t)planes > (uint64_t)INT64_MAX / ((uint64_t)width * (uint64_t)height)))
+        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: grid %lld x %lld x %lld", a->what, (long long)width,
                         (long long)height, (long long)planes);
-    const size_t global[3] = {((size_t)width + lx - 1) / lx * lx, ((size_t)height + ly - 1) / ly * ly,
-                              (size_t)planes},
-                 local[3] = {lx, ly, 1};
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, 3, NULL, global, local, 0, NULL, NULL);
-    if (err != CL_SUCCESS)
-        return cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel of %zu x %zu x %zu (local %zu x %zu)", what,
-                           global[0], global[1], global[2], lx, ly);
-    return CLY_SUCCESS;
-}
-
-cly_status cly_kernel_args(cly_context *ctx, cl_kernel kernel, const char *what, const cly_karg *args, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
-        if (err != CL_SUCCESS)
-            return cly_fail_cl(ctx, err, "%s: clSetKernelArg(%zu)", what, i);
-    }
-    return CLY_SUCCESS;
+    const int64_t global[3] = {width, height, planes};
+    const size_t local[3] = {lx, group / lx > 0 ? group / lx : 1, 1};
+    return cly_launch(ctx, a, 3, global, local);
 }
 
 cly_status cly_reduce_local(cly_context *ctx, cl_kernel kernel, size_t want, size_t *local, const char *what)
 {
     size_t limit;
-    cly_status s = group_limit(ctx, kernel, want, &limit, what);
+    cly_status s = group_limit(ctx, kernel, what, &limit);
     if (s != CLY_SUCCESS)
         return s;
+    if (limit == 0 || limit > want)
+        limit = want;
+    if (ctx->max_item_sizes[0] > 0 && limit > ctx->max_item_sizes[0])
+        limit = ctx->max_item_sizes[0];
     size_t l = 1;
     while (l * 2 <= limit)
         l *= 2;
@@ -107,32 +190,27 @@ cly_status cly_reduce_local(cly_context *ctx, cl_kernel kernel, size_t want, siz
     return CLY_SUCCESS;
 }
 
-cly_status cly_enqueue_groups(cly_context *ctx, cl_kernel kernel, int64_t groups, size_t local, const char *what)
+cly_status cly_launch_groups(cly_context *ctx, const cly_args *a, int64_t groups, size_t local)
 {
+    cly_status s = args_status(ctx, a);
+    if (s != CLY_SUCCESS)
+        return s;
     if (groups < 0 || local == 0)
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %lld groups of %zu work-items", what,
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %lld groups of %zu work-items", a->what,
                         (long long)groups, local);
+    size_t limit;
+    if ((s = group_limit(ctx, a->kernel, a->what, &limit)) != CLY_SUCCESS)
+        return s;
+    if ((limit > 0 && local > limit) || (ctx->max_item_sizes[0] > 0 && local > ctx->max_item_sizes[0]))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED,
+                        "%s: needs work-groups of exactly %zu work-items (a reduction tree); the kernel and device "
+                        "allow %zu (%zu in dimension 0)",
+                        a->what, local, limit, ctx->max_item_sizes[0]);
     if (groups == 0)
         return CLY_SUCCESS;
     if ((uint64_t)groups > (uint64_t)SIZE_MAX / local)
-        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: %lld groups of %zu work-items", what, (long long)groups,
-                        local);
-    size_t global = (size_t)groups * local;
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, 0, NULL, NULL);
-    if (err != CL_SUCCESS)
-        return cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel of %zu work-items (local %zu)", what, global,
-                           local);
-    return CLY_SUCCESS;
-}
-
-cly_status cly_launch_1d(cly_context *ctx, const char *program, const char *kernel, const cly_karg *args, size_t nargs,
-                         int64_t count)
-{
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, program, "", kernel, &k);
-    if (s == CLY_SUCCESS)
-        s = cly_kernel_args(ctx, k, kernel, args, nargs);
-    if (s == CLY_SUCCESS)
-        s = cly_enqueue_1d(ctx, k, count, kernel);
-    return s;
+        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: %lld groups of %zu work-items", a->what,
+                        (long long)groups, local);
+    const int64_t global = groups * (int64_t)local;
+    return cly_launch(ctx, a, 1, &global, &local);
 }

@@ -37,6 +37,7 @@ const char *cly_cl_error_name(cl_int err);
 struct cly_context {
     cly_error_slot error; /* first: base/status.c records messages here */
     cly_device_info info;
+    size_t max_item_sizes[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES of dimensions 0-2 (0: unknown) */
     cl_platform_id platform;
     cl_device_id device;
     cl_context cl;

@@ -86,11 +86,14 @@ static void check_case(int ci, bool local)
         s = cly_local_backward(ctx, &g, bx, bw, bdy, bdx, bdw, bdb, 1.0f);
         ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
     } else {
-        int64_t ws = cly_conv_backward_workspace(ctx, &g);
+        /* The forward's resolved algorithm; the backward methods are the
+         * same after every forward algorithm. */
+        const cly_conv_algo algo = cly_conv_choose(ctx, &g, CLY_CONV_AUTO);
+        int64_t ws = cly_conv_backward_workspace(ctx, algo, &g);
         cly_buf bws = upload(ctx, NULL, ws > 0 ? ws : 1, &tws);
-        s = cly_conv_backward_weights(ctx, &g, bx, bdy, bdw, bdb, 0.0f, bws);
+        s = cly_conv_backward_weights(ctx, algo, &g, bx, bdy, bdw, bdb, 0.0f, bws);
         ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
-        s = cly_conv_backward_data(ctx, &g, bdy, bw, bdx, 1.0f, bws);
+        s = cly_conv_backward_data(ctx, algo, &g, bdy, bw, bdx, 1.0f, bws);
         ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
     }
     expect_equal(tdw, rdw, nw, "dw", ci);

@@ -1,0 +1,384 @@
+/* Convolution algorithms as ordered tables, one per pass (oneDNN's
+ * implementation lists): forward, backward-data, backward-weights. Each row
+ * names itself, says whether it supports a shape (and if not, why: the
+ * reason reaches the user in CLY_ERROR_UNSUPPORTED messages), sizes its
+ * workspace and runs. Forward rows also carry AUTO's score per device.
+ *
+ * Backward passes are told the forward's resolved algorithm. Every backward
+ * row today accepts every forward algorithm, so the backward of a shape is
+ * the same whichever forward ran: the first row of its table that supports
+ * the shape. */
+#include "kernels/conv_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- forward rows */
+
+static bool dims_ok(const char *name, const cly_conv_geom *g, char *why, size_t size)
+{
+    if (cly_conv_dims_fit_int(g))
+        return true;
+    snprintf(why, size, "%s: a single dimension exceeds 2^30", name);
+    return false;
+}
+
+static bool alloc_ok(const cly_context *ctx, const char *name, int64_t per_sample, char *why, size_t size)
+{
+    if (cly_conv_fits_alloc(ctx, per_sample))
+        return true;
+    snprintf(why, size, "%s needs a workspace of %lld floats per sample, more than the largest allocation of "
+             "device '%s' (%llu bytes)", name, (long long)per_sample, ctx->info.name,
+             (unsigned long long)ctx->info.max_alloc_bytes);
+    return false;
+}
+
+static bool gemm1x1_supports(const cly_context *ctx, cly_conv_algo fwd, const cly_conv_geom *g, char *why,
+                             size_t size)
+{
+    (void)ctx, (void)fwd;
+    if (!dims_ok("gemm1x1", g, why, size))
+        return false;
+    if (g->fh != 1 || g->fw != 1 || g->sh != 1 || g->sw != 1 || g->pt || g->pb || g->pl || g->pr) {
+        snprintf(why, size,
+                 "gemm1x1 needs a 1x1 filter, stride 1 and no padding; this layer has a %lldx%lld filter, "
+                 "stride %lldx%lld, padding %lld/%lld/%lld/%lld (top/bottom/left/right)",
+                 (long long)g->fh, (long long)g->fw, (long long)g->sh, (long long)g->sw, (long long)g->pt,
+                 (long long)g->pb, (long long)g->pl, (long long)g->pr);
+        return false;
+    }
+    return true;
+}
+
+static bool direct_supports(const cly_context *ctx, cly_conv_algo fwd, const cly_conv_geom *g, char *why,
+                            size_t size)
+{
+    (void)fwd;
+    return dims_ok("direct", g, why, size) &&
+           alloc_ok(ctx, "direct", cly_conv_direct_sample_floats(ctx, g), why, size);
+}
+
+static bool im2col_supports(const cly_context *ctx, cly_conv_algo fwd, const cly_conv_geom *g, char *why,
+                            size_t size)
+{
+    (void)fwd;
+    if (!dims_ok("im2col", g, why, size))
+        return false;
+    if (g->c * g->fh * g->fw > INT32_MAX / 2) { /* rows of the column matrix, an int in im2col.cl */
+        snprintf(why, size, "im2col: C*FH*FW = %lld rows exceed 2^30", (long long)(g->c * g->fh * g->fw));
+        return false;
+    }
+    return alloc_ok(ctx, "im2col", cly_conv_im2col_sample_floats(g), why, size);
+}
+
+static int64_t no_workspace(const cly_context *ctx, const cly_conv_geom *g)
+{
+    (void)ctx, (void)g;
+    return 0;
+}
+
+static int64_t direct_workspace(const cly_context *ctx, const cly_conv_geom *g)
+{
+    const int64_t per_sample = cly_conv_direct_sample_floats(ctx, g);
+    return per_sample * cly_conv_chunk(ctx, per_sample, g->n);
+}
+
+static int64_t im2col_workspace(const cly_context *ctx, const cly_conv_geom *g)
+{
+    const int64_t per_sample = cly_conv_im2col_sample_floats(g);
+    return per_sample * cly_conv_chunk(ctx, per_sample, g->n);
+}
+
+static cly_status gemm1x1_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_gemm1x1_forward(ctx, g, io->x, io->w, io->bias, io->y);
+}
+
+static cly_status direct_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_direct_forward(ctx, g, io->x, io->w, io->bias, io->y, io->ws);
+}
+
+static cly_status im2col_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_im2col_forward(ctx, g, io->x, io->w, io->bias, io->y, io->ws);
+}
+
+/* AUTO's scores.
+ *
+ * CPUs: direct, always (score 10; im2col 1 only where direct cannot run,
+ * gemm1x1 never). Measured with benchmarks/conv_bench on the development
+ * machine (pocl 3.1, 2 shared cores of AVX-512, batch 1 unless noted,
+ * median of 7 device-timed runs, ReLU fused; the machine is shared, so
+ * single figures move by 15% and more), direct beat im2col + CLBlast and
+ * gemm1x1 on every layer tried, big and small:
+ *
+ *   layer                          direct GFLOP/s   vs im2col   vs gemm1x1
+ *   VGG-16 conv1_2 .. conv5_2          122-255      4.2-21x         -
+ *   ResNet 3x3 at 56, 28, 14, 7        229-258      7.6-20x         -
+ *   ResNet 7x7 s2, AlexNet conv1       217-221      7.8-8.5x        -
+ *   ResNet-50 3x3 s2, 1x1 s2             99-116     3.4-3.8x        -
+ *   ResNet-50 1x1 s1 (56 .. 7)         118-172      4.1-6.6x      3.8-6.5x
+ *   batch 8: ResNet 3x3 / 1x1           263 / 126   8.7 / 4.2x     3.9x
+ *   LeNet c1/c3, CIFAR 32x32/8x8          25-77     4.7-16x         -
+ *   tiny 1x1 (4x4, 2x2, 1x1 outputs)      2-14      1.2-8.6x      1.1-8.7x
+ *   AlexNet conv2 g2, ResNeXt g32       267 / 76    8.8 / 27x       -
+ *   GoogLeNet 5x5, MobileNet depthwise  102 / 20    4.4 / 41x       -
+ *
+ * Other devices were not measured (no GPU in this task). There CLBlast's
+ * GEMM is tuned per device while the direct kernel runs an untuned scalar
+ * tile, so 1x1/s1/p0 goes to gemm1x1 (30) and an ungrouped layer with a
+ * reduction C*FH*FW of at least 64 to im2col (20); grouped layers stay
+ * direct. Re-measure with conv_bench on a GPU before trusting this branch. */
+static bool gemm_first(const cly_context *ctx, const cly_conv_geom *g)
+{
+    return ctx->info.type != CLY_DEVICE_CPU && g->groups == 1;
+}
+
+static int gemm1x1_prefer(const cly_context *ctx, const cly_conv_geom *g)
+{
+    return gemm_first(ctx, g) ? 30 : 0;
+}
+
+static int direct_prefer(const cly_context *ctx, const cly_conv_geom *g)
+{
+    (void)ctx, (void)g;
+    return 10;
+}
+
+static int im2col_prefer(const cly_context *ctx, const cly_conv_geom *g)
+{
+    return gemm_first(ctx, g) && g->c * g->fh * g->fw >= 64 ? 20 : 1;
+}
+
+static const cly_conv_impl fwd[] = {
+    {"gemm1x1", CLY_CONV_GEMM1X1, gemm1x1_supports, no_workspace, gemm1x1_run, gemm1x1_prefer},
+    {"direct", CLY_CONV_DIRECT, direct_supports, direct_workspace, direct_run, direct_prefer},
+    {"im2col", CLY_CONV_IM2COL, im2col_supports, im2col_workspace, im2col_run, im2col_prefer},
+};
+
+/* ---- backward rows */
+
+static bool always(const cly_context *ctx, cly_conv_algo f, const cly_conv_geom *g, char *why, size_t size)
+{
+    (void)ctx, (void)f, (void)g, (void)why, (void)size;
+    return true;
+}
+
+static bool flipped_supports(const cly_context *ctx, cly_conv_algo fwd_algo, const cly_conv_geom *g, char *why,
+                             size_t size)
+{
+    (void)fwd_algo;
+    cly_conv_geom f;
+    char direct_why[512];
+    if (!cly_conv_flipped_geom(g, &f, why, size))
+        return false;
+    if (!direct_supports(ctx, CLY_CONV_DIRECT, &f, direct_why, sizeof direct_why)) {
+        snprintf(why, size, "its flipped-filter convolution: %s", direct_why);
+        return false;
+    }
+    return true;
+}
+
+static cly_status flipped_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_backward_data_flipped(ctx, g, io->dy, io->w, io->dx, io->beta, io->ws);
+}
+
+static cly_status col2im_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_backward_data_col2im(ctx, g, io->dy, io->w, io->dx, io->beta, io->ws);
+}
+
+static cly_status weights_gemm_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_backward_weights_gemm(ctx, g, io->x, io->dy, io->dw, io->db, io->beta, io->ws);
+}
+
+static const cly_conv_impl bwd_data[] = {
+    {"flipped-direct", CLY_CONV_AUTO, flipped_supports, cly_conv_flipped_workspace, flipped_run, NULL},
+    {"col2im", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, col2im_run, NULL},
+};
+
+static const cly_conv_impl bwd_weights[] = {
+    {"im2col+gemm_nt", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, weights_gemm_run, NULL},
+};
+
+#define COUNT(t) (sizeof(t) / sizeof((t)[0]))
+
+/* The first row of `rows` that supports g after forward `fwd_algo`, or NULL
+ * with every row's refusal in why ("name: reason; ..."). */
+static const cly_conv_impl *first_supported(const cly_conv_impl *rows, size_t n, const cly_context *ctx,
+                                            cly_conv_algo fwd_algo, const cly_conv_geom *g, char *why, size_t size)
+{
+    size_t used = 0;
+    if (size)
+        why[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char one[512];
+        if (rows[i].supports(ctx, fwd_algo, g, one, sizeof one))
+            return &rows[i];
+        if (used < size) {
+            int k = snprintf(why + used, size - used, "%s%s: %s", used ? "; " : "", rows[i].name, one);
+            used += k > 0 ? (size_t)k : 0;
+        }
+    }
+    return NULL;
+}
+
+static const cly_conv_impl *forward_row(cly_conv_algo algo)
+{
+    for (size_t i = 0; i < COUNT(fwd); i++)
+        if (fwd[i].algo == algo)
+            return &fwd[i];
+    return NULL;
+}
+
+const char *cly_conv_algo_string(cly_conv_algo algo)
+{
+    const cly_conv_impl *r = forward_row(algo);
+    return algo == CLY_CONV_AUTO ? "auto" : r ? r->name : "unknown";
+}
+
+bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
+                            size_t size)
+{
+    if (size)
+        msg[0] = '\0';
+    if (algo == CLY_CONV_AUTO) {
+        for (size_t i = 0; i < COUNT(fwd); i++)
+            if (fwd[i].supports(ctx, fwd[i].algo, g, msg, size))
+                return true;
+        return false;
+    }
+    const cly_conv_impl *r = forward_row(algo);
+    if (!r) {
+        snprintf(msg, size, "%d is not a convolution algorithm", (int)algo);
+        return false;
+    }
+    return r->supports(ctx, algo, g, msg, size);
+}
+
+bool cly_conv_supports(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g)
+{
+    char msg[256];
+    return cly_conv_check_support(ctx, algo, g, msg, sizeof msg);
+}
+
+static cly_conv_algo algo_from_env(void)
+{
+    const char *v = getenv("CLAYER_CONV_ALGO");
+    if (!v || !*v)
+        return CLY_CONV_AUTO;
+    for (int a = 0; a < CLY_CONV_ALGO_COUNT; a++)
+        if (strcasecmp(v, cly_conv_algo_string((cly_conv_algo)a)) == 0)
+            return (cly_conv_algo)a;
+    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1; ignored", v);
+    return CLY_CONV_AUTO;
+}
+
+/* The supported forward row of highest score > 0 (the first on ties);
+ * im2col when none. */
+static cly_conv_algo best_scored(const cly_context *ctx, const cly_conv_geom *g)
+{
+    cly_conv_algo best = CLY_CONV_IM2COL;
+    int best_score = 0;
+    for (size_t i = 0; i < COUNT(fwd); i++) {
+        int score = fwd[i].prefer(ctx, g);
+        if (score > best_score && cly_conv_supports(ctx, fwd[i].algo, g)) {
+            best = fwd[i].algo;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+cly_conv_algo cly_conv_choose(const cly_context *ctx, const cly_conv_geom *g, cly_conv_algo requested)
+{
+    if (requested != CLY_CONV_AUTO)
+        return requested;
+    /* The environment names an algorithm for tests and benchmarks; where it
+     * cannot run the shape, AUTO decides (a net keeps running). */
+    cly_conv_algo env = algo_from_env();
+    if (env != CLY_CONV_AUTO && cly_conv_supports(ctx, env, g))
+        return env;
+    return best_scored(ctx, g);
+}
+
+int64_t cly_conv_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g)
+{
+    if (algo == CLY_CONV_AUTO)
+        algo = cly_conv_choose(ctx, g, algo);
+    const cly_conv_impl *r = forward_row(algo);
+    return r ? r->workspace(ctx, g) : 0;
+}
+
+cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
+                            cly_buf bias, cly_buf y, cly_buf workspace)
+{
+    if (algo == CLY_CONV_AUTO)
+        algo = cly_conv_choose(ctx, g, algo);
+    const cly_conv_impl *r = forward_row(algo);
+    if (!r)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "convolution algorithm %d does not exist", (int)algo);
+    char why[512];
+    if (!r->supports(ctx, algo, g, why, sizeof why))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution algorithm %s: %s", r->name, why);
+    const cly_conv_io io = {.x = x, .w = w, .bias = bias, .y = y, .ws = workspace};
+    return r->run(ctx, g, &io);
+}
+
+/* The backward row of `rows` for forward `algo`, or a status: `algo` must
+ * be a resolved algorithm that can run g forward. */
+static cly_status backward_row(cly_context *ctx, const char *pass, const cly_conv_impl *rows, size_t n,
+                               cly_conv_algo algo, const cly_conv_geom *g, const cly_conv_impl **out)
+{
+    char why[1024];
+    if (algo == CLY_CONV_AUTO || !forward_row(algo))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "convolution %s: algorithm %d is not a resolved forward algorithm (pass the one the "
+                        "forward ran, never auto)", pass, (int)algo);
+    if (!cly_conv_check_support(ctx, algo, g, why, sizeof why))
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution %s after forward %s: the forward cannot run: %s",
+                        pass, cly_conv_algo_string(algo), why);
+    *out = first_supported(rows, n, ctx, algo, g, why, sizeof why);
+    if (!*out)
+        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution %s after forward %s: no algorithm can run it: %s",
+                        pass, cly_conv_algo_string(algo), why);
+    return CLY_SUCCESS;
+}
+
+int64_t cly_conv_backward_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g)
+{
+    char why[1024];
+    if (algo == CLY_CONV_AUTO)
+        algo = cly_conv_choose(ctx, g, algo);
+    const cly_conv_impl *d = first_supported(bwd_data, COUNT(bwd_data), ctx, algo, g, why, sizeof why);
+    const cly_conv_impl *w = first_supported(bwd_weights, COUNT(bwd_weights), ctx, algo, g, why, sizeof why);
+    const int64_t wd = d ? d->workspace(ctx, g) : 0, ww = w ? w->workspace(ctx, g) : 0;
+    return wd > ww ? wd : ww;
+}
+
+cly_status cly_conv_backward_data(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf dy, cly_buf w,
+                                  cly_buf dx, float beta, cly_buf workspace)
+{
+    const cly_conv_impl *r;
+    cly_status s = backward_row(ctx, "backward data", bwd_data, COUNT(bwd_data), algo, g, &r);
+    if (s != CLY_SUCCESS)
+        return s;
+    const cly_conv_io io = {.dy = dy, .w = w, .dx = dx, .beta = beta, .ws = workspace};
+    return r->run(ctx, g, &io);
+}
+
+cly_status cly_conv_backward_weights(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x,
+                                     cly_buf dy, cly_buf dw, cly_buf db, float beta, cly_buf workspace)
+{
+    const cly_conv_impl *r;
+    cly_status s = backward_row(ctx, "backward weights", bwd_weights, COUNT(bwd_weights), algo, g, &r);
+    if (s != CLY_SUCCESS)
+        return s;
+    const cly_conv_io io = {.x = x, .dy = dy, .dw = dw, .db = db, .beta = beta, .ws = workspace};
+    return r->run(ctx, g, &io);
+}

@@ -1,0 +1,49 @@
+/* The tuning table: every work-group size and -D value the host passes to
+ * the kernels, one row per device type (CPU, GPU, accelerator) and a
+ * default row for any other, so that the -D string and the launch read the
+ * same number. tuning.c holds the rows and why each value is what it is;
+ * the `#ifndef X / #define X` defaults in the cl/ sources equal the default row
+ * (conv_direct.cl and gemm_nt.cl: its widest-vector entry, VW = 16). */
+#ifndef CLY_TUNING_H
+#define CLY_TUNING_H
+
+#include "runtime/runtime.h"
+
+/* conv_direct.cl register tile for one vector width: -DVW -DKT -DTY. */
+typedef struct cly_direct_tile {
+    int vw; /* floats per vector: 1, 2, 4, 8 or 16 */
+    int kt; /* output channels per work-item */
+    int ty; /* vectors of consecutive outputs per work-item */
+} cly_direct_tile;
+
+typedef struct cly_tuning {
+    const char *name;         /* the device type the row is for */
+    size_t group_1d;          /* work-group of 1-D and plane launches (cly_launch_1d, cly_launch_planes) */
+    size_t conv_group;        /* dimension-0 group of the conv kernels that loop inside a work-item:
+                                 conv_pack, conv_direct, im2col, bias_act's conv form, conv_local */
+    int64_t epilogue_chunk;   /* elements per work-item of the conv bias + activation pass */
+    cly_direct_tile direct[5]; /* conv_direct tiles by vector width 1, 2, 4, 8, 16 */
+    int direct_small_kt;      /* conv_direct KT when one vector covers a plane (TY = 1) */
+    int gemm_nt_vw_min;       /* gemm_nt.cl -DVW: the preferred float width, at least this, at most 16 */
+    int gemm_nt_tm, gemm_nt_tn; /* gemm_nt.cl -DTM -DTN: rows of A and of B per work-item */
+    bool gemm_nt_one_item;    /* gemm_nt work-groups of one work-item (else the runtime chooses) */
+    size_t bn_local;          /* batch norm reduction group (the largest power of two <= this that fits) */
+    bool bn_contiguous;       /* batchnorm.cl -DBN_CONTIGUOUS=1: each work-item walks a contiguous slice */
+    int64_t fc_gemm_nt_batch; /* fully connected: gemm_nt up to this batch, CLBlast above */
+} cly_tuning;
+
+/* The row for ctx's device type; never NULL. */
+const cly_tuning *cly_tuning_of(const cly_context *ctx);
+
+/* The widest power-of-two vector width <= the device's preferred float
+ * width, clamped to [lo, 16]. */
+int cly_tuning_vector_width(const cly_context *ctx, int lo);
+
+/* The -D string of every batchnorm.cl kernel (one program per context). */
+const char *cly_tuning_bn_options(const cly_context *ctx);
+
+/* conv_direct's tile for ctx before the per-shape adjustments
+ * (kernels/conv_direct.c). */
+cly_direct_tile cly_tuning_direct_tile(const cly_context *ctx);
+
+#endif
