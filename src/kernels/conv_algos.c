@@ -9,6 +9,7 @@
  * the same whichever forward ran: the first row of its table that supports
  * the shape. */
 #include "kernels/conv_internal.h"
+#include "base/names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,8 +239,7 @@ static const cly_conv_impl *forward_row(cly_conv_algo algo)
 
 const char *cly_conv_algo_string(cly_conv_algo algo)
 {
-    const cly_conv_impl *r = forward_row(algo);
-    return algo == CLY_CONV_AUTO ? "auto" : r ? r->name : "unknown";
+    return (unsigned)algo < CLY_CONV_ALGO_COUNT ? cly_conv_algo_names[algo] : "unknown";
 }
 
 bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,

@@ -34,11 +34,6 @@ typedef struct cly_conv_impl {
     int (*prefer)(const cly_context *ctx, const cly_conv_geom *g);
 } cly_conv_impl;
 
-/* cly_conv_supports with the reason: true when `algo` can run `g`; otherwise
- * false with a sentence in msg saying why (for CLY_ERROR_UNSUPPORTED). */
-bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
-                            size_t size);
-
 /* ---- conv_geom.c */
 
 /* Kernels take single dimensions as int: true when every extent of g fits

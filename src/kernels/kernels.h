@@ -28,6 +28,10 @@ typedef struct cly_conv_geom {
  * combination is invalid. Shared by cly_conv2d and the graph. */
 bool cly_conv_geom_make(const cly_conv_params *p, cly_shape in, cly_conv_geom *g, bool *rounded, char *msg,
                         size_t size);
+/* cly_conv_supports with the reason: true when `algo` can run `g`; otherwise
+ * false with a sentence in msg saying why (for CLY_ERROR_UNSUPPORTED). */
+bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
+                            size_t size);
 bool cly_conv_supports(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
 /* The algorithm AUTO resolves to (after $CLAYER_CONV_ALGO). */
 cly_conv_algo cly_conv_choose(const cly_context *ctx, const cly_conv_geom *g, cly_conv_algo requested);

@@ -83,11 +83,10 @@ static cly_status compile(cly_net *net, size_t id)
     net_layer *L = &net->layers[id];
     cly_conv_algo want = node->layer.p.conv.algo != CLY_CONV_AUTO ? node->layer.p.conv.algo : net->options.conv_algo;
     L->algo = cly_conv_choose(net->ctx, &L->conv, want);
-    if (!cly_conv_supports(net->ctx, L->algo, &L->conv))
-        return cly_fail(net->ctx, CLY_ERROR_UNSUPPORTED,
-                        "%s: the %s algorithm cannot run this convolution (F=%lldx%lld, S=%lldx%lld, groups %lld)",
-                        node->name, cly_conv_algo_string(L->algo), (long long)L->conv.fh, (long long)L->conv.fw,
-                        (long long)L->conv.sh, (long long)L->conv.sw, (long long)L->conv.groups);
+    char why[512];
+    if (!cly_conv_check_support(net->ctx, L->algo, &L->conv, why, sizeof why))
+        return cly_fail(net->ctx, CLY_ERROR_UNSUPPORTED, "%s: the %s algorithm cannot run this convolution: %s",
+                        node->name, cly_conv_algo_string(L->algo), why);
     L->workspace_elems = cly_conv_workspace(net->ctx, L->algo, &L->conv);
     if (net->options.mode == CLY_MODE_TRAINING) {
         int64_t bwd = cly_conv_backward_workspace(net->ctx, L->algo, &L->conv);
