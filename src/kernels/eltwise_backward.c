@@ -3,6 +3,7 @@
  * channel slice that concat hands back to each input, and the bias gradient
  * of convolution and fully connected. */
 #include "runtime/launch.h"
+#include "runtime/tuning.h"
 
 /* Element-wise: an output may coincide with an input (each work-item reads
  * and writes only element i) but must not overlap it shifted. */
@@ -78,5 +79,9 @@ cly_status cly_bias_grad(cly_context *ctx, int64_t n, int64_t k, int64_t hw, cly
     const int64_t longs[] = {n, k, hw};
     cly_arg_longs(&a, longs, 3);
     cly_arg_float(&a, beta);
-    return cly_launch_1d(ctx, &a, k);
+    /* One work-item loops over a whole channel: small groups, so that a
+     * CPU's cores share the K channels (a group of 64 would put a 64-channel
+     * layer on one thread). */
+    const size_t local = cly_tuning_of(ctx)->conv_group;
+    return cly_launch(ctx, &a, 1, &k, &local);
 }

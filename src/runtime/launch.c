@@ -133,7 +133,7 @@ cly_status cly_launch(cly_context *ctx, const cly_args *a, cl_uint dims, const i
     }
     size_t l[3] = {1, 1, 1}, g[3];
     if (local) {
-        size_t limit;
+        size_t limit = 0;
         for (cl_uint d = 0; d < dims; d++)
             l[d] = local[d] > 0 ? local[d] : 1;
         if ((s = group_limit(ctx, a->kernel, a->what, &limit)) != CLY_SUCCESS)
@@ -175,7 +175,7 @@ cly_status cly_launch_planes(cly_context *ctx, const cly_args *a, int64_t width,
 
 cly_status cly_reduce_local(cly_context *ctx, cl_kernel kernel, size_t want, size_t *local, const char *what)
 {
-    size_t limit;
+    size_t limit = 0;
     cly_status s = group_limit(ctx, kernel, what, &limit);
     if (s != CLY_SUCCESS)
         return s;
@@ -198,7 +198,7 @@ cly_status cly_launch_groups(cly_context *ctx, const cly_args *a, int64_t groups
     if (groups < 0 || local == 0)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %lld groups of %zu work-items", a->what,
                         (long long)groups, local);
-    size_t limit;
+    size_t limit = 0;
     if ((s = group_limit(ctx, a->kernel, a->what, &limit)) != CLY_SUCCESS)
         return s;
     if ((limit > 0 && local > limit) || (ctx->max_item_sizes[0] > 0 && local > ctx->max_item_sizes[0]))

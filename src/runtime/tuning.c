@@ -3,9 +3,10 @@
  * group_1d = 64: one fixed size keeps the number of compiled variants down
  *   (pocl compiles a kernel again for each new local size); 64 is a
  *   multiple of every GPU's SIMD width (32 on NVIDIA, 64 on AMD).
- * conv_group: on a CPU each work-group runs as one loop on one thread: a
- *   small fixed size (8) keeps enough groups for every core and one
- *   compiled variant; elsewhere 64 as group_1d. conv_direct barely cares on
+ * conv_group: for kernels whose work-items loop (the conv kernels, the
+ *   bias gradient). On a CPU each work-group runs as one loop on one
+ *   thread: a small fixed size (8) keeps enough groups for every core and
+ *   one compiled variant; elsewhere 64 as group_1d. conv_direct barely cares on
  *   pocl (1 to 32 within noise).
  * epilogue_chunk: on a CPU each work-item of the conv bias + activation
  *   pass walks a contiguous run of 4096 elements; elsewhere neighbouring

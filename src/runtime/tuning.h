@@ -19,8 +19,8 @@ typedef struct cly_direct_tile {
 typedef struct cly_tuning {
     const char *name;         /* the device type the row is for */
     size_t group_1d;          /* work-group of 1-D and plane launches (cly_launch_1d, cly_launch_planes) */
-    size_t conv_group;        /* dimension-0 group of the conv kernels that loop inside a work-item:
-                                 conv_pack, conv_direct, im2col, bias_act's conv form, conv_local */
+    size_t conv_group;        /* dimension-0 group of the kernels that loop inside a work-item:
+                                 conv_pack, conv_direct, im2col, bias_act, conv_local, bias_grad */
     int64_t epilogue_chunk;   /* elements per work-item of the conv bias + activation pass */
     cly_direct_tile direct[5]; /* conv_direct tiles by vector width 1, 2, 4, 8, 16 */
     int direct_small_kt;      /* conv_direct KT when one vector covers a plane (TY = 1) */
