@@ -216,7 +216,7 @@ cly_status cly_graph_infer(cly_graph *g, int64_t batch)
         bool ok = add_to(&g->total_weights, n->weights) && add_to(&g->total_biases, n->biases) &&
                   (n->in_place || add_to(&g->total_activations, n->activations)) &&
                   add_to(&g->total_flops, n->flops) &&
-                  (n->layer.type != CLY_LAYER_BATCHNORM || add_to(&g->bn_running, n->biases));
+                  (!(cly_op_of(n->layer.type)->flags & CLY_OP_NORM_PARAMS) || add_to(&g->bn_running, n->biases));
         if (!ok || g->total_weights > INT64_MAX - g->total_biases)
             return cly_node_fail(g, n, CLY_ERROR_SIZE_OVERFLOW, "the graph's totals overflow 64 bits");
     }

@@ -1,8 +1,8 @@
 /* cly_graph_print_summary: the per-layer table of the notes' VGG-16
  * accounting (shape, activations, weights, biases, FLOPs) and its totals. */
 #include "graph/graph.h"
-#include "base/names.h"
 #include "base/status.h"
+#include "graph/op.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -55,15 +55,9 @@ static void row_cells(const cly_node *n, char cell[NCOL][CELL])
     snprintf(cell[COL_ALGO], CELL, "%s", n->algo ? n->algo : "-");
     char *note = cell[COL_NOTE];
     note[0] = '\0';
-    if (l->type == CLY_LAYER_POOL)
-        note_add(note, cly_pool_kind_names[l->p.pool.kind]);
-    if (((l->type == CLY_LAYER_CONV || l->type == CLY_LAYER_LOCAL) && l->p.conv.relu) ||
-        (l->type == CLY_LAYER_FC && l->p.fc.relu))
-        note_add(note, "+relu");
-    if (n->rounded) {
-        cly_rounding r = l->type == CLY_LAYER_POOL ? l->p.pool.rounding : l->p.conv.rounding;
-        note_add(note, r == CLY_ROUND_CEIL ? "rounded: ceil" : "rounded: floor");
-    }
+    const cly_op *op = cly_op_of(l->type);
+    if (op->summary_note)
+        op->summary_note(n, note_add, note);
     if (n->in_place)
         note_add(note, "in place");
 }

@@ -68,6 +68,9 @@ typedef struct cly_op {
     /* Fan-in and fan-out of one weight for initialisation. NULL: a weight
      * feeds each output channel from weights/outputs inputs. */
     void (*fans)(const cly_net *net, size_t id, int64_t *fan_in, int64_t *fan_out);
+    /* The summary's note on an inferred node ("avg", "+relu", "rounded:
+     * floor"), written with note(buf, text) for each part. NULL: none. */
+    void (*summary_note)(const cly_node *n, void (*note)(char *buf, const char *text), char *buf);
 } cly_op;
 
 /* The table, generated from src/ops/ops.def (ops/table.c). */
@@ -76,6 +79,16 @@ extern const cly_op *const cly_ops[CLY_LAYER_TYPE_COUNT];
 static inline const cly_op *cly_op_of(cly_layer_type type)
 {
     return cly_ops[type];
+}
+
+/* Elements of parameter array `kind` of an inferred node: its weights and
+ * biases, or for CLY_OP_NORM_PARAMS ops one per channel in each of the four
+ * arrays. The net's layout and the model-file loader both count this way. */
+static inline int64_t cly_node_param_count(const cly_node *n, cly_param_kind kind)
+{
+    if (cly_op_of(n->layer.type)->flags & CLY_OP_NORM_PARAMS)
+        return n->out.c;
+    return kind == CLY_PARAM_WEIGHTS ? n->weights : kind == CLY_PARAM_BIAS ? n->biases : 0;
 }
 
 #endif

@@ -6,6 +6,7 @@
  * limit and with the bytes actually left before it is used, and nothing is
  * allocated whose size the file chose beyond what those bytes could hold. */
 #include "io/model_file.h"
+#include "graph/op.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
@@ -346,9 +347,8 @@ void cly_model_expected_counts(const cly_graph *g, int64_t (*expect)[CLY_MODEL_K
 {
     for (size_t i = 0; i < g->count; i++) {
         const cly_node *n = &g->nodes[i];
-        bool bn = n->layer.type == CLY_LAYER_BATCHNORM;
         for (int k = 0; k < CLY_MODEL_KINDS; k++)
-            expect[i][k] = bn ? n->out.c : k == CLY_PARAM_WEIGHTS ? n->weights : k == CLY_PARAM_BIAS ? n->biases : 0;
+            expect[i][k] = cly_node_param_count(n, (cly_param_kind)k);
     }
 }
 

@@ -34,14 +34,9 @@ static cly_status resolve_layer(cly_net *net, size_t id)
     if (L->workspace_elems > net->workspace_elems)
         net->workspace_elems = L->workspace_elems;
     /* Parameter arrays, in the order of cly_param_kind. */
-    int64_t sizes[NET_PARAM_KINDS] = {0};
-    if (op->flags & CLY_OP_NORM_PARAMS) {
-        for (int k = 0; k < NET_PARAM_KINDS; k++)
-            sizes[k] = cly_net_in_shape(net, id).c;
-    } else {
-        sizes[CLY_PARAM_WEIGHTS] = node->weights;
-        sizes[CLY_PARAM_BIAS] = node->biases;
-    }
+    int64_t sizes[NET_PARAM_KINDS];
+    for (int k = 0; k < NET_PARAM_KINDS; k++)
+        sizes[k] = cly_node_param_count(node, (cly_param_kind)k);
     for (int k = 0; k < NET_PARAM_KINDS; k++) {
         L->param_count[k] = sizes[k];
         L->param_offset[k] = net->param_elems;

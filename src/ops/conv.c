@@ -131,6 +131,15 @@ void cly_conv_fans(const cly_net *net, size_t id, int64_t *fan_in, int64_t *fan_
     *fan_out = g->k / g->groups * taps;
 }
 
+/* "+relu" and how the output size was rounded (shared with local). */
+void cly_conv_summary_note(const cly_node *n, void (*note)(char *buf, const char *text), char *buf)
+{
+    if (n->layer.p.conv.relu)
+        note(buf, "+relu");
+    if (n->rounded)
+        note(buf, n->layer.p.conv.rounding == CLY_ROUND_CEIL ? "rounded: ceil" : "rounded: floor");
+}
+
 const cly_op cly_op_conv = {
     .name = "conv",
     .min_inputs = 1,
@@ -143,4 +152,5 @@ const cly_op cly_op_conv = {
     .forward = forward,
     .backward = backward,
     .fans = cly_conv_fans,
+    .summary_note = cly_conv_summary_note,
 };

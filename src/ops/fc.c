@@ -55,6 +55,12 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
                            p->no_bias ? CLY_NO_BUF : cly_net_param_grad(net, id, CLY_PARAM_BIAS), beta);
 }
 
+static void summary_note(const cly_node *n, void (*note)(char *buf, const char *text), char *buf)
+{
+    if (n->layer.p.fc.relu)
+        note(buf, "+relu");
+}
+
 const cly_op cly_op_fc = {
     .name = "fc",
     .min_inputs = 1,
@@ -65,4 +71,5 @@ const cly_op cly_op_fc = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .summary_note = summary_note,
 };

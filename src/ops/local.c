@@ -61,4 +61,5 @@ const cly_op cly_op_local = {
     .forward = forward,
     .backward = backward,
     .fans = cly_conv_fans,
+    .summary_note = cly_conv_summary_note,
 };

@@ -85,6 +85,15 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
                              cly_net_aux(net, id, 0), cly_net_grad(net, id), dx, beta);
 }
 
+/* The pool kind, and how the output size was rounded. */
+static void summary_note(const cly_node *n, void (*note)(char *buf, const char *text), char *buf)
+{
+    const cly_pool_params *p = &n->layer.p.pool;
+    note(buf, cly_pool_kind_names[p->kind]);
+    if (n->rounded)
+        note(buf, p->rounding == CLY_ROUND_CEIL ? "rounded: ceil" : "rounded: floor");
+}
+
 const cly_op cly_op_pool = {
     .name = "pool",
     .min_inputs = 1,
@@ -95,4 +104,5 @@ const cly_op cly_op_pool = {
     .compile = compile,
     .forward = forward,
     .backward = backward,
+    .summary_note = summary_note,
 };
