@@ -156,3 +156,35 @@ __kernel void bn_backward(__global const real *x, long xo, __global const real *
     BN_WALK(const real xhat = (x[xo + at] - mean) * invstd; const real g = k * (dy[dyo + at] - mdy - xhat * mdx);
             STORE_GRAD(&dx[dxo + at], g, beta));
 }
+
+/* bn_frozen_backward: the inference form's gradients (a plan's batch norm
+ * in inference mode), the running statistics held constant:
+ * invstd = 1 / sqrt(var + eps), xhat = (x - mean) * invstd; dshift = sum dy;
+ * dscale = sum dy * xhat; dx = scale * invstd * dy. Each skipped when its
+ * flag is 0, each overwritten; x may be dy when dscale is skipped. */
+__kernel void bn_frozen_backward(__global const real *x, long xo, __global const real *scale, long so,
+                                 __global const real *mean, long mo, __global const real *var, long vo,
+                                 __global const real *dy, long dyo, __global real *dx, long dxo,
+                                 __global real *dscale, long dso, __global real *dshift, long dho, int want_dx,
+                                 int want_dscale, int want_dshift, long N, long C, long HW, float eps,
+                                 __local real *scratch)
+{
+    const idx_t c = get_group_id(0), M = N * HW;
+    const idx_t l = get_local_id(0), L = get_local_size(0);
+    const real invstd = 1.0f / sqrt(var[vo + c] + eps), mu = mean[mo + c];
+    /* The sums run unconditionally: pocl's barriers must not sit in a branch. */
+    real sdy = 0.0f, sdyx = 0.0f;
+    BN_WALK(const real g = dy[dyo + at]; sdy += g; sdyx = fma(g, x[xo + at] - mu, sdyx));
+    const real dsh = group_sum(scratch, sdy);
+    const real dsc = group_sum(scratch, sdyx) * invstd;
+    if (l == 0) {
+        if (want_dscale)
+            dscale[dso + c] = dsc;
+        if (want_dshift)
+            dshift[dho + c] = dsh;
+    }
+    if (!want_dx)
+        return;
+    const real k = scale[so + c] * invstd;
+    BN_WALK(dx[dxo + at] = k * dy[dyo + at]);
+}

@@ -120,3 +120,14 @@ __kernel void bias_grad(__global const real *dy, long dyo, __global real *db, lo
     }
     STORE_GRAD(&db[dbo + k], s, beta);
 }
+
+/* y = alpha * x + beta * y; beta == 0 does not read y (it may hold NaN):
+ * a plan's scaling of its results (out = alpha * op + beta * out). */
+__kernel void axpby(__global const real *x, long xo, __global real *y, long yo, long count, real alpha, real beta)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const real v = alpha * x[xo + i];
+    y[yo + i] = beta == 0.0f ? v : fma(beta, y[yo + i], v);
+}

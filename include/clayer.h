@@ -776,6 +776,140 @@ CLY_API cly_status cly_model_load(cly_context *ctx, const char *path, const cly_
  * CLY_ERROR_OUT_OF_HOST_MEMORY. */
 CLY_API cly_status cly_graph_to_text(const cly_graph *g, char **text, size_t *size);
 
+
+/* ------------------------------------------------------- op-level API */
+
+/* One layer as a primitive on the caller's tensors, outside any net, for a
+ * framework that runs its own graph and autograd (as with cuDNN, MIOpen or
+ * oneDNN primitives). Every layer type but INPUT has one, and each runs the
+ * very code a net runs for that layer.
+ *
+ * A plan is one op configuration (the layer description and its input
+ * shapes): created once, executed many times. Creation checks the
+ * configuration (messages name the layer and show the arithmetic), infers
+ * the output shape, chooses the convolution algorithm, and builds the
+ * kernels, so an execute call only enqueues work. A plan holds no per-call
+ * state: one plan may serve every layer of a net that shares its
+ * configuration, and what a training forward keeps for its backward lives
+ * in the caller's `reserve` tensor. A plan is used on its context's thread
+ * only; destroy it before its context.
+ *
+ * Tensors are NCHW of the context's precision and must belong to the plan's
+ * context. Parameter tensors may have any shape with the plan's count of
+ * elements (cly_plan_info.param_count, layouts as for cly_net_set_param).
+ * Every call enqueues on the context's queue in order and returns without
+ * waiting; cly_tensor_read, cly_context_finish or an event from clayer_cl.h
+ * waits. A call that fails (bad argument) has enqueued nothing. */
+typedef struct cly_plan cly_plan;
+
+/* The output shape of `layer` (cly_layer.inputs is ignored) on inputs of the
+ * given shapes, all with the same n. No device needed. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT and CLY_ERROR_SHAPE_MISMATCH as for
+ * cly_graph_add and cly_graph_infer, naming the layer; the detail is in
+ * cly_last_error(NULL). */
+CLY_API cly_status cly_op_output_shape(const cly_layer *layer, const cly_shape *inputs, size_t input_count,
+                                       cly_shape *out);
+
+/* Create a plan for `layer` on inputs of these shapes. mode: INFERENCE
+ * (batch norm with its running statistics, dropout the identity; backward
+ * then treats them as constants, the frozen form) or TRAINING (batch norm
+ * normalises with the batch's statistics and updates the running ones,
+ * dropout drops, max pooling records its switches: forward fills `reserve`
+ * and backward reads it). layer->name names the op in messages (NULL: its
+ * type's name); the layer is copied. A CONV layer's `algo` chooses as in a
+ * net (AUTO: by shape and device). */
+CLY_API cly_status cly_plan_create(cly_context *ctx, const cly_layer *layer, const cly_shape *inputs,
+                                   size_t input_count, cly_mode mode, cly_plan **out);
+CLY_API void cly_plan_destroy(cly_plan *plan);
+
+typedef struct cly_plan_info {
+    cly_layer_type type;
+    cly_mode mode;
+    size_t input_count;
+    cly_shape output;
+    int64_t param_count[4];    /* per cly_param_kind; 0: the op has no such array */
+    int64_t reserve_elems;     /* TRAINING: the reserve tensor's minimum count (0: none needed) */
+    int64_t workspace_elems;   /* the workspace that every call with alpha 1 and beta 0 needs */
+    int64_t workspace_scaled_elems; /* ... and calls with any alpha and beta (scratch for the blend) */
+    cly_conv_algo algo;        /* CONV: the forward algorithm chosen (backward follows it); else AUTO */
+    int64_t flops;             /* multiply-adds x 2 of one forward, as in cly_layer_info */
+} cly_plan_info;
+
+CLY_API cly_status cly_plan_info_get(const cly_plan *plan, cly_plan_info *out);
+
+/* The tensors of one call. Unused fields stay NULL (designated
+ * initialisers). What each call reads and writes:
+ *   forward           reads x, the parameters; writes y (and in TRAINING
+ *                     the reserve, and batch norm's running mean and var)
+ *   backward_data     reads dy, and x and y (ops with weights: the weights,
+ *                     and y only with a fused ReLU; batch norm: x, scale
+ *                     and the reserve or, INFERENCE, mean and var); writes
+ *                     every non-NULL dx[i]
+ *   backward_weights  reads dy, x (y with a fused ReLU; batch norm: as
+ *                     above); writes dweights and dbias (batch norm: the
+ *                     gradients of scale and shift)
+ *   backward          both of the above in one call (ops without
+ *                     parameters: backward_data)
+ * Outputs must not overlap inputs, except that y may be x itself (the same
+ * tensor or the same buffer range) for relu and dropout, and dx[0] may be
+ * dy for relu, dropout and batch norm. */
+typedef struct cly_op_tensors {
+    const cly_tensor *const *x; /* the op's inputs in order (add, concat: several) */
+    size_t x_count;             /* = the plan's input_count */
+    cly_tensor *y;              /* forward's output */
+    const cly_tensor *dy;       /* the gradient arriving at y */
+    cly_tensor *const *dx;      /* x_count gradients leaving towards x; a NULL entry skips that input */
+    cly_tensor *weights;        /* conv, local, fc weights; batch norm scale */
+    cly_tensor *bias;           /* their bias (NULL: none, when no_bias); batch norm shift */
+    cly_tensor *mean, *var;     /* batch norm's running statistics */
+    cly_tensor *dweights, *dbias; /* parameter gradients (dbias NULL: not wanted) */
+    cly_tensor *reserve;        /* TRAINING: kept by forward for backward (>= reserve_elems) */
+    cly_tensor *workspace;      /* scratch (>= the info's workspace count); NULL: the plan's own,
+                                   allocated on first need and kept */
+    uint64_t seed;              /* dropout mask, the same in forward and backward */
+} cly_op_tensors;
+
+/* out = alpha * result + beta * out, for every output the call writes
+ * (beta 0: out is not read, so it may hold NaN; alpha 1 and beta 0 write
+ * the result directly, other values go through workspace scratch).
+ * Errors (nothing enqueued): CLY_ERROR_INVALID_ARGUMENT (NULL plan or
+ * tensors, a required tensor missing, a tensor of another context, an
+ * output overlapping an input, backward on an op with nothing to do),
+ * CLY_ERROR_SHAPE_MISMATCH (a tensor of the wrong shape or count: the
+ * message names the op, the tensor and both shapes), CLY_ERROR_OPENCL. */
+CLY_API cly_status cly_plan_forward(cly_plan *plan, const cly_op_tensors *t, double alpha, double beta);
+CLY_API cly_status cly_plan_backward_data(cly_plan *plan, const cly_op_tensors *t, double alpha, double beta);
+CLY_API cly_status cly_plan_backward_weights(cly_plan *plan, const cly_op_tensors *t, double alpha, double beta);
+CLY_API cly_status cly_plan_backward(cly_plan *plan, const cly_op_tensors *t, double alpha, double beta);
+
+/* One forward without keeping a plan: cly_plan_create from the shapes of
+ * t->x, cly_plan_forward, cly_plan_destroy (the kernels stay built in the
+ * context). */
+CLY_API cly_status cly_op_forward(cly_context *ctx, const cly_layer *layer, cly_mode mode, const cly_op_tensors *t,
+                                  double alpha, double beta);
+
+/* The built-in losses on class scores N x C x 1 x 1 (C >= 2) and `count` =
+ * N int32 labels in [0, C), copied from host memory: `losses` (N elements,
+ * or NULL) receives each sample's loss, `dscores` (the scores' shape, or
+ * NULL) the gradient of the mean loss, scaled as dscores = alpha * grad +
+ * beta * dscores. svm_margin: 0 means 1 (CLY_LOSS_SVM only). A label out of
+ * range is CLY_ERROR_INVALID_ARGUMENT naming the sample. */
+CLY_API cly_status cly_op_loss(cly_context *ctx, cly_loss loss, double svm_margin, const cly_tensor *scores,
+                               const int32_t *labels, int64_t count, cly_tensor *losses, cly_tensor *dscores,
+                               double alpha, double beta);
+
+/* One optimiser update of a parameter tensor `w` from its gradient `g` and
+ * its state (the same count each, one context, no overlaps), the kernels
+ * and rules of cly_net_train_batch (see cly_train_params): SGD v = momentum
+ * v + g + decay w; w -= lr * (nesterov ? g + momentum v : v) (`velocity`
+ * may be NULL when momentum is 0); Adam at step t >= 1 with bias
+ * corrections. */
+CLY_API cly_status cly_op_sgd_step(cly_context *ctx, cly_tensor *w, const cly_tensor *g, cly_tensor *velocity,
+                                   double lr, double momentum, bool nesterov, double weight_decay);
+CLY_API cly_status cly_op_adam_step(cly_context *ctx, cly_tensor *w, const cly_tensor *g, cly_tensor *m,
+                                    cly_tensor *v, double lr, double beta1, double beta2, double epsilon, int64_t t,
+                                    double weight_decay);
+
 #ifdef __cplusplus
 }
 #endif

@@ -47,6 +47,15 @@ enum cly_op_flags {
                                             initialised 1, 0, 0, 1; no weight decay */
 };
 
+/* What an op's backward reads besides dy and its parameters (a plan
+ * requires those tensors from its caller). */
+enum cly_op_backward_reads {
+    CLY_BWD_READS_X = 1u << 0,  /* the forward's input, for the input gradient (the parameter gradients
+                                   always read it) */
+    CLY_BWD_READS_Y = 1u << 1,  /* the forward's output */
+    CLY_BWD_MASKS_DY = 1u << 2, /* undoes a fused ReLU by masking dy in place (with y) */
+};
+
 typedef struct cly_op {
     const char *name; /* cly_layer_type_string, the net-file keyword */
     size_t min_inputs, max_inputs;
@@ -71,6 +80,8 @@ typedef struct cly_op {
     /* The summary's note on an inferred node ("avg", "+relu", "rounded:
      * floor"), written with note(buf, text) for each part. NULL: none. */
     void (*summary_note)(const cly_node *n, void (*note)(char *buf, const char *text), char *buf);
+    /* cly_op_backward_reads flags of a node. NULL: none. */
+    unsigned (*backward_reads)(const cly_node *n);
 } cly_op;
 
 /* The table, generated from src/ops/ops.def (ops/table.c). */

@@ -117,3 +117,38 @@ cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly
     cly_arg_local(&a, local * cly_real_size(ctx));
     return cly_launch_groups(ctx, &a, in.c, local);
 }
+
+cly_status cly_batchnorm_frozen_backward(cly_context *ctx, cly_shape in, double epsilon, cly_buf x, cly_buf scale,
+                                         cly_buf mean, cly_buf var, cly_buf dy, cly_buf dx, cly_buf dscale,
+                                         cly_buf dshift)
+{
+    const char *what = "batchnorm backward (inference form)";
+    int64_t hw, count;
+    cly_status s = bn_sizes(ctx, in, what, &hw, &count);
+    if (s != CLY_SUCCESS)
+        return s;
+    if ((dscale.mem && !x.mem) || (dx.mem && cly_overlap(dx, count, dy, count) && dx.offset != dy.offset) ||
+        cly_overlap(dscale, in.c, dy, count) || cly_overlap(dshift, in.c, dy, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: x missing for dscale, or an output overlaps an input",
+                        what);
+    cl_kernel k;
+    size_t local;
+    if ((s = cly_kernel_get(ctx, "batchnorm", cly_tuning_bn_options(ctx), "bn_frozen_backward", &k)) != CLY_SUCCESS ||
+        (s = cly_reduce_local(ctx, k, cly_tuning_of(ctx)->bn_local, &local, "bn_frozen_backward")) != CLY_SUCCESS)
+        return s;
+    cly_args a = cly_args_for(k, "bn_frozen_backward");
+    /* Skipped inputs and outputs still need a valid cl_mem: pass dy. */
+    const cly_buf bufs[] = {x.mem ? x : dy, scale, mean, var, dy};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        cly_arg_buf(&a, bufs[i]);
+    cly_arg_buf(&a, (cly_buf){dx.mem ? dx.mem : dy.mem, dx.offset});
+    cly_arg_buf(&a, (cly_buf){dscale.mem ? dscale.mem : dy.mem, dscale.offset});
+    cly_arg_buf(&a, (cly_buf){dshift.mem ? dshift.mem : dy.mem, dshift.offset});
+    const int64_t wants[] = {dx.mem != NULL, dscale.mem != NULL, dshift.mem != NULL};
+    cly_arg_ints(&a, wants, 3);
+    const int64_t longs[] = {in.n, in.c, hw};
+    cly_arg_longs(&a, longs, 3);
+    cly_arg_float(&a, epsilon);
+    cly_arg_local(&a, local * cly_real_size(ctx));
+    return cly_launch_groups(ctx, &a, in.c, local);
+}

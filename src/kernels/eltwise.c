@@ -66,3 +66,29 @@ cly_status cly_bias_act(cly_context *ctx, int64_t planes, int64_t k, int64_t hw,
     const size_t local[2] = {tiles == 1 ? 1 : t->conv_group, tiles == 1 ? t->group_1d : 1};
     return cly_launch(ctx, &a, 2, global, local);
 }
+
+/* A scalar of the real type: double on a FLOAT64 context. */
+static void arg_real(const cly_context *ctx, cly_args *a, double v)
+{
+    if (ctx->precision == CLY_PRECISION_FLOAT64) {
+        cl_double d = v;
+        cly_arg_raw(a, sizeof d, &d);
+    } else {
+        cl_float f = (cl_float)v;
+        cly_arg_raw(a, sizeof f, &f);
+    }
+}
+
+cly_status cly_axpby(cly_context *ctx, int64_t count, double alpha, cly_buf x, double beta, cly_buf y)
+{
+    if (count < 0 || cly_overlap(x, count, y, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "axpby: %lld elements, x and y overlapping", (long long)count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "axpby");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    cly_arg_long(&a, count);
+    arg_real(ctx, &a, alpha);
+    arg_real(ctx, &a, beta);
+    return cly_launch_1d(ctx, &a, count);
+}

@@ -72,6 +72,9 @@ cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf 
  * planes of hw elements, y = relu?(y + bias[plane % k]) (bias.mem NULL: no
  * bias). */
 cly_status cly_bias_act(cly_context *ctx, int64_t planes, int64_t k, int64_t hw, cly_buf bias, bool relu, cly_buf y);
+/* y = alpha * x + beta * y over count elements (beta 0: y not read); x and
+ * y must not overlap. */
+cly_status cly_axpby(cly_context *ctx, int64_t count, double alpha, cly_buf x, double beta, cly_buf y);
 /* y = a + b (element-wise, count elements); y may equal a or b. */
 cly_status cly_add_forward(cly_context *ctx, int64_t count, cly_buf a, cly_buf b, cly_buf y);
 /* Copy x (n x c x hw) into channels [c_offset, c_offset + c) of y (n x c_total x hw). */
@@ -111,6 +114,7 @@ cly_status cly_conv_backward_data(cly_context *ctx, cly_conv_algo algo, const cl
  * channel (skipped when db.mem is NULL). */
 cly_status cly_conv_backward_weights(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x,
                                      cly_buf dy, cly_buf dw, cly_buf db, float beta, cly_buf workspace);
+/* (Local: dw, db and dx are each skipped when their mem is NULL.) */
 cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf dy, cly_buf dx,
                               cly_buf dw, cly_buf db, float beta);
 
@@ -145,6 +149,13 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
 cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf scale, cly_buf save_mean,
                                   cly_buf save_invstd, cly_buf dy, cly_buf dx, cly_buf dscale, cly_buf dshift,
                                   float beta);
+/* The inference form's backward (running statistics held constant, a
+ * plan's batch norm in inference mode): dx = scale * dy / sqrt(var + eps),
+ * dscale = sum dy * xhat, dshift = sum dy; each skipped when NULL, each
+ * overwritten; x is needed for dscale only. */
+cly_status cly_batchnorm_frozen_backward(cly_context *ctx, cly_shape in, double epsilon, cly_buf x, cly_buf scale,
+                                         cly_buf mean, cly_buf var, cly_buf dy, cly_buf dx, cly_buf dscale,
+                                         cly_buf dshift);
 /* dx = y * (dy - sum_c(dy * y)) per (n, position). */
 cly_status cly_softmax_backward(cly_context *ctx, cly_shape in, cly_buf y, cly_buf dy, cly_buf dx, float beta);
 /* dx = dy w; dw = dy^T x; db = column sums of dy. `dx.mem` NULL skips dx. */

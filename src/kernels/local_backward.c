@@ -21,15 +21,19 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
     /* Parameter gradients are this batch's: beta applies to dx only; dw and
      * db are overwritten (beta 0). */
     const float zero = 0.0f;
-    cly_args a = cly_args_for(kw, "local weight gradient");
-    cly_arg_buf(&a, x);
-    cly_arg_buf(&a, dy);
-    cly_arg_buf(&a, dw);
-    geometry_args(&a, g);
-    cly_arg_float(&a, zero);
-    int64_t global = p * g->k * (g->c / g->groups) * g->fh * g->fw;
-    if ((s = cly_launch(ctx, &a, 1, &global, NULL)) != CLY_SUCCESS)
-        return s;
+    cly_args a;
+    int64_t global;
+    if (dw.mem) {
+        a = cly_args_for(kw, "local weight gradient");
+        cly_arg_buf(&a, x);
+        cly_arg_buf(&a, dy);
+        cly_arg_buf(&a, dw);
+        geometry_args(&a, g);
+        cly_arg_float(&a, zero);
+        global = p * g->k * (g->c / g->groups) * g->fh * g->fw;
+        if ((s = cly_launch(ctx, &a, 1, &global, NULL)) != CLY_SUCCESS)
+            return s;
+    }
     if (db.mem) {
         a = cly_args_for(kb, "local bias gradient");
         cly_arg_buf(&a, dy);

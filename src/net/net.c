@@ -138,7 +138,8 @@ static cly_status alloc_buffer(cly_net *net, int64_t elems, const char *what, cl
     return CLY_SUCCESS;
 }
 
-cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options *opt, cly_net **out)
+/* bare: compile the layers only (geometry, algorithms, sizes), no plan, no buffers. */
+static cly_status create(cly_context *ctx, cly_graph *g, const cly_net_options *opt, bool bare, cly_net **out)
 {
     if (!ctx || !g || !opt || !out)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: ctx, graph, options and out must not be NULL");
@@ -184,6 +185,10 @@ cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options 
     }
     for (size_t s_i = 0; s_i < g->count && s == CLY_SUCCESS; s_i++)
         s = resolve_layer(net, g->order[s_i]);
+    if (bare && s == CLY_SUCCESS) {
+        *out = net;
+        return CLY_SUCCESS;
+    }
     if (s == CLY_SUCCESS)
         s = plan_memory(net);
     if (s == CLY_SUCCESS)
@@ -208,6 +213,16 @@ cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options 
     }
     *out = net;
     return CLY_SUCCESS;
+}
+
+cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options *opt, cly_net **out)
+{
+    return create(ctx, g, opt, false, out);
+}
+
+cly_status cly_net_create_bare(cly_context *ctx, cly_graph *g, const cly_net_options *opt, cly_net **out)
+{
+    return create(ctx, g, opt, true, out);
 }
 
 void cly_net_destroy(cly_net *net)

@@ -12,6 +12,22 @@
 
 #define NET_PARAM_KINDS 4 /* cly_param_kind values */
 
+/* A plan (src/plan/) runs the one op of a bare net (cly_net_create_bare) on
+ * the caller's buffers: when a net has a binding, every buffer lookup below
+ * reads it instead of the arena, parameter and workspace buffers. */
+typedef struct cly_net_binding {
+    cly_buf *values;                   /* per node: its output ({NULL}: not given) */
+    cly_buf *grads;                    /* per node: the gradient at its output ({NULL}: not wanted) */
+    cly_buf param[NET_PARAM_KINDS];    /* the op's parameter arrays */
+    cly_buf param_grad[NET_PARAM_KINDS];
+    cly_buf aux;                       /* the reserve: state a training forward keeps for backward */
+    cly_buf workspace;
+    bool param_grads;                  /* compute parameter gradients */
+    bool frozen;                       /* an inference plan's backward: batch norm's statistics and
+                                          dropout's identity are constants */
+    uint64_t seed;                     /* dropout mask */
+} cly_net_binding;
+
 typedef struct net_layer {
     cly_conv_algo algo;
     cly_conv_geom conv;  /* CONV, LOCAL */
@@ -57,8 +73,13 @@ struct cly_net {
     /* Profiling (net_profile.c), after cly_net_set_profiling: one marker
      * per slot of net_profile.h, NULL where the last pass set none. */
     cl_event *prof;
+    const cly_net_binding *bind; /* a plan's buffers, else NULL */
 };
 
+/* cly_net_create without the memory plan and buffers: every layer compiled
+ * (geometry, algorithm, parameter, state and workspace sizes) for a plan to
+ * run on bound buffers (net->bind). cly_net_destroy frees it. */
+cly_status cly_net_create_bare(cly_context *ctx, cly_graph *g, const cly_net_options *opt, cly_net **out);
 /* Training-mode plan: activations (plan[0, n)) live until their backward
  * step, gradients (plan[n, 2n)) from their first writer to their reader. */
 cly_status cly_net_plan_training(cly_net *net);
@@ -74,7 +95,7 @@ cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const ch
 cly_status cly_net_run_layer(cly_net *net, size_t id);
 /* Every layer forward in topological order, with profiling markers. */
 cly_status cly_net_run_forward(cly_net *net);
-/* Copy a value of `count` elements within the arena (nothing when both share it). */
+/* Copy `count` elements of one value into another (nothing when they share storage). */
 cly_status cly_net_copy_value(const cly_net *net, size_t from, size_t to, int64_t count);
 /* Run one layer's backward pass; pos[i] is node i's topological position.
  * The loss must have written the scores' gradient. */
@@ -83,11 +104,15 @@ cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos);
 /* The dropout mask seed of layer id in the current training pass. */
 static inline uint64_t cly_net_dropout_seed(const cly_net *net, size_t id)
 {
+    if (net->bind)
+        return net->bind->seed;
     return net->train.seed ^ (0x9E3779B97F4A7C15ULL * (net->passes + 1)) ^ (0xD1B54A32D192ED03ULL * (id + 1));
 }
 
 static inline cly_buf cly_net_grad(const cly_net *net, size_t id)
 {
+    if (net->bind)
+        return net->bind->grads[id];
     return (cly_buf){net->arena, net->plan[net->graph->count + id].offset};
 }
 
@@ -97,19 +122,27 @@ const cly_node *cly_net_find_node(const cly_graph *g, const char *name);
 
 static inline cly_buf cly_net_param(const cly_net *net, size_t id, cly_param_kind kind)
 {
+    if (net->bind)
+        return net->bind->param[kind];
     return (cly_buf){net->params, net->layers[id].param_offset[kind]};
 }
 /* Where this batch's gradient of a parameter array goes. */
 static inline cly_buf cly_net_param_grad(const cly_net *net, size_t id, cly_param_kind kind)
 {
+    if (net->bind)
+        return net->bind->param_grad[kind];
     return (cly_buf){net->grads_batch ? net->grads_batch : net->grads, net->layers[id].param_offset[kind]};
 }
 static inline cly_buf cly_net_aux(const cly_net *net, size_t id, int64_t offset)
 {
+    if (net->bind)
+        return (cly_buf){net->bind->aux.mem, net->bind->aux.offset + offset};
     return (cly_buf){net->aux, net->layers[id].aux_offset + offset};
 }
 static inline cly_buf cly_net_workspace(const cly_net *net)
 {
+    if (net->bind)
+        return net->bind->workspace;
     return (cly_buf){net->workspace, 0};
 }
 /* The first input's id (the layer's own for an input layer), value and shape. */
@@ -127,12 +160,20 @@ static inline cly_shape cly_net_in_shape(const cly_net *net, size_t id)
  * gradient and *beta 0 when this is its first writer, else 1 (accumulate);
  * if not, *dx = {NULL, 0}. pos: topological positions. */
 bool cly_net_input_grad(const cly_net *net, size_t id, size_t k, const int64_t *pos, cly_buf *dx, float *beta);
+/* Whether backward computes parameter gradients: always in a net; a plan
+ * computing only the input gradient (backward-data) says no. */
+static inline bool cly_net_wants_param_grads(const cly_net *net)
+{
+    return !net->bind || net->bind->param_grads;
+}
 /* Undo a fused ReLU on the gradient: dy *= (y > 0), in place. */
 cly_status cly_net_unfuse_relu(cly_net *net, size_t id);
 
 /* A node's output as a buffer view into the arena. */
 static inline cly_buf cly_net_value(const cly_net *net, size_t id)
 {
+    if (net->bind)
+        return net->bind->values[id];
     return (cly_buf){net->arena, net->plan[id].offset};
 }
 

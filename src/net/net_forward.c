@@ -8,11 +8,12 @@
 
 cly_status cly_net_copy_value(const cly_net *net, size_t from, size_t to, int64_t count)
 {
-    if (net->plan[from].offset == net->plan[to].offset)
+    cly_buf src = cly_net_value(net, from), dst = cly_net_value(net, to);
+    if ((src.mem == dst.mem && src.offset == dst.offset) || net->ctx->build_only)
         return CLY_SUCCESS;
     size_t size = cly_real_size(net->ctx);
-    cl_int err = clEnqueueCopyBuffer(net->ctx->queue, net->arena, net->arena, (size_t)net->plan[from].offset * size,
-                                     (size_t)net->plan[to].offset * size, (size_t)count * size, 0, NULL, NULL);
+    cl_int err = clEnqueueCopyBuffer(net->ctx->queue, src.mem, dst.mem, (size_t)src.offset * size,
+                                     (size_t)dst.offset * size, (size_t)count * size, 0, NULL, NULL);
     return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "copying a layer output");
 }
 

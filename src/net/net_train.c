@@ -229,6 +229,11 @@ bool cly_net_input_grad(const cly_net *net, size_t id, size_t k, const int64_t *
     if (k >= node->layer.input_count)
         return false;
     size_t src = node->input_ids[k];
+    if (net->bind) {
+        /* A plan: the caller's buffer or none; the plan itself scales and accumulates. */
+        *dx = net->bind->grads[src];
+        return dx->mem != NULL;
+    }
     if (!net->layers[src].needs_grad || (g->nodes[src].layer.type == CLY_LAYER_INPUT && !net->input_grads))
         return false;
     *dx = cly_net_grad(net, src);

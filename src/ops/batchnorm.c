@@ -66,10 +66,23 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
     cly_buf dx;
     float beta;
     cly_net_input_grad(net, id, 0, pos, &dx, &beta);
+    if (net->bind && net->bind->frozen)
+        return cly_batchnorm_frozen_backward(net->ctx, in, net->graph->nodes[id].layer.p.batchnorm.epsilon,
+                                             cly_op_x(net, id), cly_net_param(net, id, CLY_PARAM_WEIGHTS),
+                                             cly_net_param(net, id, CLY_PARAM_MEAN),
+                                             cly_net_param(net, id, CLY_PARAM_VAR), cly_net_grad(net, id), dx,
+                                             cly_net_param_grad(net, id, CLY_PARAM_WEIGHTS),
+                                             cly_net_param_grad(net, id, CLY_PARAM_BIAS));
     return cly_batchnorm_backward(net->ctx, in, cly_op_x(net, id), cly_net_param(net, id, CLY_PARAM_WEIGHTS),
                                   cly_net_aux(net, id, 0), cly_net_aux(net, id, in.c), cly_net_grad(net, id), dx,
                                   cly_net_param_grad(net, id, CLY_PARAM_WEIGHTS),
                                   cly_net_param_grad(net, id, CLY_PARAM_BIAS), beta);
+}
+
+static unsigned backward_reads(const cly_node *n)
+{
+    (void)n;
+    return CLY_BWD_READS_X;
 }
 
 const cly_op cly_op_batchnorm = {
@@ -83,4 +96,5 @@ const cly_op cly_op_batchnorm = {
     .compile = compile,
     .forward = forward,
     .backward = backward,
+    .backward_reads = backward_reads,
 };

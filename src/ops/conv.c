@@ -112,10 +112,11 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
         CLY_CHECK(cly_net_unfuse_relu(net, id));
     cly_buf dy = cly_net_grad(net, id), dx;
     float beta;
-    CLY_CHECK(cly_conv_backward_weights(net->ctx, L->algo, &L->conv, cly_op_x(net, id), dy,
-                                        cly_net_param_grad(net, id, CLY_PARAM_WEIGHTS),
-                                        L->conv.bias ? cly_net_param_grad(net, id, CLY_PARAM_BIAS) : CLY_NO_BUF, 0.0f,
-                                        cly_net_workspace(net)));
+    if (cly_net_wants_param_grads(net))
+        CLY_CHECK(cly_conv_backward_weights(net->ctx, L->algo, &L->conv, cly_op_x(net, id), dy,
+                                            cly_net_param_grad(net, id, CLY_PARAM_WEIGHTS),
+                                            L->conv.bias ? cly_net_param_grad(net, id, CLY_PARAM_BIAS) : CLY_NO_BUF,
+                                            0.0f, cly_net_workspace(net)));
     if (!cly_net_input_grad(net, id, 0, pos, &dx, &beta))
         return CLY_SUCCESS;
     return cly_conv_backward_data(net->ctx, L->algo, &L->conv, dy, cly_net_param(net, id, CLY_PARAM_WEIGHTS), dx,
@@ -140,6 +141,12 @@ void cly_conv_summary_note(const cly_node *n, void (*note)(char *buf, const char
         note(buf, n->layer.p.conv.rounding == CLY_ROUND_CEIL ? "rounded: ceil" : "rounded: floor");
 }
 
+/* dy masked in place when a ReLU is fused (shared with local). */
+unsigned cly_conv_backward_reads(const cly_node *n)
+{
+    return n->layer.p.conv.relu ? CLY_BWD_READS_Y | CLY_BWD_MASKS_DY : 0;
+}
+
 const cly_op cly_op_conv = {
     .name = "conv",
     .min_inputs = 1,
@@ -153,4 +160,5 @@ const cly_op cly_op_conv = {
     .backward = backward,
     .fans = cly_conv_fans,
     .summary_note = cly_conv_summary_note,
+    .backward_reads = cly_conv_backward_reads,
 };

@@ -32,6 +32,8 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
     float beta;
     if (!cly_net_input_grad(net, id, 0, pos, &dx, &beta))
         return CLY_SUCCESS;
+    if (net->bind && net->bind->frozen) /* an inference plan: the identity's gradient */
+        return cly_grad_accumulate(net->ctx, node->activations, cly_net_grad(net, id), dx, beta);
     return cly_dropout_backward(net->ctx, node->activations, node->layer.p.dropout, cly_net_dropout_seed(net, id),
                                 cly_net_grad(net, id), dx, beta);
 }

@@ -61,6 +61,11 @@ static void summary_note(const cly_node *n, void (*note)(char *buf, const char *
         note(buf, "+relu");
 }
 
+static unsigned backward_reads(const cly_node *n)
+{
+    return n->layer.p.fc.relu ? CLY_BWD_READS_Y | CLY_BWD_MASKS_DY : 0;
+}
+
 const cly_op cly_op_fc = {
     .name = "fc",
     .min_inputs = 1,
@@ -72,4 +77,5 @@ const cly_op cly_op_fc = {
     .forward = forward,
     .backward = backward,
     .summary_note = summary_note,
+    .backward_reads = backward_reads,
 };

@@ -62,4 +62,5 @@ const cly_op cly_op_local = {
     .backward = backward,
     .fans = cly_conv_fans,
     .summary_note = cly_conv_summary_note,
+    .backward_reads = cly_conv_backward_reads,
 };

@@ -46,6 +46,12 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
                             cly_op_x(net, id), cly_op_y(net, id), cly_net_grad(net, id), dx, beta);
 }
 
+static unsigned backward_reads(const cly_node *n)
+{
+    (void)n;
+    return CLY_BWD_READS_X | CLY_BWD_READS_Y;
+}
+
 const cly_op cly_op_lrn = {
     .name = "lrn",
     .min_inputs = 1,
@@ -55,4 +61,5 @@ const cly_op cly_op_lrn = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .backward_reads = backward_reads,
 };

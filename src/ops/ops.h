@@ -22,6 +22,7 @@ cly_status cly_conv_infer_common(cly_graph *g, cly_node *n, int64_t *macs);
 cly_status cly_conv_compile_geom(cly_net *net, size_t id);
 void cly_conv_fans(const cly_net *net, size_t id, int64_t *fan_in, int64_t *fan_out);
 void cly_conv_summary_note(const cly_node *n, void (*note)(char *buf, const char *text), char *buf);
+unsigned cly_conv_backward_reads(const cly_node *n);
 /* Key-table rows shared by conv and local (local has no groups or algo). */
 #define CLY_CONV_KEYS_WINDOW                                                                  \
     {.name = "filters", .kind = CLY_KEY_INT, .offset = offsetof(cly_layer, p.conv.filters), .required = true},           \

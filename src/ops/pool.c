@@ -94,6 +94,12 @@ static void summary_note(const cly_node *n, void (*note)(char *buf, const char *
         note(buf, p->rounding == CLY_ROUND_CEIL ? "rounded: ceil" : "rounded: floor");
 }
 
+/* L2's gradient divides by y and multiplies by x; max reads its switches. */
+static unsigned backward_reads(const cly_node *n)
+{
+    return n->layer.p.pool.kind == CLY_POOL_L2 ? CLY_BWD_READS_X | CLY_BWD_READS_Y : 0;
+}
+
 const cly_op cly_op_pool = {
     .name = "pool",
     .min_inputs = 1,
@@ -105,4 +111,5 @@ const cly_op cly_op_pool = {
     .forward = forward,
     .backward = backward,
     .summary_note = summary_note,
+    .backward_reads = backward_reads,
 };

@@ -22,6 +22,12 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
                              beta);
 }
 
+static unsigned backward_reads(const cly_node *n)
+{
+    (void)n;
+    return CLY_BWD_READS_Y;
+}
+
 const cly_op cly_op_relu = {
     .name = "relu",
     .min_inputs = 1,
@@ -32,4 +38,5 @@ const cly_op cly_op_relu = {
     .infer = cly_infer_same,
     .forward = forward,
     .backward = backward,
+    .backward_reads = backward_reads,
 };

@@ -20,6 +20,12 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
                                 beta);
 }
 
+static unsigned backward_reads(const cly_node *n)
+{
+    (void)n;
+    return CLY_BWD_READS_Y;
+}
+
 const cly_op cly_op_softmax = {
     .name = "softmax",
     .min_inputs = 1,
@@ -30,4 +36,5 @@ const cly_op cly_op_softmax = {
     .infer = cly_infer_same,
     .forward = forward,
     .backward = backward,
+    .backward_reads = backward_reads,
 };

@@ -147,6 +147,8 @@ cly_status cly_launch(cly_context *ctx, const cly_args *a, cl_uint dims, const i
             return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: global size %lld", a->what, (long long)global[d]);
         g[d] = ((size_t)global[d] + l[d] - 1) / l[d] * l[d];
     }
+    if (ctx->build_only)
+        return CLY_SUCCESS;
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, a->kernel, dims, NULL, g, local ? l : NULL, 0, NULL, NULL);
     if (err != CL_SUCCESS)
         return cly_fail_cl(ctx, err, "%s: clEnqueueNDRangeKernel of %zu x %zu x %zu (local %zu x %zu x %zu)",

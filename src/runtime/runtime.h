@@ -49,6 +49,7 @@ struct cly_context {
     bool cache_enabled;
     char cache_dir[4096];
     cly_precision precision;
+    bool build_only; /* a plan's creation: launches build and bind their kernels, enqueue nothing */
 };
 
 /* Bytes per device element: 4 (float) or 8 (double, CLY_PRECISION_FLOAT64). */
