@@ -21,7 +21,7 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
     /* Parameter gradients are this batch's: beta applies to dx only; dw and
      * db are overwritten (beta 0). */
     const float zero = 0.0f;
-    cly_args a = cly_args_for(kw, "local weight gradient");
+    cly_args a = cly_args_for(ctx, kw, "local weight gradient");
     cly_arg_buf(&a, x);
     cly_arg_buf(&a, dy);
     cly_arg_buf(&a, dw);
@@ -31,7 +31,7 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
     if ((s = cly_launch(ctx, &a, 1, &global, NULL)) != CLY_SUCCESS)
         return s;
     if (db.mem) {
-        a = cly_args_for(kb, "local bias gradient");
+        a = cly_args_for(ctx, kb, "local bias gradient");
         cly_arg_buf(&a, dy);
         cly_arg_buf(&a, db);
         cly_arg_int(&a, g->n);
@@ -44,7 +44,7 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
     }
     if (!dx.mem)
         return CLY_SUCCESS;
-    a = cly_args_for(kd, "local data gradient");
+    a = cly_args_for(ctx, kd, "local data gradient");
     cly_arg_buf(&a, w);
     cly_arg_buf(&a, dy);
     cly_arg_buf(&a, dx);
