@@ -33,7 +33,7 @@
 
 __kernel void batchnorm(__global const real *x, long xo, __global const real *scale, long so,
                         __global const real *shift, long ho, __global const real *mean, long mo,
-                        __global const real *var, long vo, __global real *y, long yo, int C, int HW, float eps)
+                        __global const real *var, long vo, __global real *y, long yo, int C, int HW, real eps)
 {
     PLANE_ELEMENT(p, c, i, HW, C);
     const real inv = 1.0f / sqrt(var[vo + c] + eps);
@@ -101,7 +101,7 @@ static real group_sum(__local real *scratch, real v)
 
 __kernel void bn_stats(__global const real *x, long xo, __global real *save_mean, long smo,
                        __global real *save_invstd, long sio, __global real *rmean, long rmo, __global real *rvar,
-                       long rvo, int update, long N, long C, long HW, float eps, float momentum, float unbias,
+                       long rvo, int update, long N, long C, long HW, real eps, real momentum, real unbias,
                        __local real *scratch)
 {
     const idx_t c = get_group_id(0), M = N * HW;
@@ -166,7 +166,7 @@ __kernel void bn_frozen_backward(__global const real *x, long xo, __global const
                                  __global const real *mean, long mo, __global const real *var, long vo,
                                  __global const real *dy, long dyo, __global real *dx, long dxo,
                                  __global real *dscale, long dso, __global real *dshift, long dho, int want_dx,
-                                 int want_dscale, int want_dshift, long N, long C, long HW, float eps,
+                                 int want_dscale, int want_dshift, long N, long C, long HW, real eps,
                                  __local real *scratch)
 {
     const idx_t c = get_group_id(0), M = N * HW;

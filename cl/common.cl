@@ -6,9 +6,11 @@
 typedef long idx_t;
 
 /* The element type: float, or double when the context computes in double
- * precision (CLY_FP64; needs cl_khr_fp64). Scalar kernel arguments
- * (learning rates, beta, epsilon) stay float in both: they are
- * hyper-parameters, used consistently by forward and backward. */
+ * precision (CLY_FP64; needs cl_khr_fp64). Scalar hyper-parameters
+ * (learning rates, momentum, epsilon, LRN's alpha, k and beta, ...) are real
+ * too: the host passes them as double on a double context (cly_arg_real),
+ * so nothing is rounded to float on the way. Only the 0/1 `beta` of
+ * STORE_GRAD stays float, exact either way. */
 #ifdef CLY_FP64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 typedef double real;

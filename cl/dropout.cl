@@ -34,7 +34,7 @@ static bool keep(ulong seed, ulong i, ulong T)
 }
 
 __kernel void dropout_forward(__global const real *x, long xo, __global real *y, long yo, long count, ulong seed,
-                              ulong T, float scale)
+                              ulong T, real scale)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
@@ -43,7 +43,7 @@ __kernel void dropout_forward(__global const real *x, long xo, __global real *y,
 }
 
 __kernel void dropout_backward(__global const real *dy, long dyo, __global real *dx, long dxo, long count,
-                               ulong seed, ulong T, float scale, float beta)
+                               ulong seed, ulong T, real scale, float beta)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)

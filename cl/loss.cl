@@ -47,7 +47,7 @@ __kernel void softmax_xent(__global const real *s, long so, __global const int *
 }
 
 __kernel void svm_loss(__global const real *s, long so, __global const int *labels, long lo, __global real *loss,
-                       long losso, __global real *ds, long dso, long n, long classes, float margin, int want_loss,
+                       long losso, __global real *ds, long dso, long n, long classes, real margin, int want_loss,
                        int want_ds)
 {
     const idx_t i = get_global_id(0);

@@ -25,13 +25,13 @@
  * overwrites). dx must alias none of x, y, dy. */
 #include "common.cl"
 
-static real pow_neg_beta(real d, float BETA)
+static real pow_neg_beta(real d, real BETA)
 {
     return BETA == 0.75f ? rsqrt(d * sqrt(d)) : pow(d, (real)-BETA);
 }
 
 __kernel void lrn(__global const real *x, long xo, __global real *y, long yo, int C, int HW, int PRE, int POST,
-                  float A, float K, float BETA)
+                  real A, real K, real BETA)
 {
     PLANE_ELEMENT(p, c, i, HW, C);
     const int lo = max(c - PRE, 0), hi = min(c + POST, C - 1);
@@ -58,7 +58,7 @@ static real window_sum(__global const real *base, int c, int C, int HW, int PRE,
 
 __kernel void lrn_backward(__global const real *x, long xo, __global const real *y, long yo,
                            __global const real *dy, long dyo, __global real *dx, long dxo, int C, int HW, int PRE,
-                           int POST, float A, float K, float BETA, float beta_g)
+                           int POST, real A, real K, real BETA, float beta_g)
 {
     PLANE_ELEMENT(p, c, i, HW, C);
     const idx_t col = i - (idx_t)c * HW; /* channel 0 of this column */
@@ -72,6 +72,6 @@ __kernel void lrn_backward(__global const real *x, long xo, __global const real 
         const real dj = j == c ? dc : K + A * window_sum(xb, j, C, HW, PRE, POST);
         cross += dyb[(idx_t)j * HW] * yb[(idx_t)j * HW] / dj;
     }
-    const real g = dyb[(idx_t)c * HW] * pow_neg_beta(dc, BETA) - 2 * (real)A * (real)BETA * xb[(idx_t)c * HW] * cross;
+    const real g = dyb[(idx_t)c * HW] * pow_neg_beta(dc, BETA) - 2 * A * BETA * xb[(idx_t)c * HW] * cross;
     STORE_GRAD(&dx[dxo + i], g, beta_g);
 }

@@ -14,7 +14,7 @@
 #include "common.cl"
 
 __kernel void sgd(__global real *w, long wo, __global const real *g, long go, __global real *v, long vo, long count,
-                  float lr, float momentum, float decay, int nesterov)
+                  real lr, real momentum, real decay, int nesterov)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)
@@ -31,8 +31,8 @@ __kernel void sgd(__global real *w, long wo, __global const real *g, long go, __
 }
 
 __kernel void adam(__global real *w, long wo, __global const real *g, long go, __global real *m, long mo,
-                   __global real *v, long vo, long count, float lr, float b1, float b2, float eps, float bc1,
-                   float bc2, float decay)
+                   __global real *v, long vo, long count, real lr, real b1, real b2, real eps, real bc1,
+                   real bc2, real decay)
 {
     const idx_t i = get_global_id(0);
     if (i >= count)

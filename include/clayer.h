@@ -23,7 +23,8 @@
  *   cly_last_error(NULL) holds the last failure on the calling thread (use it
  *   when no context exists yet, e.g. after cly_context_create fails).
  * - Every _create has a _destroy; _destroy(NULL) is a no-op.
- * - Tensors are float32, NCHW, four dimensions, each at least 1.
+ * - Tensors are float32 (float64 on a CLY_PRECISION_FLOAT64 context), NCHW,
+ *   four dimensions, each at least 1.
  * - A context is not thread-safe: use one context per thread, or lock.
  * - The library never exits or aborts on a runtime condition.
  */
@@ -359,7 +360,7 @@ typedef struct cly_lrn_params {
 } cly_lrn_params;
 
 /* Batch normalisation. Inference: y = scale * (x - mean)/sqrt(var + eps) + shift
- * per channel. Training (later): biased batch variance, running variance
+ * per channel. Training (CLY_MODE_TRAINING): biased batch variance, running variance
  * updated with the unbiased one: (1 - m)*old + m*new. */
 typedef struct cly_batchnorm_params {
     double epsilon;  /* 0: 1e-5 */
@@ -541,7 +542,7 @@ typedef struct cly_net cly_net;
 
 typedef enum cly_mode {
     CLY_MODE_INFERENCE = 0, /* values die after their last use; one arena, reused */
-    CLY_MODE_TRAINING       /* keeps what backward needs (training issue) */
+    CLY_MODE_TRAINING       /* keeps what backward needs: cly_net_set_training, cly_net_train_batch */
 } cly_mode;
 
 typedef struct cly_net_options {
@@ -556,7 +557,7 @@ typedef struct cly_net_options {
  * `g` and `ctx` must outlive the net and `g` must not change meanwhile; the
  * option strings are copied. Parameters start at zero: set them or call
  * cly_net_init_params. Errors: those of cly_graph_infer, CLY_ERROR_UNSUPPORTED
- * (training mode, a forced algorithm that cannot run a layer),
+ * (a forced algorithm that cannot run a layer, in either mode),
  * CLY_ERROR_TOO_LARGE, CLY_ERROR_OPENCL. */
 CLY_API cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options *options, cly_net **out);
 CLY_API void cly_net_destroy(cly_net *net);

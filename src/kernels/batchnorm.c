@@ -24,6 +24,6 @@ cly_status cly_batchnorm_forward(cly_context *ctx, cly_shape in, double epsilon,
         cly_arg_buf(&a, bufs[i]);
     cly_arg_int(&a, in.c);
     cly_arg_int(&a, hw);
-    cly_arg_float(&a, epsilon);
+    cly_arg_real(&a, epsilon);
     return cly_launch_planes(ctx, &a, hw, in.c, in.n);
 }

@@ -53,7 +53,7 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
         (s = cly_reduce_local(ctx, ks, cly_tuning_of(ctx)->bn_local, &local, "bn_stats")) != CLY_SUCCESS)
         return s;
     const bool update = running_mean.mem != NULL;
-    cly_args a = cly_args_for(ks, "bn_stats");
+    cly_args a = cly_args_for(ctx, ks, "bn_stats");
     cly_arg_buf(&a, x);
     cly_arg_buf(&a, save_mean);
     cly_arg_buf(&a, save_invstd);
@@ -63,13 +63,13 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
     cly_arg_int(&a, update);
     const int64_t longs[] = {in.n, in.c, hw};
     cly_arg_longs(&a, longs, 3);
-    cly_arg_float(&a, epsilon);
-    cly_arg_float(&a, momentum);
-    cly_arg_float(&a, (double)m / (double)(m - 1));
+    cly_arg_real(&a, epsilon);
+    cly_arg_real(&a, momentum);
+    cly_arg_real(&a, (double)m / (double)(m - 1));
     cly_arg_local(&a, local * cly_real_size(ctx));
     if ((s = cly_launch_groups(ctx, &a, in.c, local)) != CLY_SUCCESS)
         return s;
-    a = cly_args_for(ka, "bn_train_apply");
+    a = cly_args_for(ctx, ka, "bn_train_apply");
     const cly_buf bufs[] = {x, scale, shift, save_mean, save_invstd, y};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         cly_arg_buf(&a, bufs[i]);
@@ -101,7 +101,7 @@ cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly
     if ((s = cly_kernel_get(ctx, "batchnorm", cly_tuning_bn_options(ctx), "bn_backward", &k)) != CLY_SUCCESS ||
         (s = cly_reduce_local(ctx, k, cly_tuning_of(ctx)->bn_local, &local, "bn_backward")) != CLY_SUCCESS)
         return s;
-    cly_args a = cly_args_for(k, "bn_backward");
+    cly_args a = cly_args_for(ctx, k, "bn_backward");
     const cly_buf bufs[] = {x, scale, save_mean, save_invstd, dy};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         cly_arg_buf(&a, bufs[i]);
@@ -136,7 +136,7 @@ cly_status cly_batchnorm_frozen_backward(cly_context *ctx, cly_shape in, double 
     if ((s = cly_kernel_get(ctx, "batchnorm", cly_tuning_bn_options(ctx), "bn_frozen_backward", &k)) != CLY_SUCCESS ||
         (s = cly_reduce_local(ctx, k, cly_tuning_of(ctx)->bn_local, &local, "bn_frozen_backward")) != CLY_SUCCESS)
         return s;
-    cly_args a = cly_args_for(k, "bn_frozen_backward");
+    cly_args a = cly_args_for(ctx, k, "bn_frozen_backward");
     /* Skipped inputs and outputs still need a valid cl_mem: pass dy. */
     const cly_buf bufs[] = {x.mem ? x : dy, scale, mean, var, dy};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -148,7 +148,7 @@ cly_status cly_batchnorm_frozen_backward(cly_context *ctx, cly_shape in, double 
     cly_arg_ints(&a, wants, 3);
     const int64_t longs[] = {in.n, in.c, hw};
     cly_arg_longs(&a, longs, 3);
-    cly_arg_float(&a, epsilon);
+    cly_arg_real(&a, epsilon);
     cly_arg_local(&a, local * cly_real_size(ctx));
     return cly_launch_groups(ctx, &a, in.c, local);
 }

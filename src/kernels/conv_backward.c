@@ -44,7 +44,7 @@ static cly_status transpose_dy(cly_context *ctx, const cly_conv_geom *g, cly_buf
     if (s != CLY_SUCCESS)
         return s;
     const int64_t P = g->oh * g->ow;
-    cly_args a = cly_args_for(k, "conv backward dY transpose");
+    cly_args a = cly_args_for(ctx, k, "conv backward dY transpose");
     cly_arg_buf(&a, (cly_buf){dy.mem, dy.offset + n0 * g->k * P});
     cly_arg_buf(&a, t);
     cly_arg_int(&a, g->k);
@@ -67,7 +67,7 @@ cly_status cly_conv_backward_weights_gemm(cly_context *ctx, const cly_conv_geom 
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk, cols = nb * P;
         cly_buf col = ws, t = {ws.mem, ws.offset + g->c * g->fh * g->fw * cols};
-        cly_args a = cly_args_for(k, "im2col (backward)");
+        cly_args a = cly_args_for(ctx, k, "im2col (backward)");
         cly_arg_buf(&a, (cly_buf){x.mem, x.offset + n0 * x_sample});
         cly_arg_buf(&a, col);
         geometry_args(&a, g);
@@ -140,7 +140,7 @@ cly_status cly_conv_backward_data_col2im(cly_context *ctx, const cly_conv_geom *
                              cols, red * cols, G);
         if (s != CLY_SUCCESS)
             return s;
-        cly_args a = cly_args_for(k, "col2im");
+        cly_args a = cly_args_for(ctx, k, "col2im");
         cly_arg_buf(&a, col);
         cly_arg_buf(&a, (cly_buf){dx.mem, dx.offset + n0 * x_sample});
         geometry_args(&a, g);
@@ -167,7 +167,7 @@ cly_status cly_conv_backward_data_flipped(cly_context *ctx, const cly_conv_geom 
     cly_status s = cly_kernel_get(ctx, PROGRAM, "", "flip_weights", &k);
     if (s != CLY_SUCCESS)
         return s;
-    cly_args a = cly_args_for(k, "flip weights");
+    cly_args a = cly_args_for(ctx, k, "flip weights");
     cly_arg_buf(&a, w);
     cly_arg_buf(&a, wf);
     cly_arg_int(&a, g->c);

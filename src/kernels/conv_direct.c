@@ -131,7 +131,7 @@ cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
         cly_buf xs = {x.mem, x.offset + n0 * g->c * g->h * g->w};
         if (t.pack) {
-            cly_args a = cly_args_for(pack, "conv_pack");
+            cly_args a = cly_args_for(ctx, pack, "conv_pack");
             cly_arg_buf(&a, xs);
             cly_arg_buf(&a, ws);
             const int64_t pints[] = {g->c, g->h, g->w, t.hq, t.qw, g->pt, g->pl};
@@ -141,7 +141,7 @@ cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly
                 return s;
             xs = ws;
         }
-        cly_args b = cly_args_for(conv, "conv_direct");
+        cly_args b = cly_args_for(ctx, conv, "conv_direct");
         cly_arg_buf(&b, xs);
         cly_arg_buf(&b, w);
         cly_arg_buf(&b, g->bias ? bias : w);

@@ -70,7 +70,7 @@ cly_status cly_conv_im2col_forward(cly_context *ctx, const cly_conv_geom *g, cly
     const size_t local[3] = {cly_tuning_of(ctx)->conv_group, 1, 1};
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
-        cly_args a = cly_args_for(k, "im2col");
+        cly_args a = cly_args_for(ctx, k, "im2col");
         cly_arg_buf(&a, (cly_buf){x.mem, x.offset + n0 * g->c * g->h * g->w});
         cly_arg_buf(&a, ws);
         const int64_t ints[] = {g->c, g->h, g->w, g->fh, g->fw, g->sh, g->sw, g->pt, g->pl, g->dh, g->dw, g->oh, g->ow};

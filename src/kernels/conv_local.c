@@ -13,7 +13,7 @@ cly_status cly_local_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x
     cly_status s = cly_kernel_get(ctx, "conv_local", "", "conv_local", &k);
     if (s != CLY_SUCCESS)
         return s;
-    cly_args a = cly_args_for(k, "conv_local");
+    cly_args a = cly_args_for(ctx, k, "conv_local");
     cly_arg_buf(&a, x);
     cly_arg_buf(&a, w);
     cly_arg_buf(&a, g->bias ? bias : y);

@@ -10,7 +10,7 @@
 
 /* Threshold and scale for drop probability p. */
 static cly_status dropout_consts(cly_context *ctx, const char *what, int64_t count, double p, cl_ulong *t,
-                                 cl_float *scale)
+                                 double *scale)
 {
     if (count < 0 || !(p >= 0.0 && p < 1.0))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: p = %g must be in [0, 1), count %lld >= 0", what, p,
@@ -18,14 +18,14 @@ static cly_status dropout_consts(cly_context *ctx, const char *what, int64_t cou
     /* h >= p * 2^32 for an integer h is h >= ceil(p * 2^32); p < 1 keeps it
      * <= 2^32, which no h reaches (p within 2^-32 of 1 keeps nothing). */
     *t = (cl_ulong)ceil(p * 4294967296.0);
-    *scale = (cl_float)(1.0 / (1.0 - p));
+    *scale = 1.0 / (1.0 - p);
     return CLY_SUCCESS;
 }
 
 cly_status cly_dropout_forward(cly_context *ctx, int64_t count, double p, uint64_t seed, cly_buf x, cly_buf y)
 {
     cl_ulong t = 0;
-    cl_float scale = 0;
+    double scale = 0;
     cly_status s = dropout_consts(ctx, "dropout", count, p, &t, &scale);
     if (s != CLY_SUCCESS)
         return s;
@@ -38,7 +38,7 @@ cly_status cly_dropout_forward(cly_context *ctx, int64_t count, double p, uint64
     cly_arg_long(&a, count);
     cly_arg_ulong(&a, seed);
     cly_arg_ulong(&a, t);
-    cly_arg_float(&a, scale);
+    cly_arg_real(&a, scale);
     return cly_launch_1d(ctx, &a, count);
 }
 
@@ -46,7 +46,7 @@ cly_status cly_dropout_backward(cly_context *ctx, int64_t count, double p, uint6
                                 float beta)
 {
     cl_ulong t = 0;
-    cl_float scale = 0;
+    double scale = 0;
     cly_status s = dropout_consts(ctx, "dropout backward", count, p, &t, &scale);
     if (s != CLY_SUCCESS)
         return s;
@@ -59,7 +59,7 @@ cly_status cly_dropout_backward(cly_context *ctx, int64_t count, double p, uint6
     cly_arg_long(&a, count);
     cly_arg_ulong(&a, seed);
     cly_arg_ulong(&a, t);
-    cly_arg_float(&a, scale);
+    cly_arg_real(&a, scale);
     cly_arg_float(&a, beta);
     return cly_launch_1d(ctx, &a, count);
 }

@@ -67,18 +67,6 @@ cly_status cly_bias_act(cly_context *ctx, int64_t planes, int64_t k, int64_t hw,
     return cly_launch(ctx, &a, 2, global, local);
 }
 
-/* A scalar of the real type: double on a FLOAT64 context. */
-static void arg_real(const cly_context *ctx, cly_args *a, double v)
-{
-    if (ctx->precision == CLY_PRECISION_FLOAT64) {
-        cl_double d = v;
-        cly_arg_raw(a, sizeof d, &d);
-    } else {
-        cl_float f = (cl_float)v;
-        cly_arg_raw(a, sizeof f, &f);
-    }
-}
-
 cly_status cly_axpby(cly_context *ctx, int64_t count, double alpha, cly_buf x, double beta, cly_buf y)
 {
     if (count < 0 || cly_overlap(x, count, y, count))
@@ -88,7 +76,7 @@ cly_status cly_axpby(cly_context *ctx, int64_t count, double alpha, cly_buf x, d
     cly_arg_buf(&a, x);
     cly_arg_buf(&a, y);
     cly_arg_long(&a, count);
-    arg_real(ctx, &a, alpha);
-    arg_real(ctx, &a, beta);
+    cly_arg_real(&a, alpha);
+    cly_arg_real(&a, beta);
     return cly_launch_1d(ctx, &a, count);
 }

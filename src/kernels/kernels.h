@@ -179,16 +179,18 @@ cly_status cly_svm_loss(cly_context *ctx, int64_t n, int64_t classes, double mar
 /* (Both: loss or dscores NULL skips it; a label outside [0, classes) gives
  * that sample a NaN loss rather than an out-of-bounds read.) */
 
-/* Parameter updates over `count` floats; g already holds the mean gradient.
+/* Parameter updates over `count` reals; g already holds the mean gradient.
  * Weight decay adds decay * w to g first (L2 on the loss: decay/2 * |w|^2).
  * SGD: v = momentum*v + g; w -= lr * (nesterov ? g + momentum*v : v).
  * Adam (t >= 1): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
  * w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
 /* (v may be NULL when momentum is 0; Nesterov needs momentum > 0.) */
-cly_status cly_sgd_step(cly_context *ctx, int64_t count, float lr, float momentum, bool nesterov, float decay,
+/* The scalars reach the kernels as the context's `real`: doubles on a
+ * FLOAT64 context, rounded to float on a FLOAT32 one. */
+cly_status cly_sgd_step(cly_context *ctx, int64_t count, double lr, double momentum, bool nesterov, double decay,
                         cly_buf w, cly_buf g, cly_buf v);
-cly_status cly_adam_step(cly_context *ctx, int64_t count, float lr, float b1, float b2, float eps, int64_t t,
-                         float decay, cly_buf w, cly_buf g, cly_buf m, cly_buf v);
+cly_status cly_adam_step(cly_context *ctx, int64_t count, double lr, double b1, double b2, double eps, int64_t t,
+                         double decay, cly_buf w, cly_buf g, cly_buf m, cly_buf v);
 
 /* C[b] = beta*C[b] + A[b] B[b]^T for b < batches (gemm_nt.c): A m x k and B
  * n x k row-major with k contiguous (row strides lda, ldb; batch strides sa,

@@ -24,7 +24,7 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
     cly_args a;
     int64_t global;
     if (dw.mem) {
-        a = cly_args_for(kw, "local weight gradient");
+        a = cly_args_for(ctx, kw, "local weight gradient");
         cly_arg_buf(&a, x);
         cly_arg_buf(&a, dy);
         cly_arg_buf(&a, dw);
@@ -35,7 +35,7 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
             return s;
     }
     if (db.mem) {
-        a = cly_args_for(kb, "local bias gradient");
+        a = cly_args_for(ctx, kb, "local bias gradient");
         cly_arg_buf(&a, dy);
         cly_arg_buf(&a, db);
         cly_arg_int(&a, g->n);
@@ -48,7 +48,7 @@ cly_status cly_local_backward(cly_context *ctx, const cly_conv_geom *g, cly_buf 
     }
     if (!dx.mem)
         return CLY_SUCCESS;
-    a = cly_args_for(kd, "local data gradient");
+    a = cly_args_for(ctx, kd, "local data gradient");
     cly_arg_buf(&a, w);
     cly_arg_buf(&a, dy);
     cly_arg_buf(&a, dx);

@@ -28,7 +28,7 @@ static cly_status run_loss(cly_context *ctx, const char *name, int64_t n, int64_
     cly_arg_long(&a, n);
     cly_arg_long(&a, classes);
     if (margin)
-        cly_arg_float(&a, *margin);
+        cly_arg_real(&a, *margin);
     cly_arg_int(&a, loss.mem != NULL);
     cly_arg_int(&a, dscores.mem != NULL);
     return cly_launch_1d(ctx, &a, n);

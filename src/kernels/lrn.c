@@ -19,9 +19,9 @@ static void window_args(cly_args *a, cly_shape in, int64_t hw, const cly_lrn_par
     const int64_t pre = p->size / 2, post = p->size - 1 - pre;
     const int64_t ints[] = {in.c, hw, pre < in.c ? pre : in.c, post < in.c ? post : in.c};
     cly_arg_ints(a, ints, sizeof ints / sizeof ints[0]);
-    cly_arg_float(a, p->alpha_mode == CLY_LRN_ALPHA_OVER_SIZE ? p->alpha / (double)p->size : p->alpha);
-    cly_arg_float(a, p->k);
-    cly_arg_float(a, p->beta);
+    cly_arg_real(a, p->alpha_mode == CLY_LRN_ALPHA_OVER_SIZE ? p->alpha / (double)p->size : p->alpha);
+    cly_arg_real(a, p->k);
+    cly_arg_real(a, p->beta);
 }
 
 cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params *p, cly_buf x, cly_buf y)

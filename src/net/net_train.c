@@ -345,7 +345,9 @@ static cly_status update(cly_net *net)
      * for SGD, lr/k on the sum equals lr on the mean (decay scaled to
      * match); Adam is invariant to the gradient's scale but for epsilon. */
     double k = (double)t->accumulate;
-    float lr = (float)current_lr(net);
+    /* Rounded to the context's precision before the division by k, as the
+     * float32 results have always been computed (tests/net/hashes.txt). */
+    double lr = cly_real_value(net->ctx, current_lr(net));
     for (size_t id = 0; id < net->graph->count; id++) {
         const net_layer *L = &net->layers[id];
         for (int kind = CLY_PARAM_WEIGHTS; kind <= CLY_PARAM_BIAS; kind++) {
@@ -359,13 +361,12 @@ static cly_status update(cly_net *net)
             cly_buf m = param_buf(net, net->opt_m, id, kind);
             cly_status s;
             if (t->optimizer == CLY_OPTIMIZER_ADAM)
-                s = cly_adam_step(net->ctx, n, lr, (float)t->adam_beta1, (float)t->adam_beta2,
-                                  (float)(t->adam_epsilon * k), net->updates + 1,
-                                  decay ? (float)(t->weight_decay * k) : 0.0f, w, gr, m,
+                s = cly_adam_step(net->ctx, n, lr, t->adam_beta1, t->adam_beta2, t->adam_epsilon * k,
+                                  net->updates + 1, decay ? t->weight_decay * k : 0.0, w, gr, m,
                                   param_buf(net, net->opt_v, id, kind));
             else
-                s = cly_sgd_step(net->ctx, n, (float)(lr / k), (float)t->momentum, t->nesterov,
-                                 decay ? (float)(t->weight_decay * k) : 0.0f, w, gr, m);
+                s = cly_sgd_step(net->ctx, n, lr / k, t->momentum, t->nesterov, decay ? t->weight_decay * k : 0.0, w,
+                                 gr, m);
             if (s != CLY_SUCCESS)
                 return s;
         }

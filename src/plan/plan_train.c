@@ -134,7 +134,7 @@ cly_status cly_op_sgd_step(cly_context *ctx, cly_tensor *w, const cly_tensor *g,
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: momentum %g must be in [0, 1) (> 0 for Nesterov), weight decay %g >= 0", fn, momentum,
                         weight_decay);
-    return cly_sgd_step(ctx, w->count, (float)lr, (float)momentum, nesterov, (float)weight_decay, buf_of(w),
+    return cly_sgd_step(ctx, w->count, lr, momentum, nesterov, weight_decay, buf_of(w),
                         buf_of(g), momentum > 0 ? buf_of(velocity) : (cly_buf){NULL, 0});
 }
 
@@ -152,6 +152,6 @@ cly_status cly_op_adam_step(cly_context *ctx, cly_tensor *w, const cly_tensor *g
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: need beta1 %g and beta2 %g in [0, 1), epsilon %g > 0, step t %lld >= 1, decay %g >= 0", fn,
                         beta1, beta2, epsilon, (long long)t, weight_decay);
-    return cly_adam_step(ctx, w->count, (float)lr, (float)beta1, (float)beta2, (float)epsilon, t, (float)weight_decay,
+    return cly_adam_step(ctx, w->count, lr, beta1, beta2, epsilon, t, weight_decay,
                          buf_of(w), buf_of(g), buf_of(m), buf_of(v));
 }

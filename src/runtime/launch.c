@@ -5,7 +5,7 @@
 cly_status cly_args_begin(cly_context *ctx, cly_args *a, const char *program, const char *options,
                           const char *kernel)
 {
-    *a = cly_args_for(NULL, kernel);
+    *a = cly_args_for(ctx, NULL, kernel);
     a->status = cly_kernel_get(ctx, program, options, kernel, &a->kernel);
     return a->status;
 }
@@ -44,6 +44,16 @@ void cly_arg_ulong(cly_args *a, uint64_t v)
 {
     cl_ulong u = v;
     cly_arg_raw(a, sizeof u, &u);
+}
+
+void cly_arg_real(cly_args *a, double v)
+{
+    if (a->fp64) {
+        cl_double d = v;
+        cly_arg_raw(a, sizeof d, &d);
+    } else {
+        cly_arg_float(a, v);
+    }
 }
 
 void cly_arg_float(cly_args *a, double v)

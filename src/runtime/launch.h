@@ -8,7 +8,7 @@
  * nothing, so a call site sets every argument and checks once:
  *
  *   cly_args a;
- *   cly_args_begin(ctx, &a, "eltwise", "", "relu");   (or cly_args_for(k, what))
+ *   cly_args_begin(ctx, &a, "eltwise", "", "relu");   (or cly_args_for(ctx, k, what))
  *   cly_arg_buf(&a, x);                                cl_mem + long element offset
  *   cly_arg_long(&a, count);
  *   return cly_launch_1d(ctx, &a, count);
@@ -37,12 +37,17 @@ typedef struct cly_args {
     cl_uint bad;       /* index of the first argument that failed */
     cl_int err;        /* its OpenCL error, CL_SUCCESS while none failed */
     cly_status status; /* failure before any argument (cly_args_begin) */
+    bool fp64;         /* the context computes in double: cly_arg_real sets a cl_double */
 } cly_args;
 
-/* An empty list for a kernel already at hand. */
-static inline cly_args cly_args_for(cl_kernel kernel, const char *what)
+/* An empty list for a kernel of ctx already at hand. */
+static inline cly_args cly_args_for(const cly_context *ctx, cl_kernel kernel, const char *what)
 {
-    return (cly_args){.kernel = kernel, .what = what, .err = CL_SUCCESS, .status = CLY_SUCCESS};
+    return (cly_args){.kernel = kernel,
+                      .what = what,
+                      .err = CL_SUCCESS,
+                      .status = CLY_SUCCESS,
+                      .fp64 = ctx->precision == CLY_PRECISION_FLOAT64};
 }
 
 /* Get `kernel` of the embedded program `program` built with `options` and
@@ -57,7 +62,13 @@ void cly_arg_buf(cly_args *a, cly_buf b);
 void cly_arg_int(cly_args *a, int64_t v);   /* cl_int */
 void cly_arg_long(cly_args *a, int64_t v);  /* cl_long */
 void cly_arg_ulong(cly_args *a, uint64_t v); /* cl_ulong */
-void cly_arg_float(cly_args *a, double v);  /* cl_float: scalar hyper-parameters stay float in both precisions */
+/* A scalar hyper-parameter (epsilon, momentum, a learning rate, ...) as the
+ * kernel's `real`: a cl_double on a FLOAT64 context, else v rounded to a
+ * cl_float. */
+void cly_arg_real(cly_args *a, double v);
+/* cl_float in both precisions: only the 0/1 `beta` of the gradient stores
+ * (exact either way; the kernels declare them float). */
+void cly_arg_float(cly_args *a, double v);
 void cly_arg_local(cly_args *a, size_t bytes); /* __local scratch of `bytes` */
 /* Consecutive int or long arguments. */
 void cly_arg_ints(cly_args *a, const int64_t *v, size_t count);

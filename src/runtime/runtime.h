@@ -58,6 +58,14 @@ static inline size_t cly_real_size(const cly_context *ctx)
     return ctx->precision == CLY_PRECISION_FLOAT64 ? 8 : 4;
 }
 
+/* v as a kernel sees it (a `real`, cly_arg_real): itself on a FLOAT64
+ * context, rounded to float otherwise. For host values derived from a
+ * hyper-parameter the kernel also reads (Adam's 1 - b1^t). */
+static inline double cly_real_value(const cly_context *ctx, double v)
+{
+    return ctx->precision == CLY_PRECISION_FLOAT64 ? v : (double)(float)v;
+}
+
 /* ---- host <-> device copies in the context's precision (hostio.c)
  *
  * Blocking copies of `count` host values of `host_size` bytes each (4:
