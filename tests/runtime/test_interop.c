@@ -80,8 +80,9 @@ START_TEST(test_conv_wrapped)
 {
     const conv_case *cc = &conv_cases[_i];
     cly_shape ys = {cc->x.n, cc->f.n, cc->oh, cc->ow};
-    const size_t nx = (size_t)(cc->x.n * cc->x.c * cc->x.h * cc->x.w), nw = (size_t)(cc->f.n * cc->f.c * cc->f.h * cc->f.w),
-                 nb = (size_t)cc->f.n, ny = (size_t)(ys.n * ys.c * ys.h * ys.w);
+    const size_t nx = (size_t)(cc->x.n * cc->x.c * cc->x.h * cc->x.w),
+                 nw = (size_t)(cc->f.n * cc->f.c * cc->f.h * cc->f.w), nb = (size_t)cc->f.n,
+                 ny = (size_t)(ys.n * ys.c * ys.h * ys.w);
     /* Odd element offsets: no sub-buffer alignment could hold them. */
     const size_t ox = 5, ow = 3, ob = 1, oy = 11, tail = 13;
 
