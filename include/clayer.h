@@ -27,6 +27,8 @@
  *   four dimensions, each at least 1.
  * - A context is not thread-safe: use one context per thread, or lock.
  * - The library never exits or aborts on a runtime condition.
+ * - clayer_cl.h runs clayer on an application's own OpenCL context, queue
+ *   and buffers (this header needs no OpenCL header).
  */
 #ifndef CLAYER_H
 #define CLAYER_H
@@ -248,8 +250,9 @@ CLY_API cly_status cly_tensor_write_f64(cly_tensor *t, const double *src, int64_
 CLY_API cly_status cly_tensor_read_f64(const cly_tensor *t, double *dst, int64_t count);
 /* Set every element to `value` (widened exactly on a FLOAT64 context). */
 CLY_API cly_status cly_tensor_fill(cly_tensor *t, float value);
-/* Copy src into dst on the device; shapes must match and both tensors must
- * belong to the same context. */
+/* Copy src into dst on the device; shapes must match, both tensors must
+ * belong to the same context, and they must not overlap (wrapped tensors may
+ * share a buffer: CLY_ERROR_INVALID_ARGUMENT). */
 CLY_API cly_status cly_tensor_copy(cly_tensor *dst, const cly_tensor *src);
 
 /* ------------------------------------------------------ layer parameters */

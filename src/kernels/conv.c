@@ -21,8 +21,15 @@ cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *
 {
     if (!ctx || !in || !w || !out)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": ctx, input, weights and output must not be NULL");
-    if (in->ctx != ctx || w->ctx != ctx || out->ctx != ctx || (bias && bias->ctx != ctx))
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": every tensor must belong to ctx");
+    const char *foreign = in->ctx != ctx              ? "input"
+                          : w->ctx != ctx             ? "weights"
+                          : out->ctx != ctx           ? "output"
+                          : bias && bias->ctx != ctx  ? "bias"
+                                                      : NULL;
+    if (foreign)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        WHAT ": the %s tensor belongs to another context than ctx (every tensor must belong to ctx)",
+                        foreign);
     if ((unsigned)p.algo >= CLY_CONV_ALGO_COUNT)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": params.algo = %d is not a cly_conv_algo",
                         (int)p.algo);

@@ -47,6 +47,13 @@ cly_status cly_net_set_profiling(cly_net *net, bool on)
     }
     if (net->prof)
         return CLY_SUCCESS;
+    /* Markers on such a queue carry no times: refuse now rather than fail
+     * in cly_net_layer_timing with CL_PROFILING_INFO_NOT_AVAILABLE. */
+    if (!net->ctx->profiling)
+        return cly_fail(net->ctx, CLY_ERROR_UNSUPPORTED,
+                        "cly_net_set_profiling: the context's command queue was created without "
+                        "CL_QUEUE_PROFILING_ENABLE (cly_cl_context_create on the application's queue); create it "
+                        "with profiling to time layers");
     net->prof = calloc(cly_prof_slots(net->graph->count), sizeof *net->prof);
     return net->prof ? CLY_SUCCESS : cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_set_profiling");
 }

@@ -1,5 +1,6 @@
 /* Contexts: the chosen device, its OpenCL context and profiling queue, and
- * the per-context program cache and error slot. */
+ * the per-context program cache and error slot (contexts on an application's
+ * OpenCL objects: interop.c). */
 #include "runtime/runtime.h"
 
 #include <stdlib.h>
@@ -51,11 +52,6 @@ cly_status cly_context_create_ex(const cly_context_options *options, cly_context
     ctx->platform = entries[pick].platform;
     ctx->device = entries[pick].device;
     free(entries);
-    /* Per-dimension work-item limits for the launch helpers (launch.c); a
-     * device that does not say keeps 0: no limit beyond the group size. */
-    size_t items[3] = {0, 0, 0};
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL) == CL_SUCCESS)
-        memcpy(ctx->max_item_sizes, items, sizeof items);
     ctx->precision = o.precision;
     if (o.precision == CLY_PRECISION_FLOAT64 && !ctx->info.fp64) {
         s = cly_fail(NULL, CLY_ERROR_UNSUPPORTED,
@@ -86,14 +82,25 @@ cly_status cly_context_create_ex(const cly_context_options *options, cly_context
         free(ctx);
         return s;
     }
+    ctx->profiling = true;
+    cly_context_setup(ctx);
+    *out = ctx;
+    return CLY_SUCCESS;
+}
+
+void cly_context_setup(cly_context *ctx)
+{
+    /* Per-dimension work-item limits for the launch helpers (launch.c); a
+     * device that does not say keeps 0: no limit beyond the group size. */
+    size_t items[3] = {0, 0, 0};
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL) == CL_SUCCESS)
+        memcpy(ctx->max_item_sizes, items, sizeof items);
     ctx->cache_enabled = cly_cache_dir_from_env(ctx->cache_dir, sizeof ctx->cache_dir);
     if (!ctx->cache_enabled)
         ctx->cache_dir[0] = '\0';
     cly_log(CLY_LOG_INFO, "device %u:%u %s (%s), binary cache %s", ctx->info.platform_index,
             ctx->info.device_index, ctx->info.name, ctx->info.platform_name,
             ctx->cache_enabled ? ctx->cache_dir : "off");
-    *out = ctx;
-    return CLY_SUCCESS;
 }
 
 void cly_context_destroy(cly_context *ctx)
@@ -107,6 +114,8 @@ void cly_context_destroy(cly_context *ctx)
     cly_programs_release(ctx);
     if (ctx->cl)
         clReleaseContext(ctx->cl);
+    if (ctx->device_retained)
+        clReleaseDevice(ctx->device);
     free(ctx->error.message);
     free(ctx);
 }

@@ -29,23 +29,45 @@ cly_status cly_program_from_binary(const cly_context *ctx, const unsigned char *
     return CLY_SUCCESS;
 }
 
+/* A program on an application's context with several devices lists them
+ * all (CL_PROGRAM_DEVICES), built or not: take the entry of ctx's device. */
 cly_status cly_program_binary(const cly_context *ctx, cl_program program, unsigned char **out, size_t *size)
 {
-    size_t n = 0;
-    cl_int err = clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof n, &n, NULL);
+    cl_uint ndev = 0;
+    cl_int err = clGetProgramInfo(program, CL_PROGRAM_NUM_DEVICES, sizeof ndev, &ndev, NULL);
     if (err != CL_SUCCESS)
-        return cly_fail_cl(ctx, err, "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
-    if (n == 0)
-        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "device '%s' returns no program binary", ctx->info.name);
-    unsigned char *bin = malloc(n);
-    if (!bin)
-        return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "program binary of %zu bytes", n);
-    err = clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL);
-    if (err != CL_SUCCESS) {
-        free(bin);
-        return cly_fail_cl(ctx, err, "clGetProgramInfo(CL_PROGRAM_BINARIES)");
+        return cly_fail_cl(ctx, err, "clGetProgramInfo(CL_PROGRAM_NUM_DEVICES)");
+    cl_device_id *devs = calloc(ndev ? ndev : 1, sizeof *devs);
+    size_t *sizes = calloc(ndev ? ndev : 1, sizeof *sizes);
+    unsigned char **bins = calloc(ndev ? ndev : 1, sizeof *bins);
+    cly_status s = CLY_SUCCESS;
+    cl_uint at = ndev;
+    if (!devs || !sizes || !bins)
+        s = cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "program binary: %u devices", (unsigned)ndev);
+    else if ((err = clGetProgramInfo(program, CL_PROGRAM_DEVICES, ndev * sizeof *devs, devs, NULL)) != CL_SUCCESS)
+        s = cly_fail_cl(ctx, err, "clGetProgramInfo(CL_PROGRAM_DEVICES)");
+    else if ((err = clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, ndev * sizeof *sizes, sizes, NULL)) !=
+             CL_SUCCESS)
+        s = cly_fail_cl(ctx, err, "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
+    for (cl_uint i = 0; s == CLY_SUCCESS && i < ndev && at == ndev; i++)
+        if (devs[i] == ctx->device)
+            at = i;
+    if (s == CLY_SUCCESS && (at == ndev || sizes[at] == 0))
+        s = cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "device '%s' returns no program binary", ctx->info.name);
+    if (s == CLY_SUCCESS && !(bins[at] = malloc(sizes[at])))
+        s = cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "program binary of %zu bytes", sizes[at]);
+    /* NULL entries: the other devices' binaries are not copied. */
+    if (s == CLY_SUCCESS &&
+        (err = clGetProgramInfo(program, CL_PROGRAM_BINARIES, ndev * sizeof *bins, bins, NULL)) != CL_SUCCESS)
+        s = cly_fail_cl(ctx, err, "clGetProgramInfo(CL_PROGRAM_BINARIES)");
+    if (s == CLY_SUCCESS) {
+        *out = bins[at];
+        *size = sizes[at];
+    } else if (bins && at < ndev) {
+        free(bins[at]);
     }
-    *out = bin;
-    *size = n;
-    return CLY_SUCCESS;
+    free(devs);
+    free(sizes);
+    free(bins);
+    return s;
 }

@@ -49,8 +49,15 @@ struct cly_context {
     bool cache_enabled;
     char cache_dir[4096];
     cly_precision precision;
-    bool build_only; /* a plan's creation: launches build and bind their kernels, enqueue nothing */
+    bool profiling;        /* the queue has CL_QUEUE_PROFILING_ENABLE (cly_net_set_profiling needs it) */
+    bool device_retained;  /* cly_cl_context_create retained the device: destroy releases it */
+    bool build_only;       /* a plan's creation: launches build and bind their kernels, enqueue nothing */
 };
+
+/* The per-device work-item limits and the binary cache directory, filled in
+ * after platform, device, info and precision (context.c; both ways of
+ * creating a context end here). */
+void cly_context_setup(cly_context *ctx);
 
 /* Bytes per device element: 4 (float) or 8 (double, CLY_PRECISION_FLOAT64). */
 static inline size_t cly_real_size(const cly_context *ctx)

@@ -143,6 +143,14 @@ cly_status cly_tensor_copy(cly_tensor *dst, const cly_tensor *src)
                         CLY_SHAPE_ARGS(dst->shape), CLY_SHAPE_ARGS(src->shape));
     if (dst == src)
         return CLY_SUCCESS;
+    /* Wrapped tensors (clayer_cl.h) may share a buffer; OpenCL refuses an
+     * overlapping copy with a bare CL_MEM_COPY_OVERLAP. */
+    if (dst->buffer == src->buffer && dst->offset < src->offset + src->count &&
+        src->offset < dst->offset + dst->count)
+        return cly_fail(dst->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_tensor_copy: dst (elements %lld..%lld) and src (%lld..%lld) overlap in one buffer",
+                        (long long)dst->offset, (long long)(dst->offset + dst->count - 1), (long long)src->offset,
+                        (long long)(src->offset + src->count - 1));
     size_t size = cly_real_size(dst->ctx);
     cl_int err = clEnqueueCopyBuffer(dst->ctx->queue, src->buffer, dst->buffer, (size_t)src->offset * size,
                                      (size_t)dst->offset * size, (size_t)dst->count * size, 0, NULL, NULL);

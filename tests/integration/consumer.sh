@@ -20,6 +20,10 @@ cc -std=c11 "$example" $(pkg-config --cflags --libs clayer) -o "$work/app-pkgcon
 out=$(LD_LIBRARY_PATH=$libdir "$work/app-pkgconfig")
 echo "pkg-config consumer: $out"
 grep -q -- "$expected" <<<"$out"
+# The interop header is installed too and stands on its own.
+# shellcheck disable=SC2046
+printf '#include <clayer_cl.h>\nint main(void) { cl_mem m = 0; return cly_cl_tensor_mem(0, &m, 0) != 0; }\n' |
+  cc -std=c11 -Wall -Wextra -Werror -x c - $(pkg-config --cflags --libs clayer) -o "$work/app-cl"
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 
 # 2. meson subproject.
