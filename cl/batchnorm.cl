@@ -16,7 +16,8 @@
  *
  *   bn_stats:       mean = sum x / M;  var = sum (x - mean)^2 / M  (biased, two
  *                   passes for accuracy);  save_mean = mean,
- *                   save_invstd = 1 / sqrt(var + eps); when update != 0:
+ *                   save_invstd = 1 / sqrt(var + eps), save_var = var when
+ *                   want_var != 0 (1/invstd^2 - eps would lose it); when update != 0:
  *                   running_mean = (1 - m) running_mean + m mean,
  *                   running_var  = (1 - m) running_var  + m var * M/(M - 1)
  *   bn_train_apply: one element per work-item (3-D, like batchnorm):
@@ -100,8 +101,9 @@ static real group_sum(__local real *scratch, real v)
 #endif
 
 __kernel void bn_stats(__global const real *x, long xo, __global real *save_mean, long smo,
-                       __global real *save_invstd, long sio, __global real *rmean, long rmo, __global real *rvar,
-                       long rvo, int update, long N, long C, long HW, real eps, real momentum, real unbias,
+                       __global real *save_invstd, long sio, __global real *save_var, long svo,
+                       __global real *rmean, long rmo, __global real *rvar, long rvo, int update, int want_var,
+                       long N, long C, long HW, real eps, real momentum, real unbias,
                        __local real *scratch)
 {
     const idx_t c = get_group_id(0), M = N * HW;
@@ -116,6 +118,8 @@ __kernel void bn_stats(__global const real *x, long xo, __global real *save_mean
     if (l == 0) {
         save_mean[smo + c] = mean;
         save_invstd[sio + c] = 1.0f / sqrt(var + eps);
+        if (want_var)
+            save_var[svo + c] = var;
         if (update) {
             rmean[rmo + c] = (1.0f - momentum) * rmean[rmo + c] + momentum * mean;
             rvar[rvo + c] = (1.0f - momentum) * rvar[rvo + c] + momentum * (var * unbias);

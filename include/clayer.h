@@ -604,7 +604,9 @@ CLY_API cly_status cly_net_init_params(cly_net *net, cly_init init, uint64_t see
 CLY_API cly_status cly_net_set_input(cly_net *net, const char *layer, const float *src, int64_t count);
 /* Run the forward pass (enqueued; reading an output waits for it). */
 CLY_API cly_status cly_net_forward(cly_net *net);
-/* Read a graph output or a kept layer's output after cly_net_forward. */
+/* Read a graph output or a kept layer's output after cly_net_forward (in
+ * training mode also after a training pass: kept values survive backward).
+ * CLY_ERROR_INVALID_ARGUMENT for any other layer, whose storage is reused. */
 CLY_API cly_status cly_net_get_output(const cly_net *net, const char *layer, float *dst, int64_t count);
 CLY_API cly_status cly_net_set_input_f64(cly_net *net, const char *layer, const double *src, int64_t count);
 CLY_API cly_status cly_net_get_output_f64(const cly_net *net, const char *layer, double *dst, int64_t count);
@@ -661,7 +663,10 @@ typedef struct cly_train_params {
 } cly_train_params;
 
 /* Make a net created with CLY_MODE_TRAINING ready to train: gradient and
- * optimiser buffers, loss. Copies `p` (and its string). */
+ * optimiser buffers, loss. Copies `p` (and its string). Without `scores`, a
+ * graph of several outputs, or one whose output is not C x 1 x 1 class
+ * scores, gets the optimiser but no built-in loss: cly_net_train_batch and
+ * cly_net_compute_gradients then fail; drive it with cly_net_backward. */
 CLY_API cly_status cly_net_set_training(cly_net *net, const cly_train_params *p);
 
 /* One batch: forward, loss, backward, and an optimiser update once
@@ -684,6 +689,76 @@ CLY_API cly_status cly_net_get_input_gradient_f64(const cly_net *net, const char
 
 /* Optimiser updates made so far. */
 CLY_API int64_t cly_net_updates(const cly_net *net);
+
+/* The per-sample losses of the last cly_net_train_batch or
+ * cly_net_compute_gradients (batch values; their mean is its *loss without
+ * the weight-decay term), until the next forward pass. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULL, an inference net, no such pass),
+ * CLY_ERROR_SHAPE_MISMATCH (count is not the batch). */
+CLY_API cly_status cly_net_get_losses(const cly_net *net, float *dst, int64_t count);
+CLY_API cly_status cly_net_get_losses_f64(const cly_net *net, double *dst, int64_t count);
+
+/* The batch mean and the biased batch variance, C each, with which a
+ * batchnorm layer normalised its input in the last training forward pass
+ * (cly_net_forward_training, cly_net_train_batch, cly_net_compute_gradients).
+ * Errors: CLY_ERROR_INVALID_ARGUMENT (NULL, an inference net, no such layer,
+ * not batchnorm, no training pass yet), CLY_ERROR_SHAPE_MISMATCH (count is
+ * not C). */
+CLY_API cly_status cly_net_get_batch_stats(const cly_net *net, const char *layer, float *mean, float *var,
+                                           int64_t count);
+CLY_API cly_status cly_net_get_batch_stats_f64(const cly_net *net, const char *layer, double *mean, double *var,
+                                               int64_t count);
+
+/* A loss of the caller's own, on a net created with CLY_MODE_TRAINING:
+ *
+ *     cly_net_set_input(net, "data", x, n);
+ *     cly_net_forward_training(net);            // batch statistics, dropout
+ *     cly_net_get_output(net, "head1", y, m);   // ... compute L(y) and dL/dy
+ *     cly_net_set_output_gradient(net, "head1", dy, m);
+ *     cly_net_backward(net);                    // cly_net_get_gradient, ..._input_gradient
+ *     cly_net_update(net);                      // needs cly_net_set_training
+ *
+ * Forward and backward need no cly_net_set_training (gradient buffers come
+ * on demand); only cly_net_update needs its optimiser. Any number of graph
+ * outputs and kept layers (cly_net_options.keep) may get a gradient. */
+
+/* The training form of the forward pass without a loss: batch statistics,
+ * dropout masks (the same until the next update or training batch, so
+ * repeated calls see one function), max-pooling switches. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULL, an inference net), those of the layers. */
+CLY_API cly_status cly_net_forward_training(cly_net *net);
+/* Set dL/dy at a graph output or a kept layer: batch x C x H x W values,
+ * copied. The next cly_net_backward uses and consumes every gradient set
+ * since the last one; outputs without one contribute zero, and at a kept
+ * layer it adds to what flows back from its consumers. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULL, an inference net, no such layer, one
+ * neither an output nor kept), CLY_ERROR_SHAPE_MISMATCH (count). Nothing is
+ * written on failure. */
+CLY_API cly_status cly_net_set_output_gradient(cly_net *net, const char *layer, const float *dy, int64_t count);
+CLY_API cly_status cly_net_set_output_gradient_f64(cly_net *net, const char *layer, const double *dy,
+                                                   int64_t count);
+/* Backward from the gradients set, through the last cly_net_forward_training:
+ * parameter gradients (cly_net_get_gradient; they replace the previous ones,
+ * `accumulate` does not apply) and INPUT gradients (cly_net_get_input_gradient)
+ * of this pass. Each forward allows one backward. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULL, an inference net, no training forward
+ * since the last backward or cly_net_forward, no gradient set),
+ * CLY_ERROR_OPENCL. */
+CLY_API cly_status cly_net_backward(cly_net *net);
+/* The gradient that reached a graph output or kept layer in the last
+ * backward pass (the caller's, plus what flowed back to a kept layer; the
+ * built-in loss's at its scores). Errors: CLY_ERROR_INVALID_ARGUMENT (as
+ * cly_net_set_output_gradient, or no gradient reached it),
+ * CLY_ERROR_SHAPE_MISMATCH. */
+CLY_API cly_status cly_net_get_output_gradient(const cly_net *net, const char *layer, float *dst, int64_t count);
+CLY_API cly_status cly_net_get_output_gradient_f64(const cly_net *net, const char *layer, double *dst,
+                                                   int64_t count);
+/* One optimiser step (cly_net_set_training's) on the gradients of the last
+ * cly_net_backward or cly_net_compute_gradients, as cly_net_train_batch's
+ * with accumulate 1; then new dropout masks. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULL, an inference net, no
+ * cly_net_set_training, no gradients since the last update). */
+CLY_API cly_status cly_net_update(cly_net *net);
 
 /* ------------------------------------------------------------ profiling */
 

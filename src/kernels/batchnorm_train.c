@@ -24,7 +24,7 @@ static cly_status bn_sizes(cly_context *ctx, cly_shape in, const char *what, int
 
 cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double epsilon, double momentum, cly_buf x,
                                        cly_buf scale, cly_buf shift, cly_buf running_mean, cly_buf running_var,
-                                       cly_buf save_mean, cly_buf save_invstd, cly_buf y)
+                                       cly_buf save_mean, cly_buf save_invstd, cly_buf save_var, cly_buf y)
 {
     const char *what = "batchnorm train";
     int64_t hw, count;
@@ -57,10 +57,12 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
     cly_arg_buf(&a, x);
     cly_arg_buf(&a, save_mean);
     cly_arg_buf(&a, save_invstd);
-    /* Unused running buffers still need a valid cl_mem. */
+    /* Unused buffers still need a valid cl_mem. */
+    cly_arg_buf(&a, save_var.mem ? save_var : save_mean);
     cly_arg_buf(&a, update ? running_mean : save_mean);
     cly_arg_buf(&a, update ? running_var : save_mean);
     cly_arg_int(&a, update);
+    cly_arg_int(&a, save_var.mem != NULL);
     const int64_t longs[] = {in.n, in.c, hw};
     cly_arg_longs(&a, longs, 3);
     cly_arg_real(&a, epsilon);

@@ -141,11 +141,12 @@ cly_status cly_lrn_backward(cly_context *ctx, cly_shape in, const cly_lrn_params
  * statistics move by momentum m with the unbiased variance:
  * running = (1 - m)*running + m*batch. save_mean and save_invstd (c each)
  * keep what backward needs. Needs N*H*W >= 2 per channel; running_mean and
- * running_var both NULL skip the update. Backward: dx, dscale, dshift are
+ * running_var both NULL skip the update; save_var (NULL: skipped) gets the
+ * biased batch variance. Backward: dx, dscale, dshift are
  * each skipped when NULL; dx may coincide with dy. */
 cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double epsilon, double momentum, cly_buf x,
                                        cly_buf scale, cly_buf shift, cly_buf running_mean, cly_buf running_var,
-                                       cly_buf save_mean, cly_buf save_invstd, cly_buf y);
+                                       cly_buf save_mean, cly_buf save_invstd, cly_buf save_var, cly_buf y);
 cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf scale, cly_buf save_mean,
                                   cly_buf save_invstd, cly_buf dy, cly_buf dx, cly_buf dscale, cly_buf dshift,
                                   float beta);

@@ -12,8 +12,9 @@ static cly_status net_fail_oom(const cly_context *ctx, const char *what)
     return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_create: %s", what);
 }
 
-static bool is_kept(const cly_net_options *o, const char *name)
+bool cly_net_is_kept(const cly_net *net, const char *name)
 {
+    const cly_net_options *o = &net->options;
     for (size_t i = 0; i < o->keep_count; i++)
         if (o->keep[i] && strcmp(o->keep[i], name) == 0)
             return true;
@@ -55,13 +56,18 @@ static bool runs_in_place(const cly_net *net, const cly_node *node)
     if (!(cly_op_of(node->layer.type)->flags & CLY_OP_IN_PLACE_INFERENCE) && !node->in_place)
         return false;
     const cly_node *src = &net->graph->nodes[node->input_ids[0]];
-    return src->consumers == 1 && src->layer.type != CLY_LAYER_INPUT && !is_kept(&net->options, src->name);
+    return src->consumers == 1 && src->layer.type != CLY_LAYER_INPUT && !cly_net_is_kept(net, src->name);
 }
 
 static cly_status plan_memory(cly_net *net)
 {
-    if (net->options.mode == CLY_MODE_TRAINING)
+    if (net->options.mode == CLY_MODE_TRAINING) {
+        /* The default scores if there are any; several outputs wait for
+         * cly_train_params.scores, or for a loss of the caller's own. */
+        size_t outputs;
+        net->has_scores = cly_net_default_scores(net->graph, &net->scores_id, &net->loss_through_softmax, &outputs);
         return cly_net_plan_training(net);
+    }
     const cly_graph *g = net->graph;
     size_t n = g->count;
     int64_t end = (int64_t)n;
@@ -85,7 +91,7 @@ static cly_status plan_memory(cly_net *net)
             v->first = 0;
             v->last = end;
         }
-        if (node->consumers == 0 || is_kept(&net->options, node->name))
+        if (node->consumers == 0 || cly_net_is_kept(net, node->name))
             v->last = end;
         if (node->activations > net->largest_elems)
             net->largest_elems = node->activations;
@@ -260,7 +266,7 @@ const cly_node *cly_net_find_node(const cly_graph *g, const char *name)
  * optimiser state, per-layer state kept for backward, labels and losses. */
 static int64_t training_bytes(const cly_net *net)
 {
-    if (!net->training)
+    if (!net->training && !net->grads) /* cly_net_backward allocates gradients on demand */
         return 0;
     int64_t copies = (net->grads ? 1 : 0) + (net->grads_batch ? 1 : 0) + (net->opt_m ? 1 : 0) + (net->opt_v ? 1 : 0);
     return (copies * net->param_elems + net->aux_elems + 2 * net->options.batch) * (int64_t)cly_real_size(net->ctx);

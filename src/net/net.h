@@ -35,7 +35,11 @@ typedef struct net_layer {
     bool in_place;       /* output shares its input's storage */
     bool fused_relu;     /* a following ReLU runs in this layer's epilogue */
     bool fused;          /* this ReLU runs inside its input's epilogue: nothing to do */
-    bool needs_grad;     /* training: its output's gradient is computed */
+    bool needs_grad;     /* training: the last (or running) backward pass computes its output's gradient */
+    bool grad_slot;      /* training plan: its output's gradient has storage (a gradient source depends on it) */
+    bool grad_source;    /* training: a graph output, kept layer or the scores, whose gradient may come from
+                            outside; its gradient's storage is never reused (readable after backward) */
+    bool dy_set;         /* the caller set its gradient for the next cly_net_backward */
     int64_t aux_elems;   /* training: state kept from forward for backward (set by compile) */
     int64_t aux_offset;  /* ... and where it lives in net->aux: max pooling's argmax, BN batch statistics */
     int64_t workspace_elems; /* scratch its passes need (set by compile; one net->workspace serves all) */
@@ -64,12 +68,21 @@ struct cly_net {
     int64_t aux_elems;
     cl_mem grads_batch;     /* one batch's gradients when several are accumulated, else NULL */
     cl_mem labels, losses;  /* int32 labels and per-sample losses, batch each */
-    size_t scores_id;       /* node whose output holds the class scores */
+    size_t scores_id;       /* node whose output holds the class scores, when has_scores */
+    bool has_scores;        /* false for a graph of several outputs until cly_train_params.scores names one */
     bool loss_through_softmax; /* the graph ends in a softmax over the scores: its backward is the loss's */
     int64_t batches_seen;   /* in the current accumulation cycle */
     uint64_t passes;        /* training forward passes: varies dropout masks */
     bool training_pass;     /* the forward pass running now is a training one */
     bool input_grads;       /* compute gradients of INPUT layers too */
+    bool loss_pass;         /* the backward running now starts from the built-in loss */
+    /* What the last passes left readable (net_backward.c checks them): */
+    bool forward_ready;     /* a training forward ran and no backward or plain forward has used its values since */
+    bool backward_done;     /* needs_grad marks the gradients the last backward computed */
+    bool input_grads_ready; /* INPUT gradients of the last backward, until the next forward */
+    bool losses_ready;      /* net->losses of the last built-in loss, until the next forward */
+    bool stats_ready;       /* net->aux holds a training forward's batch statistics */
+    bool grads_pending;     /* net->grads hold gradients that no update has applied yet */
     /* Profiling (net_profile.c), after cly_net_set_profiling: one marker
      * per slot of net_profile.h, NULL where the last pass set none. */
     cl_event *prof;
@@ -81,11 +94,25 @@ struct cly_net {
  * run on bound buffers (net->bind). cly_net_destroy frees it. */
 cly_status cly_net_create_bare(cly_context *ctx, cly_graph *g, const cly_net_options *opt, cly_net **out);
 /* Training-mode plan: activations (plan[0, n)) live until their backward
- * step, gradients (plan[n, 2n)) from their first writer to their reader. */
+ * step, gradients (plan[n, 2n)) from their first writer to their reader;
+ * outputs, kept values and gradient sources to the end. Uses has_scores
+ * and scores_id. */
 cly_status cly_net_plan_training(cly_net *net);
 /* The default scores node: the graph's only output, or its input when that
- * output is a softmax. */
-cly_status cly_net_default_scores(const cly_net *net, size_t *id, bool *through_softmax);
+ * output is a softmax. false (with *outputs counted) when the graph has
+ * several outputs. */
+bool cly_net_default_scores(const cly_graph *g, size_t *id, bool *through_softmax, size_t *outputs);
+/* Whether the caller listed `name` in cly_net_options.keep. */
+bool cly_net_is_kept(const cly_net *net, const char *name);
+/* The training form of the forward pass (batch statistics, dropout,
+ * switches); records what it leaves readable. */
+cly_status cly_net_training_forward(cly_net *net);
+/* Backward over every layer in reverse topological order, from the
+ * gradients the built-in loss (net->loss_pass) or the caller wrote;
+ * consumes the caller's. */
+cly_status cly_net_run_backward(cly_net *net);
+/* One optimiser step over net->grads; `k` batches were summed into them. */
+cly_status cly_net_optimiser_step(cly_net *net, double k);
 /* A new buffer laid out like the parameters, zeroed (the alignment gaps
  * between arrays stay 0): gradients and optimiser state. `caller` and
  * `what` name it in a failure's message. */

@@ -49,5 +49,8 @@ cly_status cly_net_forward(cly_net *net)
 {
     if (!net)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_forward: net must not be NULL");
+    /* The inference form overwrites what a training forward left for
+     * backward, and may reuse an input gradient's storage. */
+    net->forward_ready = net->input_grads_ready = net->losses_ready = false;
     return cly_net_run_forward(net);
 }

@@ -199,10 +199,14 @@ static cly_status get_output(const cly_net *net, const char *what, const char *l
     cly_status s = value_of(net, what, layer, dst, count, &id);
     if (s != CLY_SUCCESS)
         return s;
-    if (net->plan[id].last < (int64_t)net->graph->count)
+    /* Readable: what lives to the end of the pass, backward included in
+     * training (inputs, graph outputs, kept values). */
+    int64_t n = (int64_t)net->graph->count;
+    if (net->plan[id].last < (net->options.mode == CLY_MODE_TRAINING ? 2 * n + 1 : n))
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
-                        "%s: '%s' is overwritten during the pass; list it in cly_net_options.keep to read it", what,
-                        layer);
+                        "%s: '%s' is neither a graph output nor kept, so its storage is reused during the pass; "
+                        "list it in cly_net_options.keep to read it",
+                        what, layer);
     return cly_read_reals(net->ctx, net->arena, net->plan[id].offset, dst, host_size, count, what);
 }
 

@@ -14,22 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-cly_status cly_net_default_scores(const cly_net *net, size_t *id, bool *through_softmax)
+bool cly_net_default_scores(const cly_graph *g, size_t *id, bool *through_softmax, size_t *outputs)
 {
-    const cly_graph *g = net->graph;
-    size_t outputs = 0, out = 0;
+    size_t out = 0;
+    *outputs = 0;
     for (size_t i = 0; i < g->count; i++)
         if (g->nodes[i].consumers == 0 && g->nodes[i].layer.type != CLY_LAYER_INPUT) {
-            outputs++;
+            ++*outputs;
             out = i;
         }
-    if (outputs != 1)
-        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
-                        "training: the graph has %zu outputs; name the scores layer in cly_train_params.scores",
-                        outputs);
+    if (*outputs != 1)
+        return false;
     *through_softmax = g->nodes[out].layer.type == CLY_LAYER_SOFTMAX;
     *id = *through_softmax ? g->nodes[out].input_ids[0] : out;
-    return CLY_SUCCESS;
+    return true;
 }
 
 cly_status cly_net_plan_training(cly_net *net)
@@ -37,11 +35,6 @@ cly_status cly_net_plan_training(cly_net *net)
     const cly_graph *g = net->graph;
     size_t n = g->count;
     int64_t end = 2 * (int64_t)n + 1, loss_step = (int64_t)n;
-    cly_status s = CLY_SUCCESS;
-    if (!net->scores_name)
-        s = cly_net_default_scores(net, &net->scores_id, &net->loss_through_softmax);
-    if (s != CLY_SUCCESS)
-        return s;
     free(net->plan);
     net->plan = calloc(2 * n, sizeof *net->plan);
     int64_t *pos = calloc(n, sizeof *pos);
@@ -51,16 +44,25 @@ cly_status cly_net_plan_training(cly_net *net)
     }
     for (size_t s_i = 0; s_i < n; s_i++)
         pos[g->order[s_i]] = (int64_t)s_i;
-    /* Which outputs need a gradient: everything the scores depend on. */
-    for (size_t i = 0; i < n; i++)
-        net->layers[i].needs_grad = false;
-    net->layers[net->scores_id].needs_grad = true;
+    /* Gradient sources: the outputs and kept layers (a caller's loss may
+     * start anywhere there) and the built-in loss's scores. Every value
+     * they depend on gets gradient storage. */
+    for (size_t i = 0; i < n; i++) {
+        const cly_node *node = &g->nodes[i];
+        net_layer *L = &net->layers[i];
+        L->grad_source = node->layer.type != CLY_LAYER_INPUT &&
+                         (node->consumers == 0 || cly_net_is_kept(net, node->name) ||
+                          (net->has_scores && i == net->scores_id));
+        L->grad_slot = L->grad_source;
+        L->needs_grad = L->dy_set = false;
+    }
+    net->backward_done = net->forward_ready = net->input_grads_ready = false;
     for (size_t s_i = n; s_i-- > 0;) {
         size_t id = g->order[s_i];
-        if (!net->layers[id].needs_grad)
+        if (!net->layers[id].grad_slot)
             continue;
         for (size_t k = 0; k < g->nodes[id].layer.input_count; k++)
-            net->layers[g->nodes[id].input_ids[k]].needs_grad = true;
+            net->layers[g->nodes[id].input_ids[k]].grad_slot = true;
     }
     net->aux_elems = 0;
     for (size_t i = 0; i < n; i++) {
@@ -71,12 +73,13 @@ cly_status cly_net_plan_training(cly_net *net)
         *v = (cly_plan_value){.size = node->activations, .first = pos[i], .last = bwd, .share = -1};
         if (node->layer.type == CLY_LAYER_INPUT)
             v->first = 0;
-        if (node->consumers == 0 || node->layer.type == CLY_LAYER_INPUT)
+        /* A kept value must survive the backward pass too. */
+        if (node->consumers == 0 || node->layer.type == CLY_LAYER_INPUT || cly_net_is_kept(net, node->name))
             v->last = end;
         *gv = (cly_plan_value){.size = 0, .first = bwd, .last = bwd, .share = -1};
-        if (L->needs_grad) {
+        if (L->grad_slot) {
             gv->size = node->activations;
-            gv->last = node->layer.type == CLY_LAYER_INPUT ? end : bwd;
+            gv->last = node->layer.type == CLY_LAYER_INPUT || L->grad_source ? end : bwd;
         }
         /* State kept from forward for backward, sized by the op's compile. */
         L->aux_offset = net->aux_elems;
@@ -85,7 +88,10 @@ cly_status cly_net_plan_training(cly_net *net)
             net->largest_elems = node->activations;
     }
     /* A gradient is first written by its consumer latest in topological
-     * order (earliest backward step); the scores' by the loss. */
+     * order (earliest backward step). A source's is written by the loss or
+     * the caller before backward starts and lives to the end: alive with
+     * every activation, it shares storage with none, so a caller's gradient
+     * may be set at any time and its result read after the pass. */
     for (size_t i = 0; i < n; i++) {
         const cly_node *node = &g->nodes[i];
         for (size_t k = 0; k < node->layer.input_count; k++) {
@@ -95,7 +101,9 @@ cly_status cly_net_plan_training(cly_net *net)
                 gv->first = bwd;
         }
     }
-    net->plan[n + net->scores_id].first = loss_step;
+    for (size_t i = 0; i < n; i++)
+        if (net->layers[i].grad_source)
+            net->plan[n + i].first = loss_step;
     free(pos);
     net->activation_elems = g->total_activations;
     net->arena_elems = cly_plan_arena(net->plan, 2 * n);
@@ -143,8 +151,12 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
     if (t.accumulate == 0)
         t.accumulate = 1;
 
-    size_t scores;
-    bool through_softmax = false;
+    /* The built-in loss needs C x 1 x 1 scores. A named layer must have
+     * them; a default one that lacks them (several outputs, or a single
+     * output of another shape) leaves the net without scores, for a loss
+     * of the caller's own (cly_net_backward); train_batch then refuses. */
+    size_t scores = 0, outputs = 0;
+    bool through_softmax = false, have = false;
     cly_status s;
     if (t.scores) {
         const cly_node *node = cly_net_find_node(net->graph, t.scores);
@@ -157,25 +169,31 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
             if (c->layer.type == CLY_LAYER_SOFTMAX && c->input_ids[0] == scores && c->consumers == 0)
                 through_softmax = true;
         }
-    } else if ((s = cly_net_default_scores(net, &scores, &through_softmax)) != CLY_SUCCESS) {
-        return s;
+        have = true;
+    } else {
+        have = cly_net_default_scores(net->graph, &scores, &through_softmax, &outputs);
     }
     const cly_node *sn = &net->graph->nodes[scores];
-    if (sn->out.h != 1 || sn->out.w != 1 || sn->out.c < 2)
+    bool class_scores = sn->out.h == 1 && sn->out.w == 1 && sn->out.c >= 2;
+    if (t.scores && !class_scores)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_net_set_training: scores layer '%s' is %lld x %lld x %lld per sample; a loss needs "
                         "C x 1 x 1 class scores with C >= 2",
                         sn->name, (long long)sn->out.c, (long long)sn->out.h, (long long)sn->out.w);
-    char *name = malloc(strlen(sn->name) + 1);
-    if (!name)
-        return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_set_training");
-    strcpy(name, sn->name);
+    have = have && class_scores;
+    char *name = NULL;
+    if (have) {
+        if (!(name = malloc(strlen(sn->name) + 1)))
+            return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_set_training");
+        strcpy(name, sn->name);
+    }
     free(net->scores_name);
     net->scores_name = name;
     t.scores = name;
-    if (scores != net->scores_id) {
+    if (have != net->has_scores || (have && scores != net->scores_id)) {
         /* Another scores layer changes which gradients exist: plan again. */
         net->scores_id = scores;
+        net->has_scores = have;
         if ((s = cly_net_plan_training(net)) != CLY_SUCCESS)
             return s;
         clReleaseMemObject(net->arena);
@@ -210,12 +228,15 @@ static cly_buf param_buf(const cly_net *net, cl_mem mem, size_t id, cly_param_ki
 }
 
 /* Beta for writing the gradient of `src` from consumer `id`: 0 when `id` is
- * its first writer (latest in topological order among its consumers). */
+ * its first writer (latest in topological order among the consumers this
+ * pass runs backward through), 1 after it or over a caller's gradient. */
 static float grad_beta(const cly_net *net, size_t src, size_t id, const int64_t *pos)
 {
     const cly_node *s = &net->graph->nodes[src];
+    if (net->layers[src].dy_set)
+        return 1.0f;
     for (size_t k = 0; k < s->consumers; k++)
-        if (pos[s->consumer_ids[k]] > pos[id])
+        if (net->layers[s->consumer_ids[k]].needs_grad && pos[s->consumer_ids[k]] > pos[id])
             return 1.0f;
     return 0.0f;
 }
@@ -256,7 +277,8 @@ cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos)
     const cly_op *op = cly_op_of(node->layer.type);
     if (!net->layers[id].needs_grad || !op->backward)
         return CLY_SUCCESS;
-    if (node->layer.type == CLY_LAYER_SOFTMAX && net->loss_through_softmax && node->input_ids[0] == net->scores_id)
+    if (net->loss_pass && node->layer.type == CLY_LAYER_SOFTMAX && net->loss_through_softmax &&
+        node->input_ids[0] == net->scores_id)
         return CLY_SUCCESS; /* the loss already gave the scores their gradient */
     return op->backward(net, id, pos);
 }
@@ -266,6 +288,75 @@ static cly_status fill_zero(cly_net *net, cl_mem mem, int64_t elems)
     return cly_fill_reals(net->ctx, mem, 0, elems, 0.0, "training: clearing gradients");
 }
 
+cly_status cly_net_training_forward(cly_net *net)
+{
+    net->training_pass = true;
+    cly_status s = cly_net_run_forward(net);
+    net->training_pass = false;
+    net->forward_ready = s == CLY_SUCCESS;
+    net->stats_ready = net->stats_ready || s == CLY_SUCCESS;
+    net->input_grads_ready = net->losses_ready = false;
+    return s;
+}
+
+/* Mark the layers whose gradient this pass computes: the loss's scores or
+ * the caller's sources, and everything they depend on. */
+static void mark_needs_grad(cly_net *net)
+{
+    const cly_graph *g = net->graph;
+    for (size_t i = 0; i < g->count; i++)
+        net->layers[i].needs_grad = net->loss_pass ? i == net->scores_id : net->layers[i].dy_set;
+    for (size_t s_i = g->count; s_i-- > 0;) {
+        size_t id = g->order[s_i];
+        if (!net->layers[id].needs_grad)
+            continue;
+        for (size_t k = 0; k < g->nodes[id].layer.input_count; k++)
+            net->layers[g->nodes[id].input_ids[k]].needs_grad = true;
+    }
+}
+
+cly_status cly_net_run_backward(cly_net *net)
+{
+    const cly_graph *g = net->graph;
+    int64_t *pos = malloc(g->count * sizeof *pos);
+    if (!pos)
+        return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "training: backward");
+    for (size_t i = 0; i < g->count; i++)
+        pos[g->order[i]] = (int64_t)i;
+    if (net->loss_pass)
+        for (size_t i = 0; i < g->count; i++)
+            net->layers[i].dy_set = false; /* the loss alone starts this pass */
+    mark_needs_grad(net);
+    /* Activations die at their backward step: another backward needs
+     * another forward. */
+    net->forward_ready = false;
+    cly_status s = CLY_SUCCESS;
+    for (size_t i = g->count; i-- > 0 && s == CLY_SUCCESS;)
+        if ((s = cly_net_backward_layer(net, g->order[i], pos)) == CLY_SUCCESS)
+            s = cly_net_profile_mark(net, cly_prof_backward(g->count, i));
+    free(pos);
+    for (size_t i = 0; i < g->count; i++)
+        net->layers[i].dy_set = false;
+    net->backward_done = s == CLY_SUCCESS;
+    return s;
+}
+
+/* Why the built-in loss has no scores layer, as a failure. */
+static cly_status no_scores(cly_net *net, const char *what)
+{
+    size_t id = 0, outputs;
+    bool through_softmax;
+    if (!cly_net_default_scores(net->graph, &id, &through_softmax, &outputs))
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: the graph has %zu outputs; name the scores layer in cly_train_params.scores", what,
+                        outputs);
+    const cly_node *sn = &net->graph->nodes[id];
+    return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                    "%s: the built-in loss needs C x 1 x 1 class scores with C >= 2; '%s' is %lld x %lld x %lld "
+                    "per sample (use cly_net_backward with a loss of your own)",
+                    what, sn->name, (long long)sn->out.c, (long long)sn->out.h, (long long)sn->out.w);
+}
+
 /* Forward (training form), loss, backward. *loss gets the batch mean. */
 static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t count, double *loss)
 {
@@ -273,6 +364,8 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
     cly_context *ctx = net->ctx;
     if (!net->training)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "training: call cly_net_set_training first");
+    if (!net->has_scores)
+        return no_scores(net, "training");
     if (!labels || count != net->options.batch)
         return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, "training: %lld labels given for a batch of %lld",
                         (long long)count, (long long)net->options.batch);
@@ -287,10 +380,8 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
     if (err != CL_SUCCESS)
         return cly_fail_cl(ctx, err, "training: writing labels");
     cly_status s = fill_zero(net, net->grads_batch ? net->grads_batch : net->grads, net->param_elems);
-    net->training_pass = true;
     if (s == CLY_SUCCESS)
-        s = cly_net_run_forward(net);
-    net->training_pass = false;
+        s = cly_net_training_forward(net);
     if (s != CLY_SUCCESS)
         return s;
     cly_buf scores = cly_net_value(net, net->scores_id), dscores = cly_net_grad(net, net->scores_id);
@@ -302,17 +393,13 @@ static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t 
         s = cly_net_profile_mark(net, cly_prof_loss(g->count));
     if (s != CLY_SUCCESS)
         return s;
-    int64_t *pos = malloc(g->count * sizeof *pos);
-    if (!pos)
-        return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "training");
-    for (size_t i = 0; i < g->count; i++)
-        pos[g->order[i]] = (int64_t)i;
-    for (size_t i = g->count; i-- > 0 && s == CLY_SUCCESS;)
-        if ((s = cly_net_backward_layer(net, g->order[i], pos)) == CLY_SUCCESS)
-            s = cly_net_profile_mark(net, cly_prof_backward(g->count, i));
-    free(pos);
+    net->loss_pass = true;
+    s = cly_net_run_backward(net);
+    net->loss_pass = false;
     if (s != CLY_SUCCESS)
         return s;
+    net->losses_ready = true;
+    net->grads_pending = true;
     if (loss) {
         double *host = malloc((size_t)count * sizeof *host);
         if (!host)
@@ -338,13 +425,12 @@ static double current_lr(const cly_net *net)
     return lr;
 }
 
-static cly_status update(cly_net *net)
+cly_status cly_net_optimiser_step(cly_net *net, double k)
 {
     const cly_train_params *t = &net->train;
     /* Accumulated sums become means through the learning rate and decay:
      * for SGD, lr/k on the sum equals lr on the mean (decay scaled to
      * match); Adam is invariant to the gradient's scale but for epsilon. */
-    double k = (double)t->accumulate;
     /* Rounded to the context's precision before the division by k, as the
      * float32 results have always been computed (tests/net/hashes.txt). */
     double lr = cly_real_value(net->ctx, current_lr(net));
@@ -425,8 +511,9 @@ cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t coun
     if (++net->batches_seen < net->train.accumulate)
         return cly_net_profile_mark(net, cly_prof_update(net->graph->count));
     net->batches_seen = 0;
-    if ((s = update(net)) != CLY_SUCCESS)
+    if ((s = cly_net_optimiser_step(net, (double)net->train.accumulate)) != CLY_SUCCESS)
         return s;
+    net->grads_pending = false;
     return cly_net_profile_mark(net, cly_prof_update(net->graph->count));
 }
 
@@ -443,15 +530,16 @@ cly_status cly_net_compute_gradients(cly_net *net, const int32_t *labels, int64_
         cly_buf part = {net->grads_batch, 0}, sum = {net->grads, 0};
         s = cly_grad_accumulate(net->ctx, net->param_elems, part, sum, 0.0f);
     }
+    net->input_grads_ready = s == CLY_SUCCESS;
     return s;
 }
 
 static cly_status get_gradient(const cly_net *net, const char *what, const char *layer, cly_param_kind kind, void *dst,
                                size_t host_size, int64_t count)
 {
-    if (!net || !net->training)
-        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: the net is not set up for training",
-                        what);
+    if (!net || !net->grads)
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: no gradients yet: call cly_net_set_training or cly_net_backward first", what);
     const cly_node *node = cly_net_find_node(net->graph, layer);
     if (!node || (unsigned)kind > CLY_PARAM_BIAS || !dst)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
@@ -467,9 +555,9 @@ static cly_status get_gradient(const cly_net *net, const char *what, const char 
 static cly_status get_input_gradient(const cly_net *net, const char *what, const char *layer, void *dst,
                                      size_t host_size, int64_t count)
 {
-    if (!net || !net->training)
-        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: the net is not set up for training",
-                        what);
+    if (!net || net->options.mode != CLY_MODE_TRAINING)
+        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: the net was not created with CLY_MODE_TRAINING", what);
     const cly_node *node = cly_net_find_node(net->graph, layer);
     if (!node || node->layer.type != CLY_LAYER_INPUT || !dst)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: '%s' is not an input layer, or dst is NULL", what,
@@ -478,8 +566,13 @@ static cly_status get_input_gradient(const cly_net *net, const char *what, const
     if (count != node->activations)
         return cly_fail(net->ctx, CLY_ERROR_SHAPE_MISMATCH, "%s: %s has %lld values, not %lld", what, layer,
                         (long long)node->activations, (long long)count);
+    if (!net->input_grads_ready)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: no input gradients: they come from cly_net_compute_gradients or cly_net_backward, "
+                        "until the next forward pass", what);
     if (!net->layers[id].needs_grad)
-        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: the scores do not depend on '%s'", what, layer);
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: no gradient reached '%s' in the last backward pass",
+                        what, layer);
     cly_buf gbuf = cly_net_grad(net, id);
     return cly_read_reals(net->ctx, gbuf.mem, gbuf.offset, dst, host_size, count, what);
 }

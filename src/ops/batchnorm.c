@@ -1,6 +1,7 @@
 /* batchnorm: per-channel normalisation. Inference uses the running
  * statistics (and runs in place); training normalises with the batch's,
- * keeps its mean and 1/std for backward, and moves the running ones. */
+ * keeps its mean and 1/std for backward (and its variance for
+ * cly_net_get_batch_stats), and moves the running ones. */
 #include "ops/ops.h"
 
 #include <math.h>
@@ -42,7 +43,7 @@ static cly_status infer(cly_graph *g, cly_node *n)
 static cly_status compile(cly_net *net, size_t id)
 {
     if (net->options.mode == CLY_MODE_TRAINING)
-        net->layers[id].aux_elems = 2 * net->graph->nodes[id].out.c; /* batch mean and 1/std */
+        net->layers[id].aux_elems = 3 * net->graph->nodes[id].out.c; /* batch mean, 1/std, variance */
     return CLY_SUCCESS;
 }
 
@@ -56,7 +57,8 @@ static cly_status forward(cly_net *net, size_t id)
     cly_buf mean = cly_net_param(net, id, CLY_PARAM_MEAN), var = cly_net_param(net, id, CLY_PARAM_VAR);
     if (net->training_pass)
         return cly_batchnorm_train_forward(net->ctx, in, p->epsilon, p->momentum, x, scale, shift, mean, var,
-                                           cly_net_aux(net, id, 0), cly_net_aux(net, id, in.c), y);
+                                           cly_net_aux(net, id, 0), cly_net_aux(net, id, in.c),
+                                           cly_net_aux(net, id, 2 * in.c), y);
     return cly_batchnorm_forward(net->ctx, in, p->epsilon, x, scale, shift, mean, var, y);
 }
 

@@ -129,7 +129,7 @@ static void bn_fwd(void *user, float *y)
     gc_write(b->ctx, b->bs, b->scale, b->s.c);
     gc_write(b->ctx, b->bh, b->shift, b->s.c);
     cly_status st = cly_batchnorm_train_forward(b->ctx, b->s, b->eps, b->momentum, b->bx, b->bs, b->bh, b->brm,
-                                                b->brv, b->bsm, b->bsi, b->by);
+                                                b->brv, b->bsm, b->bsi, (cly_buf){NULL, 0}, b->by);
     ck_assert_msg(st == CLY_SUCCESS, "%s", cly_last_error(b->ctx));
     ot_download(b->ctx, b->by, y, gc_count(b->s), 4);
 }
@@ -358,10 +358,10 @@ START_TEST(batchnorm_train_refusals)
     cly_context *ctx = ot_context();
     cly_buf b = ot_alloc(ctx, 64, 4), none = {NULL, 0};
     cly_buf x = {b.mem, b.offset}, p = {b.mem, b.offset + 16}, y = {b.mem, b.offset + 32};
-    ck_assert_int_eq(cly_batchnorm_train_forward(ctx, (cly_shape){1, 4, 1, 1}, 1e-5, 0.1, x, p, p, none, none, p, p, y),
+    ck_assert_int_eq(cly_batchnorm_train_forward(ctx, (cly_shape){1, 4, 1, 1}, 1e-5, 0.1, x, p, p, none, none, p, p, none, y),
                      CLY_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(cly_last_error(ctx), "at least two"));
-    ck_assert_int_eq(cly_batchnorm_train_forward(ctx, (cly_shape){2, 4, 1, 1}, 1e-5, 1.5, x, p, p, none, none, p, p, y),
+    ck_assert_int_eq(cly_batchnorm_train_forward(ctx, (cly_shape){2, 4, 1, 1}, 1e-5, 1.5, x, p, p, none, none, p, p, none, y),
                      CLY_ERROR_INVALID_ARGUMENT);
     /* dx overlapping dy shifted. */
     ck_assert_int_eq(cly_batchnorm_backward(ctx, (cly_shape){2, 4, 1, 1}, x, p, p, p, y,
