@@ -59,6 +59,8 @@ static cly_status build_graph(const cly_layer *layer, const cly_shape *inputs, s
 
 cly_status cly_op_output_shape(const cly_layer *layer, const cly_shape *inputs, size_t input_count, cly_shape *out)
 {
+    if (!out)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_op_output_shape: out must not be NULL");
     cly_graph *g;
     cly_status s = build_graph(layer, inputs, input_count, &g);
     if (s != CLY_SUCCESS)

@@ -159,6 +159,8 @@ static int64_t mismatches(const double *a, const double *b, int64_t n, const cha
 static const conv_case conv_cases[] = {
     /* The notes' demo: 5x5x3 input, pad 1, two 3x3 filters, stride 2 -> 3x3x2. */
     {"notes demo", {2, 3, 5, 5}, {.filters = 2, .size = {3, 3}, .stride = {2, 2}, .pad = CLY_PAD(1)}},
+    /* The notes' numpy example: 11x11x4, F=5, S=2, P=0 -> 4x4. */
+    {"numpy example", {1, 4, 11, 11}, {.filters = 3, .size = {5, 5}, .stride = {2, 2}}},
     /* AlexNet conv1: 227x227x3, 96 filters of 11x11, stride 4 -> 55x55x96. */
     {"alexnet conv1", {1, 3, 227, 227}, {.filters = 96, .size = {11, 11}, .stride = {4, 4}}},
     /* VGG: 3x3, stride 1, pad 1 keeps the size. */
@@ -243,11 +245,107 @@ START_TEST(conv_exact)
 }
 END_TEST
 
+/* The notes' 1-D example: W=5, F=3, P=1 gives 5 outputs at S=1 and 3 at
+ * S=2 (weights [1, 0, -1], bias 0), S=3 is invalid; and W=10, F=3, P=0,
+ * S=2 gives 4.5, an error naming the numbers. */
+START_TEST(notes_figures)
+{
+    cly_context *ctx = context(CLY_PRECISION_FLOAT32);
+    cly_shape xs = {1, 1, 1, 5};
+    const double x[] = {1, 2, 3, 4, 5}, w[] = {1, 0, -1}, b[] = {0};
+    const double want1[] = {-2, -2, -2, -2, 4}, want2[] = {-2, -2, 4};
+    cly_tensor *tx = tensor(ctx, xs, x), *tw = vec(ctx, 3, w), *tb = vec(ctx, 1, b);
+    for (int64_t stride = 1; stride <= 3; stride++) {
+        cly_layer l = {.type = CLY_LAYER_CONV, .name = "oned",
+                       .p.conv = {.filters = 1, .size = {1, 3}, .stride = {1, stride}, .pad = {0, 0, 1, 1}}};
+        cly_shape ys;
+        cly_status st = cly_op_output_shape(&l, &xs, 1, &ys);
+        if (stride == 3) {
+            ck_assert_int_eq(st, CLY_ERROR_INVALID_ARGUMENT);
+            ck_assert_msg(strstr(cly_last_error(NULL), "oned") && strstr(cly_last_error(NULL), "(5 - 3 + 2*1)/3 + 1"),
+                          "%s", cly_last_error(NULL));
+            continue;
+        }
+        ck_assert_int_eq(st, CLY_SUCCESS);
+        ck_assert_int_eq(ys.w, stride == 1 ? 5 : 3);
+        cly_tensor *ty = tensor(ctx, ys, NULL);
+        const cly_tensor *in[] = {tx};
+        cly_op_tensors t = {.x = in, .x_count = 1, .y = ty, .weights = tw, .bias = tb};
+        OK(cly_op_forward(ctx, &l, CLY_MODE_INFERENCE, &t, 1, 0), ctx);
+        double *y = read_all(ty);
+        ck_assert(mismatches(y, stride == 1 ? want1 : want2, ys.w, "1-D example", "y") == 0);
+        free(y);
+        cly_tensor_destroy(ty);
+    }
+    cly_layer l = {.type = CLY_LAYER_CONV, .name = "ten", .p.conv = {.filters = 1, .size = {3, 3}, .stride = {2, 2}}};
+    cly_shape ten = {1, 1, 10, 10}, ys;
+    ck_assert_int_eq(cly_op_output_shape(&l, &ten, 1, &ys), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(cly_last_error(NULL), "4.5"), "%s", cly_last_error(NULL));
+    cly_tensor_destroy(tx);
+    cly_tensor_destroy(tw);
+    cly_tensor_destroy(tb);
+    cly_context_destroy(ctx);
+}
+END_TEST
+
+/* Max pooling F=2, S=2: 224x224x64 becomes 112x112x64, and backward routes
+ * each output's gradient to its window's maximum only (the switches). */
+START_TEST(pool_switches)
+{
+    cly_context *ctx = context(CLY_PRECISION_FLOAT32);
+    cly_shape xs = {1, 64, 224, 224};
+    cly_layer l = {.type = CLY_LAYER_POOL, .name = "pool1", .p.pool = {.size = {2, 2}, .stride = {2, 2}}};
+    cly_plan *plan;
+    OK(cly_plan_create(ctx, &l, &xs, 1, CLY_MODE_TRAINING, &plan), ctx);
+    cly_plan_info info;
+    OK(cly_plan_info_get(plan, &info), ctx);
+    ck_assert(info.output.n == 1 && info.output.c == 64 && info.output.h == 112 && info.output.w == 112);
+    int64_t xn = count_of(xs), yn = count_of(info.output);
+    rng = 3;
+    double *x = fill(xn, 0), *ones = malloc(sizeof *ones * (size_t)yn);
+    for (int64_t i = 0; i < yn; i++)
+        ones[i] = 1;
+    cly_tensor *tx = tensor(ctx, xs, x), *ty = tensor(ctx, info.output, NULL), *tdy = tensor(ctx, info.output, ones);
+    cly_tensor *tdx = tensor(ctx, xs, NULL), *res = vec(ctx, info.reserve_elems, NULL);
+    const cly_tensor *in[] = {tx};
+    cly_tensor *din[] = {tdx};
+    cly_op_tensors t = {.x = in, .x_count = 1, .y = ty, .dy = tdy, .dx = din, .reserve = res};
+    OK(cly_plan_forward(plan, &t, 1, 0), ctx);
+    OK(cly_plan_backward_data(plan, &t, 1, 0), ctx);
+    double *y = read_all(ty), *dx = read_all(tdx);
+    int64_t routed = 0;
+    for (int64_t c = 0; c < 64; c++)
+        for (int64_t oy = 0; oy < 112; oy++)
+            for (int64_t ox = 0; ox < 112; ox++) {
+                int64_t at[4], best = 0;
+                for (int k = 0; k < 4; k++) {
+                    at[k] = (c * 224 + 2 * oy + k / 2) * 224 + 2 * ox + k % 2;
+                    if (x[at[k]] > x[at[best]])
+                        best = k;
+                }
+                ck_assert(y[(c * 112 + oy) * 112 + ox] == (double)(float)x[at[best]]);
+                for (int k = 0; k < 4; k++) {
+                    ck_assert_msg(dx[at[k]] == (k == best ? 1.0 : 0.0), "window (%lld, %lld, %lld)", (long long)c,
+                                  (long long)oy, (long long)ox);
+                    routed += dx[at[k]] != 0;
+                }
+            }
+    ck_assert_int_eq(routed, yn);
+    cly_tensor *ts[] = {tx, ty, tdy, tdx, res};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        cly_tensor_destroy(ts[i]);
+    free(x), free(ones), free(y), free(dx);
+    cly_plan_destroy(plan);
+    cly_context_destroy(ctx);
+}
+END_TEST
+
 /* out = alpha * op + beta * out, on integers (every step exact). */
 START_TEST(alpha_beta)
 {
     cly_context *ctx = context(CLY_PRECISION_FLOAT32);
-    const conv_case *cc = &conv_cases[2];
+    static const conv_case vgg = {"vgg 3x3", {2, 8, 14, 14}, {.filters = 16, .size = {3, 3}, .pad = CLY_PAD(1)}};
+    const conv_case *cc = &vgg;
     cly_layer l = {.type = CLY_LAYER_CONV, .name = "c", .p.conv = cc->p};
     cly_shape ys;
     OK(cly_op_output_shape(&l, &cc->x, 1, &ys), NULL);
@@ -797,6 +895,8 @@ int main(void)
     TCase *tc = tcase_create("plan");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, conv_exact, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
+    tcase_add_test(tc, notes_figures);
+    tcase_add_test(tc, pool_switches);
     tcase_add_test(tc, alpha_beta);
     tcase_add_loop_test(tc, op_gradients, 0, (int)(sizeof op_cases / sizeof op_cases[0]));
     tcase_add_loop_test(tc, op_forward_matches_net, 0, (int)(sizeof op_cases / sizeof op_cases[0]));
