@@ -120,7 +120,8 @@ int main(int argc, char **argv)
     TRY(cly_plan_info_get(pg, &ig), "pool info");
     TRY(cly_plan_create(ctx, &fc, &ig.output, 1, CLY_MODE_TRAINING, &pf), "fc plan");
     TRY(cly_plan_info_get(pf, &iff), "fc info");
-    printf("conv: %s algorithm, workspace %lld elements; fc: %lld weights\n", cly_conv_algo_string(ic.algo),
+    printf("conv: forward %s, backward data %s, backward weights %s, workspace %lld elements; fc: %lld weights\n",
+           cly_conv_algo_string(ic.algo), ic.backward_data_method, ic.backward_weights_method,
            (long long)ic.workspace_elems, (long long)iff.param_count[CLY_PARAM_WEIGHTS]);
 
     /* Every tensor a slice of the pool: activations, gradients, parameters,

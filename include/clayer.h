@@ -896,7 +896,11 @@ CLY_API cly_status cly_op_output_shape(const cly_layer *layer, const cly_shape *
  * dropout drops, max pooling records its switches: forward fills `reserve`
  * and backward reads it). layer->name names the op in messages (NULL: its
  * type's name); the layer is copied. A CONV layer's `algo` chooses as in a
- * net (AUTO: by shape and device). */
+ * net (AUTO: by shape and device). Max pooling's backward needs a TRAINING
+ * plan (the switches). Errors: those of cly_op_output_shape, in
+ * cly_last_error(ctx); CLY_ERROR_UNSUPPORTED (the requested algorithm cannot
+ * run this shape: the message says why), CLY_ERROR_BUILD_FAILED,
+ * CLY_ERROR_OPENCL, CLY_ERROR_OUT_OF_HOST_MEMORY. */
 CLY_API cly_status cly_plan_create(cly_context *ctx, const cly_layer *layer, const cly_shape *inputs,
                                    size_t input_count, cly_mode mode, cly_plan **out);
 CLY_API void cly_plan_destroy(cly_plan *plan);
@@ -911,6 +915,8 @@ typedef struct cly_plan_info {
     int64_t workspace_elems;   /* the workspace that every call with alpha 1 and beta 0 needs */
     int64_t workspace_scaled_elems; /* ... and calls with any alpha and beta (scratch for the blend) */
     cly_conv_algo algo;        /* CONV: the forward algorithm chosen (backward follows it); else AUTO */
+    const char *backward_data_method;    /* CONV: what backward_data runs ("flipped-direct", "col2im"), */
+    const char *backward_weights_method; /* and backward_weights ("im2col+gemm_nt"); static; else NULL */
     int64_t flops;             /* multiply-adds x 2 of one forward, as in cly_layer_info */
 } cly_plan_info;
 

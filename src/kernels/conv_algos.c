@@ -361,6 +361,14 @@ int64_t cly_conv_backward_workspace(const cly_context *ctx, cly_conv_algo algo, 
     return wd > ww ? wd : ww;
 }
 
+const char *cly_conv_backward_method(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, bool data)
+{
+    char why[1024];
+    const cly_conv_impl *r = data ? first_supported(bwd_data, COUNT(bwd_data), ctx, algo, g, why, sizeof why)
+                                  : first_supported(bwd_weights, COUNT(bwd_weights), ctx, algo, g, why, sizeof why);
+    return r ? r->name : NULL;
+}
+
 cly_status cly_conv_backward_data(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf dy, cly_buf w,
                                   cly_buf dx, float beta, cly_buf workspace)
 {

@@ -105,6 +105,9 @@ cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t o
  * shape (the backward tables of conv_algos.c); CLY_ERROR_UNSUPPORTED says
  * why none can run. Scratch elements both passes need: */
 int64_t cly_conv_backward_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
+/* The name of the method backward data (data) or weights runs after forward
+ * `algo` ("flipped-direct", "col2im", "im2col+gemm_nt"); NULL: none can. */
+const char *cly_conv_backward_method(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, bool data);
 /* dx = the transposed convolution of dy with w (col2im or a flipped-filter
  * convolution); ReLU fused in the forward pass is NOT undone here: callers
  * pass dy already masked. */

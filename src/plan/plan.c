@@ -173,6 +173,10 @@ cly_status cly_plan_info_get(const cly_plan *plan, cly_plan_info *out)
     };
     for (int k = 0; k < NET_PARAM_KINDS; k++)
         info.param_count[k] = L->param_count[k];
+    if (n->layer.type == CLY_LAYER_CONV) {
+        info.backward_data_method = cly_conv_backward_method(plan->ctx, L->algo, &L->conv, true);
+        info.backward_weights_method = cly_conv_backward_method(plan->ctx, L->algo, &L->conv, false);
+    }
     *out = info;
     return CLY_SUCCESS;
 }

@@ -211,6 +211,8 @@ START_TEST(conv_exact)
         ck_assert(info.algo != CLY_CONV_AUTO);
         ck_assert(a == CLY_CONV_AUTO || info.algo == (cly_conv_algo)a);
         ck_assert_int_eq(info.param_count[CLY_PARAM_WEIGHTS], wn);
+        ck_assert_ptr_nonnull(info.backward_data_method);
+        ck_assert_ptr_nonnull(info.backward_weights_method);
         cly_tensor *ws = info.workspace_elems ? vec(ctx, info.workspace_elems, NULL) : NULL;
         cly_tensor *const dxs[] = {tdx};
         const cly_tensor *xs_[] = {tx};
