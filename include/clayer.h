@@ -867,7 +867,8 @@ CLY_API cly_status cly_graph_to_text(const cly_graph *g, char **text, size_t *si
  * shapes): created once, executed many times. Creation checks the
  * configuration (messages name the layer and show the arithmetic), infers
  * the output shape, chooses the convolution algorithm, and builds the
- * kernels, so an execute call only enqueues work. A plan holds no per-call
+ * kernels (CLBlast builds its GEMM kernels on their first use), so an
+ * execute call only checks its tensors and enqueues work. A plan holds no per-call
  * state: one plan may serve every layer of a net that shares its
  * configuration, and what a training forward keeps for its backward lives
  * in the caller's `reserve` tensor. A plan is used on its context's thread
