@@ -27,7 +27,7 @@ static cly_status build_graph(const cly_layer *layer, const cly_shape *inputs, s
                             name, i, CLY_SHAPE_ARGS(inputs[i]), (long long)inputs[0].n);
     cly_graph *g;
     cly_status s = cly_graph_create(&g);
-    char(*names)[16] = calloc(count, sizeof *names);
+    char(*names)[24] = calloc(count, sizeof *names);
     const char **refs = calloc(count, sizeof *refs);
     if (s == CLY_SUCCESS && (!names || !refs))
         s = cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: plan graph", name);

@@ -587,7 +587,7 @@ START_TEST(op_gradients)
     OK(cly_plan_backward(r.plan, &t, 1, 0), r.ctx);
     for (size_t i = 0; i < r.oc->inputs; i++) {
         double *g = read_all(r.dx[i]);
-        char what[16];
+        char what[32];
         snprintf(what, sizeof what, "dx[%zu]", i);
         fd_check(&r, r.xv[i], r.x[i], r.xn[i], g, what);
         free(g);
