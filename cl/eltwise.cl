@@ -121,6 +121,32 @@ __kernel void bias_grad(__global const real *dy, long dyo, __global real *db, lo
     STORE_GRAD(&db[dbo + k], s, beta);
 }
 
+/* The bounded and leaky ReLU (cly_relu_params): y = x > 0 ? min(x, cap) :
+ * slope * x (has_cap 0: no bound; NaN passes); its gradient dy where
+ * 0 < y < cap, slope * dy where y <= 0, 0 where y >= cap (as PyTorch's
+ * hardtanh and leaky_relu backward; y and x have the same sign). */
+__kernel void relu_bounded(__global const real *x, long xo, __global real *y, long yo, long count, real slope,
+                           real cap, int has_cap)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const real v = x[xo + i];
+    y[yo + i] = v < 0 ? slope * v : (has_cap && v > cap ? cap : v);
+}
+
+__kernel void relu_bounded_backward(__global const real *y, long yo, __global const real *dy, long dyo,
+                                    __global real *dx, long dxo, long count, real slope, real cap, int has_cap,
+                                    float beta)
+{
+    const idx_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const real v = y[yo + i], d = dy[dyo + i];
+    const real g = v > 0 ? (has_cap && v >= cap ? 0.0f : d) : slope * d;
+    STORE_GRAD(&dx[dxo + i], g, beta);
+}
+
 /* y = alpha * x + beta * y; beta == 0 does not read y (it may hold NaN):
  * a plan's scaling of its results (out = alpha * op + beta * out). */
 __kernel void axpby(__global const real *x, long xo, __global real *y, long yo, long count, real alpha, real beta)

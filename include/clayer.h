@@ -378,6 +378,16 @@ typedef struct cly_fc_params {
     bool relu; /* fuse a ReLU into the output */
 } cly_fc_params;
 
+/* ReLU and its bounded and leaky variants:
+ *   y = x > 0 ? min(x, max) : slope * x
+ * The defaults (both 0) give the plain ReLU, max(x, 0); max = 6 is
+ * MobileNet's ReLU6 (ONNX Clip(0, 6)), slope 0.01 a leaky ReLU. The
+ * gradient is 0 where x <= 0 (slope: slope * dy) and where x >= max. */
+typedef struct cly_relu_params {
+    double max;   /* upper bound, > 0; 0: none */
+    double slope; /* of the negative side, in [0, 1) */
+} cly_relu_params;
+
 /* Adaptive average pooling (PyTorch's AdaptiveAvgPool2d) to OH x OW from
  * any H x W: output row i averages input rows floor(i*H/OH) ..
  * ceil((i+1)*H/OH) - 1, columns likewise; bins may overlap (H < 2*OH) and
@@ -428,6 +438,7 @@ typedef struct cly_layer {
         cly_fc_params fc;
         double dropout;         /* drop probability in [0, 1) */
         cly_adaptive_pool_params adaptive; /* ADAPTIVE_AVGPOOL */
+        cly_relu_params relu;   /* RELU (zeros: the plain ReLU) */
     } p;
 } cly_layer;
 

@@ -92,6 +92,12 @@ static inline const cly_op *cly_op_of(cly_layer_type type)
     return cly_ops[type];
 }
 
+/* A ReLU without bound or slope: the one a conv or FC epilogue can fuse. */
+static inline bool cly_relu_is_plain(const cly_layer *l)
+{
+    return l->type == CLY_LAYER_RELU && l->p.relu.max == 0 && l->p.relu.slope == 0;
+}
+
 /* Elements of parameter array `kind` of an inferred node: its weights and
  * biases, or for CLY_OP_NORM_PARAMS ops one per channel in each of the four
  * arrays. The net's layout and the model-file loader both count this way. */

@@ -17,6 +17,21 @@ cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf 
     return cly_launch_1d(ctx, &a, count);
 }
 
+cly_status cly_relu_bounded_forward(cly_context *ctx, int64_t count, double slope, double max, cly_buf x, cly_buf y)
+{
+    if (x.offset != y.offset && cly_overlap(x, count, y, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "relu: input and output overlap without coinciding");
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "relu_bounded");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, y);
+    cly_arg_long(&a, count);
+    cly_arg_real(&a, slope);
+    cly_arg_real(&a, max);
+    cly_arg_int(&a, max > 0);
+    return cly_launch_1d(ctx, &a, count);
+}
+
 cly_status cly_add_forward(cly_context *ctx, int64_t count, cly_buf a, cly_buf b, cly_buf y)
 {
     cly_args k;

@@ -28,6 +28,25 @@ cly_status cly_relu_backward(cly_context *ctx, int64_t count, cly_buf y, cly_buf
     return cly_launch_1d(ctx, &a, count);
 }
 
+cly_status cly_relu_bounded_backward(cly_context *ctx, int64_t count, double slope, double max, cly_buf y, cly_buf dy,
+                                     cly_buf dx, float beta)
+{
+    if (count < 0 || bad_alias(dx, dy, count) || bad_alias(dx, y, count))
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "relu backward: %lld elements, or dx overlapping y or dy without coinciding", (long long)count);
+    cly_args a;
+    cly_args_begin(ctx, &a, "eltwise", "", "relu_bounded_backward");
+    cly_arg_buf(&a, y);
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    cly_arg_long(&a, count);
+    cly_arg_real(&a, slope);
+    cly_arg_real(&a, max);
+    cly_arg_int(&a, max > 0);
+    cly_arg_float(&a, beta);
+    return cly_launch_1d(ctx, &a, count);
+}
+
 cly_status cly_grad_accumulate(cly_context *ctx, int64_t count, cly_buf dy, cly_buf dx, float beta)
 {
     if (count < 0)

@@ -68,6 +68,11 @@ cly_status cly_gap_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y)
 /* y = x < 0 ? 0 : x over count elements (NaN passes, as in the fused
  * epilogues); y may equal x (in place). */
 cly_status cly_relu_forward(cly_context *ctx, int64_t count, cly_buf x, cly_buf y);
+/* The bounded and leaky ReLU (cly_relu_params; max 0: no bound), and its
+ * backward from y. */
+cly_status cly_relu_bounded_forward(cly_context *ctx, int64_t count, double slope, double max, cly_buf x, cly_buf y);
+cly_status cly_relu_bounded_backward(cly_context *ctx, int64_t count, double slope, double max, cly_buf y, cly_buf dy,
+                                     cly_buf dx, float beta);
 /* The epilogue of convolution as GEMM and of fully connected: over `planes`
  * planes of hw elements, y = relu?(y + bias[plane % k]) (bias.mem NULL: no
  * bias). */

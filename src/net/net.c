@@ -112,7 +112,7 @@ static cly_status plan_memory(cly_net *net)
                 net->layers[i].in_place = true;
                 /* A ReLU over a conv or FC it alone reads becomes that
                  * layer's epilogue: one pass over the data instead of two. */
-                if (g->nodes[i].layer.type == CLY_LAYER_RELU &&
+                if (cly_relu_is_plain(&g->nodes[i].layer) &&
                     (cly_op_of(g->nodes[src].layer.type)->flags & CLY_OP_FUSES_RELU)) {
                     net->layers[src].fused_relu = true;
                     net->layers[src].conv.relu = true;

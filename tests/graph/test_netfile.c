@@ -190,7 +190,7 @@ START_TEST(t_bad_lines)
     PARSE_FAIL(HEAD "relu r <", "t.net:2: relu r: needs at least 1 input after '<'");
     PARSE_FAIL(HEAD "add s < data", "t.net:2: add s: needs at least 2 inputs after '<'");
     PARSE_FAIL("input data < x c=1 h=1 w=1", "t.net:1: input data: an input layer takes no inputs");
-    PARSE_FAIL(HEAD "relu r < data data", "t.net:2: relu r: unknown key 'data' (relu takes no keys)");
+    PARSE_FAIL(HEAD "relu r < data data", "t.net:2: relu r: unknown key 'data' (relu takes max= slope=)");
     PARSE_FAIL(HEAD "conv c1 < data filters=4 size=3 foo=1",
                "t.net:2: conv c1: unknown key 'foo' (conv takes filters= size= stride= pad= dilation= groups= nobias "
                "relu round= algo=)");

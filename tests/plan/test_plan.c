@@ -290,6 +290,64 @@ START_TEST(notes_figures)
 }
 END_TEST
 
+/* ReLU6 and the leaky ReLU on chosen values, forward and backward, and
+ * their net-file keys through a parse/write round trip. */
+START_TEST(relu_variants)
+{
+    cly_context *ctx = context(CLY_PRECISION_FLOAT64);
+    const double x[] = {-2, -0.5, 0, 3, 6, 7, NAN, 5.5};
+    const struct {
+        cly_relu_params p;
+        double y[8], dx[8]; /* dy = 1 */
+    } cases[] = {
+        {{.max = 6}, {0, 0, 0, 3, 6, 6, NAN, 5.5}, {0, 0, 0, 1, 0, 0, 0, 1}},
+        {{.slope = 0.25}, {-0.5, -0.125, 0, 3, 6, 7, NAN, 5.5}, {0.25, 0.25, 0.25, 1, 1, 1, 0.25, 1}},
+        {{.max = 6, .slope = 0.25}, {-0.5, -0.125, 0, 3, 6, 6, NAN, 5.5}, {0.25, 0.25, 0.25, 1, 0, 0, 0.25, 1}},
+    };
+    cly_shape xs = {1, 8, 1, 1};
+    double ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    cly_tensor *tx = tensor(ctx, xs, x), *ty = tensor(ctx, xs, NULL), *tdy = tensor(ctx, xs, ones);
+    cly_tensor *tdx = tensor(ctx, xs, NULL);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        cly_layer l = {.type = CLY_LAYER_RELU, .name = "act", .p.relu = cases[c].p};
+        cly_plan *plan;
+        OK(cly_plan_create(ctx, &l, &xs, 1, CLY_MODE_INFERENCE, &plan), ctx);
+        const cly_tensor *in[] = {tx};
+        cly_tensor *din[] = {tdx};
+        cly_op_tensors t = {.x = in, .x_count = 1, .y = ty, .dy = tdy, .dx = din};
+        OK(cly_plan_forward(plan, &t, 1, 0), ctx);
+        OK(cly_plan_backward_data(plan, &t, 1, 0), ctx);
+        double *y = read_all(ty), *dx = read_all(tdx);
+        for (int i = 0; i < 8; i++) {
+            ck_assert_msg(isnan(cases[c].y[i]) ? isnan(y[i]) : y[i] == cases[c].y[i], "case %zu: y[%d] = %g", c, i,
+                          y[i]);
+            ck_assert_msg(dx[i] == cases[c].dx[i], "case %zu: dx[%d] = %g, want %g", c, i, dx[i], cases[c].dx[i]);
+        }
+        free(y);
+        free(dx);
+        cly_plan_destroy(plan);
+    }
+    cly_layer bad = {.type = CLY_LAYER_RELU, .name = "act", .p.relu = {.slope = 1.5}};
+    cly_plan *plan;
+    ck_assert_int_eq(cly_plan_create(ctx, &bad, &xs, 1, CLY_MODE_INFERENCE, &plan), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(cly_last_error(ctx), "slope = 1.5"));
+    const char *text = "input data c=3 h=4 w=4\nrelu r6 < data max=6\nrelu lk < r6 slope=0.01\n";
+    cly_graph *g;
+    OK(cly_graph_parse(text, strlen(text), "relus", &g), NULL);
+    char *out;
+    size_t size;
+    OK(cly_graph_to_text(g, &out, &size), NULL);
+    ck_assert_msg(strstr(out, "max=6") && strstr(out, "slope=0.01"), "%s", out);
+    free(out);
+    cly_graph_destroy(g);
+    cly_tensor_destroy(tx);
+    cly_tensor_destroy(ty);
+    cly_tensor_destroy(tdy);
+    cly_tensor_destroy(tdx);
+    cly_context_destroy(ctx);
+}
+END_TEST
+
 /* Max pooling F=2, S=2: 224x224x64 becomes 112x112x64, and backward routes
  * each output's gradient to its window's maximum only (the switches). */
 START_TEST(pool_switches)
@@ -449,6 +507,12 @@ static const op_case op_cases[] = {
      CLY_MODE_INFERENCE},
     {"softmax", {.type = CLY_LAYER_SOFTMAX}, ONE(((cly_shape){2, 5, 2, 2})), CLY_MODE_INFERENCE},
     {"relu", {.type = CLY_LAYER_RELU}, ONE(((cly_shape){2, 3, 4, 4})), CLY_MODE_INFERENCE},
+    {"relu bounded", {.type = CLY_LAYER_RELU, .p.relu = {.max = 0.5}}, ONE(((cly_shape){2, 3, 4, 4})),
+     CLY_MODE_INFERENCE},
+    {"relu leaky", {.type = CLY_LAYER_RELU, .p.relu = {.slope = 0.1}}, ONE(((cly_shape){2, 3, 4, 4})),
+     CLY_MODE_INFERENCE},
+    {"relu6 leaky", {.type = CLY_LAYER_RELU, .p.relu = {.max = 0.6, .slope = 0.2}}, ONE(((cly_shape){1, 4, 3, 5})),
+     CLY_MODE_TRAINING},
     {"dropout training", {.type = CLY_LAYER_DROPOUT, .p.dropout = 0.3}, ONE(((cly_shape){2, 3, 4, 4})),
      CLY_MODE_TRAINING},
     {"dropout inference", {.type = CLY_LAYER_DROPOUT, .p.dropout = 0.3}, ONE(((cly_shape){2, 3, 4, 4})),
@@ -899,6 +963,7 @@ int main(void)
     tcase_add_loop_test(tc, conv_exact, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
     tcase_add_test(tc, notes_figures);
     tcase_add_test(tc, pool_switches);
+    tcase_add_test(tc, relu_variants);
     tcase_add_test(tc, alpha_beta);
     tcase_add_loop_test(tc, op_gradients, 0, (int)(sizeof op_cases / sizeof op_cases[0]));
     tcase_add_loop_test(tc, op_forward_matches_net, 0, (int)(sizeof op_cases / sizeof op_cases[0]));
