@@ -107,7 +107,7 @@ void cly_test_refs_check(const cly_test_cl *cl, cly_test_refs before, const char
     /* pocl drops the references its finished commands held from its worker
      * threads, a moment after the host sees them complete: give it time. */
     cly_test_refs now = cly_test_refs_of(cl);
-    for (int i = 0; i < 200 && (now.context != before.context || now.queue != before.queue); i++) {
+    for (int i = 0; i < 1000 && (now.context != before.context || now.queue != before.queue); i++) {
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
         now = cly_test_refs_of(cl);
     }
@@ -119,7 +119,7 @@ void cly_test_refs_check(const cly_test_cl *cl, cly_test_refs before, const char
 cl_uint cly_test_refs_mem_settled(cl_mem mem, cl_uint want)
 {
     cl_uint now = cly_test_refs_mem(mem);
-    for (int i = 0; i < 200 && now != want; i++) {
+    for (int i = 0; i < 1000 && now != want; i++) {
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
         now = cly_test_refs_mem(mem);
     }

@@ -38,7 +38,7 @@ cl_uint cly_test_refs_queue(cl_command_queue queue);
 cl_uint cly_test_refs_mem(cl_mem mem);
 cl_uint cly_test_refs_device(cl_device_id device);
 
-/* The count of `mem` once it equals `want`, or after 2 s (see
+/* The count of `mem` once it equals `want`, or after 10 s (see
  * cly_test_refs_check). */
 cl_uint cly_test_refs_mem_settled(cl_mem mem, cl_uint want);
 
@@ -48,7 +48,7 @@ typedef struct cly_test_refs {
     cl_uint context, queue;
 } cly_test_refs;
 cly_test_refs cly_test_refs_of(const cly_test_cl *cl);
-/* Fails the test when the counts differ from `before` for 2 s (pocl
+/* Fails the test when the counts differ from `before` for 10 s (pocl
  * releases finished commands' references asynchronously); `when` names the
  * step. */
 void cly_test_refs_check(const cly_test_cl *cl, cly_test_refs before, const char *when);
