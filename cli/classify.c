@@ -6,6 +6,7 @@
  * forms: one more format is one more row. */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,7 @@ static char **load_labels(const char *path, int64_t classes)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "clayer classify: %s: cannot open the labels\n", path);
+        fprintf(stderr, "clayer classify: %s: cannot open the labels: %s\n", path, strerror(errno));
         return NULL;
     }
     char **labels = calloc((size_t)classes, sizeof *labels);
