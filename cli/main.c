@@ -27,6 +27,11 @@ static void usage(FILE *f)
                "                            bench results side by side, ratios against the\n"
                "                            first, optionally an SVG bar chart\n"
                "  eval MODEL [--device SEL] test accuracy and confusion matrix of a saved model\n"
+               "  classify MODEL IMAGE... [--top K] [--labels FILE] [--json] [--batch N] [--device SEL]\n"
+               "        [--resize S] [--crop HxW] [--mean R,G,B] [--std R,G,B] [--seed N]\n"
+               "                            the top K classes of each PNG or JPEG image (preprocessed as\n"
+               "                            torchvision's ImageNet evaluation transform); MODEL a model\n"
+               "                            file, or a net file or name with seeded weights\n"
                "  convert IN OUT [--input-size HxW] [--device SEL]\n"
                "                            FC layers to convolutions: a model file (weights kept)\n"
                "                            or a net file or name (net-file text out)\n"
@@ -68,6 +73,8 @@ int main(int argc, char **argv)
         return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)
         return cmd_compare(argc - 1, argv + 1);
+    if (strcmp(cmd, "classify") == 0)
+        return cmd_classify(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;

@@ -832,6 +832,72 @@ CLY_API cly_status cly_dataset_load_idx(const char *images_path, const char *lab
 CLY_API cly_status cly_dataset_load_fashion_mnist(const char *dir, bool train, cly_dataset **out);
 CLY_API void cly_dataset_destroy(cly_dataset *d);
 
+/* --------------------------------------------------------------- images */
+
+/* A decoded image: 8-bit RGB, row-major, height x width x 3 bytes. */
+typedef struct cly_image cly_image;
+
+/* The largest image decoded: 65535 pixels a side, 2^26 pixels in all. */
+#define CLY_IMAGE_SIDE_MAX 65535
+#define CLY_IMAGE_PIXELS_MAX ((int64_t)1 << 26)
+
+/* Decode a PNG (through libpng) or a JPEG (through libjpeg-turbo), told
+ * apart by their magic bytes, not the file name, into 8-bit RGB as PIL's
+ * Image.open(path).convert("RGB") gives it: greyscale replicated into R, G
+ * and B; palettes expanded; alpha (and a PNG's tRNS) dropped without
+ * compositing; 1-, 2- and 4-bit PNG samples scaled to 0..255. 16-bit PNG
+ * samples keep their high byte, as PIL does for 16-bit RGB, RGBA and grey +
+ * alpha; PIL clamps 16-bit greyscale (its mode "I") to 255 instead, which
+ * whitens any sample over 255, so there the two differ. No gamma or colour
+ * profile is applied (neither does PIL). CMYK and YCCK JPEGs are refused.
+ * The file is untrusted. Errors, the message naming the file:
+ * CLY_ERROR_IO (cannot open or read), CLY_ERROR_INVALID_ARGUMENT (neither
+ * PNG nor JPEG, empty, truncated or corrupt), CLY_ERROR_UNSUPPORTED (CMYK or
+ * YCCK JPEG), CLY_ERROR_TOO_LARGE (over the limits above; the file over 1
+ * GiB), CLY_ERROR_OUT_OF_HOST_MEMORY. Destroy *out with cly_image_destroy. */
+CLY_API cly_status cly_image_load(const char *path, cly_image **out);
+/* The same from `size` bytes in memory (copied from, not kept); `name`
+ * names the image in messages (NULL: "<memory>"). */
+CLY_API cly_status cly_image_load_memory(const void *data, size_t size, const char *name, cly_image **out);
+CLY_API void cly_image_destroy(cly_image *img);
+
+/* Width and height in pixels (0 for NULL), and the pixels (NULL for NULL):
+ * height x width x 3 bytes, R, G, B, rows top to bottom, valid while the
+ * image lives. */
+CLY_API int64_t cly_image_width(const cly_image *img);
+CLY_API int64_t cly_image_height(const cly_image *img);
+CLY_API const uint8_t *cly_image_pixels(const cly_image *img);
+
+/* Resize to width x height with PIL's Image.resize(..., Image.BILINEAR),
+ * pixel for pixel: a triangle filter whose support widens with the
+ * downscale factor (so it antialiases), coefficients in 22-bit fixed point,
+ * the horizontal pass first through an 8-bit intermediate image. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULL, a size below 1), CLY_ERROR_TOO_LARGE
+ * (over the limits above), CLY_ERROR_OUT_OF_HOST_MEMORY. */
+CLY_API cly_status cly_image_resize(const cly_image *img, int64_t width, int64_t height, cly_image **out);
+
+/* Preprocessing as torchvision's ImageNet evaluation transform on a PIL
+ * image: Resize(resize), CenterCrop((crop_h, crop_w)), ToTensor(),
+ * Normalize(mean, std). Zeros mean the defaults: resize 256, crop 224 x
+ * 224; std all zero gives ImageNet's mean {0.485, 0.456, 0.406} and std
+ * {0.229, 0.224, 0.225}, while a std given keeps the mean as given (zeros
+ * included). */
+typedef struct cly_preprocess {
+    int64_t resize;         /* the shorter side becomes this; the longer int(resize * long / short) */
+    int64_t crop_h, crop_w; /* centred, offsets int(round((H - crop_h) / 2.0)) (half to even);
+                               a crop larger than the image pads with zeros as torchvision does */
+    float mean[3], std[3];  /* per channel R, G, B: (pixel / 255 - mean) / std in float32 */
+} cly_preprocess;
+
+/* The image preprocessed into `count` = 3 x crop_h x crop_w floats, planes
+ * R, G, B (CHW: one sample of cly_net_set_input's NCHW), the values
+ * torchvision gives in float32. `p` NULL: every default. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULL image or dst, a negative size, a std of
+ * zero in a given std), CLY_ERROR_SHAPE_MISMATCH (count),
+ * CLY_ERROR_TOO_LARGE (the resized image over the limits above),
+ * CLY_ERROR_OUT_OF_HOST_MEMORY. */
+CLY_API cly_status cly_image_preprocess(const cly_image *img, const cly_preprocess *p, float *dst, int64_t count);
+
 /* ---------------------------------------------------------- model files */
 
 /* Save the net's graph, parameters and BN statistics, and in training mode

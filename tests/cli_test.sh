@@ -125,5 +125,99 @@ run partial "$clayer" compare "$work/partial.json"
 run badmode "$clayer" bench lenet --mode fly
 [ $rc -eq 2 ] || fail "clayer bench --mode fly exited $rc, want 2"
 
+# clayer classify on images made with PIL (skipped without /usr/bin/python3's
+# PIL) through a small 3-channel net with seeded weights: the text and JSON
+# formats, --top, --labels, batching, a net without a final softmax, errors.
+if /usr/bin/python3 -c 'import PIL' 2>/dev/null; then
+    /usr/bin/python3 - "$work" <<'PY' || fail "could not make the classify images"
+import sys
+import numpy as np
+from PIL import Image
+d, rng = sys.argv[1], np.random.RandomState(3)
+for name, (w, h), mode in [("a.png", (61, 47), "RGB"), ("b.jpg", (40, 70), "RGB"), ("c.png", (33, 33), "L"),
+                           ("d.png", (90, 52), "RGBA")]:
+    a = rng.randint(0, 256, (h, w, len(mode)), dtype=np.uint8)
+    Image.fromarray(a[:, :, 0] if mode == "L" else a, mode).save(f"{d}/{name}")
+open(f"{d}/not-an-image.png", "w").write("hello\n")
+PY
+    cat >"$work/tiny.net" <<'NET'
+input data c=3 h=32 w=32
+conv c1 < data filters=8 size=4 stride=2 pad=1 relu
+gap g < c1
+fc scores < g outputs=5
+softmax prob < scores
+NET
+    grep -v softmax "$work/tiny.net" >"$work/logits.net"
+    printf 'cat\ndog\nbird\nfish\nfrog\n' >"$work/labels.txt"
+    imgs="$work/a.png $work/b.jpg $work/c.png $work/d.png"
+    run classify "$clayer" classify "$work/tiny.net" $imgs --top 3 --labels "$work/labels.txt"
+    [ $rc -eq 0 ] || fail "clayer classify exited $rc: $(cat "$work/classify.err")"
+    python3 - "$work/classify.out" $imgs <<'PY' || fail "clayer classify: bad text output: $(cat "$work/classify.out")"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 4 * 4, lines
+for i, image in enumerate(sys.argv[2:]):
+    assert lines[4 * i] == image, (lines[4 * i], image)
+    rows = [re.fullmatch(r"  (\d\.\d{6})  +(\d+)  (cat|dog|bird|fish|frog)", l) for l in lines[4 * i + 1:4 * i + 4]]
+    assert all(rows), lines[4 * i + 1:4 * i + 4]
+    p = [float(r.group(1)) for r in rows]
+    assert p == sorted(p, reverse=True) and 0 < p[-1] and p[0] < 1, p
+    names = "cat dog bird fish frog".split()
+    assert all(names[int(r.group(2))] == r.group(3) for r in rows)
+PY
+    # JSON, every class: probabilities sum to 1; --batch 1, 3 (the last batch
+    # padded) and the default agree; a net without the softmax gives the
+    # same probabilities (the CLI applies it).
+    for b in 1 3 default; do
+        opt="--batch $b"
+        [ $b = default ] && opt=""
+        run "classify_json$b" "$clayer" classify "$work/tiny.net" $imgs --json $opt
+        [ $rc -eq 0 ] || fail "clayer classify --json $opt exited $rc: $(cat "$work/classify_json$b.err")"
+    done
+    run classify_logits "$clayer" classify "$work/logits.net" $imgs --json --batch 2
+    [ $rc -eq 0 ] || fail "clayer classify logits.net exited $rc: $(cat "$work/classify_logits.err")"
+    python3 - "$work" $imgs <<'PY' || fail "clayer classify --json: outputs disagree or malformed"
+import json, sys
+w, imgs = sys.argv[1], sys.argv[2:]
+runs = {k: json.load(open(f"{w}/classify_{k}.out")) for k in ("json1", "json3", "jsondefault", "logits")}
+assert runs["json1"]["classes"] == 5 and runs["json1"]["softmax_applied"] is False
+assert runs["logits"]["softmax_applied"] is True
+for k, d in runs.items():
+    assert [i["image"] for i in d["images"]] == imgs, k
+    for i in d["images"]:
+        assert len(i["top"]) == 5 and all(t["label"] is None for t in i["top"]), i
+        assert abs(sum(t["probability"] for t in i["top"]) - 1) < 1e-5, i
+def probs(d):
+    return [{t["class"]: t["probability"] for t in i["top"]} for i in d["images"]]
+ref = probs(runs["json1"])
+for k in ("json3", "jsondefault", "logits"):
+    for a, b in zip(ref, probs(runs[k])):
+        assert all(abs(a[c] - b[c]) < 2e-6 for c in a), (k, a, b)
+PY
+    run classify_crop "$clayer" classify "$work/tiny.net" "$work/a.png" --crop 48x40 --resize 60 --mean 0.5,0.5,0.5 --std 0.25,0.25,0.25
+    [ $rc -eq 0 ] || fail "clayer classify --crop 48x40 exited $rc: $(cat "$work/classify_crop.err")"
+    run classify_bad "$clayer" classify "$work/tiny.net" "$work/a.png" "$work/not-an-image.png"
+    [ $rc -eq 1 ] || fail "clayer classify on a non-image exited $rc, want 1"
+    grep -q "not-an-image.png: not a PNG or JPEG image" "$work/classify_bad.err" ||
+        fail "the non-image is not named: $(cat "$work/classify_bad.err")"
+    [ ! -s "$work/classify_bad.out" ] || fail "clayer classify printed results before failing on a non-image"
+    run classify_missing "$clayer" classify "$work/tiny.net" "$work/missing.png"
+    [ $rc -eq 1 ] && grep -q "missing.png: cannot open" "$work/classify_missing.err" ||
+        fail "clayer classify on a missing image: rc $rc, $(cat "$work/classify_missing.err")"
+    printf 'cat\ndog\n' >"$work/short.txt"
+    run classify_labels "$clayer" classify "$work/tiny.net" "$work/a.png" --labels "$work/short.txt"
+    [ $rc -eq 1 ] && grep -q "has 2 labels; the net has 5 classes" "$work/classify_labels.err" ||
+        fail "clayer classify with too few labels: rc $rc, $(cat "$work/classify_labels.err")"
+    run classify_grey "$clayer" classify lenet "$work/a.png"
+    [ $rc -eq 1 ] && grep -q "images need 3 channels" "$work/classify_grey.err" ||
+        fail "clayer classify lenet: rc $rc, $(cat "$work/classify_grey.err")"
+    run classify_mean "$clayer" classify "$work/tiny.net" "$work/a.png" --mean 1,2
+    [ $rc -eq 2 ] || fail "clayer classify --mean 1,2 exited $rc, want 2"
+    run classify_noimg "$clayer" classify "$work/tiny.net"
+    [ $rc -eq 2 ] || fail "clayer classify without images exited $rc, want 2"
+else
+    echo "cli: clayer classify not checked: /usr/bin/python3 has no PIL (python3-pil)" >&2
+fi
+
 [ $failures -eq 0 ] || exit 1
 echo "cli: all checks passed"
