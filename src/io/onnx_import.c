@@ -417,8 +417,7 @@ cly_status ox_const_from(ox *st, const Onnx__TensorProto *t, const char *what, o
         if (t->dims[d] < 0 || t->dims[d] > CLY_ONNX_DIM_MAX)
             return ox_fail(st, CLY_ERROR_INVALID_ARGUMENT, "tensor '%.200s': dim %zu is %lld", what, d,
                            (long long)t->dims[d]);
-        count *= t->dims[d]; /* below 2^32 before each step: no overflow */
-        if (count > CLY_ONNX_TENSOR_MAX)
+        if (__builtin_mul_overflow(count, t->dims[d], &count) || count > CLY_ONNX_TENSOR_MAX)
             return ox_fail(st, CLY_ERROR_INVALID_ARGUMENT,
                            "tensor '%.200s': its dims claim more than %lld elements", what,
                            (long long)CLY_ONNX_TENSOR_MAX);
@@ -629,6 +628,13 @@ cly_status ox_alias(ox *st, size_t output, const ox_value *src)
     v->name = name;
     if (copy.kind == OX_CONST) { /* each value owns its arrays */
         size_t n = (size_t)(copy.k.count ? copy.k.count : 1);
+        if (copy.k.count > CLY_ONNX_TOTAL_MAX - st->total_elems) {
+            v->kind = OX_LAZY;
+            v->tensor = NULL;
+            return ox_fail(st, CLY_ERROR_INVALID_ARGUMENT, "more than %lld elements in all tensors",
+                           (long long)CLY_ONNX_TOTAL_MAX);
+        }
+        st->total_elems += copy.k.count;
         v->k.f = NULL;
         v->k.i = NULL;
         if (copy.k.is_int && (v->k.i = malloc(n * sizeof *v->k.i)))
@@ -748,6 +754,8 @@ static cly_status check_opset(ox *st, const Onnx__ModelProto *m)
 static cly_status define_input(ox *st, const Onnx__ValueInfoProto *vi)
 {
     const char *name = vi->name;
+    if (!name || !name[0])
+        return ox_fail(st, CLY_ERROR_INVALID_ARGUMENT, "a graph input without a name");
     const Onnx__TypeProto *tp = vi->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
         return ox_fail(st, CLY_ERROR_UNSUPPORTED, "graph input '%.200s' is not a tensor", name);
@@ -833,7 +841,7 @@ static cly_status walk(ox *st, const Onnx__ModelProto *m)
             continue; /* an initializer listed as an input (IR < 4) */
         if (input)
             return ox_fail(st, CLY_ERROR_UNSUPPORTED, "graph inputs '%.200s' and '%.200s': clayer takes one input",
-                           input->name, g->input[i]->name ? g->input[i]->name : "");
+                           input->name ? input->name : "", g->input[i]->name ? g->input[i]->name : "");
         input = g->input[i];
     }
     if (!input)

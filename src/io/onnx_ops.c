@@ -207,6 +207,8 @@ static cly_status axis(ox *st, const char *name, int64_t in, int64_t k, int64_t 
     if (k < 1 || s < 1 || d < 1 || k > CLY_ONNX_DIM_MAX || s > CLY_ONNX_DIM_MAX || d > CLY_ONNX_DIM_MAX)
         return INVALID("%s: kernel %lld, stride %lld, dilation %lld: each must be >= 1", name, (long long)k,
                        (long long)s, (long long)d);
+    if (k - 1 > CLY_ONNX_DIM_MAX / d)
+        return INVALID("%s: kernel %lld dilated by %lld is out of range", name, (long long)k, (long long)d);
     if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
         int64_t o = (in + s - 1) / s;
         int64_t total = (o - 1) * s + (k - 1) * d + 1 - in;
@@ -639,6 +641,7 @@ static cly_status op_add(ox *st)
 
 /* ---- constants and shapes */
 
+/* A new constant of `dims`, zeroed, counted against the import's total. */
 static cly_status const_new(ox *st, bool is_int, int rank, const int64_t *dims, ox_const *k)
 {
     memset(k, 0, sizeof *k);
@@ -647,8 +650,11 @@ static cly_status const_new(ox *st, bool is_int, int rank, const int64_t *dims, 
     k->count = 1;
     for (int d = 0; d < rank; d++) {
         k->dims[d] = dims[d];
-        k->count *= dims[d]; /* callers pass small shape vectors */
+        if (dims[d] < 0 || __builtin_mul_overflow(k->count, dims[d], &k->count) ||
+            k->count > CLY_ONNX_TOTAL_MAX - st->total_elems)
+            return INVALID("a constant of more than %lld elements in all", (long long)CLY_ONNX_TOTAL_MAX);
     }
+    st->total_elems += k->count;
     size_t n = (size_t)(k->count ? k->count : 1);
     if (is_int ? !(k->i = calloc(n, sizeof *k->i)) : !(k->f = calloc(n, sizeof *k->f)))
         return ox_fail(st, CLY_ERROR_OUT_OF_HOST_MEMORY, "out of memory");
@@ -828,7 +834,8 @@ static cly_status redim(ox *st, const ox_value *v, const int64_t *nd, int nr, co
     if (v->kind != OX_ACT) {
         int64_t count = 1;
         for (int i = 0; i < nr; i++)
-            count *= nd[i];
+            if (nd[i] < 0 || __builtin_mul_overflow(count, nd[i], &count))
+                return INVALID("%lld values cannot take the new shape", (long long)v->k.count);
         if (count != v->k.count)
             return INVALID("%lld values cannot take the new shape", (long long)v->k.count);
         ox_const k;
