@@ -933,6 +933,66 @@ CLY_API cly_status cly_model_load(cly_context *ctx, const char *path, const cly_
 CLY_API cly_status cly_graph_to_text(const cly_graph *g, char **text, size_t *size);
 
 
+/* ----------------------------------------------------------------- ONNX */
+
+/* Import of ONNX models (docs/onnx.md): the operators of opsets 7 to 17
+ * that map onto clayer's layers (Conv, MaxPool, AveragePool, the global
+ * pools, BatchNormalization, Relu, LRN, Gemm, MatMul + Add, Flatten and the
+ * reshapes that amount to one, Add, Concat, Softmax, Dropout, Identity,
+ * Constant and the shape arithmetic torch.onnx exports for a flatten). Any
+ * other operator, or an attribute value clayer cannot compute exactly, is
+ * an error naming the node, its op type and the opset: never an
+ * approximation. Layers are named after the ONNX nodes (or their first
+ * output), with characters outside [A-Za-z0-9_./-] replaced by '_',
+ * truncated to 63 and made unique. The file is untrusted: sizes, counts,
+ * dims and tensor byte counts are checked against limits (2 GiB per file,
+ * 100,000 nodes) before anything is allocated. */
+
+/* The parameter arrays of an imported graph, per layer name and
+ * cly_param_kind (the layouts of cly_net_set_param), held as doubles. */
+typedef struct cly_weights cly_weights;
+
+CLY_API void cly_weights_destroy(cly_weights *w);
+/* Arrays held (layer, kind pairs). */
+CLY_API size_t cly_weights_count(const cly_weights *w);
+/* The index-th array: its layer (valid while `w` lives), kind, data and
+ * element count. CLY_ERROR_INVALID_ARGUMENT past the end. */
+CLY_API cly_status cly_weights_get(const cly_weights *w, size_t index, const char **layer, cly_param_kind *kind,
+                                   const double **data, int64_t *count);
+
+/* Set every array of `w` on `net` by layer name (cly_net_set_param_f64:
+ * exact on a FLOAT64 context, rounded to float on a FLOAT32 one); `w` is
+ * read, not kept. Every parameter array of the net must be in `w`. Errors
+ * (naming the layer): CLY_ERROR_INVALID_ARGUMENT (a layer the net lacks, an
+ * array the net needs but `w` lacks), CLY_ERROR_SHAPE_MISMATCH (an element
+ * count other than the net's), CLY_ERROR_OPENCL. */
+CLY_API cly_status cly_net_set_weights(cly_net *net, const cly_weights *w);
+
+/* Import the ONNX model file `path` as a new graph (not inferred) and its
+ * parameters. The graph's INPUT layer is the ONNX graph input that is not
+ * an initializer (4-D, N x C x H x W, N fixed or symbolic); the layers of
+ * the ONNX graph outputs are sinks of the graph. Tensor data stored outside
+ * the file (data_location EXTERNAL) is read from files inside the model's
+ * own folder only. Errors (the message names the file and, for a node, its
+ * name or index, op type and opset; *graph and *weights untouched):
+ * CLY_ERROR_IO, CLY_ERROR_INVALID_ARGUMENT (not a valid ONNX file, a limit,
+ * inconsistent tensors or shapes), CLY_ERROR_UNSUPPORTED (an operator or
+ * attribute value without a clayer equivalent), CLY_ERROR_OUT_OF_HOST_MEMORY. */
+CLY_API cly_status cly_graph_import_onnx(const char *path, cly_graph **graph, cly_weights **weights);
+/* The same from `size` bytes in memory (copied from, not kept); `source`
+ * names them in messages (NULL: "<onnx>"). External tensor data is refused. */
+CLY_API cly_status cly_graph_import_onnx_buffer(const void *data, size_t size, const char *source,
+                                                cly_graph **graph, cly_weights **weights);
+
+/* Import `path` and compile it on `ctx` with `options` (batch, mode), the
+ * parameters set: as cly_model_load does for model files. The layers of the
+ * ONNX graph outputs stay readable (added to options->keep). Destroy the net
+ * before the graph. Errors: those of cly_graph_import_onnx, cly_net_create
+ * and cly_net_set_weights, each naming the file; *graph and *net untouched. */
+CLY_API cly_status cly_onnx_load(cly_context *ctx, const char *path, const cly_net_options *options,
+                                 cly_graph **graph, cly_net **net);
+
+
 /* ------------------------------------------------------- op-level API */
 
 /* One layer as a primitive on the caller's tensors, outside any net, for a
