@@ -32,7 +32,14 @@ int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph *
     FILE *f = fopen(path, "r");
     if (f)
         fclose(f);
-    cly_status s = f || strchr(path, '/') ? cly_graph_load(path, g) : cly_graph_builtin(path, g);
+    size_t len = strlen(path);
+    cly_status s;
+    if (len > 5 && strcmp(path + len - 5, ".onnx") == 0) { /* an ONNX model: its graph (weights unused here) */
+        cly_weights *w = NULL;
+        s = cly_graph_import_onnx(path, g, &w);
+        cly_weights_destroy(w);
+    } else
+        s = f || strchr(path, '/') ? cly_graph_load(path, g) : cly_graph_builtin(path, g);
     if (s != CLY_SUCCESS)
         return cli_fail(cmd, s, NULL);
     if ((s = cly_graph_infer(*g, batch)) != CLY_SUCCESS) {

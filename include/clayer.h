@@ -932,7 +932,6 @@ CLY_API cly_status cly_model_load(cly_context *ctx, const char *path, const cly_
  * CLY_ERROR_OUT_OF_HOST_MEMORY. */
 CLY_API cly_status cly_graph_to_text(const cly_graph *g, char **text, size_t *size);
 
-
 /* ----------------------------------------------------------------- ONNX */
 
 /* Import of ONNX models (docs/onnx.md): the operators of opsets 7 to 17
@@ -968,8 +967,8 @@ CLY_API cly_status cly_weights_get(const cly_weights *w, size_t index, const cha
  * count other than the net's), CLY_ERROR_OPENCL. */
 CLY_API cly_status cly_net_set_weights(cly_net *net, const cly_weights *w);
 
-/* Import the ONNX model file `path` as a new graph (not inferred) and its
- * parameters. The graph's INPUT layer is the ONNX graph input that is not
+/* Import the ONNX model file `path` as a new graph (inferred at batch 1)
+ * and its parameters. The graph's INPUT layer is the ONNX graph input that is not
  * an initializer (4-D, N x C x H x W, N fixed or symbolic); the layers of
  * the ONNX graph outputs are sinks of the graph. Tensor data stored outside
  * the file (data_location EXTERNAL) is read from files inside the model's

@@ -112,9 +112,10 @@ static cly_status get_s(ox *st, const char *name, const char *def, char *out, si
         return CLY_SUCCESS;
     if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING)
         return INVALID("attribute '%s' must be a STRING", name);
-    if (a->s.len >= size || memchr(a->s.data, 0, a->s.len))
+    if (a->s.len >= size || (a->s.len && memchr(a->s.data, 0, a->s.len)))
         return INVALID("attribute '%s' is not a known value", name);
-    memcpy(out, a->s.data, a->s.len);
+    if (a->s.len)
+        memcpy(out, a->s.data, a->s.len);
     out[a->s.len] = '\0';
     return CLY_SUCCESS;
 }

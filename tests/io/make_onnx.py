@@ -405,6 +405,10 @@ for nm, loc, msg in (("err_external_escape", "../escape.bin", "leaves the model'
     error(nm, [node("Conv", ["x", "W"], ["y"])], [ext], (N, 2, 4, 4), msg)
 sub = helper.make_graph([node("Relu", ["x"], ["z"])], "sub", [], [helper.make_tensor_value_info("z", 1, None)])
 error("err_subgraph", [node("If", ["x"], ["y"], then_branch=sub, else_branch=sub)], [], (N, 1, 1, 1), "subgraph")
+deep = helper.make_graph([node("Relu", ["x"], ["z"])], "d", [], [])
+for _ in range(12):  # graph -> node -> attribute -> graph ...: nested 36+ messages deep
+    deep = helper.make_graph([node("If", ["x"], ["z"], then_branch=deep)], "d", [], [])
+error("err_deep", deep.node, [], (N, 1, 1, 1), "nested more than 32 deep")
 error("err_garbage", None, None, None, "not a valid ONNX file", raw=b"\xff" * 64)
 error("err_ceil_drop", one("MaxPool", kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1], ceil_mode=1), [],
       (N, 1, 4, 4), "ceil_mode")
