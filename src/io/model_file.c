@@ -4,6 +4,7 @@
  *
  * Arrays are keyed by layer name and kind, not by their place in
  * cly_net.params, so the buffer layout may change without breaking files. */
+#include "io/file_read.h"
 #include "io/model_file.h"
 #include "net/net.h"
 
@@ -88,46 +89,6 @@ cly_status cly_net_save(const cly_net *net, const char *path)
 
 /* ---- load */
 
-static cly_status read_file(const char *path, unsigned char **data, size_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    cly_status s = CLY_SUCCESS;
-    unsigned char *buf = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        s = cly_fail(NULL, CLY_ERROR_IO, "%s: not a regular file", path);
-    else if ((uint64_t)st.st_size > CLY_MODEL_FILE_MAX || (uint64_t)st.st_size > SIZE_MAX)
-        s = cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
-                     "%s: the file is %lld bytes, more than a model file holds (%llu)", path,
-                     (long long)st.st_size, (unsigned long long)CLY_MODEL_FILE_MAX);
-    else if (!(buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1)))
-        s = cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory for %lld bytes", path,
-                     (long long)st.st_size);
-    size_t have = 0;
-    while (s == CLY_SUCCESS && have < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            s = cly_fail(NULL, CLY_ERROR_IO, "%s: cannot read: %s", path, strerror(errno));
-        else if (n == 0) /* shrank while being read */
-            s = cly_fail(NULL, CLY_ERROR_IO, "%s: the file ended after %zu of %lld bytes", path, have,
-                         (long long)st.st_size);
-        else
-            have += (size_t)n;
-    }
-    close(fd);
-    if (s != CLY_SUCCESS) {
-        free(buf);
-        return s;
-    }
-    *data = buf;
-    *size = have;
-    return CLY_SUCCESS;
-}
-
 /* Queue the writes of every bound array into `dst` (non-blocking; the
  * caller finishes the queue while the file buffer is still alive). The file
  * buffer is this loader's own copy, so it may be byte-swapped in place. */
@@ -184,14 +145,14 @@ cly_status cly_model_load(cly_context *ctx, const char *path, const cly_net_opti
     if (!ctx || !path || !options || !graph || !net)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_model_load: ctx, path, options, graph and net must not be NULL");
-    unsigned char *data = NULL;
+    uint8_t *data = NULL;
     size_t size = 0;
     cly_model m = {0};
     cly_graph *g = NULL;
     cly_net *n = NULL;
     const cly_model_array **slots = NULL;
     char label[4200];
-    cly_status s = read_file(path, &data, &size);
+    cly_status s = cly_read_file(path, CLY_MODEL_FILE_MAX, "a model file", &data, &size);
     if (s == CLY_SUCCESS)
         s = cly_model_parse(data, size, path, 0, &m);
     if (s == CLY_SUCCESS) {

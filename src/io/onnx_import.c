@@ -10,6 +10,7 @@
 #include "onnx.pb-c.h"
 
 #include "base/status.h"
+#include "io/file_read.h"
 #include "io/onnx.h"
 
 #include <errno.h>
@@ -983,45 +984,6 @@ cly_status cly_onnx_import(const void *data, size_t size, const char *source, co
 
 /* ---- public entry points */
 
-static cly_status read_file(const char *path, uint8_t **data, size_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    cly_status s = CLY_SUCCESS;
-    uint8_t *buf = NULL;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-        s = cly_fail(NULL, CLY_ERROR_IO, "%s: not a regular file", path);
-    else if ((uint64_t)sb.st_size > CLY_ONNX_FILE_MAX)
-        s = cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: the file is %lld bytes, more than %llu", path,
-                     (long long)sb.st_size, (unsigned long long)CLY_ONNX_FILE_MAX);
-    else if (!(buf = malloc(sb.st_size > 0 ? (size_t)sb.st_size : 1)))
-        s = cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory for %lld bytes", path,
-                     (long long)sb.st_size);
-    size_t have = 0;
-    while (s == CLY_SUCCESS && have < (size_t)sb.st_size) {
-        ssize_t n = read(fd, buf + have, (size_t)sb.st_size - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            s = cly_fail(NULL, CLY_ERROR_IO, "%s: cannot read: %s", path, strerror(errno));
-        else if (n == 0)
-            s = cly_fail(NULL, CLY_ERROR_IO, "%s: the file ended after %zu of %lld bytes", path, have,
-                         (long long)sb.st_size);
-        else
-            have += (size_t)n;
-    }
-    close(fd);
-    if (s != CLY_SUCCESS) {
-        free(buf);
-        return s;
-    }
-    *data = buf;
-    *size = have;
-    return CLY_SUCCESS;
-}
-
 cly_status cly_graph_import_onnx(const char *path, cly_graph **graph, cly_weights **weights)
 {
     if (!path || !graph || !weights)
@@ -1029,7 +991,7 @@ cly_status cly_graph_import_onnx(const char *path, cly_graph **graph, cly_weight
                         "cly_graph_import_onnx: path, graph and weights must not be NULL");
     uint8_t *data = NULL;
     size_t size = 0;
-    cly_status s = read_file(path, &data, &size);
+    cly_status s = cly_read_file(path, CLY_ONNX_FILE_MAX, "an ONNX file", &data, &size);
     if (s != CLY_SUCCESS)
         return s;
     size_t pl = strlen(path);
