@@ -75,6 +75,7 @@ typedef struct ox_value {
     int rank;
     ox_const k;
     const Onnx__TensorProto *tensor; /* OX_LAZY */
+    int64_t pad[4]; /* OX_ACT: zero padding (top, left, bottom, right) a Pad put on it, for Conv or AveragePool to fold */
 } ox_value;
 
 /* A layer to be added to the graph once every node is mapped. */
@@ -122,8 +123,11 @@ typedef struct ox {
 cly_status ox_fail(ox *st, cly_status s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The value named `name` (NULL with a message when unknown). */
 cly_status ox_get(ox *st, const char *name, ox_value **out);
-/* An input of the current node as an activation or a constant. */
+/* An input of the current node as an activation or a constant. ox_act
+ * refuses an activation with a pending Pad; ox_act_padded gives it. */
 cly_status ox_act(ox *st, size_t input, ox_value **out);
+cly_status ox_act_padded(ox *st, size_t input, ox_value **out);
+bool ox_is_padded(const ox_value *v);
 cly_status ox_const_in(ox *st, size_t input, const ox_const **out); /* NULL *out: absent optional input */
 cly_status ox_const_from(ox *st, const Onnx__TensorProto *t, const char *what, ox_const *out);
 void ox_const_free(ox_const *k);

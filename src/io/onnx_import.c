@@ -552,7 +552,7 @@ static const char *input_name(const ox *st, size_t input)
                : NULL;
 }
 
-cly_status ox_act(ox *st, size_t input, ox_value **out)
+cly_status ox_act_padded(ox *st, size_t input, ox_value **out)
 {
     const char *name = input_name(st, input);
     if (!name)
@@ -563,6 +563,22 @@ cly_status ox_act(ox *st, size_t input, ox_value **out)
                        "input %zu ('%.200s') is a constant, clayer needs an activation (a value computed from the "
                        "graph input) there",
                        input, name);
+    return s;
+}
+
+bool ox_is_padded(const ox_value *v)
+{
+    return v->pad[0] || v->pad[1] || v->pad[2] || v->pad[3];
+}
+
+cly_status ox_act(ox *st, size_t input, ox_value **out)
+{
+    cly_status s = ox_act_padded(st, input, out);
+    if (s == CLY_SUCCESS && ox_is_padded(*out))
+        return ox_fail(st, CLY_ERROR_UNSUPPORTED,
+                       "input %zu ('%.200s') comes from a zero Pad: clayer folds a Pad into a following Conv or "
+                       "AveragePool only",
+                       input, (*out)->name);
     return s;
 }
 
@@ -878,6 +894,11 @@ static cly_status assemble(ox *st, cly_graph **graph, cly_weights *w)
         if (v->kind != OX_ACT || v->layer == 0)
             return ox_fail(st, CLY_ERROR_UNSUPPORTED, "graph output '%.200s' is %s, not a layer's output",
                            v->name, v->kind != OX_ACT ? "a constant" : "the graph input itself");
+        if (ox_is_padded(v))
+            return ox_fail(st, CLY_ERROR_UNSUPPORTED,
+                           "graph output '%.200s' is a Pad's output: clayer folds a Pad into a following Conv or "
+                           "AveragePool only",
+                           v->name);
         bool dup = false;
         for (size_t j = 0; j < w->output_count; j++)
             dup |= strcmp(w->outputs[j], st->layers[v->layer].name) == 0;

@@ -12,14 +12,15 @@
 #include "base/status.h"
 #include "io/onnx.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char ox_supported_ops[] = "Add, AveragePool, BatchNormalization, Concat, Constant, Conv, Dropout, Flatten, "
-                                "Gather, Gemm, GlobalAveragePool, GlobalMaxPool, Identity, LRN, MatMul, MaxPool, "
-                                "Relu, Reshape, Shape, Softmax, Squeeze, Unsqueeze";
+const char ox_supported_ops[] = "Add, AveragePool, BatchNormalization, Clip, Concat, Constant, Conv, Dropout, "
+                                "Flatten, Gather, Gemm, GlobalAveragePool, GlobalMaxPool, Identity, LeakyRelu, LRN, "
+                                "MatMul, MaxPool, Pad, Relu, Reshape, Shape, Softmax, Squeeze, Unsqueeze";
 
 #define TRY(call)                           \
     do {                                    \
@@ -183,6 +184,16 @@ static cly_status need_float(ox *st, const ox_const *k, const char *what)
     return CLY_SUCCESS;
 }
 
+/* An activation a Pad put padding on is read by Conv and AveragePool only. */
+static cly_status no_pad(ox *st, const ox_value *v)
+{
+    if (v->kind == OX_ACT && ox_is_padded(v))
+        return UNSUPPORTED("'%.200s' comes from a zero Pad: clayer folds a Pad into a following Conv or "
+                           "AveragePool only",
+                           v->name);
+    return CLY_SUCCESS;
+}
+
 static cly_status need_4d(ox *st, const ox_value *v)
 {
     if (v->rank != 4)
@@ -197,22 +208,27 @@ typedef struct win2 {
     cly_pad pad;
     cly_rounding rounding;
     int64_t oh, ow;
+    bool own_pad; /* the node pads (pads or auto_pad), beside any Pad folded in */
 } win2;
 
 /* One axis: padding from auto_pad, the output size, and the rounding it
  * needs (ONNX floors, or ceils with ceil_mode; clayer's default refuses an
  * inexact division, so FLOOR or CEIL only where needed). */
-static cly_status axis(ox *st, const char *name, int64_t in, int64_t k, int64_t s, int64_t d, int64_t *lo,
-                       int64_t *hi, const char *auto_pad, bool ceil_mode, cly_rounding *rounding, int64_t *out)
+static cly_status axis(ox *st, const char *name, int64_t in, const int64_t pre[2], int64_t k, int64_t s, int64_t d,
+                       int64_t *lo, int64_t *hi, const char *auto_pad, bool ceil_mode, cly_rounding *rounding,
+                       int64_t *out)
 {
     if (k < 1 || s < 1 || d < 1 || k > CLY_ONNX_DIM_MAX || s > CLY_ONNX_DIM_MAX || d > CLY_ONNX_DIM_MAX)
         return INVALID("%s: kernel %lld, stride %lld, dilation %lld: each must be >= 1", name, (long long)k,
                        (long long)s, (long long)d);
     if (k - 1 > CLY_ONNX_DIM_MAX / d)
         return INVALID("%s: kernel %lld dilated by %lld is out of range", name, (long long)k, (long long)d);
+    if (pre[0] > CLY_ONNX_DIM_MAX || pre[1] > CLY_ONNX_DIM_MAX)
+        return INVALID("%s: a Pad of %lld/%lld is out of range", name, (long long)pre[0], (long long)pre[1]);
     if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
-        int64_t o = (in + s - 1) / s;
-        int64_t total = (o - 1) * s + (k - 1) * d + 1 - in;
+        int64_t padded = in + pre[0] + pre[1]; /* auto_pad sees the Pad's output */
+        int64_t o = (padded + s - 1) / s;
+        int64_t total = (o - 1) * s + (k - 1) * d + 1 - padded;
         if (total < 0)
             total = 0;
         *lo = auto_pad[5] == 'U' ? total / 2 : total - total / 2;
@@ -224,6 +240,8 @@ static cly_status axis(ox *st, const char *name, int64_t in, int64_t k, int64_t 
     }
     if (*lo < 0 || *hi < 0 || *lo > CLY_ONNX_DIM_MAX || *hi > CLY_ONNX_DIM_MAX)
         return UNSUPPORTED("%s: padding %lld/%lld: clayer pads by >= 0", name, (long long)*lo, (long long)*hi);
+    *lo += pre[0];
+    *hi += pre[1];
     cly_window w = {.in = in, .size = k, .stride = s, .pad_lo = *lo, .pad_hi = *hi, .dilation = d};
     cly_window_result r;
     char msg[512];
@@ -247,8 +265,9 @@ static const char *const avgpool_attrs[] = {"auto_pad", "ceil_mode", "count_incl
 
 /* The window attributes shared by Conv and the pools. `kernel` is the
  * weights' kernel for Conv (kernel_shape must agree), NULL for pools. */
-static cly_status windows(ox *st, const ox_layer *in, const int64_t *kernel, bool ceil_mode, win2 *w)
+static cly_status windows(ox *st, const ox_value *x, const int64_t *kernel, bool ceil_mode, win2 *w)
 {
+    const ox_layer *in = L(st, x);
     int64_t ks[2], strides[2] = {1, 1}, dil[2] = {1, 1}, pads[4] = {0, 0, 0, 0};
     int nk, ns, nd, np;
     char auto_pad[32];
@@ -273,8 +292,12 @@ static cly_status windows(ox *st, const ox_layer *in, const int64_t *kernel, boo
     memset(w, 0, sizeof *w);
     w->rounding = CLY_ROUND_EXACT;
     /* ONNX pads: [x1_begin, x2_begin, x1_end, x2_end] = top, left, bottom, right. */
-    TRY(axis(st, "H", in->h, ks[0], strides[0], dil[0], &pads[0], &pads[2], auto_pad, ceil_mode, &w->rounding, &w->oh));
-    TRY(axis(st, "W", in->w, ks[1], strides[1], dil[1], &pads[1], &pads[3], auto_pad, ceil_mode, &w->rounding, &w->ow));
+    w->own_pad = pads[0] || pads[1] || pads[2] || pads[3] || strcmp(auto_pad, "NOTSET") != 0;
+    int64_t pre_h[2] = {x->pad[0], x->pad[2]}, pre_w[2] = {x->pad[1], x->pad[3]};
+    TRY(axis(st, "H", in->h, pre_h, ks[0], strides[0], dil[0], &pads[0], &pads[2], auto_pad, ceil_mode, &w->rounding,
+             &w->oh));
+    TRY(axis(st, "W", in->w, pre_w, ks[1], strides[1], dil[1], &pads[1], &pads[3], auto_pad, ceil_mode, &w->rounding,
+             &w->ow));
     w->size = (cly_hw){ks[0], ks[1]};
     w->stride = (cly_hw){strides[0], strides[1]};
     w->dilation = (cly_hw){dil[0], dil[1]};
@@ -290,7 +313,7 @@ static cly_status op_conv(ox *st)
     TRY(n_inputs(st, 2, 3));
     ox_value *x;
     const ox_const *wk, *bk;
-    TRY(ox_act(st, 0, &x));
+    TRY(ox_act_padded(st, 0, &x)); /* a zero Pad before a Conv is its padding */
     TRY(need_4d(st, x));
     TRY(ox_const_in(st, 1, &wk));
     TRY(ox_const_in(st, 2, &bk));
@@ -313,7 +336,7 @@ static cly_status op_conv(ox *st)
             return INVALID("the bias has %lld values for %lld filters", (long long)bk->count, (long long)K);
     }
     win2 w;
-    TRY(windows(st, in, &wk->dims[2], false, &w));
+    TRY(windows(st, x, &wk->dims[2], false, &w));
     size_t idx, src = x->layer;
     TRY(ox_new_layer(st, CLY_LAYER_CONV, &src, 1, &idx));
     cly_conv_params *p = &st->layers[idx].l.p.conv;
@@ -332,7 +355,7 @@ static cly_status op_pool(ox *st, bool max)
     TRY(n_inputs(st, 1, 1));
     TRY(unused_outputs(st, 1, "Indices"));
     ox_value *x;
-    TRY(ox_act(st, 0, &x));
+    TRY(max ? ox_act(st, 0, &x) : ox_act_padded(st, 0, &x));
     TRY(need_4d(st, x));
     int64_t ceil_mode, count_include_pad, storage_order, dil[2] = {1, 1};
     int nd;
@@ -348,7 +371,14 @@ static cly_status op_pool(ox *st, bool max)
     if ((ceil_mode != 0 && ceil_mode != 1) || (count_include_pad != 0 && count_include_pad != 1))
         return INVALID("ceil_mode and count_include_pad must be 0 or 1");
     win2 w;
-    TRY(windows(st, L(st, x), NULL, ceil_mode == 1, &w));
+    TRY(windows(st, x, NULL, ceil_mode == 1, &w));
+    /* A Pad's zeros are input to the average: they fold in as padding that
+     * is counted, so the node's own padding must be counted too. */
+    if (ox_is_padded(x) && w.own_pad && !count_include_pad)
+        return UNSUPPORTED("a zero Pad before an AveragePool that pads with count_include_pad 0: clayer counts "
+                           "all of a window's padding or none of it");
+    if (ox_is_padded(x))
+        count_include_pad = 1;
     size_t idx, src = x->layer;
     TRY(ox_new_layer(st, CLY_LAYER_POOL, &src, 1, &idx));
     st->layers[idx].l.p.pool = (cly_pool_params){.kind = max ? CLY_POOL_MAX : CLY_POOL_AVG, .size = w.size,
@@ -430,23 +460,22 @@ static cly_status op_batchnorm(ox *st)
             return INVALID("%s has %lld values for %lld channels", names[i], (long long)k[i]->count,
                            (long long)in->c);
     }
+    int64_t c = in->c, h = in->h, w = in->w; /* `in` moves when the layer table grows */
     size_t idx, src = x->layer;
     TRY(ox_new_layer(st, CLY_LAYER_BATCHNORM, &src, 1, &idx));
     /* ONNX's momentum weighs the old running value, clayer's the new one. */
     st->layers[idx].l.p.batchnorm =
         (cly_batchnorm_params){.epsilon = eps, .momentum = momentum > 0 && momentum < 1 ? 1 - momentum : 0};
-    TRY(set_out(st, idx, in->c, in->h, in->w));
+    TRY(set_out(st, idx, c, h, w));
     static const cly_param_kind kinds[4] = {CLY_PARAM_WEIGHTS, CLY_PARAM_BIAS, CLY_PARAM_MEAN, CLY_PARAM_VAR};
     for (int i = 0; i < 4; i++)
         TRY(copy_params(st, idx, kinds[i], k[i]->f, k[i]->count));
     return ox_def_act(st, 0, idx, x->rank);
 }
 
-static cly_status op_relu(ox *st)
+/* Relu, Clip and LeakyRelu: one clayer relu layer with its bound and slope. */
+static cly_status relu_layer(ox *st, cly_relu_params p)
 {
-    static const char *const none[] = {NULL};
-    TRY(check_attrs(st, none));
-    TRY(n_inputs(st, 1, 1));
     ox_value *x;
     TRY(ox_act(st, 0, &x));
     const ox_layer *in = L(st, x);
@@ -454,8 +483,69 @@ static cly_status op_relu(ox *st)
     int rank = x->rank;
     size_t idx, src = x->layer;
     TRY(ox_new_layer(st, CLY_LAYER_RELU, &src, 1, &idx));
+    st->layers[idx].l.p.relu = p;
     TRY(set_out(st, idx, c, h, w));
     return ox_def_act(st, 0, idx, rank);
+}
+
+static cly_status op_relu(ox *st)
+{
+    static const char *const none[] = {NULL};
+    TRY(check_attrs(st, none));
+    TRY(n_inputs(st, 1, 1));
+    return relu_layer(st, (cly_relu_params){0});
+}
+
+/* A Clip bound: the attribute (opsets < 11; may be +-inf or +-FLT_MAX) or
+ * the constant scalar input (opsets >= 11); `def` where absent. */
+static cly_status clip_bound(ox *st, const char *name, size_t input, double def, double *out)
+{
+    *out = def;
+    if (st->opset < 11) {
+        const Onnx__AttributeProto *a = attr(st, name);
+        if (a && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)
+            return INVALID("attribute '%s' must be a FLOAT", name);
+        if (a)
+            *out = a->f;
+        return CLY_SUCCESS;
+    }
+    const ox_const *k;
+    TRY(ox_const_in(st, input, &k));
+    if (!k)
+        return CLY_SUCCESS;
+    if (k->is_int || k->count != 1)
+        return UNSUPPORTED("Clip's %s must be a FLOAT scalar here (%s, %lld values)", name,
+                           k->is_int ? "INT64" : "FLOAT", (long long)k->count);
+    *out = k->f[0];
+    return CLY_SUCCESS;
+}
+
+/* Clip(0, max) is a relu bounded by max (ReLU6 with max 6); a Clip whose
+ * lower bound is not 0 has no clayer layer. */
+static cly_status op_clip(ox *st)
+{
+    static const char *const old[] = {"max", "min", NULL}, *const none[] = {NULL};
+    TRY(check_attrs(st, st->opset < 11 ? old : none));
+    TRY(n_inputs(st, 1, st->opset < 11 ? 1 : 3));
+    double lo, hi;
+    TRY(clip_bound(st, "min", 1, -INFINITY, &lo));
+    TRY(clip_bound(st, "max", 2, INFINITY, &hi));
+    if (lo != 0 || !(hi > 0) || isnan(hi))
+        return UNSUPPORTED("Clip(min %g, max %g): clayer maps Clip(0, max > 0) onto a bounded relu only", lo, hi);
+    /* Clip's float max: bounds beyond FLT_MAX (its "no bound" in old files) bound nothing. */
+    return relu_layer(st, (cly_relu_params){.max = hi >= FLT_MAX ? 0 : hi});
+}
+
+static cly_status op_leaky_relu(ox *st)
+{
+    static const char *const known[] = {"alpha", NULL};
+    TRY(check_attrs(st, known));
+    TRY(n_inputs(st, 1, 1));
+    double alpha;
+    TRY(get_f(st, "alpha", 0.01, &alpha));
+    if (!(alpha >= 0 && alpha < 1))
+        return UNSUPPORTED("LeakyRelu alpha %g: clayer's relu takes a slope in [0, 1)", alpha);
+    return relu_layer(st, (cly_relu_params){.slope = alpha});
 }
 
 static cly_status op_lrn(ox *st)
@@ -620,6 +710,8 @@ static cly_status op_add(ox *st)
     ox_value *a, *b;
     TRY(ox_get(st, st->node->input[0], &a));
     TRY(ox_get(st, st->node->input[1], &b));
+    TRY(no_pad(st, a));
+    TRY(no_pad(st, b));
     if (a->kind == OX_ACT && b->kind == OX_CONST)
         return add_bias(st, a, &b->k);
     if (a->kind == OX_CONST && b->kind == OX_ACT)
@@ -717,8 +809,8 @@ static int act_dims(const ox *st, const ox_value *v, int64_t *d)
         return 2;
     }
     d[1] = l->c;
-    d[2] = l->h;
-    d[3] = l->w;
+    d[2] = l->h + v->pad[0] + v->pad[2]; /* a pending Pad's output; pads are <= 2^40 */
+    d[3] = l->w + v->pad[1] + v->pad[3];
     return 4;
 }
 
@@ -875,6 +967,7 @@ static cly_status op_squeeze_unsqueeze(ox *st, bool squeeze)
     TRY(n_inputs(st, 1, st->opset < 13 ? 1 : 2));
     ox_value *v;
     TRY(ox_get(st, st->node->input[0], &v));
+    TRY(no_pad(st, v));
     int64_t d[CLY_ONNX_RANK_MAX], axes[CLY_ONNX_RANK_MAX], nd[CLY_ONNX_RANK_MAX];
     int rank, n, nr = 0;
     if (v->kind == OX_ACT)
@@ -949,6 +1042,7 @@ static cly_status op_reshape(ox *st)
     TRY(n_inputs(st, 2, 2));
     ox_value *v;
     TRY(ox_get(st, st->node->input[0], &v));
+    TRY(no_pad(st, v));
     const ox_const *shape;
     TRY(ox_const_in(st, 1, &shape));
     if (!shape || !shape->is_int || shape->rank != 1 || shape->count > CLY_ONNX_RANK_MAX)
@@ -1037,6 +1131,7 @@ static cly_status op_concat(ox *st)
         return INVALID("attribute 'axis' is required");
     ox_value *first;
     TRY(ox_get(st, st->node->input[0], &first));
+    TRY(no_pad(st, first));
     if (first->kind != OX_ACT) { /* shape arithmetic: 1-D INT64 constants */
         int64_t n = 0;
         for (size_t i = 0; i < st->node->n_input; i++) {
@@ -1116,6 +1211,63 @@ static cly_status op_softmax(ox *st)
     return ox_def_act(st, 0, idx, rank);
 }
 
+/* Pad with zeros on H and W only: the pads go on the value and the Conv
+ * or AveragePool that reads it takes them as its own padding (a zero Pad
+ * alone is dropped). Opsets < 11 give pads and value as attributes, later
+ * ones as constant inputs. */
+static cly_status op_pad(ox *st)
+{
+    static const char *const old[] = {"mode", "pads", "value", NULL}, *const now[] = {"mode", NULL};
+    TRY(check_attrs(st, st->opset < 11 ? old : now));
+    TRY(n_inputs(st, st->opset < 11 ? 1 : 2, st->opset < 11 ? 1 : 3));
+    char mode[16];
+    TRY(get_s(st, "mode", "constant", mode, sizeof mode));
+    if (strcmp(mode, "constant") != 0)
+        return UNSUPPORTED("mode '%s': clayer folds constant (zero) padding only", mode);
+    ox_value *x;
+    TRY(ox_act_padded(st, 0, &x));
+    TRY(need_4d(st, x));
+    int64_t pads[8];
+    double value = 0;
+    int np;
+    if (st->opset < 11) {
+        TRY(get_ints(st, "pads", pads, 8, &np));
+        TRY(get_f(st, "value", 0, &value));
+    } else {
+        const ox_const *pk, *vk;
+        TRY(ox_const_in(st, 1, &pk));
+        TRY(ox_const_in(st, 2, &vk));
+        if (!pk || !pk->is_int || pk->rank != 1 || pk->count > 8)
+            return INVALID("pads (input 1) must be an INT64 constant of 8 values for a 4-D input");
+        np = (int)pk->count;
+        for (int i = 0; i < np; i++)
+            pads[i] = pk->i[i];
+        if (vk && (vk->count != 1 || vk->is_int))
+            return UNSUPPORTED("constant_value must be a FLOAT scalar");
+        value = vk ? vk->f[0] : 0;
+    }
+    if (np != 8)
+        return INVALID("pads has %d values, a 4-D input needs 8", np);
+    if (value != 0)
+        return UNSUPPORTED("constant_value %g: clayer folds zero padding only", value);
+    /* [N, C, H, W begins, N, C, H, W ends] */
+    if (pads[0] || pads[1] || pads[4] || pads[5])
+        return UNSUPPORTED("pads on N or C (%lld %lld / %lld %lld): clayer pads H and W only", (long long)pads[0],
+                           (long long)pads[1], (long long)pads[4], (long long)pads[5]);
+    for (int i = 0; i < 8; i++)
+        if (pads[i] < 0 || pads[i] > CLY_ONNX_DIM_MAX)
+            return UNSUPPORTED("pad %lld: clayer pads by 0 to 2^40 and does not crop", (long long)pads[i]);
+    int64_t add[4] = {pads[2], pads[3], pads[6], pads[7]}, sum[4];
+    for (int i = 0; i < 4; i++)
+        if (__builtin_add_overflow(x->pad[i], add[i], &sum[i]) || sum[i] > CLY_ONNX_DIM_MAX)
+            return INVALID("padding out of range");
+    TRY(ox_alias(st, 0, x));
+    ox_value *y;
+    TRY(ox_get(st, st->node->output[0], &y));
+    memcpy(y->pad, sum, sizeof sum);
+    return CLY_SUCCESS;
+}
+
 static cly_status op_dropout(ox *st)
 {
     static const char *const old[] = {"ratio", NULL}, *const now[] = {"seed", NULL};
@@ -1154,6 +1306,7 @@ static const ox_op ops[] = {
     {"Add", op_add},
     {"AveragePool", op_avgpool},
     {"BatchNormalization", op_batchnorm},
+    {"Clip", op_clip},
     {"Concat", op_concat},
     {"Constant", op_constant},
     {"Conv", op_conv},
@@ -1165,8 +1318,10 @@ static const ox_op ops[] = {
     {"GlobalMaxPool", op_gmp},
     {"Identity", op_identity},
     {"LRN", op_lrn},
+    {"LeakyRelu", op_leaky_relu},
     {"MatMul", op_matmul},
     {"MaxPool", op_maxpool},
+    {"Pad", op_pad},
     {"Relu", op_relu},
     {"Reshape", op_reshape},
     {"Shape", op_shape},
@@ -1189,10 +1344,6 @@ cly_status ox_map_node(ox *st)
             return UNSUPPORTED("attribute '%.100s' is a subgraph: clayer imports no control flow",
                                nd->attribute[i]->name ? nd->attribute[i]->name : "");
     }
-    if (strcmp(type, "Clip") == 0)
-        return UNSUPPORTED("Clip (ReLU6) has no clayer layer yet");
-    if (strcmp(type, "LeakyRelu") == 0)
-        return UNSUPPORTED("LeakyRelu has no clayer layer yet");
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
         if (strcmp(ops[i].name, type) == 0)
             return ops[i].map(st);

@@ -351,6 +351,36 @@ case("dropout_identity_10", [node("Dropout", ["x"], ["d"], ratio=0.3), node("Ide
 case("dropout_12", [node("Dropout", ["x", "r", "tm"], ["d", "mask"], seed=3), node("Relu", ["d"], ["y"])],
      [t("r", np.array(0.5, np.float32)), t("tm", np.array(False))], x, relu(x), opset=12)
 
+# ---- Clip (ReLU6), LeakyRelu, Pad
+
+x = x_of(3, 4, 5) * 8  # beyond 6 on both sides
+case("clip_relu6_11", [node("Clip", ["x", "lo", "hi"], ["y"])],
+     [t("lo", np.array(0, np.float32)), t("hi", np.array(6, np.float32))], x, np.clip(x, 0, 6), opset=11)
+case("clip_relu6_6", [node("Clip", ["x"], ["y"], min=0.0, max=6.0)], [], x, np.clip(x, 0, 6), opset=7)
+case("clip_no_max", [node("Clip", ["x", "lo"], ["y"])], [t("lo", np.array(0, np.float32))], x, relu(x), opset=13)
+case("leaky_relu", [node("LeakyRelu", ["x"], ["y"], alpha=0.125)], [], x, np.where(x > 0, x, 0.125 * x))
+case("leaky_relu_default", [node("LeakyRelu", ["x"], ["y"])], [], x, np.where(x > 0, x, f32(0.01) * x))
+x = x_of(2, 6, 5)
+W = rand(3, 2, 3, 3)
+xp = np.pad(x, ((0, 0), (0, 0), (1, 0), (2, 1)))
+case("pad_conv_13", [node("Pad", ["x", "p"], ["xp"]), node("Conv", ["xp", "W"], ["y"], pads=[1, 0, 0, 1])],
+     [t("p", np.array([0, 0, 1, 2, 0, 0, 0, 1], np.int64)), t("W", W)], x,
+     ref_conv(xp, W.astype(float), None, pads=(1, 0, 0, 1)))
+pt, pb = same_pads(7, 3, 2, 1, True)
+pl, pr = same_pads(8, 3, 2, 1, True)
+case("pad_conv_10", [node("Pad", ["x"], ["xp"], pads=[0, 0, 1, 2, 0, 0, 0, 1]),
+                     node("Conv", ["xp", "W"], ["y"], strides=[2, 2], auto_pad="SAME_UPPER")],
+     [t("W", W)], x, ref_conv(xp, W.astype(float), None, strides=(2, 2), pads=(pt, pl, pb, pr)), opset=10)
+xp2 = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 1)))
+case("pad_avgpool", [node("Pad", ["x", "p"], ["xp"]), node("AveragePool", ["xp"], ["y"], kernel_shape=[2, 2],
+                                                            strides=[2, 2])],
+     [t("p", np.array([0, 0, 1, 0, 0, 0, 1, 1], np.int64))], x, ref_pool(xp2, "avg", (2, 2), strides=(2, 2)))
+case("pad_zero_avgpool", [node("Pad", ["x", "p"], ["xp"]), node("AveragePool", ["xp"], ["y"], kernel_shape=[2, 2],
+                                                                 strides=[2, 2], ceil_mode=1)],
+     [t("p", np.zeros(8, np.int64))], x, ref_pool(x, "avg", (2, 2), strides=(2, 2), ceil=True))
+case("pad_zero_relu", [node("Pad", ["x", "p"], ["xp"]), node("Relu", ["xp"], ["y"])],
+     [t("p", np.zeros(8, np.int64))], x, relu(x))
+
 # Parameters stored outside the model file, in its folder (external data).
 x = x_of(2, 4, 4)
 W = rand(3, 2, 3, 3)
@@ -371,8 +401,23 @@ def one(op, opset=13, **attrs):
 
 
 error("err_unknown_op", one("Tanh"), [], (N, 3, 4, 4), "the_node' (Tanh, opset 13): operator not supported")
-error("err_clip", one("Clip"), [], (N, 3, 4, 4), "Clip (ReLU6) has no clayer layer yet")
-error("err_leaky", one("LeakyRelu", alpha=0.1), [], (N, 3, 4, 4), "LeakyRelu has no clayer layer yet")
+error("err_clip_min", [node("Clip", ["x", "lo", "hi"], ["y"], name="the_node")],
+      [t("lo", np.array(-1, np.float32)), t("hi", np.array(6, np.float32))], (N, 3, 4, 4), "Clip(min -1, max 6)")
+error("err_clip_unbounded", one("Clip"), [], (N, 3, 4, 4), "Clip(min -inf, max inf)")
+error("err_leaky", one("LeakyRelu", alpha=1.5), [], (N, 3, 4, 4), "LeakyRelu alpha 1.5")
+error("err_pad_reflect", [node("Pad", ["x", "p"], ["y"], mode="reflect")], [t("p", np.zeros(8, np.int64))],
+      (N, 3, 4, 4), "mode 'reflect'")
+error("err_pad_value", [node("Pad", ["x", "p", "v"], ["y"])],
+      [t("p", np.ones(8, np.int64)), t("v", np.array(1, np.float32))], (N, 3, 4, 4), "constant_value 1")
+error("err_pad_channels", [node("Pad", ["x", "p"], ["y"])], [t("p", np.array([0, 1, 0, 0, 0, 0, 0, 0], np.int64))],
+      (N, 3, 4, 4), "pads on N or C")
+error("err_pad_maxpool", [node("Pad", ["x", "p"], ["xp"]), node("MaxPool", ["xp"], ["y"], kernel_shape=[2, 2])],
+      [t("p", np.ones(8, np.int64) * np.array([0, 0, 1, 1, 0, 0, 1, 1]))], (N, 3, 4, 4), "comes from a zero Pad")
+error("err_pad_output", [node("Relu", ["x"], ["r"]), node("Pad", ["r", "p"], ["y"])], [t("p", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))],
+      (N, 3, 4, 4), "a Pad's output")
+error("err_pad_avg_exclude", [node("Pad", ["x", "p"], ["xp"]),
+                              node("AveragePool", ["xp"], ["y"], kernel_shape=[2, 2], pads=[1, 1, 1, 1])],
+      [t("p", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))], (N, 3, 4, 4), "count_include_pad 0")
 error("err_cycle", [node("Relu", ["b"], ["a"]), node("Relu", ["a"], ["b"]), node("Relu", ["b"], ["y"])], [],
       (N, 3, 4, 4), "topological")
 error("err_opset", one("Relu"), [], (N, 3, 4, 4), "opset 6", opset=6)
