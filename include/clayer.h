@@ -983,6 +983,22 @@ CLY_API cly_status cly_graph_import_onnx(const char *path, cly_graph **graph, cl
 CLY_API cly_status cly_graph_import_onnx_buffer(const void *data, size_t size, const char *source,
                                                 cly_graph **graph, cly_weights **weights);
 
+/* Import choices; NULL or zeros give the defaults. */
+typedef struct cly_onnx_options {
+    /* Fold each BatchNormalization whose input is a Conv's output that
+     * nothing else reads into that Conv's weights and bias (computed in
+     * double, then set on the net): one pass over memory fewer at
+     * inference, outputs equal up to rounding, and no batch norm left
+     * there to train. Off by default: the BN stays a layer. */
+    bool fold_batchnorm;
+} cly_onnx_options;
+
+/* cly_graph_import_onnx and cly_onnx_load with `opts`. */
+CLY_API cly_status cly_graph_import_onnx_opts(const char *path, const cly_onnx_options *opts, cly_graph **graph,
+                                              cly_weights **weights);
+CLY_API cly_status cly_onnx_load_opts(cly_context *ctx, const char *path, const cly_onnx_options *opts,
+                                      const cly_net_options *options, cly_graph **graph, cly_net **net);
+
 /* Import `path` and compile it on `ctx` with `options` (batch, mode), the
  * parameters set: as cly_model_load does for model files. The layers of the
  * ONNX graph outputs stay readable (added to options->keep). Destroy the net

@@ -45,8 +45,8 @@ struct cly_weights {
 cly_status cly_weights_add(cly_weights *w, const char *layer, cly_param_kind kind, double *data, int64_t count);
 
 /* The import with external data read relative to `dir` (NULL: refused). */
-cly_status cly_onnx_import(const void *data, size_t size, const char *source, const char *dir, cly_graph **graph,
-                           cly_weights **weights);
+cly_status cly_onnx_import(const void *data, size_t size, const char *source, const char *dir,
+                           const cly_onnx_options *opts, cly_graph **graph, cly_weights **weights);
 
 #ifdef ONNX_PB_TYPES
 
@@ -102,6 +102,7 @@ typedef struct ox_map {
 typedef struct ox {
     const char *source;
     const char *dir;
+    cly_onnx_options opts;
     int64_t opset;
     bool batch_fixed;
     int64_t batch; /* when fixed */

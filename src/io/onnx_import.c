@@ -969,10 +969,12 @@ static void state_free(ox *st)
     map_free(&st->layer_names);
 }
 
-cly_status cly_onnx_import(const void *data, size_t size, const char *source, const char *dir, cly_graph **graph,
-                           cly_weights **weights)
+cly_status cly_onnx_import(const void *data, size_t size, const char *source, const char *dir,
+                           const cly_onnx_options *opts, cly_graph **graph, cly_weights **weights)
 {
     ox st = {.source = source ? source : "<onnx>", .dir = dir};
+    if (opts)
+        st.opts = *opts;
     if (!data && size)
         return ox_fail(&st, CLY_ERROR_INVALID_ARGUMENT, "data is NULL");
     if (size > CLY_ONNX_FILE_MAX)
@@ -1007,6 +1009,12 @@ cly_status cly_onnx_import(const void *data, size_t size, const char *source, co
 
 cly_status cly_graph_import_onnx(const char *path, cly_graph **graph, cly_weights **weights)
 {
+    return cly_graph_import_onnx_opts(path, NULL, graph, weights);
+}
+
+cly_status cly_graph_import_onnx_opts(const char *path, const cly_onnx_options *opts, cly_graph **graph,
+                                      cly_weights **weights)
+{
     if (!path || !graph || !weights)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_graph_import_onnx: path, graph and weights must not be NULL");
@@ -1029,7 +1037,7 @@ cly_status cly_graph_import_onnx(const char *path, cly_graph **graph, cly_weight
         dir[1] = '\0';
     else
         *slash = '\0';
-    s = cly_onnx_import(data, size, path, dir, graph, weights);
+    s = cly_onnx_import(data, size, path, dir, opts, graph, weights);
     free(dir);
     free(data);
     return s;
@@ -1041,5 +1049,5 @@ cly_status cly_graph_import_onnx_buffer(const void *data, size_t size, const cha
     if (!graph || !weights)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_graph_import_onnx_buffer: graph and weights must not be NULL");
-    return cly_onnx_import(data, size, source, NULL, graph, weights);
+    return cly_onnx_import(data, size, source, NULL, NULL, graph, weights);
 }

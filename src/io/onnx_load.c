@@ -51,13 +51,19 @@ cly_status cly_net_set_weights(cly_net *net, const cly_weights *w)
 cly_status cly_onnx_load(cly_context *ctx, const char *path, const cly_net_options *options, cly_graph **graph,
                          cly_net **net)
 {
+    return cly_onnx_load_opts(ctx, path, NULL, options, graph, net);
+}
+
+cly_status cly_onnx_load_opts(cly_context *ctx, const char *path, const cly_onnx_options *opts,
+                              const cly_net_options *options, cly_graph **graph, cly_net **net)
+{
     if (!ctx || !path || !options || !graph || !net)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_onnx_load: ctx, path, options, graph and net must not be NULL");
     cly_graph *g = NULL;
     cly_weights *w = NULL;
     cly_net *n = NULL;
-    cly_status s = cly_graph_import_onnx(path, &g, &w);
+    cly_status s = cly_graph_import_onnx_opts(path, opts, &g, &w);
     if (s != CLY_SUCCESS)
         return cly_fail(ctx, s, "%s", cly_last_error(NULL));
     /* The ONNX outputs stay readable even when another layer reads them. */

@@ -426,6 +426,43 @@ static cly_status op_gmp(ox *st)
     return op_global(st, true);
 }
 
+/* x is a Conv's own output (not an alias of it) that only this node reads. */
+static bool foldable(const ox *st, const ox_value *x)
+{
+    const ox_layer *l = &st->layers[x->layer];
+    if (x->kind != OX_ACT || x->rank != 4 || l->l.type != CLY_LAYER_CONV || ox_is_padded(x))
+        return false;
+    const Onnx__NodeProto *conv = st->graph->node[l->node];
+    return conv->n_output >= 1 && conv->output[0] && strcmp(conv->output[0], x->name) == 0 &&
+           ox_uses(st, x->name) == 1;
+}
+
+/* y = scale (conv(x) - mean) / sqrt(var + eps) + B, as the Conv's own
+ * weights and bias: filter k scaled by a = scale_k / sqrt(var_k + eps),
+ * bias (b_k - mean_k) a + B_k. The node's output is the Conv's. */
+static cly_status fold_batchnorm(ox *st, const ox_value *x, const ox_const *k[4], double eps)
+{
+    for (int64_t f = 0; f < k[3]->count; f++)
+        if (!(k[3]->f[f] + eps > 0))
+            return INVALID("var[%lld] + epsilon is %g: cannot fold a BatchNormalization with no positive variance",
+                           (long long)f, k[3]->f[f] + eps);
+    ox_layer *l = &st->layers[x->layer];
+    int64_t K = l->c, per = l->pcount[CLY_PARAM_WEIGHTS] / K;
+    if (!l->param[CLY_PARAM_BIAS]) {
+        TRY(copy_params(st, x->layer, CLY_PARAM_BIAS, NULL, K));
+        memset(l->param[CLY_PARAM_BIAS], 0, (size_t)K * sizeof(double));
+        l->l.p.conv.no_bias = false;
+    }
+    double *wt = l->param[CLY_PARAM_WEIGHTS], *b = l->param[CLY_PARAM_BIAS];
+    for (int64_t f = 0; f < K; f++) {
+        double a = k[0]->f[f] / sqrt(k[3]->f[f] + eps);
+        for (int64_t i = 0; i < per; i++)
+            wt[f * per + i] *= a;
+        b[f] = (b[f] - k[2]->f[f]) * a + k[1]->f[f];
+    }
+    return ox_alias(st, 0, x);
+}
+
 static cly_status op_batchnorm(ox *st)
 {
     static const char *const known[] = {"epsilon", "momentum", "spatial", "training_mode", NULL};
@@ -460,6 +497,8 @@ static cly_status op_batchnorm(ox *st)
             return INVALID("%s has %lld values for %lld channels", names[i], (long long)k[i]->count,
                            (long long)in->c);
     }
+    if (st->opts.fold_batchnorm && foldable(st, x))
+        return fold_batchnorm(st, x, k, eps);
     int64_t c = in->c, h = in->h, w = in->w; /* `in` moves when the layer table grows */
     size_t idx, src = x->layer;
     TRY(ox_new_layer(st, CLY_LAYER_BATCHNORM, &src, 1, &idx));

@@ -240,6 +240,15 @@ case("conv_bn_relu", [node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
                       node("BatchNormalization", ["c", "s", "b", "m", "v"], ["bn"], epsilon=1e-3, momentum=0.8),
                       node("Relu", ["bn"], ["y"])],
      [t("W", W), t("B", B), t("s", sc), t("b", bi), t("m", mu), t("v", var)], x, y)
+# Batch norm that cly_onnx_options.fold_batchnorm folds (a conv without
+# bias) and one it must not (the conv's output is also read by the Add).
+cbn = ref_bn(ref_conv(x, W.astype(float), None), sc.astype(float), bi.astype(float), mu.astype(float),
+             var.astype(float), np.float64(np.float32(1e-5)))
+case("conv_nobias_bn", [node("Conv", ["x", "W"], ["c"]), node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"])],
+     [t("W", W), t("s", sc), t("b", bi), t("m", mu), t("v", var)], x, cbn)
+case("conv_bn_shared", [node("Conv", ["x", "W"], ["c"]), node("BatchNormalization", ["c", "s", "b", "m", "v"], ["bn"]),
+                        node("Add", ["bn", "c"], ["y"])],
+     [t("W", W), t("s", sc), t("b", bi), t("m", mu), t("v", var)], x, cbn + ref_conv(x, W.astype(float), None))
 x = x_of(3, 4, 4)
 y = ref_bn(x, sc[:3].astype(float), bi[:3].astype(float), mu[:3].astype(float), var[:3].astype(float),
            np.float64(np.float32(1e-5)))

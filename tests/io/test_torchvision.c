@@ -1,7 +1,8 @@
 /* torchvision models exported by PyTorch (torchvision_export.py, seeded
  * random weights, run at test time) imported with cly_onnx_load and run on
- * the default device: the logits must match PyTorch's within 1e-4 of the
- * largest and give the same top-5 classes.
+ * the default device, as they are and with batch norm folded into the
+ * convolutions: the logits must match PyTorch's within 1e-4 of the largest
+ * and give the same top-5 classes.
  *
  *     test_torchvision DIR MODEL...
  *
@@ -60,7 +61,7 @@ static const char *output_name(const cly_graph *g)
     return name;
 }
 
-static bool check_model(cly_context *ctx, const char *dir, const char *model)
+static bool check_model(cly_context *ctx, const char *dir, const char *model, const cly_onnx_options *opts)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.onnx", dir, model);
@@ -70,7 +71,7 @@ static bool check_model(cly_context *ctx, const char *dir, const char *model)
     cly_graph *g;
     cly_net *net;
     cly_net_options o = {.batch = 1, .mode = CLY_MODE_INFERENCE};
-    if (cly_onnx_load(ctx, path, &o, &g, &net) != CLY_SUCCESS) {
+    if (cly_onnx_load_opts(ctx, path, opts, &o, &g, &net) != CLY_SUCCESS) {
         fprintf(stderr, "%s: %s\n", model, cly_last_error(ctx));
         return false;
     }
@@ -89,8 +90,10 @@ static bool check_model(cly_context *ctx, const char *dir, const char *model)
     top(want, tw);
     bool same_top = memcmp(ti, tw, sizeof ti) == 0;
     if (ok)
-        printf("%-14s max |clayer - pytorch| = %.3g = %.2e of the largest logit %.4g; top-5 %s (%d %d %d %d %d)\n",
-               model, err, err / scale, scale, same_top ? "identical" : "DIFFERENT", ti[0], ti[1], ti[2], ti[3], ti[4]);
+        printf("%-14s %-9s %4zu layers: max |clayer - pytorch| = %.3g = %.2e of the largest logit %.4g; top-5 %s "
+               "(%d %d %d %d %d)\n",
+               model, opts->fold_batchnorm ? "BN folded" : "", cly_graph_layer_count(g), err, err / scale, scale,
+               same_top ? "identical" : "DIFFERENT", ti[0], ti[1], ti[2], ti[3], ti[4]);
     if (ok && (!(err <= 1e-4 * scale) || !same_top)) {
         fprintf(stderr, "%s: PyTorch's top-5 %d %d %d %d %d\n", model, tw[0], tw[1], tw[2], tw[3], tw[4]);
         ok = false;
@@ -113,7 +116,8 @@ int main(int argc, char **argv)
     }
     int failed = 0;
     for (int i = 2; i < argc; i++)
-        failed += !check_model(ctx, argv[1], argv[i]);
+        for (int fold = 0; fold < 2; fold++)
+            failed += !check_model(ctx, argv[1], argv[i], &(cly_onnx_options){.fold_batchnorm = fold});
     cly_context_destroy(ctx);
     return failed ? 1 : 0;
 }

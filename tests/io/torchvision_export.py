@@ -4,6 +4,9 @@ input and PyTorch's logits for it, for tests/io/test_torchvision.c.
 
     torchvision_export.py OUTDIR [MODEL ...]
 
+MODEL_bn exports MODEL with its batch norms kept as BatchNormalization
+nodes (PyTorch's eval-mode export folds them into the convolutions).
+
 For each model writes OUTDIR/MODEL.onnx, OUTDIR/MODEL.input (1x3x224x224
 float32, little-endian) and OUTDIR/MODEL.logits (1000 float32). Nothing is
 downloaded: the weights are torchvision's own initialisation from a fixed
@@ -29,8 +32,11 @@ MODELS = {
 
 
 def export(name, outdir):
+    # NAME_bn: the same model with its BatchNormalization nodes kept in the
+    # file (PyTorch's eval-mode export folds them into the convolutions).
+    base, keep_bn = (name[:-3], True) if name.endswith("_bn") else (name, False)
     torch.manual_seed(1234)
-    model = MODELS[name]()
+    model = MODELS[base]()
     gen = torch.Generator().manual_seed(99)
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -44,8 +50,9 @@ def export(name, outdir):
     with torch.no_grad():
         logits = model(x)
     path = os.path.join(outdir, name + ".onnx")
+    mode = torch.onnx.TrainingMode.PRESERVE if keep_bn else torch.onnx.TrainingMode.EVAL
     torch.onnx.export(model, x, path, opset_version=13, input_names=["data"], output_names=["logits"],
-                      do_constant_folding=True)
+                      do_constant_folding=True, training=mode)
     x.numpy().astype("<f4").tofile(os.path.join(outdir, name + ".input"))
     logits.numpy().astype("<f4").tofile(os.path.join(outdir, name + ".logits"))
 
@@ -57,7 +64,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(2)
     for name in sys.argv[2:] or list(MODELS):
-        if name not in MODELS:
+        if name.removesuffix("_bn") not in MODELS:
             sys.exit(f"torchvision_export.py: unknown model {name}; known: {', '.join(MODELS)}")
         export(name, outdir)
 
