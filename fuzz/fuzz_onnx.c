@@ -1,6 +1,7 @@
-/* libFuzzer harness for the ONNX importer (cly_graph_import_onnx_buffer):
- * the wire-format pre-scan, protobuf-c's unpack, the model and tensor
- * checks, every operator mapping and the graph inference at the end. No
+/* libFuzzer harness for the ONNX importer (cly_graph_import_onnx_buffer's
+ * cly_onnx_import; inputs of odd length with batch-norm folding): the
+ * wire-format pre-scan, protobuf-c's unpack, the model and tensor checks,
+ * every operator mapping and the graph inference at the end. No
  * device. Seeds: fuzz/corpus/onnx/ (models written by tests/io/make_onnx.py).
  * A success must give an inferred graph whose weights match the layers'
  * array counts; a failure a message naming the source. Any crash,
@@ -24,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cly_graph *g = NULL;
     cly_weights *w = NULL;
-    if (cly_graph_import_onnx_buffer(data, size, "fuzz.onnx", &g, &w) != CLY_SUCCESS) {
+    cly_onnx_options opts = {.fold_batchnorm = size & 1};
+    if (cly_onnx_import(data, size, "fuzz.onnx", NULL, &opts, &g, &w) != CLY_SUCCESS) {
         CHECK(g == NULL && w == NULL);
         CHECK(strncmp(cly_last_error(NULL), "fuzz.onnx: ", 11) == 0);
         return 0;

@@ -936,9 +936,11 @@ CLY_API cly_status cly_graph_to_text(const cly_graph *g, char **text, size_t *si
 
 /* Import of ONNX models (docs/onnx.md): the operators of opsets 7 to 17
  * that map onto clayer's layers (Conv, MaxPool, AveragePool, the global
- * pools, BatchNormalization, Relu, LRN, Gemm, MatMul + Add, Flatten and the
- * reshapes that amount to one, Add, Concat, Softmax, Dropout, Identity,
- * Constant and the shape arithmetic torch.onnx exports for a flatten). Any
+ * pools, BatchNormalization, Relu, Clip(0, max) as ReLU6, LeakyRelu, LRN,
+ * Gemm, MatMul + Add, Flatten and the reshapes that amount to one, Add,
+ * Concat, Softmax, a zero Pad before a Conv or AveragePool, Dropout,
+ * Identity, Constant and the shape arithmetic torch.onnx exports for a
+ * flatten). Any
  * other operator, or an attribute value clayer cannot compute exactly, is
  * an error naming the node, its op type and the opset: never an
  * approximation. Layers are named after the ONNX nodes (or their first
