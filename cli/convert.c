@@ -16,18 +16,6 @@ static const char convert_usage[] =
     "  converted net slides over larger images\n"
     "  --device: the device that holds the weights on the way (model files)\n";
 
-/* A clayer model file starts with the magic "CLAYERMD" (docs/model-format.md). */
-static bool is_model_file(const char *path)
-{
-    char magic[8];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    bool yes = fread(magic, 1, sizeof magic, f) == sizeof magic && memcmp(magic, "CLAYERMD", 8) == 0;
-    fclose(f);
-    return yes;
-}
-
 static cly_status resize_inputs(cly_graph *g, long long h, long long w)
 {
     if (h <= 0)
@@ -147,5 +135,5 @@ int cmd_convert(int argc, char **argv)
         fprintf(stderr, "%s", convert_usage);
         return EXIT_USAGE;
     }
-    return is_model_file(in) ? convert_model(in, out, h, w, selector) : convert_net(in, out, h, w);
+    return cli_is_model_file(in) ? convert_model(in, out, h, w, selector) : convert_net(in, out, h, w);
 }
