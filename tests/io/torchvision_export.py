@@ -29,7 +29,6 @@ MODELS = {
 
 
 def export(name, outdir):
-    """Writes the files above; returns the model (in eval mode)."""
     torch.manual_seed(1234)
     model = MODELS[name]()
     gen = torch.Generator().manual_seed(99)
@@ -49,7 +48,7 @@ def export(name, outdir):
                       do_constant_folding=True)
     x.numpy().astype("<f4").tofile(os.path.join(outdir, name + ".input"))
     logits.numpy().astype("<f4").tofile(os.path.join(outdir, name + ".logits"))
-    return model
+    return model  # in eval mode, for classify_onnx.py's PyTorch answers
 
 
 def main():
