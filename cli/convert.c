@@ -16,6 +16,17 @@ static const char convert_usage[] =
     "  converted net slides over larger images\n"
     "  --device: the device that holds the weights on the way (model files)\n";
 
+bool cli_is_model_file(const char *path)
+{
+    char magic[8];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    bool yes = fread(magic, 1, sizeof magic, f) == sizeof magic && memcmp(magic, "CLAYERMD", 8) == 0;
+    fclose(f);
+    return yes;
+}
+
 static cly_status resize_inputs(cly_graph *g, long long h, long long w)
 {
     if (h <= 0)

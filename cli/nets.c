@@ -34,17 +34,6 @@ bool cli_is_onnx(const char *path)
     return len > 5 && strcmp(path + len - 5, ".onnx") == 0;
 }
 
-bool cli_is_model_file(const char *path)
-{
-    char magic[8];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    bool yes = fread(magic, 1, sizeof magic, f) == sizeof magic && memcmp(magic, "CLAYERMD", 8) == 0;
-    fclose(f);
-    return yes;
-}
-
 int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph **g)
 {
     FILE *f = fopen(path, "r");
