@@ -24,6 +24,7 @@ typedef struct layer_row {
 
 typedef struct bench {
     const char *net_name;
+    char weights[64];    /* whose: the ONNX or model file's, or seeded */
     bool train;
     long long batch, runs, warmup;
     const cly_device_info *dev;
@@ -170,6 +171,7 @@ static void print_table(const bench *b)
     printf("net %s, batch %lld, %s, device %u:%u %s (%s, driver %s)\n", b->net_name, b->batch,
            b->train ? "training step (forward, loss, backward, update)" : "inference", d->platform_index,
            d->device_index, d->name, d->platform_name, d->driver_version);
+    printf("weights: %s\n", b->weights);
     printf("warm-up: first run %.1f ms, warm run %.1f ms: kernel builds and cache loads ~%.1f ms "
            "(programs built %llu, from cache %llu, cache writes %llu); setup %.1f ms\n",
            b->first_ms, b->warm_ms, b->first_ms > b->warm_ms ? b->first_ms - b->warm_ms : 0.0,
@@ -356,18 +358,26 @@ int cmd_bench(int argc, char **argv)
     }
     b.net_name = path;
     cly_graph *g = NULL;
-    int rc = cli_load_net("bench", path, b.batch, &g);
-    if (rc)
-        return rc;
     cly_context *ctx = NULL;
     cly_net *net = NULL;
     int32_t *labels = NULL;
+    int rc = 0;
     cly_status s = cly_context_create(selector, &ctx);
     if (s != CLY_SUCCESS) {
         rc = cli_fail("bench", s, NULL);
         goto done;
     }
     b.dev = cly_context_device(ctx);
+    cly_context_stats before, after;
+    double t = cli_now_ms();
+    const cly_net_options opt = {.batch = b.batch, .mode = b.train ? CLY_MODE_TRAINING : CLY_MODE_INFERENCE};
+    if ((s = cly_context_stats_get(ctx, &before))) {
+        rc = cli_fail("bench", s, ctx);
+        goto done;
+    }
+    /* The weights of an ONNX or model file, else seeded ones. */
+    if ((rc = cli_open_net("bench", ctx, path, &opt, 1, &g, &net, b.weights, sizeof b.weights)))
+        goto done;
     int64_t classes = classes_of(g);
     labels = malloc((size_t)b.batch * sizeof *labels);
     if (!labels) {
@@ -376,16 +386,11 @@ int cmd_bench(int argc, char **argv)
     }
     for (long long i = 0; i < b.batch; i++) /* synthetic labels: every class in turn */
         labels[i] = (int32_t)(classes > 0 ? i % classes : 0);
-    cly_context_stats before, after;
-    double t = cli_now_ms();
-    const cly_net_options opt = {.batch = b.batch, .mode = b.train ? CLY_MODE_TRAINING : CLY_MODE_INFERENCE};
     /* A tiny learning rate: the weights barely move, so every timed step
      * does the same work on the same kind of numbers. */
     const cly_train_params tp = {.optimizer = CLY_OPTIMIZER_SGD, .learning_rate = 1e-6, .momentum = 0.9};
-    if ((s = cly_context_stats_get(ctx, &before)) || (s = cly_net_create(ctx, g, &opt, &net)) ||
-        (s = cly_net_init_params(net, CLY_INIT_HE, 1)) || (b.train && (s = cly_net_set_training(net, &tp))) ||
-        (s = cli_fill_inputs(net, g, 1)) || (s = cly_context_finish(ctx)) ||
-        (s = cly_context_stats_get(ctx, &after))) {
+    if ((b.train && (s = cly_net_set_training(net, &tp))) || (s = cli_fill_inputs(net, g, 1)) ||
+        (s = cly_context_finish(ctx)) || (s = cly_context_stats_get(ctx, &after))) {
         rc = cli_fail("bench", s, ctx);
         goto done;
     }

@@ -14,16 +14,17 @@
 static const char classify_usage[] =
     "usage: clayer classify MODEL IMAGE... [--top K] [--labels FILE] [--json] [--batch N]\n"
     "       [--device SEL] [--seed N] [--resize S] [--crop HxW] [--mean R,G,B] [--std R,G,B]\n"
-    "  MODEL: a model file (trained weights), or a net file or built-in name (seeded\n"
-    "  weights, --seed, for trying things out); its input must be 3 x H x W and its\n"
-    "  output class scores C x 1 x 1 (a softmax is applied unless the net ends in one)\n"
+    "  MODEL: a model file or an ONNX model (MODEL.onnx), with their weights, or a net\n"
+    "  file or built-in name (seeded weights, --seed, for trying things out); its\n"
+    "  input must be 3 x H x W and its output class scores C x 1 x 1 (a softmax is\n"
+    "  applied unless the net ends in one)\n"
     "  IMAGE: PNG or JPEG; resized (shorter side to S, PIL's bilinear), centre-cropped\n"
     "  to the net's input H x W, scaled to [0, 1] and normalised, as torchvision's\n"
     "  ImageNet evaluation transform does\n"
     "  --top K: classes per image (default 5)   --labels FILE: one class name a line\n"
     "  --json: JSON on stdout   --batch N: images per forward pass (default min(images, 8))\n"
     "  --resize S: default 256 for a 224 x 224 input (the crop's shorter side x 256/224)\n"
-    "  --crop HxW: change a net file's input size to H x W (a model file's must match)\n"
+    "  --crop HxW: change a net file's input size to H x W (a model's must match)\n"
     "  --mean, --std: per channel, default 0.485,0.456,0.406 and 0.229,0.224,0.225\n";
 
 typedef struct classify_opts {
@@ -40,7 +41,7 @@ typedef struct classify_opts {
 typedef struct classify_net {
     cly_graph *g;
     cly_net *net;
-    const char *form;     /* "model file", "net file", "built-in net" */
+    const char *form;     /* "model file", "ONNX model", "net file", "built-in net" */
     const char *input, *output;
     int64_t h, w, classes;
     bool softmax;         /* the output is a softmax already */
@@ -126,18 +127,6 @@ static int parse_args(int argc, char **argv, classify_opts *o)
     return o->model && o->image_count > 0;
 }
 
-/* A clayer model file starts with the magic "CLAYERMD" (docs/model-format.md). */
-static bool is_model_file(const char *path)
-{
-    char magic[8];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    bool yes = fread(magic, 1, sizeof magic, f) == sizeof magic && memcmp(magic, "CLAYERMD", 8) == 0;
-    fclose(f);
-    return yes;
-}
-
 /* The first INPUT layer's name and size, or 0. */
 static int find_input(cly_graph *g, cly_layer_info *in)
 {
@@ -151,6 +140,14 @@ static int load_clym(cly_context *ctx, const classify_opts *o, classify_net *m)
 {
     m->form = "model file";
     cly_status s = cly_model_load(ctx, o->model, &(cly_net_options){.batch = o->batch}, &m->g, &m->net);
+    return s == CLY_SUCCESS ? 0 : cli_fail("classify", s, ctx);
+}
+
+/* An ONNX model with its weights (cly_onnx_load keeps its outputs readable). */
+static int load_onnx(cly_context *ctx, const classify_opts *o, classify_net *m)
+{
+    m->form = "ONNX model";
+    cly_status s = cly_onnx_load(ctx, o->model, &(cly_net_options){.batch = o->batch}, &m->g, &m->net);
     return s == CLY_SUCCESS ? 0 : cli_fail("classify", s, ctx);
 }
 
@@ -182,7 +179,8 @@ static const struct {
     bool (*matches)(const char *path);
     int (*load)(cly_context *ctx, const classify_opts *o, classify_net *m);
 } model_forms[] = {
-    {is_model_file, load_clym},
+    {cli_is_model_file, load_clym},
+    {cli_is_onnx, load_onnx},
     {NULL, load_net}, /* anything else: a net file, else a built-in name */
 };
 

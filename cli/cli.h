@@ -14,6 +14,7 @@ int cmd_run(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
@@ -34,8 +35,19 @@ int cli_parse_int(const char *cmd, const char *flag, const char *text, long long
 /* A net file, or the name of a built-in net when no such file exists,
  * inferred at `batch`: 0, or an exit code after printing why. */
 int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph **g);
+/* Whether `path` is a clayer model file: it starts with "CLAYERMD" (convert.c). */
+bool cli_is_model_file(const char *path);
 /* Fill every input layer with seeded uniform values in [-1, 1). */
 cly_status cli_fill_inputs(cly_net *net, cly_graph *g, uint64_t seed);
+/* An ONNX model, by its name (MODEL.onnx): protobuf has no magic bytes. */
+bool cli_is_onnx(const char *path);
+/* A net compiled on ctx with `opt`, with weights: an ONNX file's or a model
+ * file's own, else (a net file or built-in name) seeded He weights from
+ * `seed`. `weights` receives which, for the user ("the ONNX file's"). 0, or
+ * an exit code after printing why; either way the caller destroys *net, then
+ * *g (both start NULL). */
+int cli_open_net(const char *cmd, cly_context *ctx, const char *path, const cly_net_options *opt, uint64_t seed,
+                 cly_graph **g, cly_net **net, char *weights, size_t weights_size);
 
 /* Write s as a JSON string literal (quotes included). */
 void json_string(FILE *f, const char *s);

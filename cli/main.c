@@ -15,8 +15,8 @@ static void usage(FILE *f)
                "                            a net's layers, shapes, parameters, FLOPs (compiled:\n"
                "                            also algorithms and the memory plan)\n"
                "  run FILE|NAME [--device SEL] [--batch N] [--runs N] [--seed N]\n"
-               "                            forward pass with seeded weights and inputs: time\n"
-               "                            and output checksums\n"
+               "                            forward pass on seeded inputs (weights: a model or ONNX\n"
+               "                            file's, else seeded): time and output checksums\n"
                "  train [--net FILE] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
                "                            train on Fashion-MNIST (default net: built-in 'fashion')\n"
                "  bench FILE|NAME [--device SEL] [--batch N] [--mode infer|train] [--runs N]\n"
@@ -31,7 +31,9 @@ static void usage(FILE *f)
                "        [--resize S] [--crop HxW] [--mean R,G,B] [--std R,G,B] [--seed N]\n"
                "                            the top K classes of each PNG or JPEG image (preprocessed as\n"
                "                            torchvision's ImageNet evaluation transform); MODEL a model\n"
-               "                            file, or a net file or name with seeded weights\n"
+               "                            file, an ONNX model, or a net file or name with seeded weights\n"
+               "  import MODEL.onnx -o OUT [--batch N] [--device SEL]\n"
+               "                            an ONNX model and its weights into a clayer model file\n"
                "  convert IN OUT [--input-size HxW] [--device SEL]\n"
                "                            FC layers to convolutions: a model file (weights kept)\n"
                "                            or a net file or name (net-file text out)\n"
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "convert") == 0)
         return cmd_convert(argc - 1, argv + 1);
+    if (strcmp(cmd, "import") == 0)
+        return cmd_import(argc - 1, argv + 1);
     if (strcmp(cmd, "summary") == 0)
         return cmd_summary(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)

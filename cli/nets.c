@@ -1,5 +1,6 @@
-/* `clayer summary FILE` and `clayer run FILE`: a net file's layer table, and
- * a seeded forward pass on a device with its time and output checksum. */
+/* `clayer summary FILE` and `clayer run FILE`: a net's layer table, and a
+ * forward pass on a device (the weights of an ONNX or model file, else
+ * seeded ones; seeded inputs) with its time and output checksums. */
 #include "cli.h"
 
 #include <math.h>
@@ -27,14 +28,19 @@ int cli_parse_int(const char *cmd, const char *flag, const char *text, long long
     return 1;
 }
 
+bool cli_is_onnx(const char *path)
+{
+    size_t len = strlen(path);
+    return len > 5 && strcmp(path + len - 5, ".onnx") == 0;
+}
+
 int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph **g)
 {
     FILE *f = fopen(path, "r");
     if (f)
         fclose(f);
-    size_t len = strlen(path);
     cly_status s;
-    if (len > 5 && strcmp(path + len - 5, ".onnx") == 0) { /* an ONNX model: its graph (weights unused here) */
+    if (cli_is_onnx(path)) { /* an ONNX model: its graph (weights unused here) */
         cly_weights *w = NULL;
         s = cly_graph_import_onnx(path, g, &w);
         cly_weights_destroy(w);
@@ -47,6 +53,25 @@ int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph *
         *g = NULL;
         return cli_fail(cmd, s, NULL);
     }
+    return 0;
+}
+
+int cli_open_net(const char *cmd, cly_context *ctx, const char *path, const cly_net_options *opt, uint64_t seed,
+                 cly_graph **g, cly_net **net, char *weights, size_t weights_size)
+{
+    cly_status s;
+    if (cli_is_onnx(path) || cli_is_model_file(path)) {
+        bool onnx = cli_is_onnx(path);
+        s = onnx ? cly_onnx_load(ctx, path, opt, g, net) : cly_model_load(ctx, path, opt, g, net);
+        snprintf(weights, weights_size, "the %s's", onnx ? "ONNX file" : "model file");
+        return s == CLY_SUCCESS ? 0 : cli_fail(cmd, s, ctx);
+    }
+    int rc = cli_load_net(cmd, path, opt->batch, g);
+    if (rc)
+        return rc;
+    if ((s = cly_net_create(ctx, *g, opt, net)) || (s = cly_net_init_params(*net, CLY_INIT_HE, seed)))
+        return cli_fail(cmd, s, ctx);
+    snprintf(weights, weights_size, "seeded (He initialisation, seed %llu)", (unsigned long long)seed);
     return 0;
 }
 
@@ -194,21 +219,21 @@ int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     cly_graph *g = NULL;
-    int rc = cli_load_net("run", path, batch, &g);
-    if (rc)
-        return rc;
     cly_context *ctx = NULL;
     cly_net *net = NULL;
+    char weights[64];
+    int rc = 0;
     double *times = calloc((size_t)runs, sizeof *times);
     cly_status s = times ? cly_context_create(selector, &ctx) : CLY_ERROR_OUT_OF_HOST_MEMORY;
     if (s != CLY_SUCCESS) {
         rc = cli_fail("run", s, NULL);
         goto done;
     }
-    const cly_net_options opt = {.batch = batch};
     double t0 = cli_now_ms();
-    if ((s = cly_net_create(ctx, g, &opt, &net)) || (s = cly_net_init_params(net, CLY_INIT_HE, (uint64_t)seed)) ||
-        (s = cli_fill_inputs(net, g, (uint64_t)seed)) || (s = cly_net_forward(net)) || (s = cly_context_finish(ctx))) {
+    if ((rc = cli_open_net("run", ctx, path, &(cly_net_options){.batch = batch}, (uint64_t)seed, &g, &net, weights,
+                           sizeof weights)))
+        goto done;
+    if ((s = cli_fill_inputs(net, g, (uint64_t)seed)) || (s = cly_net_forward(net)) || (s = cly_context_finish(ctx))) {
         rc = cli_fail("run", s, ctx);
         goto done;
     }
@@ -224,7 +249,8 @@ int cmd_run(int argc, char **argv)
     qsort(times, (size_t)runs, sizeof *times, cli_cmp_double);
     const cly_device_info *d = cly_context_device(ctx);
     printf("net %s, batch %lld, device %u:%u %s\n", path, batch, d->platform_index, d->device_index, d->name);
-    printf("setup + first pass (kernel builds or cache loads, parameter init): %.1f ms\n", first);
+    printf("weights: %s; inputs: seeded (seed %lld)\n", weights, seed);
+    printf("setup + first pass (kernel builds or cache loads, parameters): %.1f ms\n", first);
     printf("forward: median of %lld runs %.3f ms, %.1f images/s\n", runs, times[runs / 2],
            (double)batch * 1e3 / times[runs / 2]);
     if ((s = print_outputs(net, g)) != CLY_SUCCESS)

@@ -125,6 +125,36 @@ run partial "$clayer" compare "$work/partial.json"
 run badmode "$clayer" bench lenet --mode fly
 [ $rc -eq 2 ] || fail "clayer bench --mode fly exited $rc, want 2"
 
+# ONNX models: small ones from the fuzz corpus (no torch needed). run uses
+# the file's weights and gives the same outputs as the model file that
+# clayer import writes; import's errors name the file and the reason.
+corpus=$(cd "$(dirname "$0")/.." && pwd)/fuzz/corpus/onnx
+run onnx_run "$clayer" run "$corpus/conv_bn_relu.onnx" --runs 1 --batch 2
+[ $rc -eq 0 ] || fail "clayer run conv_bn_relu.onnx exited $rc: $(cat "$work/onnx_run.err")"
+grep -q "^weights: the ONNX file's" "$work/onnx_run.out" || fail "clayer run MODEL.onnx does not say whose weights: $(cat "$work/onnx_run.out")"
+run import "$clayer" import "$corpus/conv_bn_relu.onnx" -o "$work/conv_bn_relu.clym" --batch 2
+[ $rc -eq 0 ] || fail "clayer import exited $rc: $(cat "$work/import.err")"
+run import_run "$clayer" run "$work/conv_bn_relu.clym" --runs 1 --batch 2
+[ $rc -eq 0 ] || fail "clayer run on the imported model exited $rc: $(cat "$work/import_run.err")"
+grep -q "^weights: the model file's" "$work/import_run.out" || fail "clayer run MODEL.clym: $(cat "$work/import_run.out")"
+[ "$(grep '^output' "$work/onnx_run.out")" = "$(grep '^output' "$work/import_run.out")" ] ||
+    fail "the imported model's outputs differ from the ONNX file's"
+run import_bench "$clayer" bench "$corpus/conv_bn_relu.onnx" --runs 1 --warmup 1
+[ $rc -eq 0 ] && grep -q "^weights: the ONNX file's" "$work/import_bench.out" ||
+    fail "clayer bench MODEL.onnx: rc $rc, $(cat "$work/import_bench.err")"
+run import_noout "$clayer" import "$corpus/conv_bn_relu.onnx"
+[ $rc -eq 2 ] && grep -q "give -o OUT" "$work/import_noout.err" || fail "clayer import without -o: rc $rc"
+run import_notonnx "$clayer" import "$work/devices.out" -o "$work/x.clym"
+[ $rc -eq 1 ] && grep -q "devices.out: not a valid ONNX file" "$work/import_notonnx.err" ||
+    fail "clayer import on a text file: rc $rc, $(cat "$work/import_notonnx.err")"
+run import_unsupported "$clayer" import "$corpus/err_subgraph.onnx" -o "$work/x.clym"
+[ $rc -eq 1 ] && grep -q "err_subgraph.onnx: node 0 (If, opset 13): .*clayer imports no control flow" \
+    "$work/import_unsupported.err" || fail "clayer import on an If node: rc $rc, $(cat "$work/import_unsupported.err")"
+run import_missing "$clayer" import "$work/missing.onnx" -o "$work/x.clym"
+[ $rc -eq 1 ] && grep -q "missing.onnx: cannot open" "$work/import_missing.err" ||
+    fail "clayer import on a missing file: rc $rc, $(cat "$work/import_missing.err")"
+[ ! -e "$work/x.clym" ] || fail "a failed clayer import left $work/x.clym"
+
 # clayer classify on images made with PIL (skipped without /usr/bin/python3's
 # PIL) through a small 3-channel net with seeded weights: the text and JSON
 # formats, --top, --labels, batching, a net without a final softmax, errors.
@@ -193,6 +223,20 @@ ref = probs(runs["json1"])
 for k in ("json3", "jsondefault", "logits"):
     for a, b in zip(ref, probs(runs[k])):
         assert all(abs(a[c] - b[c]) < 2e-6 for c in a), (k, a, b)
+PY
+    # An ONNX model (global_avg: 3 x 5 x 6 in, 3 x 1 x 1 out): no seeded-weights
+    # warning; the same probabilities straight and through clayer import.
+    run classify_onnx "$clayer" classify "$corpus/global_avg.onnx" $imgs --json --batch 3
+    [ $rc -eq 0 ] || fail "clayer classify global_avg.onnx exited $rc: $(cat "$work/classify_onnx.err")"
+    ! grep -q seeded "$work/classify_onnx.err" || fail "clayer classify MODEL.onnx warns of seeded weights"
+    "$clayer" import "$corpus/global_avg.onnx" -o "$work/global_avg.clym" >/dev/null || fail "clayer import global_avg.onnx"
+    run classify_clym "$clayer" classify "$work/global_avg.clym" $imgs --json
+    [ $rc -eq 0 ] || fail "clayer classify global_avg.clym exited $rc: $(cat "$work/classify_clym.err")"
+    python3 - "$work/classify_onnx.out" "$work/classify_clym.out" <<'PY' || fail "clayer classify: ONNX and imported model differ"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+assert a["classes"] == 3 and a["softmax_applied"] is True, a
+assert [i["top"] for i in a["images"]] == [i["top"] for i in b["images"]], (a, b)
 PY
     run classify_crop "$clayer" classify "$work/tiny.net" "$work/a.png" --crop 48x40 --resize 60 --mean 0.5,0.5,0.5 --std 0.25,0.25,0.25
     [ $rc -eq 0 ] || fail "clayer classify --crop 48x40 exited $rc: $(cat "$work/classify_crop.err")"

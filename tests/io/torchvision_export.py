@@ -55,6 +55,7 @@ def export(name, outdir):
                       do_constant_folding=True, training=mode)
     x.numpy().astype("<f4").tofile(os.path.join(outdir, name + ".input"))
     logits.numpy().astype("<f4").tofile(os.path.join(outdir, name + ".logits"))
+    return model  # in eval mode, for classify_onnx.py's PyTorch answers
 
 
 def main():
