@@ -17,6 +17,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Exit codes: 0 success, 1 runtime failure, 2 usage error. */
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
@@ -34,6 +35,8 @@ int cli_parse_int(const char *cmd, const char *flag, const char *text, long long
 /* A net file, or the name of a built-in net when no such file exists,
  * inferred at `batch`: 0, or an exit code after printing why. */
 int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph **g);
+/* Whether `path` is a clayer model file: it starts with "CLAYERMD" (convert.c). */
+bool cli_is_model_file(const char *path);
 /* Fill every input layer with seeded uniform values in [-1, 1). */
 cly_status cli_fill_inputs(cly_net *net, cly_graph *g, uint64_t seed);
 

@@ -16,8 +16,7 @@ static const char convert_usage[] =
     "  converted net slides over larger images\n"
     "  --device: the device that holds the weights on the way (model files)\n";
 
-/* A clayer model file starts with the magic "CLAYERMD" (docs/model-format.md). */
-static bool is_model_file(const char *path)
+bool cli_is_model_file(const char *path)
 {
     char magic[8];
     FILE *f = fopen(path, "rb");
@@ -147,5 +146,5 @@ int cmd_convert(int argc, char **argv)
         fprintf(stderr, "%s", convert_usage);
         return EXIT_USAGE;
     }
-    return is_model_file(in) ? convert_model(in, out, h, w, selector) : convert_net(in, out, h, w);
+    return cli_is_model_file(in) ? convert_model(in, out, h, w, selector) : convert_net(in, out, h, w);
 }

@@ -21,7 +21,8 @@
 /* The layers of the other variants: leaky and bounded relus, equal-bin
  * adaptive pooling (bins one column wide: see t_adaptive), a three-input add, average pooling without the
  * padding, grouped, dilated and asymmetric convolutions, LRN with the raw
- * alpha, batch norm and concat on FC outputs, a floored conv, a ceil-rounded
+ * alpha, LRN on an FC output (a Reshape back to 4-D), concat of a 2-D and
+ * a 4-D value, batch norm after it, a floored conv, a ceil-rounded
  * pool, a softmax over a map, two outputs. */
 static const char variants_net[] =
     "input data c=3 h=17 w=17\n"
@@ -39,7 +40,8 @@ static const char variants_net[] =
     "softmax mapsoft < cat\n"
     "fc f1 < cat outputs=12 relu\n"
     "fc f2 < cat outputs=6\n"
-    "concat fcat < f1 f2\n"
+    "lrn fnorm < f2 size=3 alpha=1e-4 beta=0.75 k=1\n"
+    "concat fcat < f1 fnorm\n"
     "batchnorm bn < fcat eps=0.001\n"
     "relu bnrelu < bn\n"
     "dropout drop < bnrelu p=0.25\n"
