@@ -290,10 +290,18 @@ START_TEST(t_trained)
     OK(ctx, cly_onnx_load(ctx, path, &(cly_net_options){.batch = BATCH}, &g2, &net2));
     forward_both(inf, net2);
     same_net(inf, net2, "trained", 0);
-    /* The export from the training net itself equals the file. */
+    /* The file (from the training net) and the inference net's export are the same bytes. */
     void *data;
     size_t size;
     OK(ctx, cly_net_export_onnx_buffer(inf, &data, &size));
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *file = malloc(size + 1);
+    ck_assert_ptr_nonnull(file);
+    ck_assert_uint_eq(fread(file, 1, size + 1, f), size);
+    fclose(f);
+    ck_assert(memcmp(file, data, size) == 0);
+    free(file);
     free(data);
     cly_net_destroy(net2);
     cly_graph_destroy(g2);
