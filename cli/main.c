@@ -37,6 +37,9 @@ static void usage(FILE *f)
                "  convert IN OUT [--input-size HxW] [--device SEL]\n"
                "                            FC layers to convolutions: a model file (weights kept)\n"
                "                            or a net file or name (net-file text out)\n"
+               "  export FILE|NAME|MODEL -o OUT.onnx [--seed N] [--device SEL]\n"
+               "                            an ONNX model (opset 13) of a model file's trained net,\n"
+               "                            or of a net file or name with seeded weights\n"
                "  version                   print the library version\n"
                "\n"
                "Device selectors (--device or $CLAYER_DEVICE): gpu, cpu, accelerator,\n"
@@ -79,6 +82,8 @@ int main(int argc, char **argv)
         return cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "classify") == 0)
         return cmd_classify(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;

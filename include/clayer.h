@@ -1010,6 +1010,34 @@ CLY_API cly_status cly_onnx_load(cly_context *ctx, const char *path, const cly_n
                                  cly_graph **graph, cly_net **net);
 
 
+/* Export the net's graph and parameters as an ONNX model (opset 13, IR
+ * version 7) that onnx.checker accepts (docs/onnx.md, "Export"). Each layer
+ * becomes the operators that compute exactly what it computes: conv ->
+ * Conv, a fused ReLU -> a Relu after it, relu -> Relu, Clip(0, max) or
+ * LeakyRelu, pool -> MaxPool, AveragePool (count_include_pad, ceil_mode
+ * where round=ceil needs it) or LpPool, lrn -> LRN, batchnorm ->
+ * BatchNormalization with the running statistics, fc -> Flatten + Gemm
+ * (transB 1), softmax -> Softmax over axis 1, dropout -> Dropout, add ->
+ * Add, concat -> Concat, gap -> GlobalAveragePool, adaptive_avgpool ->
+ * AveragePool where its bins are equal. Parameters are read back from the
+ * device as float32 (FLOAT initializers named LAYER.weight, LAYER.bias,
+ * LAYER.running_mean, LAYER.running_var), so cly_onnx_load of the file on
+ * a FLOAT32 context gives the same parameters, bit for bit; the batch size
+ * is symbolic ("N"); values and nodes are named after the layers. The file
+ * is written to a temp file next to `path` and renamed: never left
+ * partial. `net` is read, not changed. Errors: CLY_ERROR_INVALID_ARGUMENT
+ * (NULL or empty argument), CLY_ERROR_UNSUPPORTED (a layer ONNX cannot
+ * express exactly: a locally connected layer, a convolution rounded up, a
+ * pooling whose round=ceil rounds one axis up and drops the other's last
+ * window, L2 pooling rounded up, an even LRN window, a relu both bounded
+ * and leaky, adaptive pooling with unequal bins; the message names the
+ * layer and says why), CLY_ERROR_IO (the message names the path),
+ * CLY_ERROR_OPENCL, CLY_ERROR_OUT_OF_HOST_MEMORY. */
+CLY_API cly_status cly_net_export_onnx(const cly_net *net, const char *path);
+/* The same into memory: *data (malloc'd, free it with free()) holds *size
+ * bytes of ONNX model; both are untouched on failure. */
+CLY_API cly_status cly_net_export_onnx_buffer(const cly_net *net, void **data, size_t *size);
+
 /* ------------------------------------------------------- op-level API */
 
 /* One layer as a primitive on the caller's tensors, outside any net, for a

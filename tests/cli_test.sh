@@ -263,5 +263,26 @@ else
     echo "cli: clayer classify not checked: /usr/bin/python3 has no PIL (python3-pil)" >&2
 fi
 
+# clayer export: a model file (its trained weights) and a built-in net (seeded,
+# said on stderr) to ONNX, read back by clayer summary; a local layer refused
+# with no file left behind; usage errors.
+models=$(dirname "$0")/../fuzz/corpus/model
+run export_model "$clayer" export "$models/small.clm" -o "$work/small.onnx"
+[ $rc -eq 0 ] && [ -s "$work/small.onnx" ] || fail "clayer export small.clm exited $rc: $(cat "$work/export_model.err")"
+run export_summary "$clayer" summary "$work/small.onnx"
+[ $rc -eq 0 ] || fail "clayer summary of the exported small.onnx exited $rc: $(cat "$work/export_summary.err")"
+run export_net "$clayer" export lenet -o "$work/lenet.onnx" --seed 3
+[ $rc -eq 0 ] && grep -q "seeded He initialisation (seed 3)" "$work/export_net.err" ||
+    fail "clayer export lenet: rc $rc, $(cat "$work/export_net.err")"
+run export_local "$clayer" export "$models/wide-sgd.clm" -o "$work/wide.onnx"
+[ $rc -eq 1 ] && grep -q "l (local): a locally connected layer" "$work/export_local.err" && [ ! -e "$work/wide.onnx" ] ||
+    fail "clayer export of a local layer: rc $rc, $(cat "$work/export_local.err")"
+[ -z "$(find "$work" -name 'wide.onnx.tmp*')" ] || fail "clayer export left a temp file"
+run export_noout "$clayer" export lenet
+[ $rc -eq 2 ] && grep -q "no output file" "$work/export_noout.err" || fail "clayer export without -o: rc $rc"
+run export_missing "$clayer" export "$work/missing.net" -o "$work/missing.onnx"
+[ $rc -eq 1 ] && grep -q "missing.net" "$work/export_missing.err" && [ ! -e "$work/missing.onnx" ] ||
+    fail "clayer export of a missing file: rc $rc, $(cat "$work/export_missing.err")"
+
 [ $failures -eq 0 ] || exit 1
 echo "cli: all checks passed"
