@@ -147,7 +147,7 @@ static int load_clym(cly_context *ctx, const classify_opts *o, classify_net *m)
 static int load_onnx(cly_context *ctx, const classify_opts *o, classify_net *m)
 {
     m->form = "ONNX model";
-    cly_status s = cly_onnx_load(ctx, o->model, &(cly_net_options){.batch = o->batch}, &m->g, &m->net);
+    cly_status s = cly_onnx_load_opts(ctx, o->model, &cli_onnx, &(cly_net_options){.batch = o->batch}, &m->g, &m->net);
     return s == CLY_SUCCESS ? 0 : cli_fail("classify", s, ctx);
 }
 

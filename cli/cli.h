@@ -42,6 +42,9 @@ bool cli_is_model_file(const char *path);
 cly_status cli_fill_inputs(cly_net *net, cly_graph *g, uint64_t seed);
 /* An ONNX model, by its name (MODEL.onnx): protobuf has no magic bytes. */
 bool cli_is_onnx(const char *path);
+/* How every command imports ONNX files: main.c sets it from the global
+ * --fold-bn flag. */
+extern cly_onnx_options cli_onnx;
 /* A net compiled on ctx with `opt`, with weights: an ONNX file's or a model
  * file's own, else (a net file or built-in name) seeded He weights from
  * `seed`. `weights` receives which, for the user ("the ONNX file's"). 0, or

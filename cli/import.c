@@ -48,7 +48,7 @@ int cmd_import(int argc, char **argv)
      * operator clayer lacks, is reported without OpenCL. */
     cly_graph *g = NULL;
     cly_weights *w = NULL;
-    cly_status s = cly_graph_import_onnx(in, &g, &w);
+    cly_status s = cly_graph_import_onnx_opts(in, &cli_onnx, &g, &w);
     if (s != CLY_SUCCESS)
         return cli_fail("import", s, NULL);
     cly_context *ctx = NULL;

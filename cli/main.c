@@ -42,6 +42,9 @@ static void usage(FILE *f)
                "                            or of a net file or name with seeded weights\n"
                "  version                   print the library version\n"
                "\n"
+               "ONNX files (MODEL.onnx) work wherever a net or model does; with --fold-bn\n"
+               "(any command) each BatchNormalization after a Conv is folded into it.\n"
+               "\n"
                "Device selectors (--device or $CLAYER_DEVICE): gpu, cpu, accelerator,\n"
                "gpu:1 (second GPU), 0:1 (platform 0, device 1), or text matched against\n"
                "platform, vendor and device names (nvidia, amd, intel, pocl).\n");
@@ -55,6 +58,16 @@ int cli_fail(const char *what, cly_status s, const cly_context *ctx)
 
 int main(int argc, char **argv)
 {
+    /* --fold-bn, anywhere: a global import option, taken out before the
+     * command parses its own flags. */
+    int kept = 1;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--fold-bn") == 0)
+            cli_onnx.fold_batchnorm = true;
+        else
+            argv[kept++] = argv[i];
+    argc = kept;
+    argv[argc] = NULL;
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -28,6 +28,8 @@ int cli_parse_int(const char *cmd, const char *flag, const char *text, long long
     return 1;
 }
 
+cly_onnx_options cli_onnx;
+
 bool cli_is_onnx(const char *path)
 {
     size_t len = strlen(path);
@@ -42,7 +44,7 @@ int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph *
     cly_status s;
     if (cli_is_onnx(path)) { /* an ONNX model: its graph (weights unused here) */
         cly_weights *w = NULL;
-        s = cly_graph_import_onnx(path, g, &w);
+        s = cly_graph_import_onnx_opts(path, &cli_onnx, g, &w);
         cly_weights_destroy(w);
     } else
         s = f || strchr(path, '/') ? cly_graph_load(path, g) : cly_graph_builtin(path, g);
@@ -62,7 +64,7 @@ int cli_open_net(const char *cmd, cly_context *ctx, const char *path, const cly_
     cly_status s;
     if (cli_is_onnx(path) || cli_is_model_file(path)) {
         bool onnx = cli_is_onnx(path);
-        s = onnx ? cly_onnx_load(ctx, path, opt, g, net) : cly_model_load(ctx, path, opt, g, net);
+        s = onnx ? cly_onnx_load_opts(ctx, path, &cli_onnx, opt, g, net) : cly_model_load(ctx, path, opt, g, net);
         snprintf(weights, weights_size, "the %s's", onnx ? "ONNX file" : "model file");
         return s == CLY_SUCCESS ? 0 : cli_fail(cmd, s, ctx);
     }

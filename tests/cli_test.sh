@@ -139,6 +139,13 @@ run import_run "$clayer" run "$work/conv_bn_relu.clym" --runs 1 --batch 2
 grep -q "^weights: the model file's" "$work/import_run.out" || fail "clayer run MODEL.clym: $(cat "$work/import_run.out")"
 [ "$(grep '^output' "$work/onnx_run.out")" = "$(grep '^output' "$work/import_run.out")" ] ||
     fail "the imported model's outputs differ from the ONNX file's"
+# --fold-bn (a global flag): the batch norm folded into the conv, same output to rounding.
+run fold_summary "$clayer" summary "$corpus/conv_bn_relu.onnx" --fold-bn
+[ $rc -eq 0 ] && grep -q "^clayer net summary: 3 layers" "$work/fold_summary.out" &&
+    ! grep -q "^bn  *batchnorm" "$work/fold_summary.out" || fail "clayer summary --fold-bn: rc $rc, $(cat "$work/fold_summary.out")"
+run fold_run "$clayer" --fold-bn run "$corpus/conv_bn_relu.onnx" --runs 1 --batch 2
+[ $rc -eq 0 ] && [ "$(grep '^output' "$work/onnx_run.out" | cut -c1-40)" = "$(grep '^output' "$work/fold_run.out" | cut -c1-40)" ] ||
+    fail "clayer --fold-bn run: rc $rc, $(cat "$work/fold_run.out" "$work/fold_run.err")"
 run import_bench "$clayer" bench "$corpus/conv_bn_relu.onnx" --runs 1 --warmup 1
 [ $rc -eq 0 ] && grep -q "^weights: the ONNX file's" "$work/import_bench.out" ||
     fail "clayer bench MODEL.onnx: rc $rc, $(cat "$work/import_bench.err")"
