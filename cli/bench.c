@@ -165,6 +165,16 @@ static double gflops(double flops, double ms)
     return flops > 0 && ms > 0 ? flops / (ms * 1e6) : 0;
 }
 
+/* The algo column: 8 wide, wider for a tuned layer's configuration. */
+static int algo_width(const bench *b)
+{
+    size_t w = 8;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->rows[i].algo && strlen(b->rows[i].algo) > w)
+            w = strlen(b->rows[i].algo);
+    return (int)w;
+}
+
 static void print_table(const bench *b)
 {
     const cly_device_info *d = b->dev;
@@ -177,15 +187,15 @@ static void print_table(const bench *b)
            b->first_ms, b->warm_ms, b->first_ms > b->warm_ms ? b->first_ms - b->warm_ms : 0.0,
            (unsigned long long)b->stats.programs_built, (unsigned long long)b->stats.programs_from_cache,
            (unsigned long long)b->stats.cache_writes, b->setup_ms);
-    printf("\n%-20s %-9s %-8s %10s", "layer", "type", "algo", "ms");
+    printf("\n%-20s %-9s %-*s %10s", "layer", "type", algo_width(b), "algo", "ms");
     if (b->train)
         printf(" %10s %10s", "fwd ms", "bwd ms");
     printf(" %9s %7s\n", "GFLOP/s", "share");
     double total = b->layers_ms > 0 ? b->layers_ms : 1;
     for (size_t i = 0; i < b->n; i++) {
         const layer_row *L = &b->rows[i];
-        printf("%-20s %-9s %-8s %10.3f", L->info.name, cly_layer_type_string(L->info.type), L->algo ? L->algo : "-",
-               L->median_ms);
+        printf("%-20s %-9s %-*s %10.3f", L->info.name, cly_layer_type_string(L->info.type), algo_width(b),
+               L->algo ? L->algo : "-", L->median_ms);
         if (b->train)
             printf(" %10.3f %10.3f", L->forward_ms, L->backward_ms);
         double g = gflops(L->flops, L->median_ms);
@@ -196,7 +206,8 @@ static void print_table(const bench *b)
         printf(" %6.1f%%\n", 100.0 * L->median_ms / total);
     }
     if (b->train)
-        printf("%-20s %-9s %-8s %10.3f %10s %10s %9s %6.1f%%\n", "(loss, update)", "-", "-", b->other_ms, "", "", "-",
+        printf("%-20s %-9s %-*s %10.3f %10s %10s %9s %6.1f%%\n", "(loss, update)", "-", algo_width(b), "-", b->other_ms,
+               "", "", "-",
                100.0 * b->other_ms / total);
     printf("\nmedian of %lld runs: %.3f ms per batch (min %.3f, max %.3f), %.1f images/s, %.2f GFLOP/s\n", b->runs,
            b->wall_ms, b->wall_min, b->wall_max, (double)b->batch * 1e3 / b->wall_ms, gflops(b->flops, b->wall_ms));
@@ -293,7 +304,7 @@ static cly_status rows_create(bench *b, cly_graph *g, cly_net *net)
         if (s != CLY_SUCCESS)
             return s;
         if (L->info.type == CLY_LAYER_CONV)
-            L->algo = cly_conv_algo_string(cly_net_layer_algo(net, L->info.name));
+            L->algo = cly_net_layer_algo_text(net, L->info.name);
         /* Training: the backward pass of a layer costs about twice its
          * forward (data and weight gradients). An estimate, see the docs. */
         L->flops = (double)L->info.flops * (b->train ? 3.0 : 1.0);

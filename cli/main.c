@@ -40,6 +40,10 @@ static void usage(FILE *f)
                "  export FILE|NAME|MODEL -o OUT.onnx [--seed N] [--device SEL]\n"
                "                            an ONNX model (opset 13) of a model file's trained net,\n"
                "                            or of a net file or name with seeded weights\n"
+               "  tune NET...|--set default [--device SEL] [--budget SECONDS] [--batch N] [--runs N]\n"
+               "                            measure convolution configurations for the nets' shapes\n"
+               "                            on the device; the fastest go to its tuning file, which\n"
+               "                            auto then uses (docs/tuning.md)\n"
                "  version                   print the library version\n"
                "\n"
                "ONNX files (MODEL.onnx) work wherever a net or model does; with --fold-bn\n"
@@ -97,6 +101,8 @@ int main(int argc, char **argv)
         return cmd_classify(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "tune") == 0)
+        return cmd_tune(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;

@@ -636,6 +636,11 @@ typedef struct cly_net_memory {
 CLY_API cly_status cly_net_memory_get(const cly_net *net, cly_net_memory *out);
 /* The conv algorithm a layer runs; CLY_CONV_AUTO for non-conv layers. */
 CLY_API cly_conv_algo cly_net_layer_algo(const cly_net *net, const char *layer);
+/* The same as text for tables: the algorithm's name ("direct"), or, where
+ * the layer runs what the tuning file chose for its shape, the
+ * configuration and "(tuned)" ("direct 16x6x4 wg8 (tuned)"). Valid while
+ * the net lives; "-" for non-conv layers and unknown names. */
+CLY_API const char *cly_net_layer_algo_text(const cly_net *net, const char *layer);
 /* The graph summary with the chosen algorithms, then the memory plan. */
 CLY_API cly_status cly_net_print_summary(const cly_net *net, FILE *f);
 
@@ -1177,6 +1182,60 @@ CLY_API cly_status cly_op_sgd_step(cly_context *ctx, cly_tensor *w, const cly_te
 CLY_API cly_status cly_op_adam_step(cly_context *ctx, cly_tensor *w, const cly_tensor *g, cly_tensor *m,
                                     cly_tensor *v, double lr, double beta1, double beta2, double epsilon, int64_t t,
                                     double weight_decay);
+
+/* ------------------------------------------------------------ autotuning
+ *
+ * `clayer tune` measures convolution configurations (algorithm, and for the
+ * direct kernel vector width, register tile and work-group size) for each
+ * shape on the context's device and stores the fastest in a tuning file
+ * next to the binary cache (docs/tuning.md): DIR/tuning-<hash>.txt, the hash
+ * of library version, platform, device name and driver version. A context
+ * reads its device's file when it is created; CLY_CONV_AUTO then runs the
+ * tuned configuration of a shape that has one, the built-in table's
+ * otherwise. $CLAYER_TUNING=off ignores the file (reproducible runs); a
+ * corrupt or foreign file is ignored with a warning. */
+
+typedef struct cly_tune_options {
+    double budget_s; /* seconds for one shape, kernel builds included (0: 10); the search stops when spent */
+    int runs;        /* device-timed runs per candidate, the median counts (0: 5) */
+} cly_tune_options;
+
+typedef struct cly_tune_result {
+    char key[128];            /* the shape's key in the tuning file */
+    char config[64];          /* the winner, "direct 16x6x4 wg8" or "im2col" */
+    char default_config[64];  /* what the built-in table runs */
+    double ms, default_ms;    /* their median device times */
+    int candidates;           /* configurations timed */
+    int rejected;             /* discarded: output differs from the default's, or failed to build or run */
+    double seconds;           /* spent on this shape */
+    bool already;             /* tuned earlier on this context: nothing measured, the earlier result */
+} cly_tune_result;
+
+/* Search the fastest configuration for a convolution of `params` on inputs
+ * of shape `input` (N x C x H x W: the batch counts) on ctx's device, and
+ * keep it in the context (used by nets compiled afterwards; saved by
+ * cly_tuning_save). Every candidate's output is checked against the
+ * default's on integer-valued data; a differing one is discarded. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (bad params or shape), CLY_ERROR_UNSUPPORTED
+ * (no algorithm runs the shape), CLY_ERROR_OPENCL, CLY_ERROR_BUILD_FAILED
+ * and CLY_ERROR_TOO_LARGE from the default configuration. */
+CLY_API cly_status cly_tune_conv(cly_context *ctx, cly_shape input, const cly_conv_params *params,
+                                 const cly_tune_options *options, cly_tune_result *out);
+
+/* Write the context's tuned entries (those read from its file, and those
+ * cly_tune_conv found, which replace them) to the tuning file, atomically
+ * (temp file and rename). CLY_ERROR_UNSUPPORTED when there is no file
+ * (binary cache or tuning off), CLY_ERROR_IO. */
+CLY_API cly_status cly_tuning_save(cly_context *ctx);
+
+/* The context's tuning file path, or "" when it has none (read at creation;
+ * the file need not exist). */
+CLY_API const char *cly_context_tuning_path(const cly_context *ctx);
+
+/* A CONV layer's input shape and parameters (defaults applied), for tools
+ * that collect a graph's convolutions. Requires a successful
+ * cly_graph_infer; CLY_ERROR_INVALID_ARGUMENT for another layer type. */
+CLY_API cly_status cly_graph_layer_conv(const cly_graph *g, size_t index, cly_shape *input, cly_conv_params *params);
 
 #ifdef __cplusplus
 }

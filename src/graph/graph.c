@@ -334,3 +334,20 @@ cly_status cly_graph_layer_info(const cly_graph *g, size_t index, cly_layer_info
     };
     return CLY_SUCCESS;
 }
+
+cly_status cly_graph_layer_conv(const cly_graph *g, size_t index, cly_shape *input, cly_conv_params *params)
+{
+    cly_layer_info info;
+    cly_status s = cly_graph_layer_info(g, index, &info);
+    if (s != CLY_SUCCESS)
+        return s;
+    if (!input || !params)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_layer_conv: input and params must not be NULL");
+    const cly_node *n = &g->nodes[g->order[index]];
+    if (n->layer.type != CLY_LAYER_CONV)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_layer_conv: layer %zu (%s) is a %s, not a conv",
+                        index, n->name, cly_layer_type_string(n->layer.type));
+    *input = g->nodes[n->input_ids[0]].out;
+    *params = n->layer.p.conv;
+    return CLY_SUCCESS;
+}

@@ -39,6 +39,8 @@ typedef struct cly_node {
                             its output is not counted in the activation total */
     int line;            /* net-file line, 0 when added through the C API */
     const char *algo;    /* static name of the algorithm the executor chose; NULL prints "-" */
+    char algo_text[64];  /* "" or, for a layer running a tuned configuration, that configuration
+                            ("direct 16x6x4 wg8 (tuned)"): what tables print instead of algo */
 } cly_node;
 
 struct cly_graph {

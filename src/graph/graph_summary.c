@@ -52,7 +52,7 @@ static void row_cells(const cly_node *n, char cell[NCOL][CELL])
     cly_group_digits(n->weights, cell[COL_W], CELL);
     cly_group_digits(n->biases, cell[COL_B], CELL);
     cly_group_digits(n->flops, cell[COL_FLOPS], CELL);
-    snprintf(cell[COL_ALGO], CELL, "%s", n->algo ? n->algo : "-");
+    snprintf(cell[COL_ALGO], CELL, "%s", n->algo_text[0] ? n->algo_text : n->algo ? n->algo : "-");
     char *note = cell[COL_NOTE];
     note[0] = '\0';
     const cly_op *op = cly_op_of(l->type);

@@ -10,6 +10,7 @@
  * the shape. */
 #include "kernels/conv_internal.h"
 #include "base/names.h"
+#include "runtime/tuning_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,6 +305,11 @@ cly_conv_algo cly_conv_choose(const cly_context *ctx, const cly_conv_geom *g, cl
     cly_conv_algo env = algo_from_env();
     if (env != CLY_CONV_AUTO && cly_conv_supports(ctx, env, g))
         return env;
+    /* What `clayer tune` measured fastest for this shape on this device,
+     * where it still runs (the file is untrusted). */
+    const cly_tuned_entry *t = cly_conv_tuned(ctx, g);
+    if (t && cly_conv_supports(ctx, t->algo, g))
+        return t->algo;
     return best_scored(ctx, g);
 }
 

@@ -4,6 +4,7 @@
  * KT channels x TY*VW consecutive outputs with VW-wide vector FMAs. A 1x1,
  * stride-1, unpadded convolution skips the copy and reads the input. */
 #include "kernels/conv_internal.h"
+#include "runtime/tuning_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 typedef struct tile {
     int vw, kt, ty;
+    size_t wg;      /* dimension-0 work-group of both kernels */
     bool pack;      /* false: a 1x1/s1/p0 convolution read straight from x */
     int64_t qw, hq; /* output row pitch (>= OW), rows per phase block */
     int64_t mt;     /* tiles of ty*vw outputs per plane */
@@ -45,6 +47,15 @@ typedef struct tile {
  * 8 channels x 1 output. Narrow groups (depthwise) take KT = K/G instead of
  * computing padding channels. The work-group size barely matters on pocl
  * (1 to 32 within noise). */
+static void apply(tile *t, const cly_tuned_entry *e)
+{
+    t->vw = e->vw;
+    t->kt = e->kt;
+    t->ty = e->ty;
+    if (e->wg > 0)
+        t->wg = (size_t)e->wg;
+}
+
 static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
 {
     tile t;
@@ -61,6 +72,12 @@ static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
     } else if (m < (int64_t)t.ty * t.vw) {
         t.ty = (int)((m + t.vw - 1) / t.vw);
     }
+    t.wg = cly_tuning_of(ctx)->conv_group;
+    /* What `clayer tune` measured for this shape replaces the table's tile
+     * (the file's values are range-checked when read). */
+    const cly_tuned_entry *e = cly_conv_tuned(ctx, g);
+    if (e && e->algo == CLY_CONV_DIRECT)
+        apply(&t, e);
     const int64_t kg = g->k / g->groups;
     if (kg < t.kt)
         t.kt = (int)kg;
@@ -76,6 +93,9 @@ static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
         if (ty >= 1 && ty <= 8)
             t.ty = ty;
     }
+    /* The tuner's candidate beats everything: it times exactly that. */
+    if (ctx->trial && ctx->trial->algo == CLY_CONV_DIRECT)
+        apply(&t, ctx->trial);
     const int64_t span = (int64_t)t.ty * t.vw;
     t.ktiles = (kg + t.kt - 1) / t.kt;
     t.pack = !(g->fh == 1 && g->fw == 1 && g->sh == 1 && g->sw == 1 && !g->pt && !g->pb && !g->pl && !g->pr &&
@@ -94,6 +114,13 @@ static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
     t.hq = reach / t.qw + 1;
     t.plane = g->sw * g->sh * t.hq * t.qw;
     return t;
+}
+
+cly_direct_tile cly_conv_direct_tile(const cly_context *ctx, const cly_conv_geom *g, size_t *wg)
+{
+    const tile t = tile_for(ctx, g);
+    *wg = t.wg;
+    return (cly_direct_tile){t.vw, t.kt, t.ty};
 }
 
 int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geom *g)
@@ -126,7 +153,7 @@ cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly
         return s;
     const int64_t per_sample = t.pack ? cly_conv_direct_sample_floats(ctx, g) : 0;
     const int64_t chunk = t.pack ? cly_conv_chunk(ctx, per_sample, g->n) : g->n;
-    const size_t local[3] = {cly_tuning_of(ctx)->conv_group, 1, 1};
+    const size_t local[3] = {t.wg, 1, 1};
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
         cly_buf xs = {x.mem, x.offset + n0 * g->c * g->h * g->w};

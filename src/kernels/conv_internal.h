@@ -51,8 +51,24 @@ int64_t cly_conv_chunk(const cly_context *ctx, int64_t per_sample, int64_t n);
 /* ---- conv_direct.c: tiled direct kernel on a zero-padded, stride-phase
  * split copy of the input */
 int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geom *g);
+/* The tile and work-group the kernel runs g with on ctx (after the tuning
+ * file, $CLAYER_CONV_TILE and the tuner's candidate). */
+cly_direct_tile cly_conv_direct_tile(const cly_context *ctx, const cly_conv_geom *g, size_t *wg);
 cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                    cly_buf y, cly_buf ws);
+
+/* ---- conv_tune.c: the autotuner's shape keys and entries */
+
+#define CLY_CONV_KEY_MAX 128
+/* The tuning-file key of g on ctx: every field that changes the kernels'
+ * work (batch included), "f64:" first on a FLOAT64 context. */
+void cly_conv_tune_key(const cly_context *ctx, const cly_conv_geom *g, char *key, size_t size);
+/* ctx's tuned entry for g, or NULL (no file, no entry). */
+const struct cly_tuned_entry *cly_conv_tuned(const cly_context *ctx, const cly_conv_geom *g);
+/* "direct VWxKTxTY wgN" (what the direct kernel runs g with) or the
+ * algorithm's name. */
+void cly_conv_config_text(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *text,
+                          size_t size);
 
 /* ---- conv_gemm.c: im2col + GEMM, and 1x1 as a plain GEMM */
 int64_t cly_conv_im2col_sample_floats(const cly_conv_geom *g);

@@ -39,6 +39,10 @@ cly_conv_algo cly_conv_choose(const cly_context *ctx, const cly_conv_geom *g, cl
 int64_t cly_conv_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
 cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf x, cly_buf w,
                             cly_buf bias, cly_buf y, cly_buf workspace);
+/* When ctx's tuning file chose `algo` for g: its configuration and
+ * " (tuned)" in text ("direct 16x6x4 wg8 (tuned)"), true; else false
+ * (conv_tune.c). */
+bool cly_conv_tuned_text(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *text, size_t size);
 
 /* Locally connected: weights oh x ow x k x c x fh x fw, bias k x oh x ow
  * (groups must be 1). */

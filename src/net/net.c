@@ -297,6 +297,14 @@ cly_conv_algo cly_net_layer_algo(const cly_net *net, const char *layer)
     return node ? net->layers[node - net->graph->nodes].algo : CLY_CONV_AUTO;
 }
 
+const char *cly_net_layer_algo_text(const cly_net *net, const char *layer)
+{
+    const cly_node *node = net ? cly_net_find_node(net->graph, layer) : NULL;
+    if (!node || !node->algo)
+        return "-";
+    return node->algo_text[0] ? node->algo_text : node->algo;
+}
+
 static double mib(int64_t bytes)
 {
     return (double)bytes / (1024.0 * 1024.0);

@@ -208,7 +208,7 @@ cly_cache_result cly_cache_load(const char *dir, const unsigned char key[CLY_CAC
     return CLY_CACHE_HIT;
 }
 
-static int make_dirs(const char *dir)
+int cly_cache_make_dirs(const char *dir)
 {
     char tmp[4096];
     int len = snprintf(tmp, sizeof tmp, "%s", dir);
@@ -236,7 +236,7 @@ cly_status cly_cache_store(const char *dir, const unsigned char key[CLY_CACHE_KE
     cly_cache_entry_path(dir, key, path, sizeof path);
     if (size == 0 || (uint64_t)size > MAX_PAYLOAD)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "binary cache: payload of %zu bytes", size);
-    if (make_dirs(dir) != 0)
+    if (cly_cache_make_dirs(dir) != 0)
         return cly_fail(NULL, CLY_ERROR_IO, "binary cache: cannot create directory %s: %s", dir, strerror(errno));
     if (dir_is_symlink(dir))
         return cly_fail(NULL, CLY_ERROR_IO, "binary cache: %s is a symbolic link; refusing to write there", dir);

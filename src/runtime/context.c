@@ -2,6 +2,7 @@
  * the per-context program cache and error slot (contexts on an application's
  * OpenCL objects: interop.c). */
 #include "runtime/runtime.h"
+#include "runtime/tuning_file.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,7 @@ void cly_context_setup(cly_context *ctx)
     ctx->cache_enabled = cly_cache_dir_from_env(ctx->cache_dir, sizeof ctx->cache_dir);
     if (!ctx->cache_enabled)
         ctx->cache_dir[0] = '\0';
+    cly_tuning_load(ctx);
     cly_log(CLY_LOG_INFO, "device %u:%u %s (%s), binary cache %s", ctx->info.platform_index,
             ctx->info.device_index, ctx->info.name, ctx->info.platform_name,
             ctx->cache_enabled ? ctx->cache_dir : "off");
@@ -112,6 +114,7 @@ void cly_context_destroy(cly_context *ctx)
         clReleaseCommandQueue(ctx->queue);
     }
     cly_programs_release(ctx);
+    cly_tuning_free(ctx);
     if (ctx->cl)
         clReleaseContext(ctx->cl);
     if (ctx->device_retained)

@@ -52,6 +52,12 @@ struct cly_context {
     bool profiling;        /* the queue has CL_QUEUE_PROFILING_ENABLE (cly_net_set_profiling needs it) */
     bool device_retained;  /* cly_cl_context_create retained the device: destroy releases it */
     bool build_only;       /* a plan's creation: launches build and bind their kernels, enqueue nothing */
+    /* The tuning file (runtime/tuning_file.h): its path ("" when off) and
+     * entries (NULL: none), and the candidate the tuner is timing (NULL
+     * outside cly_tune_conv), which conv_direct.c uses before anything. */
+    char tuning_path[4200];
+    struct cly_tuned_table *tuned;
+    const struct cly_tuned_entry *trial;
 };
 
 /* The per-device work-item limits and the binary cache directory, filled in
@@ -129,6 +135,9 @@ cly_cache_result cly_cache_load(const char *dir, const unsigned char key[CLY_CAC
  * reported, never fatal to the caller. */
 cly_status cly_cache_store(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE],
                            const unsigned char *payload, size_t size);
+/* Create `dir` and its parents, mode 0700; 0, or -1 with errno (the
+ * tuning file shares the directory). */
+int cly_cache_make_dirs(const char *dir);
 /* Path of the entry for `key` (for tests and diagnostics). */
 void cly_cache_entry_path(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE], char *path, size_t size);
 
