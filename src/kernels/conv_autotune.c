@@ -268,8 +268,10 @@ static cly_status descend(search *s, cly_tuned_entry *best)
         {&cur.ty, {1, 2, 3, 4, 5, 6}, 6},
         {&cur.wg, {1, 4, 8, 16, 64}, 5},
     };
-    if (!cpu)
+    if (!cpu) { /* the GPU-shaped widths, groups of whole warps and wavefronts */
+        axes[0] = (axis){&cur.vw, {1, 2, 4}, 3};
         axes[3] = (axis){&cur.wg, {32, 64, 128, 256}, 4};
+    }
     for (int pass = 0; pass < 3 && !spent(s); pass++) {
         bool changed = false;
         for (int a = 0; a < 4 && !spent(s); a++) {

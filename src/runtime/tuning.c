@@ -29,30 +29,85 @@
  *   another: contiguous slices stream; GPUs stride (coalesced).
  * fc_gemm_nt_batch: on pocl gemm_nt beats CLBlast's SGEMM at every batch
  *   (AlexNet's fc6: 128 -> 8.3 ms at batch 1, 464 -> 33 ms at 16); on GPUs,
- *   where CLBlast is tuned, it keeps batches above 16 (unmeasured). */
+ *   where CLBlast is tuned, it keeps batches above 16 (unmeasured).
+ *
+ * GPU rows by vendor and local memory. UNMEASURED: no GPU was available
+ * where they were written; they are starting points for `clayer tune`,
+ * shaped like GPU kernels rather than CPU ones: VW 1-4 (scalars or short
+ * vectors: work-items fill the SIMD lanes and neighbours read neighbouring
+ * outputs, so loads coalesce), register tiles of at most 16 accumulators
+ * (occupancy), work-groups a multiple of the SIMD width: 32-lane warps on
+ * NVIDIA (128), 64-lane wavefronts on AMD (64; 256 where the LDS holds
+ * 64 KiB), 8-32 lane EUs on Intel (64). Under 32 KiB of local memory (old
+ * or embedded GPUs) halves the batch-norm reduction group, whose tree
+ * lives there. Any other GPU (oclgrind, which the tests run as a GPU,
+ * included) takes the plain GPU row, as before. */
 #include "runtime/tuning.h"
 
-#define DIRECT_TILES {{1, 8, 1}, {2, 4, 3}, {4, 4, 3}, {8, 4, 3}, {16, 6, 4}}
+#include <string.h>
+#include <strings.h>
 
+#define DIRECT_TILES {{1, 8, 1}, {2, 4, 3}, {4, 4, 3}, {8, 4, 3}, {16, 6, 4}}
+#define GPU_TILES {{1, 8, 2}, {2, 4, 2}, {4, 4, 1}, {8, 2, 1}, {16, 1, 1}}
+#define KIB ((uint64_t)1 << 10)
+
+/* Match first (type, vendor, its other spelling, local memory from-to),
+ * then the values in tuning.h's order. */
 static const cly_tuning rows[] = {
-    {"default", 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16},
-    {"CPU", 64, 8, 4096, DIRECT_TILES, 8, 4, 4, 4, true, 256, true, INT64_MAX},
-    {"GPU", 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16},
-    {"accelerator", 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16},
+    {"default", CLY_DEVICE_OTHER, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16},
+    {"CPU", CLY_DEVICE_CPU, NULL, NULL, 0, 0, 16, 64, 8, 4096, DIRECT_TILES, 8, 4, 4, 4, true, 256, true, INT64_MAX},
+    {"NVIDIA GPU", CLY_DEVICE_GPU, "nvidia", NULL, 32 * KIB, 0, 4, 128, 128, 1, GPU_TILES, 8, 4, 4, 4, false, 256,
+     false, 16},
+    {"AMD GPU, 64 KiB LDS", CLY_DEVICE_GPU, "advanced micro devices", "amd", 64 * KIB, 0, 4, 64, 256, 1, GPU_TILES, 8,
+     4, 4, 4, false, 256, false, 16},
+    {"AMD GPU", CLY_DEVICE_GPU, "advanced micro devices", "amd", 32 * KIB, 0, 4, 64, 64, 1, GPU_TILES, 8, 4, 4, 4,
+     false, 256, false, 16},
+    {"Intel GPU", CLY_DEVICE_GPU, "intel", NULL, 32 * KIB, 0, 4, 64, 64, 1, GPU_TILES, 8, 4, 4, 4, false, 256, false,
+     16},
+    {"GPU, under 32 KiB local memory", CLY_DEVICE_GPU, NULL, NULL, 0, 32 * KIB - 1, 4, 64, 64, 1, GPU_TILES, 8, 4, 4,
+     4, false, 128, false, 16},
+    {"GPU", CLY_DEVICE_GPU, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16},
+    {"accelerator", CLY_DEVICE_ACCELERATOR, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256,
+     false, 16},
 };
+
+/* Case-insensitive substring test. */
+static bool contains(const char *hay, const char *needle)
+{
+    const size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static bool vendor_is(const cly_device_info *info, const char *v)
+{
+    return v && (contains(info->vendor, v) || contains(info->platform_name, v));
+}
+
+static bool matches(const cly_tuning *r, const cly_device_info *info)
+{
+    if (r->type != info->type)
+        return false;
+    if (r->vendor && !vendor_is(info, r->vendor) && !vendor_is(info, r->vendor_alt))
+        return false;
+    return info->local_mem_bytes >= r->min_local_bytes &&
+           (r->max_local_bytes == 0 || info->local_mem_bytes <= r->max_local_bytes);
+}
+
+const cly_tuning *cly_tuning_for(const cly_device_info *info)
+{
+    /* rows[0] is the default: what no other row matches. */
+    for (size_t i = 1; i < sizeof rows / sizeof rows[0]; i++)
+        if (matches(&rows[i], info))
+            return &rows[i];
+    return &rows[0];
+}
 
 const cly_tuning *cly_tuning_of(const cly_context *ctx)
 {
-    switch (ctx->info.type) {
-    case CLY_DEVICE_CPU:
-        return &rows[1];
-    case CLY_DEVICE_GPU:
-        return &rows[2];
-    case CLY_DEVICE_ACCELERATOR:
-        return &rows[3];
-    default:
-        return &rows[0];
-    }
+    return cly_tuning_for(&ctx->info);
 }
 
 int cly_tuning_vector_width(const cly_context *ctx, int lo)
@@ -71,8 +126,10 @@ const char *cly_tuning_bn_options(const cly_context *ctx)
 
 cly_direct_tile cly_tuning_direct_tile(const cly_context *ctx)
 {
-    const int vw = cly_tuning_vector_width(ctx, 1);
     const cly_tuning *t = cly_tuning_of(ctx);
+    int vw = cly_tuning_vector_width(ctx, 1);
+    while (vw > t->direct_vw_max)
+        vw /= 2;
     for (size_t i = 0; i < sizeof t->direct / sizeof t->direct[0]; i++)
         if (t->direct[i].vw == vw)
             return t->direct[i];

@@ -1,7 +1,9 @@
 /* The tuning table: every work-group size and -D value the host passes to
- * the kernels, one row per device type (CPU, GPU, accelerator) and a
- * default row for any other, so that the -D string and the launch read the
- * same number. tuning.c holds the rows and why each value is what it is;
+ * the kernels, one row per device class (CPUs; GPUs by vendor and local
+ * memory; accelerators) and a default row for any other, so that the -D
+ * string and the launch read the same number. tuning.c holds the rows and
+ * why each value is what it is; `clayer tune` measures per convolution
+ * shape what the rows only guess (tuning_file.h, docs/tuning.md);
  * the `#ifndef X / #define X` defaults in the cl/ sources equal the default row
  * (conv_direct.cl and gemm_nt.cl: its widest-vector entry, VW = 16). */
 #ifndef CLY_TUNING_H
@@ -17,7 +19,14 @@ typedef struct cly_direct_tile {
 } cly_direct_tile;
 
 typedef struct cly_tuning {
-    const char *name;         /* the device type the row is for */
+    const char *name;         /* the device class the row is for */
+    /* Which devices take the row (the first match in table order): */
+    cly_device_type type;     /* CLY_DEVICE_OTHER: any type (the default row) */
+    const char *vendor;       /* a substring of the vendor or platform name (case-insensitive), NULL: any */
+    const char *vendor_alt;   /* another spelling of it ("amd" for "Advanced Micro Devices"), NULL: none */
+    uint64_t min_local_bytes; /* at least this much local memory */
+    uint64_t max_local_bytes; /* and at most this much (0: no limit) */
+    int direct_vw_max;        /* conv_direct's VW: the preferred width, at most this */
     size_t group_1d;          /* work-group of 1-D and plane launches (cly_launch_1d, cly_launch_planes) */
     size_t conv_group;        /* dimension-0 group of the kernels that loop inside a work-item:
                                  conv_pack, conv_direct, im2col, bias_act, conv_local, bias_grad */
@@ -32,8 +41,11 @@ typedef struct cly_tuning {
     int64_t fc_gemm_nt_batch; /* fully connected: gemm_nt up to this batch, CLBlast above */
 } cly_tuning;
 
-/* The row for ctx's device type; never NULL. */
+/* The row for ctx's device (CPUs by type, GPUs by vendor and local memory,
+ * tuning.c); never NULL. */
 const cly_tuning *cly_tuning_of(const cly_context *ctx);
+/* The same for a device description (tests, and tools that print it). */
+const cly_tuning *cly_tuning_for(const cly_device_info *info);
 
 /* The widest power-of-two vector width <= the device's preferred float
  * width, clamped to [lo, 16]. */

@@ -321,6 +321,41 @@ START_TEST(test_tune_conv_short)
 }
 END_TEST
 
+/* The built-in rows: CPUs by type, GPUs by vendor and local memory. */
+START_TEST(test_builtin_rows)
+{
+    static const struct {
+        cly_device_type type;
+        const char *vendor, *platform;
+        uint64_t local_kib;
+        const char *row;
+    } cases[] = {
+        {CLY_DEVICE_CPU, "AuthenticAMD", "Portable Computing Language", 256, "CPU"},
+        {CLY_DEVICE_GPU, "NVIDIA Corporation", "NVIDIA CUDA", 48, "NVIDIA GPU"},
+        {CLY_DEVICE_GPU, "Advanced Micro Devices, Inc.", "AMD Accelerated Parallel Processing", 64,
+         "AMD GPU, 64 KiB LDS"},
+        {CLY_DEVICE_GPU, "AMD", "rusticl", 32, "AMD GPU"},
+        {CLY_DEVICE_GPU, "Intel(R) Corporation", "Intel(R) OpenCL Graphics", 64, "Intel GPU"},
+        {CLY_DEVICE_GPU, "ARM", "ARM Platform", 16, "GPU, under 32 KiB local memory"},
+        {CLY_DEVICE_GPU, "University of Bristol", "Oclgrind", 32, "GPU"},
+        {CLY_DEVICE_ACCELERATOR, "Xilinx", "Xilinx", 64, "accelerator"},
+        {CLY_DEVICE_CUSTOM, "x", "y", 0, "default"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cly_device_info d = fake_device();
+        d.type = cases[i].type;
+        snprintf(d.vendor, sizeof d.vendor, "%s", cases[i].vendor);
+        snprintf(d.platform_name, sizeof d.platform_name, "%s", cases[i].platform);
+        d.local_mem_bytes = cases[i].local_kib << 10;
+        const cly_tuning *t = cly_tuning_for(&d);
+        ck_assert_str_eq(t->name, cases[i].row);
+        /* GPU-shaped rows run VW 1-4. */
+        if (d.type == CLY_DEVICE_GPU && strcmp(t->name, "GPU") != 0)
+            ck_assert_int_le(t->direct_vw_max, 4);
+    }
+}
+END_TEST
+
 int main(void)
 {
     bool device = cly_test_device_available();
@@ -331,6 +366,7 @@ int main(void)
     tcase_add_test(tc, test_parse_valid);
     tcase_add_test(tc, test_parse_bad_lines);
     tcase_add_test(tc, test_parse_foreign);
+    tcase_add_test(tc, test_builtin_rows);
     suite_add_tcase(s, tc);
     if (device) {
         tc = tcase_create("device");
