@@ -291,5 +291,43 @@ run export_missing "$clayer" export "$work/missing.net" -o "$work/missing.onnx"
 [ $rc -eq 1 ] && grep -q "missing.net" "$work/export_missing.err" && [ ! -e "$work/missing.onnx" ] ||
     fail "clayer export of a missing file: rc $rc, $(cat "$work/export_missing.err")"
 
+# clayer tune: a tiny net in seconds into a tuning file of its own cache
+# directory (the test env turns tuning off; this turns it on), written
+# atomically; summary --compile and bench then say "(tuned)", and do not with
+# CLAYER_TUNING=off; a corrupt file is ignored with a warning; usage errors.
+cat >"$work/tune.net" <<'NET'
+input data c=8 h=12 w=12
+conv a < data filters=8 size=3 pad=1 relu
+conv b < a filters=8 size=3 pad=1
+conv c < b filters=4 size=1
+NET
+tunedir="$work/tunecache"
+run tune env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=on "$clayer" tune "$work/tune.net" --budget 4 --runs 3
+[ $rc -eq 0 ] || fail "clayer tune exited $rc: $(cat "$work/tune.err")"
+grep -q "^tuning 2 convolution shapes" "$work/tune.out" || fail "clayer tune: not 2 distinct shapes: $(cat "$work/tune.out")"
+tfile=$(sed -n 's/^tuning file: //p' "$work/tune.out")
+[ -n "$tfile" ] && [ -f "$tfile" ] && grep -q "^clayer-tuning 1$" "$tfile" || fail "clayer tune wrote no tuning file ($tfile)"
+[ "$(dirname "$tfile")" = "$tunedir" ] || fail "the tuning file $tfile is not in the cache directory $tunedir"
+[ -z "$(find "$tunedir" -name '*.tmp*')" ] || fail "clayer tune left a temp file"
+[ "$(grep -c '^mb1g1ic' "$tfile")" -eq 2 ] || fail "the tuning file has not 2 entries: $(cat "$tfile")"
+run tune_summary env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=on "$clayer" summary "$work/tune.net" --compile
+[ $rc -eq 0 ] && grep -q "^a .*(tuned)" "$work/tune_summary.out" ||
+    fail "clayer summary --compile shows no tuned layer: $(cat "$work/tune_summary.out" "$work/tune_summary.err")"
+run tune_bench env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=on "$clayer" bench "$work/tune.net" --runs 2 --warmup 1
+[ $rc -eq 0 ] && grep -q "^b .*(tuned)" "$work/tune_bench.out" ||
+    fail "clayer bench shows no tuned layer: $(cat "$work/tune_bench.out" "$work/tune_bench.err")"
+run tune_off env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=off "$clayer" summary "$work/tune.net" --compile
+[ $rc -eq 0 ] && ! grep -q "(tuned)" "$work/tune_off.out" || fail "CLAYER_TUNING=off still uses the tuning file"
+printf 'clayer-tuning 1\nlibrary 0.0.0\n' >"$tfile"
+run tune_corrupt env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=on "$clayer" summary "$work/tune.net" --compile
+[ $rc -eq 0 ] && grep -q "tuning file .*ignored" "$work/tune_corrupt.err" && ! grep -q "(tuned)" "$work/tune_corrupt.out" ||
+    fail "a foreign tuning file: rc $rc, $(cat "$work/tune_corrupt.err")"
+run tune_noargs "$clayer" tune
+[ $rc -eq 2 ] || fail "clayer tune without nets exited $rc, want 2"
+run tune_badset "$clayer" tune --set nosuchset
+[ $rc -eq 2 ] || fail "clayer tune --set nosuchset exited $rc, want 2"
+run tune_off_cmd env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=off "$clayer" tune "$work/tune.net" --budget 1
+[ $rc -eq 1 ] && grep -q "no tuning file" "$work/tune_off_cmd.err" || fail "clayer tune with tuning off: rc $rc"
+
 [ $failures -eq 0 ] || exit 1
 echo "cli: all checks passed"
