@@ -12,7 +12,7 @@
 
 static const char bench_usage[] =
     "usage: clayer bench NAME|FILE [--device SEL] [--batch N] [--mode infer|train] [--runs N]\n"
-    "                    [--warmup N] [--json FILE]\n";
+    "                    [--warmup N] [--json FILE] [--compare-builtin]\n";
 
 typedef struct layer_row {
     cly_layer_info info;
@@ -153,6 +153,58 @@ static cly_status measure(cly_context *ctx, cly_net *net, bench *b, const int32_
     }
     free(sum);
     return cly_net_memory_get(net, &b->mem);
+}
+
+/* --compare-builtin: the same net on a second context that ignores the
+ * tuning file, timed in turns with the first (device time of whole passes,
+ * medians), so that the ratio of tuned to built-in comes from one run. */
+static int compare_builtin(cly_context *ctx, cly_net *net, const char *path, const char *selector, const bench *b,
+                           const int32_t *labels)
+{
+    cly_context *ctx2 = NULL;
+    cly_graph *g2 = NULL;
+    cly_net *net2 = NULL;
+    char weights[64];
+    int rc = 0;
+    const cly_net_options opt = {.batch = b->batch, .mode = b->train ? CLY_MODE_TRAINING : CLY_MODE_INFERENCE};
+    const cly_train_params tp = {.optimizer = CLY_OPTIMIZER_SGD, .learning_rate = 1e-6, .momentum = 0.9};
+    double *t[2] = {calloc((size_t)b->runs, sizeof(double)), calloc((size_t)b->runs, sizeof(double))};
+    cly_status s = cly_context_create_ex(&(cly_context_options){.selector = selector, .no_tuning_file = true}, &ctx2);
+    if (s != CLY_SUCCESS || !t[0] || !t[1]) {
+        rc = cli_fail("bench", s != CLY_SUCCESS ? s : CLY_ERROR_OUT_OF_HOST_MEMORY, NULL);
+        goto done;
+    }
+    if ((rc = cli_open_net("bench", ctx2, path, &opt, 1, &g2, &net2, weights, sizeof weights)))
+        goto done;
+    if ((b->train && (s = cly_net_set_training(net2, &tp))) || (s = cli_fill_inputs(net2, g2, 1)) ||
+        (s = cly_net_set_profiling(net2, true))) {
+        rc = cli_fail("bench", s, ctx2);
+        goto done;
+    }
+    cly_context *c[2] = {ctx, ctx2};
+    cly_net *n[2] = {net, net2};
+    for (long long r = -b->warmup; r < b->runs && s == CLY_SUCCESS; r++)
+        for (int i = 0; i < 2 && s == CLY_SUCCESS; i++) {
+            cly_pass_timing pass;
+            if ((s = step(c[i], n[i], b->train, labels, b->batch)) == CLY_SUCCESS &&
+                (s = cly_net_pass_timing(n[i], &pass)) == CLY_SUCCESS && r >= 0)
+                t[i][r] = pass.total_ms;
+        }
+    if (s != CLY_SUCCESS) {
+        rc = cli_fail("bench", s, ctx2);
+        goto done;
+    }
+    const double tuned = median_of(t[0], b->runs), builtin = median_of(t[1], b->runs);
+    printf("built-in table (tuning file ignored), in turns with the above: device time %.3f ms per batch, tuned %.3f "
+           "ms: tuned/built-in time %.3f, speed-up %.2fx\n",
+           builtin, tuned, tuned / builtin, builtin / tuned);
+done:
+    free(t[0]);
+    free(t[1]);
+    cly_net_destroy(net2);
+    cly_context_destroy(ctx2);
+    cly_graph_destroy(g2);
+    return rc;
 }
 
 static int64_t peak_bytes(const cly_net_memory *m)
@@ -332,6 +384,7 @@ static void rows_free(bench *b)
 int cmd_bench(int argc, char **argv)
 {
     const char *path = NULL, *selector = NULL, *json = NULL;
+    bool builtin = false;
     bench b = {.batch = 1, .runs = 10, .warmup = 2};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -346,6 +399,8 @@ int cmd_bench(int argc, char **argv)
             ok = cli_parse_int("bench", a, argv[++i], 1, 1000, &b.warmup);
         else if (strcmp(a, "--json") == 0 && i + 1 < argc)
             json = argv[++i];
+        else if (strcmp(a, "--compare-builtin") == 0)
+            builtin = true;
         else if (strcmp(a, "--mode") == 0 && i + 1 < argc) {
             const char *m = argv[++i];
             ok = strcmp(m, "infer") == 0 || strcmp(m, "train") == 0;
@@ -420,6 +475,8 @@ int cmd_bench(int argc, char **argv)
         print_table(&b);
     if (json)
         rc = write_json(&b, json);
+    if (!rc && builtin)
+        rc = compare_builtin(ctx, net, path, selector, &b, labels);
 done:
     rows_free(&b);
     free(labels);

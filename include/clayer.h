@@ -188,6 +188,7 @@ typedef enum cly_precision {
 typedef struct cly_context_options {
     const char *selector;    /* as cly_context_create's */
     cly_precision precision;
+    bool no_tuning_file;     /* ignore the device's tuning file (as $CLAYER_TUNING=off): the built-in table */
 } cly_context_options;
 
 /* cly_context_create with options (NULL: the defaults). On a FLOAT64

@@ -145,7 +145,8 @@ cly_status cly_graph_print_summary(const cly_graph *g, FILE *f)
     fprintf(f, "FLOPs are 2 x multiply-adds for conv, local and fc; approximate elsewhere: 1 per output value\n"
                "(relu, softmax, dropout, batchnorm), 1 per window element per output (pool, lrn), 1 per input\n"
                "value (gap), inputs - 1 per output value (add), none for input and concat. Values are float32:\n"
-               "4 bytes, MiB = 1024^2 bytes. algo: the convolution algorithm chosen when the net is compiled.\n");
+               "4 bytes, MiB = 1024^2 bytes. algo: the convolution algorithm chosen when the net is compiled\n"
+               "(\"(tuned)\": what clayer tune measured fastest for the shape, docs/tuning.md).\n");
     if (g->bn_running > 0)
         fprintf(f, "batchnorm: scale and shift are counted as biases (2 per channel); the running mean and\n"
                    "variance, %s values, are buffers, not parameters, and are not in the totals.\n",

@@ -5,11 +5,14 @@
  * default parameters, then a coordinate descent over the direct kernel's
  * VW, KT, TY and work-group size from the better of the built-in tile and
  * the current best: one parameter at a time over its values, the others
- * held, until a pass changes nothing or the budget is spent. Candidates
+ * held, then the diagonal neighbours in KT x TY, until a pass changes
+ * nothing (at most 4 passes) or the budget is spent. Candidates
  * whose register tile cannot fit the vector registers, that compute more
  * outputs or channels than the shape has, or that were timed already are
  * skipped unmeasured. A challenger must beat the best by 3% (the noise of
- * these machines) to replace it, so ties keep the built-in choice. */
+ * these machines) to replace it, so ties keep the built-in choice; the
+ * final winner is timed again against the default in three alternating
+ * rounds and kept only if it still wins by that margin (confirm). */
 #include "kernels/conv_internal.h"
 #include "runtime/tuning_file.h"
 
@@ -272,7 +275,7 @@ static cly_status descend(search *s, cly_tuned_entry *best)
         axes[0] = (axis){&cur.vw, {1, 2, 4}, 3};
         axes[3] = (axis){&cur.wg, {32, 64, 128, 256}, 4};
     }
-    for (int pass = 0; pass < 3 && !spent(s); pass++) {
+    for (int pass = 0; pass < 4 && !spent(s); pass++) {
         bool changed = false;
         for (int a = 0; a < 4 && !spent(s); a++) {
             const int keep = *axes[a].field;
@@ -297,6 +300,25 @@ static cly_status descend(search *s, cly_tuned_entry *best)
             cur = *best;
             changed |= winner != keep;
         }
+        /* Converged along each axis: the four diagonal neighbours in
+         * KT x TY (more channels and fewer vectors, ...), which one axis
+         * at a time cannot reach past a worse point; any win descends again. */
+        static const int dk[4] = {1, -1, 1, -1}, dt[4] = {-1, 1, 1, -1};
+        for (int i = 0; i < 4 && !changed && !spent(s); i++) {
+            cur = *best;
+            cur.kt += dk[i];
+            cur.ty += dt[i];
+            if (cur.kt < 1 || cur.ty < 1 || !direct_plausible(ctx, s->g, &cur))
+                continue;
+            cly_status st = measure(s, &cur, false);
+            if (st != CLY_SUCCESS)
+                return st;
+            if (cur.ms >= 0 && cur.ms < MARGIN * best->ms) {
+                *best = cur;
+                changed = true;
+            }
+        }
+        cur = *best;
         if (!changed)
             break;
     }

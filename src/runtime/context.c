@@ -84,6 +84,7 @@ cly_status cly_context_create_ex(const cly_context_options *options, cly_context
         return s;
     }
     ctx->profiling = true;
+    ctx->tuning_off = o.no_tuning_file;
     cly_context_setup(ctx);
     *out = ctx;
     return CLY_SUCCESS;

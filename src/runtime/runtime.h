@@ -55,6 +55,7 @@ struct cly_context {
     /* The tuning file (runtime/tuning_file.h): its path ("" when off) and
      * entries (NULL: none), and the candidate the tuner is timing (NULL
      * outside cly_tune_conv), which conv_direct.c uses before anything. */
+    bool tuning_off;       /* cly_context_options.no_tuning_file */
     char tuning_path[4200];
     struct cly_tuned_table *tuned;
     const struct cly_tuned_entry *trial;

@@ -250,7 +250,7 @@ char *cly_tuning_format(const cly_device_info *info, const struct cly_tuned_tabl
 void cly_tuning_load(cly_context *ctx)
 {
     ctx->tuning_path[0] = '\0';
-    if (!ctx->cache_enabled || !cly_tuning_file_enabled())
+    if (!ctx->cache_enabled || ctx->tuning_off || !cly_tuning_file_enabled())
         return;
     cly_tuning_file_path(&ctx->info, ctx->cache_dir, ctx->tuning_path, sizeof ctx->tuning_path);
     ctx->tuned = calloc(1, sizeof *ctx->tuned);
