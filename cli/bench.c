@@ -17,6 +17,7 @@ static const char bench_usage[] =
 typedef struct layer_row {
     cly_layer_info info;
     const char *algo;    /* NULL: no algorithm choice */
+    const char *tuned;   /* the tuned configuration it runs ("direct 16x6x2 wg8 (tuned)"), else NULL */
     double flops;        /* per batch: forward, or forward + backward estimate in training */
     double *fwd, *bwd;   /* per run */
     double median_ms, forward_ms, backward_ms;
@@ -222,8 +223,8 @@ static int algo_width(const bench *b)
 {
     size_t w = 8;
     for (size_t i = 0; i < b->n; i++)
-        if (b->rows[i].algo && strlen(b->rows[i].algo) > w)
-            w = strlen(b->rows[i].algo);
+        if (b->rows[i].tuned && strlen(b->rows[i].tuned) > w)
+            w = strlen(b->rows[i].tuned);
     return (int)w;
 }
 
@@ -247,7 +248,7 @@ static void print_table(const bench *b)
     for (size_t i = 0; i < b->n; i++) {
         const layer_row *L = &b->rows[i];
         printf("%-20s %-9s %-*s %10.3f", L->info.name, cly_layer_type_string(L->info.type), algo_width(b),
-               L->algo ? L->algo : "-", L->median_ms);
+               L->tuned ? L->tuned : L->algo ? L->algo : "-", L->median_ms);
         if (b->train)
             printf(" %10.3f %10.3f", L->forward_ms, L->backward_ms);
         double g = gflops(L->flops, L->median_ms);
@@ -307,6 +308,11 @@ static int write_json(const bench *b, const char *path)
             json_string(f, L->algo);
         else
             fputs("null", f);
+        fputs(", \"tuned\": ", f);
+        if (L->tuned)
+            json_string(f, L->tuned);
+        else
+            fputs("null", f);
         fprintf(f, ", \"flops\": %.0f, \"median_ms\": ", L->flops);
         json_num(f, L->median_ms);
         json_field(f, ", \"forward_ms\": ", L->forward_ms);
@@ -355,8 +361,11 @@ static cly_status rows_create(bench *b, cly_graph *g, cly_net *net)
         cly_status s = cly_graph_layer_info(g, i, &L->info);
         if (s != CLY_SUCCESS)
             return s;
-        if (L->info.type == CLY_LAYER_CONV)
-            L->algo = cly_net_layer_algo_text(net, L->info.name);
+        if (L->info.type == CLY_LAYER_CONV) {
+            L->algo = cly_conv_algo_string(cly_net_layer_algo(net, L->info.name));
+            const char *text = cly_net_layer_algo_text(net, L->info.name);
+            L->tuned = strcmp(text, L->algo) != 0 ? text : NULL;
+        }
         /* Training: the backward pass of a layer costs about twice its
          * forward (data and weight gradients). An estimate, see the docs. */
         L->flops = (double)L->info.flops * (b->train ? 3.0 : 1.0);

@@ -313,9 +313,16 @@ tfile=$(sed -n 's/^tuning file: //p' "$work/tune.out")
 run tune_summary env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=on "$clayer" summary "$work/tune.net" --compile
 [ $rc -eq 0 ] && grep -q "^a .*(tuned)" "$work/tune_summary.out" ||
     fail "clayer summary --compile shows no tuned layer: $(cat "$work/tune_summary.out" "$work/tune_summary.err")"
-run tune_bench env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=on "$clayer" bench "$work/tune.net" --runs 2 --warmup 1
-[ $rc -eq 0 ] && grep -q "^b .*(tuned)" "$work/tune_bench.out" ||
+run tune_bench env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=on "$clayer" bench "$work/tune.net" --runs 2 --warmup 1 \
+    --json "$work/tune_bench.json" --compare-builtin
+[ $rc -eq 0 ] && grep -q "^b .*(tuned)" "$work/tune_bench.out" && grep -q "^built-in table .*speed-up" "$work/tune_bench.out" ||
     fail "clayer bench shows no tuned layer: $(cat "$work/tune_bench.out" "$work/tune_bench.err")"
+python3 - "$work/tune_bench.json" <<'PY' || fail "clayer bench --json: no tuned configuration for b"
+import json, sys
+layers = {l["name"]: l for l in json.load(open(sys.argv[1]))["layers"]}
+assert layers["b"]["algo"] == "direct" and layers["b"]["tuned"].endswith("(tuned)"), layers["b"]
+assert layers["data"]["tuned"] is None
+PY
 run tune_off env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=off "$clayer" summary "$work/tune.net" --compile
 [ $rc -eq 0 ] && ! grep -q "wg[0-9]* (tuned)" "$work/tune_off.out" || fail "CLAYER_TUNING=off still uses the tuning file"
 printf 'clayer-tuning 1\nlibrary 0.0.0\n' >"$tfile"

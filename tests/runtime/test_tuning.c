@@ -249,12 +249,19 @@ START_TEST(test_tuned_entry_used)
     cly_conv_tune_key(ctx, &g1, e1.key, sizeof e1.key);
     ck_assert_int_eq(cly_tuned_put(ctx, &e), CLY_SUCCESS);
     ck_assert_int_eq(cly_tuned_put(ctx, &e1), CLY_SUCCESS);
+    /* An algorithm that cannot run its shape (an edited file): ignored. */
+    const cly_conv_params p2 = {.filters = 4, .size = {3, 3}, .stride = {2, 2}};
+    const cly_conv_geom g2 = geom_of((cly_shape){1, 3, 9, 9}, &p2);
+    cly_tuned_entry e2 = {.algo = CLY_CONV_GEMM1X1, .ms = 1, .default_ms = 2};
+    cly_conv_tune_key(ctx, &g2, e2.key, sizeof e2.key);
+    ck_assert_int_eq(cly_tuned_put(ctx, &e2), CLY_SUCCESS);
     ck_assert_int_eq(cly_tuning_save(ctx), CLY_SUCCESS);
     cly_context_destroy(ctx);
 
     ctx = cly_test_context(); /* reads the file */
     ck_assert_int_eq(cly_conv_choose(ctx, &g, CLY_CONV_AUTO), CLY_CONV_DIRECT);
     ck_assert_int_eq(cly_conv_choose(ctx, &g1, CLY_CONV_AUTO), CLY_CONV_IM2COL);
+    ck_assert_int_ne(cly_conv_choose(ctx, &g2, CLY_CONV_AUTO), CLY_CONV_GEMM1X1);
     size_t wg;
     cly_direct_tile t = cly_conv_direct_tile(ctx, &g, &wg);
     ck_assert(t.vw == 4 && t.kt == 3 && t.ty == 5 && wg == 2);
