@@ -16,10 +16,12 @@
  *   window that would start past the input and its left padding, the
  *   Caffe/PyTorch rule). Every pad must be smaller than the window, so each
  *   window holds at least one input cell (PyTorch demands pad <= F/2). */
-#include "runtime/launch.h"
+#include "kernels/pool_internal.h"
 #include "base/shape.h"
+#include "runtime/tuning.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* cly_window_out writes "(W - F + 2P)/S + 1 = (7 - 2 + 2*0)/2 + 1 ...", the
@@ -109,6 +111,54 @@ bool cly_pool_geom_make(const cly_pool_params *p, cly_shape in, cly_pool_geom *g
     return true;
 }
 
+bool cly_pool_rows(const cly_context *ctx)
+{
+    if (ctx->precision == CLY_PRECISION_FLOAT64)
+        return false;
+    const char *env = getenv("CLAYER_POOL_ROWS");
+    if (env && (strcmp(env, "0") == 0 || strcmp(env, "1") == 0))
+        return env[0] == '1';
+    return cly_tuning_of(ctx)->pool_rows;
+}
+
+void cly_pool_rows_begin(cly_context *ctx, cly_args *a, const cly_pool_geom *g, const char *kernel)
+{
+    /* $CLAYER_POOL_VW (1 .. 16) replaces the device's width, so that tests
+     * reach the wide variants on oclgrind, which prefers scalars. */
+    const char *env = getenv("CLAYER_POOL_VW");
+    int vw = env ? atoi(env) : 0;
+    if (vw != 1 && vw != 2 && vw != 4 && vw != 8 && vw != 16) {
+        /* No wider than the row's interior (the columns whose windows lie
+         * inside the input), so narrow maps (Fashion-MNIST's 14) still get
+         * vectors. */
+        const int64_t lo = (g->pl + g->sw - 1) / g->sw;
+        const int64_t hi = g->w + g->pl - g->fw < 0 ? lo : (g->w + g->pl - g->fw) / g->sw + 1;
+        const int64_t inside = (hi < g->ow ? hi : g->ow) - lo;
+        vw = cly_tuning_vector_width(ctx, 1);
+        while (vw > 1 && vw > inside)
+            vw /= 2;
+        /* Strides past 2 gather element by element: slower than scalars
+         * (0.3x on GoogLeNet's 5x5/3, pool_bench). */
+        if (g->sw > 2)
+            vw = 1;
+    }
+    const char *swizzle = getenv("CLAYER_POOL_SWIZZLE"); /* "0" for oclgrind */
+    char opts[96];
+    snprintf(opts, sizeof opts, "-DVW=%d -DPS=%lld -DPOOL_SWIZZLE=%d", vw, (long long)g->sw,
+             !(swizzle && strcmp(swizzle, "0") == 0));
+    cly_args_begin(ctx, a, "pool_rows", opts, kernel);
+}
+
+/* pool_max_row, pool_avg_row: a work-item per output row, rows in groups of
+ * conv_group (8 on CPUs: one group runs as one loop on one thread). */
+static cly_status launch_rows(cly_context *ctx, const cly_args *a, const cly_pool_geom *g)
+{
+    const size_t group = cly_tuning_of(ctx)->conv_group;
+    const int64_t global[3] = {1, g->oh, g->n * g->c};
+    const size_t local[3] = {1, (uint64_t)g->oh < group ? (size_t)g->oh : group, 1};
+    return cly_launch(ctx, a, 3, global, local);
+}
+
 cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x, cly_buf y, cly_buf argmax)
 {
     static const char *const names[] = {"pool_max", "pool_avg", "pool_l2"};
@@ -128,8 +178,13 @@ cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x,
     if (!cly_mul_i64(g->n, g->c, &count) || !cly_mul_i64(count, g->oh, &count) ||
         !cly_mul_i64(count, g->ow, &count))
         return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: output count overflows", names[g->kind]);
+    static const char *const row_names[] = {"pool_max_row", "pool_avg_row"};
+    const bool rows = g->kind != CLY_POOL_L2 && cly_pool_rows(ctx);
     cly_args a;
-    cly_args_begin(ctx, &a, "pool", "", names[g->kind]);
+    if (rows)
+        cly_pool_rows_begin(ctx, &a, g, row_names[g->kind]);
+    else
+        cly_args_begin(ctx, &a, "pool", "", names[g->kind]);
     /* flag: want_argmax for max, exclude_pad for avg. An unused buffer
      * argument still needs a valid cl_mem: pass y. */
     const int64_t flag = g->kind == CLY_POOL_MAX ? argmax.mem != NULL : g->kind == CLY_POOL_AVG ? g->exclude_pad : 0;
@@ -138,7 +193,7 @@ cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x,
     cly_arg_buf(&a, (cly_buf){argmax.mem ? argmax.mem : y.mem, argmax.offset});
     const int64_t ints[] = {flag, g->h, g->w, g->oh, g->ow, g->fh, g->fw, g->sh, g->sw, g->pt, g->pl, g->pb, g->pr};
     cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
-    return cly_launch_planes(ctx, &a, g->ow, g->oh, g->n * g->c);
+    return rows ? launch_rows(ctx, &a, g) : cly_launch_planes(ctx, &a, g->ow, g->oh, g->n * g->c);
 }
 
 cly_status cly_gap_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y)

@@ -9,7 +9,32 @@
  *   exclude_pad; CEIL windows clipped to input + padding).
  * - L2: d sqrt(sum x^2)/dx = x/y; a window whose y is 0 passes no gradient
  *   (every x in it is 0, where the root has no derivative). */
-#include "runtime/launch.h"
+#include "kernels/pool_internal.h"
+#include "runtime/tuning.h"
+
+/* pool_rows.cl's backward for beta = 0: a work-item per plane. */
+static cly_status scatter(cly_context *ctx, const cly_pool_geom *g, cly_buf argmax, cly_buf dy, cly_buf dx)
+{
+    const bool max = g->kind == CLY_POOL_MAX;
+    cly_args a;
+    cly_pool_rows_begin(ctx, &a, g, max ? "pool_max_scatter" : "pool_avg_scatter"); /* the forward's program */
+    if (max)
+        cly_arg_buf(&a, argmax);
+    cly_arg_buf(&a, dy);
+    cly_arg_buf(&a, dx);
+    cly_arg_long(&a, g->n * g->c);
+    if (max) {
+        const int64_t ints[] = {g->h * g->w, g->oh * g->ow};
+        cly_arg_ints(&a, ints, 2);
+    } else {
+        const int64_t ints[] = {g->exclude_pad, g->h,  g->w,  g->oh, g->ow, g->fh, g->fw,
+                                g->sh,          g->sw, g->pt, g->pl, g->pb, g->pr};
+        cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
+    }
+    const int64_t global[3] = {g->n * g->c, 1, 1};
+    const size_t local[3] = {cly_tuning_of(ctx)->conv_group, 1, 1};
+    return cly_launch(ctx, &a, 1, global, local);
+}
 
 cly_status cly_pool_backward(cly_context *ctx, const cly_pool_geom *g, cly_buf x, cly_buf y, cly_buf argmax,
                              cly_buf dy, cly_buf dx, float beta)
@@ -44,6 +69,8 @@ cly_status cly_pool_backward(cly_context *ctx, const cly_pool_geom *g, cly_buf x
     if (cly_overlap(dx, count, dy, outs) ||
         (l2 && (cly_overlap(dx, count, x, count) || cly_overlap(dx, count, y, outs))))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: dx overlaps an input", name);
+    if (beta == 0.0f && g->kind != CLY_POOL_L2 && cly_pool_rows(ctx))
+        return scatter(ctx, g, argmax, dy, dx);
     cly_args a;
     cly_args_begin(ctx, &a, "pool", "", name);
     /* Unused buffer arguments still need a valid cl_mem: pass dy. */

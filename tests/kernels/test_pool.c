@@ -341,6 +341,108 @@ START_TEST(small_all_kernels)
 }
 END_TEST
 
+/* pool.cl (a work-item per element) and pool_rows.cl (per row, CPUs) give
+ * the same bits: forward max with its argmax, average both ways, backward
+ * with beta 0, on data with NaNs, infinities and ties, over shapes wide
+ * enough for the vector interior at every stride (VW up to 16). Small
+ * enough for oclgrind, which checks pool_rows.cl's accesses. */
+static void layouts_agree(cly_context *ctx)
+{
+    static const struct {
+        cly_shape in;
+        cly_pool_params p;
+    } shapes[] = {
+        {{2, 2, 5, 70}, P(2, 2, 2, 2, 0, 0, 0, 0, CLY_ROUND_FLOOR)},
+        {{1, 3, 6, 75}, P(3, 3, 2, 2, 1, 1, 1, 1, CLY_ROUND_CEIL)},
+        {{1, 2, 4, 41}, P(3, 3, 1, 1, 1, 1, 1, 1, CLY_ROUND_EXACT)},
+        {{1, 2, 7, 100}, P(3, 5, 3, 3, 0, 1, 2, 0, CLY_ROUND_FLOOR)},
+        {{2, 1, 3, 37}, P(1, 4, 1, 4, 0, 0, 0, 0, CLY_ROUND_FLOOR)},
+        {{1, 1, 9, 9}, P(2, 2, 2, 2, 1, 1, 1, 1, CLY_ROUND_CEIL)},
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (int variant = 0; variant < 3; variant++) {
+            cly_pool_params p = shapes[k].p;
+            p.kind = variant == 0 ? CLY_POOL_MAX : CLY_POOL_AVG;
+            p.avg_exclude_pad = variant == 2;
+            cly_pool_geom g;
+            char msg[256];
+            ck_assert_msg(cly_pool_geom_make(&p, shapes[k].in, &g, NULL, msg, sizeof msg), "%zu: %s", k, msg);
+            const cly_shape in = shapes[k].in;
+            int64_t nin = in.n * in.c * in.h * in.w, nout = g.n * g.c * g.oh * g.ow;
+            float *x = malloc((size_t)nin * sizeof *x), *dy = malloc((size_t)nout * sizeof *dy);
+            ot_fill_int(x, nin, 31 + (unsigned)k, -4, 4);
+            ot_fill_real(dy, nout, 41 + (unsigned)k, -1.0, 1.0);
+            for (int64_t i = 0; i < nin; i += 17)
+                x[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
+            cly_buf bx = ot_upload(ctx, x, nin, 4), bdy = ot_upload(ctx, dy, nout, 4);
+            /* Per element; per row at the device's vector width, at 4 and 16. */
+            static const char *const vws[] = {NULL, NULL, "4", "16"};
+            float *y[4], *dx[4];
+            int *am[4];
+            for (int rows = 0; rows < 4; rows++) {
+                setenv("CLAYER_POOL_ROWS", rows ? "1" : "0", 1);
+                if (vws[rows])
+                    setenv("CLAYER_POOL_VW", vws[rows], 1);
+                else
+                    unsetenv("CLAYER_POOL_VW");
+                cly_buf by = ot_alloc(ctx, nout, 4), bdx = ot_alloc(ctx, nin, 4);
+                cly_buf ba = variant == 0 ? ot_alloc(ctx, nout, 4) : (cly_buf){NULL, 0};
+                ck_assert_msg(cly_pool_forward(ctx, &g, bx, by, ba) == CLY_SUCCESS, "%s", cly_last_error(ctx));
+                ck_assert_msg(cly_pool_backward(ctx, &g, bx, by, ba, bdy, bdx, 0.0f) == CLY_SUCCESS, "%s",
+                              cly_last_error(ctx));
+                y[rows] = malloc((size_t)nout * sizeof(float));
+                dx[rows] = malloc((size_t)nin * sizeof(float));
+                am[rows] = calloc((size_t)nout, sizeof(int));
+                ot_download(ctx, by, y[rows], nout, 4);
+                ot_download(ctx, bdx, dx[rows], nin, 4);
+                if (ba.mem)
+                    ot_download(ctx, ba, am[rows], nout, 4);
+                ot_free(by);
+                ot_free(bdx);
+                ot_free(ba);
+            }
+            unsetenv("CLAYER_POOL_ROWS");
+            unsetenv("CLAYER_POOL_VW");
+            for (int r = 1; r < 4; r++) {
+                ck_assert_msg(memcmp(y[0], y[r], (size_t)nout * sizeof(float)) == 0,
+                              "shape %zu variant %d layout %d: y differs", k, variant, r);
+                ck_assert_msg(memcmp(am[0], am[r], (size_t)nout * sizeof(int)) == 0,
+                              "shape %zu layout %d: argmax differs", k, r);
+                ck_assert_msg(memcmp(dx[0], dx[r], (size_t)nin * sizeof(float)) == 0,
+                              "shape %zu variant %d layout %d: dx differs", k, variant, r);
+            }
+            for (int r = 0; r < 4; r++) {
+                free(y[r]);
+                free(dx[r]);
+                free(am[r]);
+            }
+            ot_free(bx);
+            ot_free(bdy);
+            free(x);
+            free(dy);
+        }
+}
+
+START_TEST(pool_layouts_agree)
+{
+    cly_context *ctx = ot_context();
+    layouts_agree(ctx);
+    cly_context_destroy(ctx);
+}
+END_TEST
+
+/* The same under oclgrind, whose uninitialised-value checker (21.10)
+ * crashes on vector swizzles: pool_rows.cl built without them. */
+START_TEST(pool_layouts_agree_no_swizzle)
+{
+    setenv("CLAYER_POOL_SWIZZLE", "0", 1);
+    cly_context *ctx = ot_context();
+    layouts_agree(ctx);
+    cly_context_destroy(ctx);
+    unsetenv("CLAYER_POOL_SWIZZLE");
+}
+END_TEST
+
 static Suite *unit_suite(void)
 {
     Suite *s = suite_create("pool");
@@ -356,6 +458,8 @@ static Suite *unit_suite(void)
     tcase_add_test(tc, pool_max_inf_and_nan);
     tcase_add_test(tc, pool_argmax_only_for_max);
     tcase_add_test(tc, gap_shapes);
+    tcase_add_test(tc, pool_layouts_agree);
+    tcase_add_test(tc, pool_layouts_agree_no_swizzle);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -365,6 +469,7 @@ static Suite *small_suite(void)
     Suite *s = suite_create("pool-oclgrind");
     TCase *tc = ot_tcase("small");
     tcase_add_test(tc, small_all_kernels);
+    tcase_add_test(tc, pool_layouts_agree_no_swizzle);
     suite_add_tcase(s, tc);
     return s;
 }
