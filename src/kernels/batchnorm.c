@@ -25,5 +25,7 @@ cly_status cly_batchnorm_forward(cly_context *ctx, cly_shape in, double epsilon,
     cly_arg_int(&a, in.c);
     cly_arg_int(&a, hw);
     cly_arg_real(&a, epsilon);
-    return cly_launch_planes(ctx, &a, hw, in.c, in.n);
+    /* A plane per work-item on CPUs (BN_APPLY in cl/batchnorm.cl). */
+    return cly_tuning_of(ctx)->bn_contiguous ? cly_launch_rows(ctx, &a, in.c, in.n)
+                                             : cly_launch_planes(ctx, &a, hw, in.c, in.n);
 }

@@ -77,7 +77,9 @@ cly_status cly_batchnorm_train_forward(cly_context *ctx, cly_shape in, double ep
         cly_arg_buf(&a, bufs[i]);
     cly_arg_int(&a, in.c);
     cly_arg_int(&a, hw);
-    return cly_launch_planes(ctx, &a, hw, in.c, in.n);
+    /* A plane per work-item on CPUs (BN_APPLY in cl/batchnorm.cl). */
+    return cly_tuning_of(ctx)->bn_contiguous ? cly_launch_rows(ctx, &a, in.c, in.n)
+                                             : cly_launch_planes(ctx, &a, hw, in.c, in.n);
 }
 
 cly_status cly_batchnorm_backward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf scale, cly_buf save_mean,

@@ -149,16 +149,6 @@ void cly_pool_rows_begin(cly_context *ctx, cly_args *a, const cly_pool_geom *g, 
     cly_args_begin(ctx, a, "pool_rows", opts, kernel);
 }
 
-/* pool_max_row, pool_avg_row: a work-item per output row, rows in groups of
- * conv_group (8 on CPUs: one group runs as one loop on one thread). */
-static cly_status launch_rows(cly_context *ctx, const cly_args *a, const cly_pool_geom *g)
-{
-    const size_t group = cly_tuning_of(ctx)->conv_group;
-    const int64_t global[3] = {1, g->oh, g->n * g->c};
-    const size_t local[3] = {1, (uint64_t)g->oh < group ? (size_t)g->oh : group, 1};
-    return cly_launch(ctx, a, 3, global, local);
-}
-
 cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x, cly_buf y, cly_buf argmax)
 {
     static const char *const names[] = {"pool_max", "pool_avg", "pool_l2"};
@@ -193,7 +183,7 @@ cly_status cly_pool_forward(cly_context *ctx, const cly_pool_geom *g, cly_buf x,
     cly_arg_buf(&a, (cly_buf){argmax.mem ? argmax.mem : y.mem, argmax.offset});
     const int64_t ints[] = {flag, g->h, g->w, g->oh, g->ow, g->fh, g->fw, g->sh, g->sw, g->pt, g->pl, g->pb, g->pr};
     cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
-    return rows ? launch_rows(ctx, &a, g) : cly_launch_planes(ctx, &a, g->ow, g->oh, g->n * g->c);
+    return rows ? cly_launch_rows(ctx, &a, g->oh, g->n * g->c) : cly_launch_planes(ctx, &a, g->ow, g->oh, g->n * g->c);
 }
 
 cly_status cly_gap_forward(cly_context *ctx, cly_shape in, cly_buf x, cly_buf y)

@@ -185,6 +185,18 @@ cly_status cly_launch_planes(cly_context *ctx, const cly_args *a, int64_t width,
     return cly_launch(ctx, a, 3, global, local);
 }
 
+cly_status cly_launch_rows(cly_context *ctx, const cly_args *a, int64_t rows, int64_t planes)
+{
+    if ((uint64_t)rows > (uint64_t)INT32_MAX)
+        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW, "%s: %lld rows", a->what, (long long)rows);
+    /* On a CPU a group runs as one loop on one thread: conv_group (8) rows
+     * each keeps groups for every core. */
+    const size_t group = cly_tuning_of(ctx)->conv_group;
+    const int64_t global[3] = {1, rows, planes};
+    const size_t local[3] = {1, (uint64_t)rows < group ? (size_t)rows : group, 1};
+    return cly_launch(ctx, a, 3, global, local);
+}
+
 cly_status cly_reduce_local(cly_context *ctx, cl_kernel kernel, size_t want, size_t *local, const char *what)
 {
     size_t limit = 0;

@@ -92,6 +92,12 @@ cly_status cly_launch_1d(cly_context *ctx, const cly_args *a, int64_t count);
  * give their share to more rows, so small maps (7 x 7) waste little. */
 cly_status cly_launch_planes(cly_context *ctx, const cly_args *a, int64_t width, int64_t height, int64_t planes);
 
+/* A 1 x rows x planes grid for kernels shaped for CPUs, whose work-items
+ * each loop over a whole row (or plane): row and plane from
+ * get_global_id(1, 2), rows rounded up to groups of the tuning row's
+ * conv_group and guarded by the kernel, planes exact. */
+cly_status cly_launch_rows(cly_context *ctx, const cly_args *a, int64_t rows, int64_t planes);
+
 /* Work-group launches for deterministic reductions (batch norm's per-channel
  * sums): one group of exactly `local` work-items per reduced slice, combined
  * by a fixed tree in local memory, never by atomics, so results repeat bit
