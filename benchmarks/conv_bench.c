@@ -1,22 +1,28 @@
 /* conv_bench: every clayer convolution algorithm on layers of real networks
- * against CLBlast's own Convgemm and CLBlast im2col + SGEMM, measured in the
- * same run, each result checked against the reference.
+ * against CLBlast's own Convgemm and CLBlast im2col + SGEMM, and against
+ * oneDNN on the host CPU (blocked and plain layouts, where built with it),
+ * measured in the same run, each result checked against a reference.
  *
- *   conv_bench [--runs N] [--mb N] [--device SEL] [--set NAME] [--json FILE] [--svg FILE] [SHAPE...]
+ *   conv_bench [--runs N] [--batch N] [--device SEL] [--set NAME] [--json FILE] [--svg FILE] [SHAPE...]
  *
  * SHAPE is a benchdnn-style string (tests/kernels/conv_desc.h); without one,
  * the layers of --set run (conv_shapes.c): alexnet, vgg16, googlenet,
  * resnet50, convnet-benchmarks, dilated, all, or default (a subset that
  * takes a few minutes on a 2-core CPU). Every layer is at batch 1 unless
- * --mb N. Every series times a plain convolution (no bias, no ReLU: what
+ * --batch N (or --mb N). Every series times a plain convolution (no bias, no ReLU: what
  * Convgemm computes): the median of N runs (default 7) after a warm-up, on
  * the device from a marker before to a marker after (packing, im2col, GEMM
  * included), GFLOP/s as 2*N*K*OH*OW*C/G*FH*FW / time, and speed-ups
  * time(reference) / time. Inputs are uniform in [-1, 1); every output is
  * compared with Convgemm's (or with im2col + SGEMM's where Convgemm cannot
  * run) as max |y - ref| / max |ref|, and above 1e-3 the run fails.
- * "<- auto" marks what AUTO picks. Exit status 1 on any failure. */
+ * oneDNN's convolution (conv_onednn.c) runs with as many OpenMP threads as
+ * the OpenCL device has compute units, timed on the host around each
+ * execution; its outputs are checked against the fastest clayer algorithm's,
+ * failing above 1e-4. "<- auto" marks what AUTO picks. Exit status 1 on any
+ * failure. */
 #include "conv_clblast.h"
+#include "conv_onednn.h"
 #include "conv_report.h"
 #include "conv_shapes.h"
 #include "bench_time.h"
@@ -27,6 +33,7 @@
 #include <string.h>
 
 #define MAX_ERROR 1e-3
+#define MAX_ONEDNN_ERROR 1e-4 /* oneDNN against clayer: both accumulate in float32 */
 
 typedef struct conv_run {
     const cly_conv_geom *g;
@@ -79,18 +86,17 @@ static double max_rel_error(const float *y, const float *ref, size_t count)
     return scale > 0 ? diff / scale : diff;
 }
 
-static cly_status fill_uniform(cly_tensor *t, int64_t count, uint32_t seed)
+/* Uniform values in [-1, 1) into t and into *host (kept for oneDNN). */
+static cly_status fill_uniform(cly_tensor *t, int64_t count, uint32_t seed, float **host)
 {
-    float *v = malloc((size_t)count * sizeof *v);
+    float *v = *host = malloc((size_t)count * sizeof *v);
     if (!v)
         return CLY_ERROR_OUT_OF_HOST_MEMORY;
     for (int64_t i = 0; i < count; i++) {
         seed = seed * 1664525u + 1013904223u;
         v[i] = (float)((seed >> 8) * (2.0 / 16777216.0) - 1.0);
     }
-    cly_status s = cly_tensor_write(t, v, count);
-    free(v);
-    return s;
+    return cly_tensor_write(t, v, count);
 }
 
 static void print_series(const conv_row *r, int s)
@@ -101,6 +107,16 @@ static void print_series(const conv_row *r, int s)
         return;
     }
     printf(" %9.3f ms %7.1f GFLOP/s", r->ms[s], r->flops / r->ms[s] / 1e6);
+    if (s >= SERIES_OPENCL_END) { /* a peer: how clayer's best compares with it */
+        cly_conv_algo best = conv_row_best(r);
+        if (best != CLY_CONV_AUTO)
+            printf("  clayer %s x%.2f", cly_conv_algo_string(best), conv_row_speedup(r, best, s));
+        printf("  %s", r->onednn_impl[s - SERIES_ONEDNN_BLOCKED]);
+        if (r->err[s] >= 0)
+            printf("  err %.1e", r->err[s]);
+        printf("\n");
+        return;
+    }
     const int refs[] = {SERIES_CONVGEMM, SERIES_IM2COL_SGEMM};
     for (int i = 0; i < 2; i++) {
         double x = s == refs[i] ? -1 : conv_row_speedup(r, s, refs[i]);
@@ -128,23 +144,23 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
     g.bias = g.relu = false; /* a plain convolution, as Convgemm computes */
     row->flops = 2.0 * g.n * g.k * g.oh * g.ow * (g.c / g.groups) * g.fh * g.fw;
     row->pick = cly_conv_choose(ctx, &g, CLY_CONV_AUTO);
-    row->reference = -1;
+    row->reference = row->onednn_checked = -1;
     for (int s = 0; s < SERIES_COUNT; s++)
         row->ms[s] = row->err[s] = -1;
     const int64_t ycount = g.n * g.k * g.oh * g.ow;
     cly_tensor *tx = NULL, *tw = NULL, *ty[SERIES_COUNT] = {NULL};
-    float *host = NULL, *ref = NULL;
+    float *host = NULL, *ref = NULL, *hx = NULL, *hw = NULL;
     int failed = 0;
     cly_status s;
     if ((s = cly_tensor_create(ctx, (cly_shape){g.n, g.c, g.h, g.w}, &tx)) ||
         (s = cly_tensor_create(ctx, (cly_shape){g.k, g.c / g.groups, g.fh, g.fw}, &tw)) ||
-        (s = fill_uniform(tx, g.n * g.c * g.h * g.w, 1)) ||
-        (s = fill_uniform(tw, g.k * (g.c / g.groups) * g.fh * g.fw, 2))) {
+        (s = fill_uniform(tx, g.n * g.c * g.h * g.w, 1, &hx)) ||
+        (s = fill_uniform(tw, g.k * (g.c / g.groups) * g.fh * g.fw, 2, &hw))) {
         fprintf(stderr, "%s: %s\n", d->text, cly_last_error(ctx));
         failed = 1;
         goto out;
     }
-    for (int a = SERIES_FIRST; a < SERIES_COUNT; a++) {
+    for (int a = SERIES_FIRST; a < SERIES_OPENCL_END; a++) {
         bool ok = a == SERIES_CONVGEMM       ? clblast_convgemm_supports(&g, row->why[a], sizeof row->why[a])
                   : a == SERIES_IM2COL_SGEMM ? clblast_im2col_supports(&g, row->why[a], sizeof row->why[a])
                                              : cly_conv_supports(ctx, (cly_conv_algo)a, &g);
@@ -172,7 +188,7 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
         failed = 1;
         goto out;
     }
-    for (int a = SERIES_FIRST; a < SERIES_COUNT && row->reference >= 0; a++) {
+    for (int a = SERIES_FIRST; a < SERIES_OPENCL_END && row->reference >= 0; a++) {
         if (a == row->reference || row->ms[a] < 0)
             continue;
         if (cly_tensor_read(ty[a], host, ycount)) {
@@ -187,6 +203,30 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
             failed = 1;
         }
     }
+    /* oneDNN on the same inputs, checked against clayer's fastest output
+     * (the CLBlast reference where no clayer algorithm ran). */
+    cly_conv_algo best = conv_row_best(row);
+    row->onednn_checked = best != CLY_CONV_AUTO ? (int)best : row->reference;
+    if (row->onednn_checked >= 0 && cly_tensor_read(ty[row->onednn_checked], host, ycount)) {
+        fprintf(stderr, "%s: %s: %s\n", d->name, conv_series_name(row->onednn_checked), cly_last_error(ctx));
+        failed = 1;
+        goto out;
+    }
+    for (int l = ONEDNN_BLOCKED; l <= ONEDNN_PLAIN; l++) {
+        const int a = SERIES_ONEDNN_BLOCKED + l;
+        onednn_result o = onednn_conv(&g, (onednn_layout)l, hx, hw, ref, runs);
+        row->ms[a] = o.ms;
+        snprintf(row->onednn_impl[l], sizeof row->onednn_impl[l], "%s", o.impl);
+        snprintf(row->why[a], sizeof row->why[a], "%s", o.why);
+        if (o.ms < 0 || row->onednn_checked < 0)
+            continue;
+        row->err[a] = max_rel_error(ref, host, (size_t)ycount);
+        if (!(row->err[a] <= MAX_ONEDNN_ERROR)) {
+            fprintf(stderr, "ERROR: %s: %s differs from %s: max relative error %.3g > %g\n", d->name,
+                    conv_series_name(a), conv_series_name(row->onednn_checked), row->err[a], MAX_ONEDNN_ERROR);
+            failed = 1;
+        }
+    }
     for (int a = SERIES_FIRST; a < SERIES_COUNT; a++)
         print_series(row, a);
     if (row->reference < 0)
@@ -195,6 +235,8 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
 out:
     free(host);
     free(ref);
+    free(hx);
+    free(hw);
     cly_tensor_destroy(tx);
     cly_tensor_destroy(tw);
     for (int a = 0; a < SERIES_COUNT; a++)
@@ -202,7 +244,7 @@ out:
     return failed;
 }
 
-static const char usage[] = "usage: conv_bench [--runs N] [--mb N] [--device SEL] "
+static const char usage[] = "usage: conv_bench [--runs N] [--batch N] [--device SEL] "
                             "[--set alexnet|vgg16|googlenet|resnet50|convnet-benchmarks|dilated|all|default] "
                             "[--json FILE] [--svg FILE] [SHAPE...]\n";
 
@@ -213,7 +255,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             runs = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--mb") && i + 1 < argc) {
+        } else if ((!strcmp(argv[i], "--batch") || !strcmp(argv[i], "--mb")) && i + 1 < argc) {
             mb = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
             device = argv[++i];
@@ -266,11 +308,20 @@ int main(int argc, char **argv)
     }
     const cly_device_info *info = cly_context_device(ctx);
     printf("device: %s (%s, driver %s), median of %d runs after a warm-up, FP32, no bias or ReLU, %s\n", info->name,
-           info->platform_name, info->driver_version, runs, mb > 0 ? "--mb override" : "batch as given (sets: 1)");
+           info->platform_name, info->driver_version, runs, mb > 0 ? "--batch override" : "batch as given (sets: 1)");
+    /* oneDNN gets as many threads as the OpenCL device has compute units
+     * (pocl: one per core), so both use the same cores. */
+    conv_peer_info peers = {.onednn_threads = onednn_set_threads((int)info->compute_units)};
+    onednn_describe(peers.onednn, sizeof peers.onednn);
+    if (peers.onednn_threads > 0)
+        printf("peer: %s, %d threads = the OpenCL device's %u compute units, timed on the host\n", peers.onednn,
+               peers.onednn_threads, info->compute_units);
+    else
+        printf("peer: %s\n", peers.onednn);
     for (size_t i = 0; i < n; i++)
         failed |= bench(ctx, &rows[i], runs);
     conv_print_summary(rows, n);
-    if (json && conv_write_json(json, info, runs, mb, first_shape < argc ? NULL : set, rows, n) == 0)
+    if (json && conv_write_json(json, info, &peers, runs, mb, first_shape < argc ? NULL : set, rows, n) == 0)
         printf("json: %s\n", json);
     else if (json)
         failed = 1;
