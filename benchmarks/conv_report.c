@@ -135,6 +135,8 @@ int conv_write_json(const char *path, const cly_device_info *dev, const conv_pee
     json_key_str(f, "library_version", cly_version(), ",\n  ");
     json_key_str(f, "created", created, ",\n  \"device\": ");
     json_device(f, dev);
+    fputs(",\n  \"host\": ", f);
+    json_host(f);
     fputs(",\n  \"onednn\": {", f);
     json_key_str(f, "version", peers->onednn, ", ");
     json_opt(f, "\"threads\": ", peers->onednn_threads > 0 ? peers->onednn_threads : -1);
