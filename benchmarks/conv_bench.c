@@ -26,6 +26,7 @@
 #include "conv_report.h"
 #include "conv_shapes.h"
 #include "bench_time.h"
+#include "cli.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -111,7 +112,7 @@ static void print_series(const conv_row *r, int s)
         cly_conv_algo best = conv_row_best(r);
         if (best != CLY_CONV_AUTO)
             printf("  clayer %s x%.2f", cly_conv_algo_string(best), conv_row_speedup(r, best, s));
-        printf("  %s", r->onednn_impl[s - SERIES_ONEDNN_BLOCKED]);
+        printf("  min %.3f ms  %s", r->min_ms[s], r->onednn_impl[s - SERIES_ONEDNN_BLOCKED]);
         if (r->err[s] >= 0)
             printf("  err %.1e", r->err[s]);
         printf("\n");
@@ -146,7 +147,7 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
     row->pick = cly_conv_choose(ctx, &g, CLY_CONV_AUTO);
     row->reference = row->onednn_checked = -1;
     for (int s = 0; s < SERIES_COUNT; s++)
-        row->ms[s] = row->err[s] = -1;
+        row->ms[s] = row->err[s] = row->min_ms[s] = -1;
     const int64_t ycount = g.n * g.k * g.oh * g.ow;
     cly_tensor *tx = NULL, *tw = NULL, *ty[SERIES_COUNT] = {NULL};
     float *host = NULL, *ref = NULL, *hx = NULL, *hw = NULL;
@@ -216,6 +217,7 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
         const int a = SERIES_ONEDNN_BLOCKED + l;
         onednn_result o = onednn_conv(&g, (onednn_layout)l, hx, hw, ref, runs);
         row->ms[a] = o.ms;
+        row->min_ms[a] = o.min_ms;
         snprintf(row->onednn_impl[l], sizeof row->onednn_impl[l], "%s", o.impl);
         snprintf(row->why[a], sizeof row->why[a], "%s", o.why);
         if (o.ms < 0 || row->onednn_checked < 0)
@@ -311,6 +313,10 @@ int main(int argc, char **argv)
            info->platform_name, info->driver_version, runs, mb > 0 ? "--batch override" : "batch as given (sets: 1)");
     /* oneDNN gets as many threads as the OpenCL device has compute units
      * (pocl: one per core), so both use the same cores. */
+    cli_host host;
+    cli_host_cpu(&host);
+    printf("host CPU: %s (%s), load average %.2f %.2f %.2f\n", host.cpu_model, host.isa, host.load[0], host.load[1],
+           host.load[2]);
     conv_peer_info peers = {.onednn_threads = onednn_set_threads((int)info->compute_units)};
     onednn_describe(peers.onednn, sizeof peers.onednn);
     if (peers.onednn_threads > 0)

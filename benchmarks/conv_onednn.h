@@ -16,6 +16,7 @@ typedef enum onednn_layout {
 
 typedef struct onednn_result {
     double ms;        /* median host ms of the primitive's execution; < 0: did not run */
+    double min_ms;    /* the fastest run: on a loaded machine an OpenMP team waits for its slowest thread */
     char impl[48];    /* the implementation oneDNN picked ("jit:avx512_core") */
     char why[192];    /* why it did not run */
 } onednn_result;
@@ -47,7 +48,7 @@ static inline onednn_result onednn_conv(const cly_conv_geom *g, onednn_layout la
                                         const float *w, float *y, int runs)
 {
     (void)g, (void)layout, (void)x, (void)w, (void)y, (void)runs;
-    onednn_result r = {.ms = -1};
+    onednn_result r = {.ms = -1, .min_ms = -1};
     snprintf(r.why, sizeof r.why, "conv_bench was built without oneDNN (install libdnnl-dev, meson setup again)");
     return r;
 }

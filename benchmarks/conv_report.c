@@ -106,6 +106,7 @@ static void json_row(FILE *f, const conv_row *r)
                      s < CLY_CONV_ALGO_COUNT ? "clayer" : s < SERIES_OPENCL_END ? "reference" : "peer", ", ");
         json_opt(f, "\"median_ms\": ", r->ms[s]);
         json_opt(f, ", \"gflops\": ", gflops(r, s));
+        json_opt(f, ", \"min_ms\": ", r->min_ms[s]);
         json_opt(f, ", \"vs_convgemm\": ", conv_row_speedup(r, s, SERIES_CONVGEMM));
         json_opt(f, ", \"vs_im2col_sgemm\": ", conv_row_speedup(r, s, SERIES_IM2COL_SGEMM));
         json_opt(f, ", \"vs_onednn_blocked\": ", conv_row_speedup(r, s, SERIES_ONEDNN_BLOCKED));

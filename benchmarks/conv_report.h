@@ -25,6 +25,7 @@ typedef struct conv_row {
     cly_conv_algo pick;         /* what AUTO chooses */
     double ms[SERIES_COUNT];    /* median device ms; < 0: did not run */
     double err[SERIES_COUNT];   /* max |y - ref| / max |ref|; < 0: not checked */
+    double min_ms[SERIES_COUNT]; /* the fastest run (oneDNN only); < 0: not recorded */
     int reference;              /* the series clayer and CLBlast were checked against; -1: none ran */
     int onednn_checked;         /* the clayer series oneDNN's outputs were checked against; -1: none */
     char onednn_impl[2][48];    /* the implementation oneDNN picked, blocked and plain */

@@ -173,7 +173,7 @@ static void print_table(const bench *b)
            d->device_index, d->name, d->platform_name, d->driver_version);
     cli_host h;
     cli_host_cpu(&h);
-    printf("host CPU: %s (%s)\n", h.cpu_model, h.isa);
+    printf("host CPU: %s (%s), load average %.2f\n", h.cpu_model, h.isa, h.load[0]);
     printf("weights: %s\n", b->weights);
     printf("warm-up: first run %.1f ms, warm run %.1f ms: kernel builds and cache loads ~%.1f ms "
            "(programs built %llu, from cache %llu, cache writes %llu); setup %.1f ms\n",

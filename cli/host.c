@@ -2,7 +2,8 @@
  * flags from /proc/cpuinfo (Linux), "unknown" where that cannot be read.
  * Recorded because OpenCL's device name need not say which CPU ran (pocl
  * names its target, "pthread-skylake-avx512"), and a CPU result only means
- * something next to the vector units it had. */
+ * something next to the vector units it had; the load average says how
+ * much else ran on a shared machine. */
 #include "cli.h"
 
 #include <string.h>
@@ -43,7 +44,14 @@ void cli_host_cpu(cli_host *h)
 {
     snprintf(h->cpu_model, sizeof h->cpu_model, "unknown");
     snprintf(h->isa, sizeof h->isa, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
+    h->load[0] = h->load[1] = h->load[2] = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf %lf %lf", &h->load[0], &h->load[1], &h->load[2]) != 3)
+            h->load[0] = h->load[1] = h->load[2] = -1;
+        fclose(f);
+    }
+    f = fopen("/proc/cpuinfo", "r");
     if (!f)
         return;
     static char line[8192]; /* a flags line is ~1.5 KB today */
@@ -72,5 +80,9 @@ void json_host(FILE *f)
     cli_host_cpu(&h);
     fputs("{", f);
     json_key_str(f, "cpu_model", h.cpu_model, ", ");
-    json_key_str(f, "isa", h.isa, "}");
+    json_key_str(f, "isa", h.isa, ", \"load_average\": ");
+    if (h.load[0] < 0)
+        fputs("null}", f);
+    else
+        fprintf(f, "[%.2f, %.2f, %.2f]}", h.load[0], h.load[1], h.load[2]);
 }
