@@ -36,6 +36,13 @@
 #define MAX_ERROR 1e-3
 #define MAX_ONEDNN_ERROR 1e-4 /* oneDNN against clayer: both accumulate in float32 */
 
+/* What oneDNN needs of a layer after the OpenCL series: the host inputs and
+ * the output it is checked against (NULL: unchecked). */
+typedef struct peer_input {
+    cly_conv_geom g;
+    float *x, *w, *clayer;
+} peer_input;
+
 typedef struct conv_run {
     const cly_conv_geom *g;
     int series;
@@ -100,6 +107,17 @@ static cly_status fill_uniform(cly_tensor *t, int64_t count, uint32_t seed, floa
     return cly_tensor_write(t, v, count);
 }
 
+/* Record series a's error against series `against` in row; 1 above `max`. */
+static int check(conv_row *row, int a, int against, const float *y, const float *ref, size_t count, double max)
+{
+    row->err[a] = max_rel_error(y, ref, count);
+    if (row->err[a] <= max)
+        return 0;
+    fprintf(stderr, "ERROR: %s: %s differs from %s: max relative error %.3g > %g\n", row->d.name,
+            conv_series_name(a), conv_series_name(against), row->err[a], max);
+    return 1;
+}
+
 static void print_series(const conv_row *r, int s)
 {
     printf("%-34s %-20s", r->d.name, conv_series_name(s));
@@ -131,8 +149,38 @@ static void print_series(const conv_row *r, int s)
     printf("%s\n", s == (int)r->pick ? "  <- auto" : "");
 }
 
-/* Measure every series of one layer into row; 0, or 1 on a failure or a wrong result. */
-static int bench(cly_context *ctx, conv_row *row, int runs)
+/* oneDNN in both layouts on one layer (peer_input, freed here) into row,
+ * printed; 0, or 1 on a wrong result. */
+static int bench_onednn(conv_row *row, peer_input *in, int runs)
+{
+    const cly_conv_geom *g = &in->g;
+    const size_t count = (size_t)(g->n * g->k * g->oh * g->ow);
+    float *y = in->x ? malloc(count * sizeof *y) : NULL;
+    int failed = 0;
+    for (int l = ONEDNN_BLOCKED; l <= ONEDNN_PLAIN; l++) {
+        const int a = SERIES_ONEDNN_BLOCKED + l;
+        onednn_result o = {.ms = -1, .why = "not run: the layer's OpenCL part failed, or out of host memory"};
+        if (y)
+            o = onednn_conv(g, (onednn_layout)l, in->x, in->w, y, runs);
+        row->ms[a] = o.ms;
+        row->min_ms[a] = o.min_ms;
+        snprintf(row->onednn_impl[l], sizeof row->onednn_impl[l], "%s", o.impl);
+        snprintf(row->why[a], sizeof row->why[a], "%s", o.why);
+        if (o.ms >= 0 && in->clayer)
+            failed |= check(row, a, row->onednn_checked, y, in->clayer, count, MAX_ONEDNN_ERROR);
+        print_series(row, a);
+    }
+    fflush(stdout);
+    free(y);
+    free(in->x);
+    free(in->w);
+    free(in->clayer);
+    return failed;
+}
+
+/* Measure the OpenCL series of one layer into row, print them, and keep in
+ * `peer` what oneDNN needs; 0, or 1 on a failure or a wrong result. */
+static int bench(cly_context *ctx, conv_row *row, peer_input *peer, int runs)
 {
     const conv_desc *d = &row->d;
     cly_conv_params p = conv_desc_params(d);
@@ -197,15 +245,10 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
             failed = 1;
             continue;
         }
-        row->err[a] = max_rel_error(host, ref, (size_t)ycount);
-        if (!(row->err[a] <= MAX_ERROR)) {
-            fprintf(stderr, "ERROR: %s: %s differs from %s: max relative error %.3g > %g\n", d->name,
-                    conv_series_name(a), conv_series_name(row->reference), row->err[a], MAX_ERROR);
-            failed = 1;
-        }
+        failed |= check(row, a, row->reference, host, ref, (size_t)ycount, MAX_ERROR);
     }
-    /* oneDNN on the same inputs, checked against clayer's fastest output
-     * (the CLBlast reference where no clayer algorithm ran). */
+    /* For oneDNN: the inputs and clayer's fastest output (the CLBlast
+     * reference's where no clayer algorithm ran). */
     cly_conv_algo best = conv_row_best(row);
     row->onednn_checked = best != CLY_CONV_AUTO ? (int)best : row->reference;
     if (row->onednn_checked >= 0 && cly_tensor_read(ty[row->onednn_checked], host, ycount)) {
@@ -213,23 +256,11 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
         failed = 1;
         goto out;
     }
-    for (int l = ONEDNN_BLOCKED; l <= ONEDNN_PLAIN; l++) {
-        const int a = SERIES_ONEDNN_BLOCKED + l;
-        onednn_result o = onednn_conv(&g, (onednn_layout)l, hx, hw, ref, runs);
-        row->ms[a] = o.ms;
-        row->min_ms[a] = o.min_ms;
-        snprintf(row->onednn_impl[l], sizeof row->onednn_impl[l], "%s", o.impl);
-        snprintf(row->why[a], sizeof row->why[a], "%s", o.why);
-        if (o.ms < 0 || row->onednn_checked < 0)
-            continue;
-        row->err[a] = max_rel_error(ref, host, (size_t)ycount);
-        if (!(row->err[a] <= MAX_ONEDNN_ERROR)) {
-            fprintf(stderr, "ERROR: %s: %s differs from %s: max relative error %.3g > %g\n", d->name,
-                    conv_series_name(a), conv_series_name(row->onednn_checked), row->err[a], MAX_ONEDNN_ERROR);
-            failed = 1;
-        }
-    }
-    for (int a = SERIES_FIRST; a < SERIES_COUNT; a++)
+    *peer = (peer_input){g, hx, hw, row->onednn_checked >= 0 ? host : NULL};
+    hx = hw = NULL;
+    if (peer->clayer)
+        host = NULL;
+    for (int a = SERIES_FIRST; a < SERIES_OPENCL_END; a++)
         print_series(row, a);
     if (row->reference < 0)
         printf("%-34s unverified: neither CLBlast reference ran\n", d->name);
@@ -285,7 +316,8 @@ int main(int argc, char **argv)
     size_t n = 0;
     const size_t cap = first_shape < argc ? (size_t)(argc - first_shape) : conv_shape_count;
     conv_row *rows = calloc(cap, sizeof *rows);
-    if (!rows)
+    peer_input *peer = calloc(cap, sizeof *peer);
+    if (!rows || !peer)
         return 1;
     int failed = 0;
     for (size_t i = 0; i < cap; i++) {
@@ -306,6 +338,7 @@ int main(int argc, char **argv)
     if (cly_context_create(device, &ctx) != CLY_SUCCESS) {
         fprintf(stderr, "%s\n", cly_last_error(NULL));
         free(rows);
+        free(peer);
         return 1;
     }
     const cly_device_info *info = cly_context_device(ctx);
@@ -317,15 +350,23 @@ int main(int argc, char **argv)
     cli_host_cpu(&host);
     printf("host CPU: %s (%s), load average %.2f %.2f %.2f\n", host.cpu_model, host.isa, host.load[0], host.load[1],
            host.load[2]);
-    conv_peer_info peers = {.onednn_threads = onednn_set_threads((int)info->compute_units)};
+    conv_peer_info peers = {.onednn_threads = onednn_set_threads((int)info->compute_units),
+                            .wait_policy = getenv("OMP_WAIT_POLICY")};
     onednn_describe(peers.onednn, sizeof peers.onednn);
     if (peers.onednn_threads > 0)
-        printf("peer: %s, %d threads = the OpenCL device's %u compute units, timed on the host\n", peers.onednn,
-               peers.onednn_threads, info->compute_units);
+        printf("peer: %s, %d threads = the OpenCL device's %u compute units, OMP_WAIT_POLICY=%s, timed on the host "
+               "after every OpenCL series\n",
+               peers.onednn, peers.onednn_threads, info->compute_units,
+               peers.wait_policy ? peers.wait_policy : "(default)");
     else
         printf("peer: %s\n", peers.onednn);
     for (size_t i = 0; i < n; i++)
-        failed |= bench(ctx, &rows[i], runs);
+        failed |= bench(ctx, &rows[i], &peer[i], runs);
+    /* oneDNN after every OpenCL series: its idle OpenMP threads spin for a
+     * while after each execution and must not share the cores with pocl's. */
+    printf("\n");
+    for (size_t i = 0; i < n; i++)
+        failed |= bench_onednn(&rows[i], &peer[i], runs);
     conv_print_summary(rows, n);
     if (json && conv_write_json(json, info, &peers, runs, mb, first_shape < argc ? NULL : set, rows, n) == 0)
         printf("json: %s\n", json);
@@ -337,6 +378,7 @@ int main(int argc, char **argv)
         failed = 1;
     cly_context_destroy(ctx);
     free(rows);
+    free(peer);
     if (failed)
         fprintf(stderr, "conv_bench: FAILED (see the messages above)\n");
     return failed;

@@ -141,6 +141,11 @@ int conv_write_json(const char *path, const cly_device_info *dev, const conv_pee
     fputs(",\n  \"onednn\": {", f);
     json_key_str(f, "version", peers->onednn, ", ");
     json_opt(f, "\"threads\": ", peers->onednn_threads > 0 ? peers->onednn_threads : -1);
+    fputs(", \"omp_wait_policy\": ", f);
+    if (peers->wait_policy)
+        json_string(f, peers->wait_policy);
+    else
+        fputs("null", f);
     fputs("},\n  \"set\": ", f);
     if (set)
         json_string(f, set);

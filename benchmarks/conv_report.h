@@ -47,6 +47,7 @@ void conv_print_summary(const conv_row *rows, size_t n);
 typedef struct conv_peer_info {
     char onednn[96];
     int onednn_threads;
+    const char *wait_policy; /* $OMP_WAIT_POLICY; NULL: unset (libgomp's default) */
 } conv_peer_info;
 
 /* 0, or 1 after printing why the file could not be written. `set` is the
