@@ -8,19 +8,19 @@
  * SHAPE is a benchdnn-style string (tests/kernels/conv_desc.h); without one,
  * the layers of --set run (conv_shapes.c): alexnet, vgg16, googlenet,
  * resnet50, convnet-benchmarks, dilated, all, or default (a subset that
- * takes a few minutes on a 2-core CPU). Every layer is at batch 1 unless
- * --batch N (or --mb N). Every series times a plain convolution (no bias, no ReLU: what
- * Convgemm computes): the median of N runs (default 7) after a warm-up, on
- * the device from a marker before to a marker after (packing, im2col, GEMM
- * included), GFLOP/s as 2*N*K*OH*OW*C/G*FH*FW / time, and speed-ups
- * time(reference) / time. Inputs are uniform in [-1, 1); every output is
- * compared with Convgemm's (or with im2col + SGEMM's where Convgemm cannot
- * run) as max |y - ref| / max |ref|, and above 1e-3 the run fails.
- * oneDNN's convolution (conv_onednn.c) runs with as many OpenMP threads as
- * the OpenCL device has compute units, timed on the host around each
- * execution; its outputs are checked against the fastest clayer algorithm's,
- * failing above 1e-4. "<- auto" marks what AUTO picks. Exit status 1 on any
- * failure. */
+ * takes a minute or two on a 2-core CPU). Every layer is at batch 1 unless
+ * --batch N (or its old name --mb N). Every series times a plain convolution
+ * (no bias, no ReLU: what Convgemm computes): the median of N runs (default
+ * 7) after a warm-up, on the device from a marker before to a marker after
+ * (packing, im2col, GEMM included), GFLOP/s as 2*N*K*OH*OW*C/G*FH*FW / time,
+ * and speed-ups time(reference) / time. Inputs are uniform in [-1, 1); every
+ * output is compared with Convgemm's (or with im2col + SGEMM's where
+ * Convgemm cannot run) as max |y - ref| / max |ref|, and above 1e-3 the run
+ * fails. oneDNN's convolution (conv_onednn.c) runs after every OpenCL series,
+ * with as many OpenMP threads as the OpenCL device has compute units, timed
+ * on the host around each execution; its outputs are checked against the
+ * fastest clayer algorithm's, failing above 1e-4. "<- auto" marks what AUTO
+ * picks. Exit status 1 on any failure. */
 #include "conv_clblast.h"
 #include "conv_onednn.h"
 #include "conv_report.h"
