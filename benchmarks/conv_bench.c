@@ -1,25 +1,32 @@
 /* conv_bench: every clayer convolution algorithm on layers of real networks
- * against CLBlast's own Convgemm and CLBlast im2col + SGEMM, measured in the
- * same run, each result checked against the reference.
+ * against CLBlast's own Convgemm and CLBlast im2col + SGEMM, and against
+ * oneDNN on the host CPU (blocked and plain layouts, where built with it),
+ * measured in the same run, each result checked against a reference.
  *
- *   conv_bench [--runs N] [--mb N] [--device SEL] [--set NAME] [--json FILE] [--svg FILE] [SHAPE...]
+ *   conv_bench [--runs N] [--batch N] [--device SEL] [--set NAME] [--json FILE] [--svg FILE] [SHAPE...]
  *
  * SHAPE is a benchdnn-style string (tests/kernels/conv_desc.h); without one,
  * the layers of --set run (conv_shapes.c): alexnet, vgg16, googlenet,
  * resnet50, convnet-benchmarks, dilated, all, or default (a subset that
- * takes a few minutes on a 2-core CPU). Every layer is at batch 1 unless
- * --mb N. Every series times a plain convolution (no bias, no ReLU: what
- * Convgemm computes): the median of N runs (default 7) after a warm-up, on
- * the device from a marker before to a marker after (packing, im2col, GEMM
- * included), GFLOP/s as 2*N*K*OH*OW*C/G*FH*FW / time, and speed-ups
- * time(reference) / time. Inputs are uniform in [-1, 1); every output is
- * compared with Convgemm's (or with im2col + SGEMM's where Convgemm cannot
- * run) as max |y - ref| / max |ref|, and above 1e-3 the run fails.
- * "<- auto" marks what AUTO picks. Exit status 1 on any failure. */
+ * takes a minute or two on a 2-core CPU). Every layer is at batch 1 unless
+ * --batch N (or its old name --mb N). Every series times a plain convolution
+ * (no bias, no ReLU: what Convgemm computes): the median of N runs (default
+ * 7) after a warm-up, on the device from a marker before to a marker after
+ * (packing, im2col, GEMM included), GFLOP/s as 2*N*K*OH*OW*C/G*FH*FW / time,
+ * and speed-ups time(reference) / time. Inputs are uniform in [-1, 1); every
+ * output is compared with Convgemm's (or with im2col + SGEMM's where
+ * Convgemm cannot run) as max |y - ref| / max |ref|, and above 1e-3 the run
+ * fails. oneDNN's convolution (conv_onednn.c) runs after every OpenCL series,
+ * with as many OpenMP threads as the OpenCL device has compute units, timed
+ * on the host around each execution; its outputs are checked against the
+ * fastest clayer algorithm's, failing above 1e-4. "<- auto" marks what AUTO
+ * picks. Exit status 1 on any failure. */
 #include "conv_clblast.h"
+#include "conv_onednn.h"
 #include "conv_report.h"
 #include "conv_shapes.h"
 #include "bench_time.h"
+#include "cli.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +34,14 @@
 #include <string.h>
 
 #define MAX_ERROR 1e-3
+#define MAX_ONEDNN_ERROR 1e-4 /* oneDNN against clayer: both accumulate in float32 */
+
+/* What oneDNN needs of a layer after the OpenCL series: the host inputs and
+ * the output it is checked against (NULL: unchecked). */
+typedef struct peer_input {
+    cly_conv_geom g;
+    float *x, *w, *clayer;
+} peer_input;
 
 typedef struct conv_run {
     const cly_conv_geom *g;
@@ -79,18 +94,28 @@ static double max_rel_error(const float *y, const float *ref, size_t count)
     return scale > 0 ? diff / scale : diff;
 }
 
-static cly_status fill_uniform(cly_tensor *t, int64_t count, uint32_t seed)
+/* Uniform values in [-1, 1) into t and into *host (kept for oneDNN). */
+static cly_status fill_uniform(cly_tensor *t, int64_t count, uint32_t seed, float **host)
 {
-    float *v = malloc((size_t)count * sizeof *v);
+    float *v = *host = malloc((size_t)count * sizeof *v);
     if (!v)
         return CLY_ERROR_OUT_OF_HOST_MEMORY;
     for (int64_t i = 0; i < count; i++) {
         seed = seed * 1664525u + 1013904223u;
         v[i] = (float)((seed >> 8) * (2.0 / 16777216.0) - 1.0);
     }
-    cly_status s = cly_tensor_write(t, v, count);
-    free(v);
-    return s;
+    return cly_tensor_write(t, v, count);
+}
+
+/* Record series a's error against series `against` in row; 1 above `max`. */
+static int check(conv_row *row, int a, int against, const float *y, const float *ref, size_t count, double max)
+{
+    row->err[a] = max_rel_error(y, ref, count);
+    if (row->err[a] <= max)
+        return 0;
+    fprintf(stderr, "ERROR: %s: %s differs from %s: max relative error %.3g > %g\n", row->d.name,
+            conv_series_name(a), conv_series_name(against), row->err[a], max);
+    return 1;
 }
 
 static void print_series(const conv_row *r, int s)
@@ -101,6 +126,16 @@ static void print_series(const conv_row *r, int s)
         return;
     }
     printf(" %9.3f ms %7.1f GFLOP/s", r->ms[s], r->flops / r->ms[s] / 1e6);
+    if (s >= SERIES_OPENCL_END) { /* a peer: how clayer's best compares with it */
+        cly_conv_algo best = conv_row_best(r);
+        if (best != CLY_CONV_AUTO)
+            printf("  clayer %s x%.2f", cly_conv_algo_string(best), conv_row_speedup(r, best, s));
+        printf("  min %.3f ms  %s", r->min_ms[s], r->onednn_impl[s - SERIES_ONEDNN_BLOCKED]);
+        if (r->err[s] >= 0)
+            printf("  err %.1e", r->err[s]);
+        printf("\n");
+        return;
+    }
     const int refs[] = {SERIES_CONVGEMM, SERIES_IM2COL_SGEMM};
     for (int i = 0; i < 2; i++) {
         double x = s == refs[i] ? -1 : conv_row_speedup(r, s, refs[i]);
@@ -114,8 +149,38 @@ static void print_series(const conv_row *r, int s)
     printf("%s\n", s == (int)r->pick ? "  <- auto" : "");
 }
 
-/* Measure every series of one layer into row; 0, or 1 on a failure or a wrong result. */
-static int bench(cly_context *ctx, conv_row *row, int runs)
+/* oneDNN in both layouts on one layer (peer_input, freed here) into row,
+ * printed; 0, or 1 on a wrong result. */
+static int bench_onednn(conv_row *row, peer_input *in, int runs)
+{
+    const cly_conv_geom *g = &in->g;
+    const size_t count = (size_t)(g->n * g->k * g->oh * g->ow);
+    float *y = in->x ? malloc(count * sizeof *y) : NULL;
+    int failed = 0;
+    for (int l = ONEDNN_BLOCKED; l <= ONEDNN_PLAIN; l++) {
+        const int a = SERIES_ONEDNN_BLOCKED + l;
+        onednn_result o = {.ms = -1, .why = "not run: the layer's OpenCL part failed, or out of host memory"};
+        if (y)
+            o = onednn_conv(g, (onednn_layout)l, in->x, in->w, y, runs);
+        row->ms[a] = o.ms;
+        row->min_ms[a] = o.min_ms;
+        snprintf(row->onednn_impl[l], sizeof row->onednn_impl[l], "%s", o.impl);
+        snprintf(row->why[a], sizeof row->why[a], "%s", o.why);
+        if (o.ms >= 0 && in->clayer)
+            failed |= check(row, a, row->onednn_checked, y, in->clayer, count, MAX_ONEDNN_ERROR);
+        print_series(row, a);
+    }
+    fflush(stdout);
+    free(y);
+    free(in->x);
+    free(in->w);
+    free(in->clayer);
+    return failed;
+}
+
+/* Measure the OpenCL series of one layer into row, print them, and keep in
+ * `peer` what oneDNN needs; 0, or 1 on a failure or a wrong result. */
+static int bench(cly_context *ctx, conv_row *row, peer_input *peer, int runs)
 {
     const conv_desc *d = &row->d;
     cly_conv_params p = conv_desc_params(d);
@@ -128,23 +193,23 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
     g.bias = g.relu = false; /* a plain convolution, as Convgemm computes */
     row->flops = 2.0 * g.n * g.k * g.oh * g.ow * (g.c / g.groups) * g.fh * g.fw;
     row->pick = cly_conv_choose(ctx, &g, CLY_CONV_AUTO);
-    row->reference = -1;
+    row->reference = row->onednn_checked = -1;
     for (int s = 0; s < SERIES_COUNT; s++)
-        row->ms[s] = row->err[s] = -1;
+        row->ms[s] = row->err[s] = row->min_ms[s] = -1;
     const int64_t ycount = g.n * g.k * g.oh * g.ow;
     cly_tensor *tx = NULL, *tw = NULL, *ty[SERIES_COUNT] = {NULL};
-    float *host = NULL, *ref = NULL;
+    float *host = NULL, *ref = NULL, *hx = NULL, *hw = NULL;
     int failed = 0;
     cly_status s;
     if ((s = cly_tensor_create(ctx, (cly_shape){g.n, g.c, g.h, g.w}, &tx)) ||
         (s = cly_tensor_create(ctx, (cly_shape){g.k, g.c / g.groups, g.fh, g.fw}, &tw)) ||
-        (s = fill_uniform(tx, g.n * g.c * g.h * g.w, 1)) ||
-        (s = fill_uniform(tw, g.k * (g.c / g.groups) * g.fh * g.fw, 2))) {
+        (s = fill_uniform(tx, g.n * g.c * g.h * g.w, 1, &hx)) ||
+        (s = fill_uniform(tw, g.k * (g.c / g.groups) * g.fh * g.fw, 2, &hw))) {
         fprintf(stderr, "%s: %s\n", d->text, cly_last_error(ctx));
         failed = 1;
         goto out;
     }
-    for (int a = SERIES_FIRST; a < SERIES_COUNT; a++) {
+    for (int a = SERIES_FIRST; a < SERIES_OPENCL_END; a++) {
         bool ok = a == SERIES_CONVGEMM       ? clblast_convgemm_supports(&g, row->why[a], sizeof row->why[a])
                   : a == SERIES_IM2COL_SGEMM ? clblast_im2col_supports(&g, row->why[a], sizeof row->why[a])
                                              : cly_conv_supports(ctx, (cly_conv_algo)a, &g);
@@ -172,7 +237,7 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
         failed = 1;
         goto out;
     }
-    for (int a = SERIES_FIRST; a < SERIES_COUNT && row->reference >= 0; a++) {
+    for (int a = SERIES_FIRST; a < SERIES_OPENCL_END && row->reference >= 0; a++) {
         if (a == row->reference || row->ms[a] < 0)
             continue;
         if (cly_tensor_read(ty[a], host, ycount)) {
@@ -180,14 +245,22 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
             failed = 1;
             continue;
         }
-        row->err[a] = max_rel_error(host, ref, (size_t)ycount);
-        if (!(row->err[a] <= MAX_ERROR)) {
-            fprintf(stderr, "ERROR: %s: %s differs from %s: max relative error %.3g > %g\n", d->name,
-                    conv_series_name(a), conv_series_name(row->reference), row->err[a], MAX_ERROR);
-            failed = 1;
-        }
+        failed |= check(row, a, row->reference, host, ref, (size_t)ycount, MAX_ERROR);
     }
-    for (int a = SERIES_FIRST; a < SERIES_COUNT; a++)
+    /* For oneDNN: the inputs and clayer's fastest output (the CLBlast
+     * reference's where no clayer algorithm ran). */
+    cly_conv_algo best = conv_row_best(row);
+    row->onednn_checked = best != CLY_CONV_AUTO ? (int)best : row->reference;
+    if (row->onednn_checked >= 0 && cly_tensor_read(ty[row->onednn_checked], host, ycount)) {
+        fprintf(stderr, "%s: %s: %s\n", d->name, conv_series_name(row->onednn_checked), cly_last_error(ctx));
+        failed = 1;
+        goto out;
+    }
+    *peer = (peer_input){g, hx, hw, row->onednn_checked >= 0 ? host : NULL};
+    hx = hw = NULL;
+    if (peer->clayer)
+        host = NULL;
+    for (int a = SERIES_FIRST; a < SERIES_OPENCL_END; a++)
         print_series(row, a);
     if (row->reference < 0)
         printf("%-34s unverified: neither CLBlast reference ran\n", d->name);
@@ -195,6 +268,8 @@ static int bench(cly_context *ctx, conv_row *row, int runs)
 out:
     free(host);
     free(ref);
+    free(hx);
+    free(hw);
     cly_tensor_destroy(tx);
     cly_tensor_destroy(tw);
     for (int a = 0; a < SERIES_COUNT; a++)
@@ -202,7 +277,7 @@ out:
     return failed;
 }
 
-static const char usage[] = "usage: conv_bench [--runs N] [--mb N] [--device SEL] "
+static const char usage[] = "usage: conv_bench [--runs N] [--batch N] [--device SEL] "
                             "[--set alexnet|vgg16|googlenet|resnet50|convnet-benchmarks|dilated|all|default] "
                             "[--json FILE] [--svg FILE] [SHAPE...]\n";
 
@@ -213,7 +288,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             runs = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--mb") && i + 1 < argc) {
+        } else if ((!strcmp(argv[i], "--batch") || !strcmp(argv[i], "--mb")) && i + 1 < argc) {
             mb = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
             device = argv[++i];
@@ -241,7 +316,8 @@ int main(int argc, char **argv)
     size_t n = 0;
     const size_t cap = first_shape < argc ? (size_t)(argc - first_shape) : conv_shape_count;
     conv_row *rows = calloc(cap, sizeof *rows);
-    if (!rows)
+    peer_input *peer = calloc(cap, sizeof *peer);
+    if (!rows || !peer)
         return 1;
     int failed = 0;
     for (size_t i = 0; i < cap; i++) {
@@ -262,15 +338,37 @@ int main(int argc, char **argv)
     if (cly_context_create(device, &ctx) != CLY_SUCCESS) {
         fprintf(stderr, "%s\n", cly_last_error(NULL));
         free(rows);
+        free(peer);
         return 1;
     }
     const cly_device_info *info = cly_context_device(ctx);
     printf("device: %s (%s, driver %s), median of %d runs after a warm-up, FP32, no bias or ReLU, %s\n", info->name,
-           info->platform_name, info->driver_version, runs, mb > 0 ? "--mb override" : "batch as given (sets: 1)");
+           info->platform_name, info->driver_version, runs, mb > 0 ? "--batch override" : "batch as given (sets: 1)");
+    /* oneDNN gets as many threads as the OpenCL device has compute units
+     * (pocl: one per core), so both use the same cores. */
+    cli_host host;
+    cli_host_cpu(&host);
+    printf("host CPU: %s (%s), load average %.2f %.2f %.2f\n", host.cpu_model, host.isa, host.load[0], host.load[1],
+           host.load[2]);
+    conv_peer_info peers = {.onednn_threads = onednn_set_threads((int)info->compute_units),
+                            .wait_policy = getenv("OMP_WAIT_POLICY")};
+    onednn_describe(peers.onednn, sizeof peers.onednn);
+    if (peers.onednn_threads > 0)
+        printf("peer: %s, %d threads = the OpenCL device's %u compute units, OMP_WAIT_POLICY=%s, timed on the host "
+               "after every OpenCL series\n",
+               peers.onednn, peers.onednn_threads, info->compute_units,
+               peers.wait_policy ? peers.wait_policy : "(default)");
+    else
+        printf("peer: %s\n", peers.onednn);
     for (size_t i = 0; i < n; i++)
-        failed |= bench(ctx, &rows[i], runs);
+        failed |= bench(ctx, &rows[i], &peer[i], runs);
+    /* oneDNN after every OpenCL series: its idle OpenMP threads spin for a
+     * while after each execution and must not share the cores with pocl's. */
+    printf("\n");
+    for (size_t i = 0; i < n; i++)
+        failed |= bench_onednn(&rows[i], &peer[i], runs);
     conv_print_summary(rows, n);
-    if (json && conv_write_json(json, info, runs, mb, first_shape < argc ? NULL : set, rows, n) == 0)
+    if (json && conv_write_json(json, info, &peers, runs, mb, first_shape < argc ? NULL : set, rows, n) == 0)
         printf("json: %s\n", json);
     else if (json)
         failed = 1;
@@ -280,6 +378,7 @@ int main(int argc, char **argv)
         failed = 1;
     cly_context_destroy(ctx);
     free(rows);
+    free(peer);
     if (failed)
         fprintf(stderr, "conv_bench: FAILED (see the messages above)\n");
     return failed;

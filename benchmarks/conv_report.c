@@ -12,6 +12,10 @@ const char *conv_series_name(int series)
         return "clblast_convgemm";
     if (series == SERIES_IM2COL_SGEMM)
         return "clblast_im2col_sgemm";
+    if (series == SERIES_ONEDNN_BLOCKED)
+        return "onednn_blocked";
+    if (series == SERIES_ONEDNN_PLAIN)
+        return "onednn_plain";
     return cly_conv_algo_string((cly_conv_algo)series);
 }
 
@@ -44,21 +48,22 @@ static void print_num(const char *fmt, const char *dash, double v)
 
 void conv_print_summary(const conv_row *rows, size_t n)
 {
-    printf("\n%-34s %-8s %8s %9s %9s %8s %8s\n", "layer (GFLOP/s)", "best", "clayer", "Convgemm", "i2c+SGEMM",
-           "x Conv", "x i2c+SG");
+    printf("\n%-34s %-8s %8s %9s %9s %8s %8s %8s %8s %8s %8s\n", "layer (GFLOP/s)", "best", "clayer", "Convgemm",
+           "i2c+SGEMM", "dnnl-blk", "dnnl-pln", "x Conv", "x i2c+SG", "x d-blk", "x d-pln");
+    const int refs[] = {SERIES_CONVGEMM, SERIES_IM2COL_SGEMM, SERIES_ONEDNN_BLOCKED, SERIES_ONEDNN_PLAIN};
     for (size_t i = 0; i < n; i++) {
         const conv_row *r = &rows[i];
         cly_conv_algo best = conv_row_best(r);
         printf("%-34s %-8s", r->d.name, best == CLY_CONV_AUTO ? "-" : cly_conv_algo_string(best));
         print_num(" %8.1f", " %8s", best == CLY_CONV_AUTO ? -1 : gflops(r, best));
-        print_num(" %9.1f", "         -", gflops(r, SERIES_CONVGEMM));
-        print_num(" %9.1f", "         -", gflops(r, SERIES_IM2COL_SGEMM));
-        print_num(" %8.2f", "        -", best == CLY_CONV_AUTO ? -1 : conv_row_speedup(r, best, SERIES_CONVGEMM));
-        print_num(" %8.2f", "        -",
-                  best == CLY_CONV_AUTO ? -1 : conv_row_speedup(r, best, SERIES_IM2COL_SGEMM));
+        for (int k = 0; k < 4; k++)
+            print_num(k < 2 ? " %9.1f" : " %8.1f", k < 2 ? "         -" : "        -", gflops(r, refs[k]));
+        for (int k = 0; k < 4; k++)
+            print_num(" %8.2f", "        -", best == CLY_CONV_AUTO ? -1 : conv_row_speedup(r, best, refs[k]));
         printf("\n");
     }
-    printf("x Conv, x i2c+SG: time of the reference / time of the best clayer algorithm (above 1: clayer faster)\n");
+    printf("x Conv ... x d-pln: time of the reference / time of the best clayer algorithm (above 1: clayer faster);\n"
+           "dnnl-blk, dnnl-pln: oneDNN in its own blocked layouts and in plain NCHW/OIHW\n");
 }
 
 /* A value that may be missing (< 0): a number or null. */
@@ -85,15 +90,27 @@ static void json_row(FILE *f, const conv_row *r)
         fputs("null", f);
     else
         json_string(f, conv_series_name(r->reference));
+    fputs(", \"onednn_checked_against\": ", f);
+    if (r->onednn_checked < 0)
+        fputs("null", f);
+    else
+        json_string(f, conv_series_name(r->onednn_checked));
+    fputs(",\n     \"onednn_impl\": {", f);
+    json_key_str(f, "blocked", r->onednn_impl[0], ", ");
+    json_key_str(f, "plain", r->onednn_impl[1], "}");
     fputs(",\n     \"results\": [", f);
     for (int s = SERIES_FIRST; s < SERIES_COUNT; s++) {
         fprintf(f, "%s\n       {", s == SERIES_FIRST ? "" : ",");
         json_key_str(f, "algo", conv_series_name(s), ", ");
-        json_key_str(f, "kind", s < CLY_CONV_ALGO_COUNT ? "clayer" : "reference", ", ");
+        json_key_str(f, "kind",
+                     s < CLY_CONV_ALGO_COUNT ? "clayer" : s < SERIES_OPENCL_END ? "reference" : "peer", ", ");
         json_opt(f, "\"median_ms\": ", r->ms[s]);
         json_opt(f, ", \"gflops\": ", gflops(r, s));
+        json_opt(f, ", \"min_ms\": ", r->min_ms[s]);
         json_opt(f, ", \"vs_convgemm\": ", conv_row_speedup(r, s, SERIES_CONVGEMM));
         json_opt(f, ", \"vs_im2col_sgemm\": ", conv_row_speedup(r, s, SERIES_IM2COL_SGEMM));
+        json_opt(f, ", \"vs_onednn_blocked\": ", conv_row_speedup(r, s, SERIES_ONEDNN_BLOCKED));
+        json_opt(f, ", \"vs_onednn_plain\": ", conv_row_speedup(r, s, SERIES_ONEDNN_PLAIN));
         json_opt(f, ", \"max_rel_error\": ", r->err[s]);
         fputs(", \"skipped\": ", f);
         if (r->ms[s] > 0)
@@ -105,8 +122,8 @@ static void json_row(FILE *f, const conv_row *r)
     fputs("]}", f);
 }
 
-int conv_write_json(const char *path, const cly_device_info *dev, int runs, int mb, const char *set,
-                    const conv_row *rows, size_t n)
+int conv_write_json(const char *path, const cly_device_info *dev, const conv_peer_info *peers, int runs, int mb,
+                    const char *set, const conv_row *rows, size_t n)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -119,7 +136,17 @@ int conv_write_json(const char *path, const cly_device_info *dev, int runs, int 
     json_key_str(f, "library_version", cly_version(), ",\n  ");
     json_key_str(f, "created", created, ",\n  \"device\": ");
     json_device(f, dev);
-    fputs(",\n  \"set\": ", f);
+    fputs(",\n  \"host\": ", f);
+    json_host(f);
+    fputs(",\n  \"onednn\": {", f);
+    json_key_str(f, "version", peers->onednn, ", ");
+    json_opt(f, "\"threads\": ", peers->onednn_threads > 0 ? peers->onednn_threads : -1);
+    fputs(", \"omp_wait_policy\": ", f);
+    if (peers->wait_policy)
+        json_string(f, peers->wait_policy);
+    else
+        fputs("null", f);
+    fputs("},\n  \"set\": ", f);
     if (set)
         json_string(f, set);
     else

@@ -234,6 +234,9 @@ static void print_table(const bench *b)
     printf("net %s, batch %lld, %s, device %u:%u %s (%s, driver %s)\n", b->net_name, b->batch,
            b->train ? "training step (forward, loss, backward, update)" : "inference", d->platform_index,
            d->device_index, d->name, d->platform_name, d->driver_version);
+    cli_host h;
+    cli_host_cpu(&h);
+    printf("host CPU: %s (%s), load average %.2f\n", h.cpu_model, h.isa, h.load[0]);
     printf("weights: %s\n", b->weights);
     printf("warm-up: first run %.1f ms, warm run %.1f ms: kernel builds and cache loads ~%.1f ms "
            "(programs built %llu, from cache %llu, cache writes %llu); setup %.1f ms\n",
@@ -285,6 +288,8 @@ static int write_json(const bench *b, const char *path)
     json_key_str(f, "library_version", cly_version(), ",\n  ");
     json_key_str(f, "created", created, ",\n  \"device\": ");
     json_device(f, b->dev);
+    fputs(",\n  \"host\": ", f);
+    json_host(f);
     fputs(",\n  ", f);
     json_key_str(f, "net", b->net_name, ",\n  ");
     fprintf(f, "\"batch\": %lld,\n  \"mode\": \"%s\",\n  \"runs\": %lld,\n  \"warmup_runs\": %lld,\n", b->batch,

@@ -67,6 +67,19 @@ void json_created(char *buf, size_t size);
 /* The "device" object of docs/bench-format.md, opened at indent 2. */
 void json_device(FILE *f, const cly_device_info *d);
 
+/* The host CPU (host.c): /proc/cpuinfo's model name and its vector ISA
+ * flags, space-separated ("sse4_2 avx avx2 fma avx512f"), each "unknown"
+ * where they cannot be read (not Linux); /proc/loadavg's 1, 5 and 15 minute
+ * load averages (< 0: unknown), which say how shared the machine was. */
+typedef struct cli_host {
+    char cpu_model[128];
+    char isa[256];
+    double load[3];
+} cli_host;
+void cli_host_cpu(cli_host *h);
+/* The "host" object of docs/bench-format.md: {"cpu_model", "isa", "load_average"}. */
+void json_host(FILE *f);
+
 /* SVG output (svg.c). Text with XML's specials escaped, bytes outside
  * printable ASCII replaced. */
 void svg_text(FILE *f, const char *s);

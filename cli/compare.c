@@ -15,6 +15,7 @@ typedef struct result {
     const char *path;
     json_value *root;
     const char *net, *mode, *device, *driver;
+    const char *cpu_model; /* "host" is optional: files before it lack it (NULL) */
     double batch, total_ms, images_per_s;
     const json_value *layers; /* an array of validated objects */
 } result;
@@ -66,6 +67,8 @@ static bool load_result(const char *path, result *r)
         why = "\"totals\" lacks \"median_ms\" or \"images_per_s\" (numbers >= 0)";
     else if (!(r->layers = json_get(root, "layers")) || r->layers->type != JSON_ARRAY)
         why = "\"layers\" missing or not an array";
+    if (!why && (v = json_get(root, "host")) && v->type == JSON_OBJECT)
+        r->cpu_model = string_member(v, "cpu_model");
     for (size_t i = 0; !why && i < r->layers->count; i++) {
         const json_value *L = &r->layers->items[i];
         double ms;
@@ -135,8 +138,9 @@ static void print_cell(double ms, double base, bool ratio)
 static void print_table(const result *r, size_t files, const char **names, size_t n)
 {
     for (size_t f = 0; f < files; f++)
-        printf("%c: %s: %s, batch %.0f, %s, %s (driver %s)\n", (int)('A' + f), r[f].path, r[f].net, r[f].batch,
-               r[f].mode, r[f].device, r[f].driver);
+        printf("%c: %s: %s, batch %.0f, %s, %s (driver %s)%s%s\n", (int)('A' + f), r[f].path, r[f].net, r[f].batch,
+               r[f].mode, r[f].device, r[f].driver, r[f].cpu_model ? ", host CPU " : "",
+               r[f].cpu_model ? r[f].cpu_model : "");
     printf("\n%-20s", "layer (ms)");
     for (size_t f = 0; f < files; f++) {
         printf(" %10c", (int)('A' + f));

@@ -91,6 +91,9 @@ assert d["schema"] == "clayer-bench" and d["schema_version"] == 1, d.get("schema
 assert d["mode"] == sys.argv[2] and d["batch"] == 2 and d["runs"] == 2 and d["net"] == "lenet"
 for k in ("name", "driver_version", "platform", "vendor", "type"):
     assert isinstance(d["device"][k], str), k
+assert d["host"]["cpu_model"] and isinstance(d["host"]["isa"], str), d["host"]
+if open("/proc/cpuinfo").read().find("model name") >= 0:
+    assert d["host"]["cpu_model"] != "unknown", d["host"]
 assert d["warmup"]["first_run_ms"] > 0
 names = [l["name"] for l in d["layers"]]
 # The layers of the summary's table (between its two rules), in its order.
@@ -112,6 +115,13 @@ run compare "$clayer" compare "$work/infer.json" "$work/train.json" --svg "$work
 grep -q "^c3 " "$work/compare.out" || fail "clayer compare has no row for c3"
 grep -q "^total (ms/batch)" "$work/compare.out" || fail "clayer compare has no total row"
 grep -q "B/A" "$work/compare.out" || fail "clayer compare has no ratio column"
+grep -q "^A: .*host CPU " "$work/compare.out" || fail "clayer compare does not name the host CPU"
+# A file from before "host" was recorded still compares.
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); del d["host"]; json.dump(d, open(sys.argv[2], "w"))' \
+    "$work/infer.json" "$work/old.json"
+run compare_old "$clayer" compare "$work/old.json" "$work/infer.json"
+[ $rc -eq 0 ] && grep -q "^total (ms/batch)" "$work/compare_old.out" ||
+    fail "clayer compare on a file without \"host\": rc $rc, $(cat "$work/compare_old.err")"
 python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert d.documentElement.tagName == "svg"
 assert len(d.getElementsByTagName("rect")) > 9' "$work/chart.svg" || fail "clayer compare --svg: not a well-formed SVG"
 
