@@ -10,7 +10,7 @@
 #include "common.cl"
 
 #ifndef TB
-#define TB 16 /* tile side */
+#define TB 8 /* tile side: 16 rows 36 KiB apart thrash L1 sets (AlexNet fc6 w^T: 51 -> 27 ms; fc1 0.11 -> 0.08) */
 #endif
 
 __kernel void transpose(__global const real *src, long src_off, long lds, __global real *dst, long dst_off, long ldd,

@@ -3,7 +3,7 @@
  * them the other way round (the fully connected backward). */
 #include "runtime/launch.h"
 
-#define TB 16 /* transpose.cl's tile side */
+#define TB 8 /* transpose.cl's tile side */
 
 cly_status cly_transpose(cly_context *ctx, int64_t rows, int64_t cols, cly_buf src, int64_t lds, cly_buf dst,
                          int64_t ldd, const char *what)

@@ -270,7 +270,7 @@ START_TEST(small_all_kernels)
 {
     cly_context *ctx = ot_context();
     run_fc(ctx, 2, 3, 4, false);
-    run_fc(ctx, 16, 40, 18, false); /* whole 16 x 16 transpose tiles and edges */
+    run_fc(ctx, 16, 40, 18, false); /* whole transpose tiles and edges */
     cly_context_destroy(ctx);
 }
 END_TEST
