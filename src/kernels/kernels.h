@@ -171,9 +171,13 @@ cly_status cly_batchnorm_frozen_backward(cly_context *ctx, cly_shape in, double 
                                          cly_buf dshift);
 /* dx = y * (dy - sum_c(dy * y)) per (n, position). */
 cly_status cly_softmax_backward(cly_context *ctx, cly_shape in, cly_buf y, cly_buf dy, cly_buf dx, float beta);
-/* dx = dy w; dw = dy^T x; db = column sums of dy. `dx.mem` NULL skips dx. */
+/* dx = dy w; dw = dy^T x; db = column sums of dy. `dx.mem` NULL skips dx.
+ * ws: cly_fc_backward_workspace floats (or more), not overlapping the
+ * others; ws.mem NULL takes CLBlast's SGEMM whatever the size. */
 cly_status cly_fc_backward(cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs, cly_buf x, cly_buf w,
-                           cly_buf dy, cly_buf dx, cly_buf dw, cly_buf db, float beta);
+                           cly_buf dy, cly_buf dx, cly_buf dw, cly_buf db, float beta, cly_buf ws);
+/* The workspace the backward's gemm_nt form needs (0 where CLBlast runs). */
+int64_t cly_fc_backward_workspace(const cly_context *ctx, int64_t n, int64_t inputs, int64_t outputs);
 /* Inverted dropout with a counter-based mask: element i is kept when
  * hash(seed, i) >= p * 2^32, and scaled by 1/(1 - p). Backward recomputes
  * the same mask from the seed, so nothing is stored. */
@@ -211,6 +215,11 @@ cly_status cly_adam_step(cly_context *ctx, int64_t count, double lr, double b1, 
 cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_buf a, int64_t lda, int64_t sa,
                        cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc, int64_t batches,
                        float beta, const char *what);
+
+/* dst[c][r] = src[r][c] for r < rows, c < cols (transpose.c): row strides
+ * lds (>= cols) and ldd (>= rows); rows and cols must fit an int. */
+cly_status cly_transpose(cly_context *ctx, int64_t rows, int64_t cols, cly_buf src, int64_t lds, cly_buf dst,
+                         int64_t ldd, const char *what);
 
 /* ---- adaptive average pooling (adaptive_pool.c) */
 

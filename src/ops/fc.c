@@ -29,6 +29,17 @@ static cly_status infer(cly_graph *g, cly_node *n)
     return CLY_SUCCESS;
 }
 
+/* Training nets size the backward's workspace (its transposed operands). */
+static cly_status compile(cly_net *net, size_t id)
+{
+    if (net->options.mode == CLY_MODE_TRAINING) {
+        cly_shape in = cly_net_in_shape(net, id);
+        net->layers[id].workspace_elems =
+            cly_fc_backward_workspace(net->ctx, in.n, in.c * in.h * in.w, net->graph->nodes[id].out.c);
+    }
+    return CLY_SUCCESS;
+}
+
 static cly_status forward(cly_net *net, size_t id)
 {
     const cly_node *node = &net->graph->nodes[id];
@@ -52,7 +63,8 @@ static cly_status backward(cly_net *net, size_t id, const int64_t *pos)
     return cly_fc_backward(net->ctx, in.n, in.c * in.h * in.w, node->out.c, cly_op_x(net, id),
                            cly_net_param(net, id, CLY_PARAM_WEIGHTS), cly_net_grad(net, id), dx,
                            cly_net_param_grad(net, id, CLY_PARAM_WEIGHTS),
-                           p->no_bias ? CLY_NO_BUF : cly_net_param_grad(net, id, CLY_PARAM_BIAS), beta);
+                           p->no_bias ? CLY_NO_BUF : cly_net_param_grad(net, id, CLY_PARAM_BIAS), beta,
+                           cly_net_workspace(net));
 }
 
 static void summary_note(const cly_node *n, void (*note)(char *buf, const char *text), char *buf)
@@ -74,6 +86,7 @@ const cly_op cly_op_fc = {
     .keys = keys,
     .check = check,
     .infer = infer,
+    .compile = compile,
     .forward = forward,
     .backward = backward,
     .summary_note = summary_note,

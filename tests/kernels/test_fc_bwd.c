@@ -1,8 +1,9 @@
-/* Fully connected backward (two SGEMMs through blas.c and the bias column
+/* Fully connected backward (gemm_nt on transposed operands where the
+ * forward takes gemm_nt, else two SGEMMs through blas.c; the bias column
  * sums): against dot products in double, finite differences of
- * cly_fc_forward for x, w and the bias, the beta contract (also through
- * CLBlast, whose beta = 0 must not read the NaN in an uninitialised dw or
- * dx) and determinism. */
+ * cly_fc_forward for x, w and the bias, the beta contract (beta = 0 must
+ * not read the NaN in an uninitialised dw or dx) and determinism; the
+ * gemm_nt form against CLBlast's, column blocks included. */
 #include "grad_check.h"
 
 #include <math.h>
@@ -13,14 +14,23 @@ typedef struct fc_run {
     cly_context *ctx;
     int64_t n, in, out;
     float *x, *w, *b;
-    cly_buf bx, bw, bb, by, bdy;
+    cly_buf bx, bw, bb, by, bdy, ws;
 } fc_run;
 
 static void fc_bwd(void *user, cly_context *ctx, const cly_buf *outs, float beta)
 {
     fc_run *f = user;
-    cly_status s = cly_fc_backward(ctx, f->n, f->in, f->out, f->bx, f->bw, f->bdy, outs[0], outs[1], outs[2], beta);
+    cly_status s = cly_fc_backward(ctx, f->n, f->in, f->out, f->bx, f->bw, f->bdy, outs[0], outs[1], outs[2], beta,
+                                   f->ws);
     ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
+}
+
+/* The backward's workspace, filled with ot_alloc's NaN (its contents must
+ * not matter); none where CLBlast runs. */
+static cly_buf workspace(cly_context *ctx, int64_t n, int64_t in, int64_t out)
+{
+    int64_t elems = cly_fc_backward_workspace(ctx, n, in, out);
+    return elems ? ot_alloc(ctx, elems, 4) : (cly_buf){NULL, 0};
 }
 
 static void fc_fwd(void *user, float *y)
@@ -62,6 +72,7 @@ static void run_fc(cly_context *ctx, int64_t n, int64_t in, int64_t out, bool fd
     f.bb = ot_upload(ctx, f.b, out, 4);
     f.by = ot_alloc(ctx, ny, 4);
     f.bdy = ot_upload(ctx, r, ny, 4);
+    f.ws = workspace(ctx, n, in, out);
     char what[96];
     snprintf(what, sizeof what, "fc backward, %lld samples, %lld -> %lld", (long long)n, (long long)in,
              (long long)out);
@@ -115,7 +126,7 @@ static void run_fc(cly_context *ctx, int64_t n, int64_t in, int64_t out, bool fd
 
     /* dx skipped (the first layer): dw and db unchanged. */
     cly_buf dw = ot_alloc(ctx, nw, 4), db = ot_alloc(ctx, out, 4);
-    ck_assert_int_eq(cly_fc_backward(ctx, n, in, out, f.bx, f.bw, f.bdy, (cly_buf){NULL, 0}, dw, db, 0.0f),
+    ck_assert_int_eq(cly_fc_backward(ctx, n, in, out, f.bx, f.bw, f.bdy, (cly_buf){NULL, 0}, dw, db, 0.0f, f.ws),
                      CLY_SUCCESS);
     float *again = gc_malloc((size_t)nw * 4);
     ot_download(ctx, dw, again, nw, 4);
@@ -145,6 +156,7 @@ static void run_fc(cly_context *ctx, int64_t n, int64_t in, int64_t out, bool fd
     ot_free(f.bb);
     ot_free(f.by);
     ot_free(f.bdy);
+    ot_free(f.ws);
     for (int k = 0; k < 3; k++)
         free(got[k]);
     free(f.x);
@@ -168,11 +180,87 @@ START_TEST(fc_backward)
 }
 END_TEST
 
+/* dx, dw, db of one backward into fresh (NaN) buffers, downloaded. */
+static void backward_once(cly_context *ctx, int64_t n, int64_t in, int64_t out, cly_buf x, cly_buf w, cly_buf dy,
+                          cly_buf ws, float *dx, float *dw, float *db)
+{
+    cly_buf bdx = ot_alloc(ctx, n * in, 4), bdw = ot_alloc(ctx, out * in, 4), bdb = ot_alloc(ctx, out, 4);
+    cly_status s = cly_fc_backward(ctx, n, in, out, x, w, dy, bdx, bdw, bdb, 0.0f, ws);
+    ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
+    ot_download(ctx, bdx, dx, n * in, 4);
+    ot_download(ctx, bdw, dw, out * in, 4);
+    ot_download(ctx, bdb, db, out, 4);
+    ot_free(bdx);
+    ot_free(bdw);
+    ot_free(bdb);
+}
+
+/* |a - b| within twice a float sum's rounding bound for `terms` products
+ * of magnitude <= 1 (the fills lie in [-1, 1]), summed in any order. */
+static void check_close(const char *what, const float *a, const float *b, int64_t count, int64_t terms)
+{
+    const double tol = 2.0 * (double)terms * 6e-8;
+    for (int64_t i = 0; i < count; i++)
+        ck_assert_msg(fabs((double)a[i] - b[i]) <= tol, "%s: element %lld: gemm_nt %.9g, CLBlast %.9g (tol %.3g)",
+                      what, (long long)i, a[i], b[i], tol);
+}
+
+/* The gemm_nt form against CLBlast's (ws NULL) on one shape, and twice
+ * bit-identical. */
+static void compare_clblast(cly_context *ctx, int64_t n, int64_t in, int64_t out)
+{
+    const int64_t nx = n * in, nw = out * in, ny = n * out;
+    float *x = gc_malloc((size_t)nx * 4), *w = gc_malloc((size_t)nw * 4), *dy = gc_malloc((size_t)ny * 4);
+    ot_fill_real(x, nx, 81, -1.0, 1.0);
+    ot_fill_real(w, nw, 82, -1.0, 1.0);
+    ot_fill_real(dy, ny, 83, -1.0, 1.0);
+    cly_buf bx = ot_upload(ctx, x, nx, 4), bw = ot_upload(ctx, w, nw, 4), bdy = ot_upload(ctx, dy, ny, 4);
+    cly_buf ws = workspace(ctx, n, in, out);
+    float *got[3][3];
+    for (int run = 0; run < 3; run++) {
+        got[run][0] = gc_malloc((size_t)nx * 4);
+        got[run][1] = gc_malloc((size_t)nw * 4);
+        got[run][2] = gc_malloc((size_t)out * 4);
+        backward_once(ctx, n, in, out, bx, bw, bdy, run < 2 ? ws : (cly_buf){NULL, 0}, got[run][0], got[run][1],
+                      got[run][2]);
+    }
+    char what[128];
+    snprintf(what, sizeof what, "fc backward %lld x %lld -> %lld", (long long)n, (long long)in, (long long)out);
+    ot_check_exact(got[1][0], got[0][0], nx, what);
+    ot_check_exact(got[1][1], got[0][1], nw, what);
+    check_close(what, got[0][0], got[2][0], nx, out);
+    check_close(what, got[0][1], got[2][1], nw, n);
+    ot_check_exact(got[0][2], got[2][2], out, what); /* the same bias kernel */
+    for (int run = 0; run < 3; run++)
+        for (int k = 0; k < 3; k++)
+            free(got[run][k]);
+    ot_free(bx);
+    ot_free(bw);
+    ot_free(bdy);
+    ot_free(ws);
+    free(x);
+    free(w);
+    free(dy);
+}
+
+START_TEST(fc_backward_gemm_nt_vs_clblast)
+{
+    cly_context *ctx = ot_context();
+    compare_clblast(ctx, 1, 37, 13);
+    compare_clblast(ctx, 3, 257, 19);
+    compare_clblast(ctx, 64, 3136, 128); /* Fashion-MNIST's fc1 */
+    compare_clblast(ctx, 64, 131, 10);
+    /* w past cly_conv_chunk's 2^24 floats: w^T in two column blocks. */
+    compare_clblast(ctx, 2, 4100, 4097);
+    cly_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(fc_backward_refusals)
 {
     cly_context *ctx = ot_context();
     cly_buf b = ot_alloc(ctx, 8, 4);
-    ck_assert_int_eq(cly_fc_backward(ctx, 0, 2, 2, b, b, b, b, b, b, 0.0f), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_fc_backward(ctx, 0, 2, 2, b, b, b, b, b, b, 0.0f, b), CLY_ERROR_INVALID_ARGUMENT);
     ot_free(b);
     cly_context_destroy(ctx);
 }
@@ -182,6 +270,7 @@ START_TEST(small_all_kernels)
 {
     cly_context *ctx = ot_context();
     run_fc(ctx, 2, 3, 4, false);
+    run_fc(ctx, 16, 40, 18, false); /* whole transpose tiles and edges */
     cly_context_destroy(ctx);
 }
 END_TEST
@@ -192,6 +281,7 @@ static Suite *unit_suite(void)
     TCase *tc = ot_tcase("backward");
     tcase_add_test(tc, fc_backward);
     tcase_add_test(tc, fc_backward_refusals);
+    tcase_add_test(tc, fc_backward_gemm_nt_vs_clblast);
     suite_add_tcase(s, tc);
     return s;
 }
