@@ -36,7 +36,7 @@
  * then dx[i] = beta * dx[i] + sum (beta == 0: overwrite, see STORE_GRAD).
  * Overlapping windows thus need no atomics, and the fixed visiting order
  * makes every result repeat bit for bit. */
-#include "common.cl"
+#include "pool_window.cl"
 
 /* One argument list for the three pool kernels (the host sets it once);
  * `flag` is want_argmax for max, exclude_pad for avg, unused for L2. */
@@ -57,19 +57,8 @@
 __kernel void pool_max(POOL_ARGS)
 {
     POOL_PROLOGUE;
-    /* Start from the first in-input cell, not -inf: a window of -inf values
-     * still reports a valid index. */
-    int best_idx = ya * W + xa;
-    real best = plane[best_idx];
-    for (int y = ya; y < yb; y++)
-        for (int x = xa; x < xb; x++) {
-            const real v = plane[y * W + x];
-            if (v > best || isnan(v)) {
-                best = v;
-                best_idx = y * W + x;
-            }
-        }
-    out[out_off + i] = best;
+    int best_idx;
+    out[out_off + i] = window_max(plane, W, ya, yb, xa, xb, &best_idx);
     if (flag) /* want_argmax */
         argmax[argmax_off + i] = best_idx;
 }
@@ -77,10 +66,7 @@ __kernel void pool_max(POOL_ARGS)
 __kernel void pool_avg(POOL_ARGS)
 {
     POOL_PROLOGUE;
-    real sum = 0.0f;
-    for (int y = ya; y < yb; y++)
-        for (int x = xa; x < xb; x++)
-            sum += plane[y * W + x];
+    const real sum = window_sum(plane, W, ya, yb, xa, xb);
     const int ye = min(y0 + FH, H + PB), xe = min(x0 + FW, W + PR);
     const int divisor = flag /* exclude_pad */ ? (yb - ya) * (xb - xa) : (ye - y0) * (xe - x0);
     out[out_off + i] = sum / (real)divisor;

@@ -18,7 +18,7 @@
  *
  * -D: VW (1, 2, 4, 8, 16), PS the horizontal stride (a compile-time
  * constant, so strided loads become shuffles of wide ones), POOL_SWIZZLE. */
-#include "common.cl"
+#include "pool_window.cl"
 
 #ifndef VW
 #define VW 16
@@ -86,22 +86,13 @@ static inline void interior(int W, int OW, int FW, int PL, int *lo, int *hi)
     *hi = W + PL - FW < 0 ? *lo : max(*lo, min(OW, (W + PL - FW) / PS + 1));
 }
 
-/* pool.cl's pool_max for one output. */
+/* One output of the border columns, as pool.cl computes it. */
 static inline void max_one(__global const real *plane, int ox, int ya, int yb, int W, int FW, int PL,
                            __global real *o, __global int *a, int flag)
 {
     const int x0 = ox * PS - PL, xa = max(x0, 0), xb = min(x0 + FW, W);
-    int best_idx = ya * W + xa;
-    real best = plane[best_idx];
-    for (int y = ya; y < yb; y++)
-        for (int x = xa; x < xb; x++) {
-            const real v = plane[y * W + x];
-            if (v > best || isnan(v)) {
-                best = v;
-                best_idx = y * W + x;
-            }
-        }
-    o[ox] = best;
+    int best_idx;
+    o[ox] = window_max(plane, W, ya, yb, xa, xb, &best_idx);
     if (flag)
         a[ox] = best_idx;
 }
@@ -139,15 +130,12 @@ __kernel void pool_max_row(POOL_ARGS)
         max_one(plane, ox, ya, yb, W, FW, PL, o, a, flag);
 }
 
-/* pool.cl's pool_avg for one output. */
+/* One output of the border columns, as pool.cl computes it. */
 static inline void avg_one(__global const real *plane, int ox, int y0, int ya, int yb, int ye, int W, int FW,
                            int PL, int PR, int exclude, __global real *o)
 {
     const int x0 = ox * PS - PL, xa = max(x0, 0), xb = min(x0 + FW, W), xe = min(x0 + FW, W + PR);
-    real sum = 0.0f;
-    for (int y = ya; y < yb; y++)
-        for (int x = xa; x < xb; x++)
-            sum += plane[y * W + x];
+    const real sum = window_sum(plane, W, ya, yb, xa, xb);
     const int divisor = exclude ? (yb - ya) * (xb - xa) : (ye - y0) * (xe - x0);
     o[ox] = sum / (real)divisor;
 }
