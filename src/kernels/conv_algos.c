@@ -102,6 +102,18 @@ static cly_status direct_run(cly_context *ctx, const cly_conv_geom *g, const cly
     return cly_conv_direct_forward(ctx, g, io->x, io->w, io->bias, io->y, io->ws);
 }
 
+static bool winograd_supports(const cly_context *ctx, cly_conv_algo fwd, const cly_conv_geom *g, char *why,
+                              size_t size)
+{
+    (void)fwd;
+    return cly_conv_winograd_supports(ctx, g, why, size);
+}
+
+static cly_status winograd_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_winograd_forward(ctx, g, io->x, io->w, io->bias, io->y, io->ws);
+}
+
 static cly_status im2col_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
 {
     return cly_conv_im2col_forward(ctx, g, io->x, io->w, io->bias, io->y, io->ws);
@@ -154,10 +166,20 @@ static int im2col_prefer(const cly_context *ctx, const cly_conv_geom *g)
     return gemm_first(ctx, g) && g->c * g->fh * g->fw >= 64 ? 20 : 1;
 }
 
+/* Winograd: 0 (never AUTO's choice) until conv_bench shows it ahead of
+ * direct on a shape; users and the tuner name it. */
+static int winograd_prefer(const cly_context *ctx, const cly_conv_geom *g)
+{
+    (void)ctx, (void)g;
+    return 0;
+}
+
 static const cly_conv_impl fwd[] = {
-    {"gemm1x1", CLY_CONV_GEMM1X1, gemm1x1_supports, no_workspace, gemm1x1_run, gemm1x1_prefer},
-    {"direct", CLY_CONV_DIRECT, direct_supports, direct_workspace, direct_run, direct_prefer},
-    {"im2col", CLY_CONV_IM2COL, im2col_supports, im2col_workspace, im2col_run, im2col_prefer},
+    {"gemm1x1", CLY_CONV_GEMM1X1, gemm1x1_supports, no_workspace, gemm1x1_run, gemm1x1_prefer, NULL},
+    {"direct", CLY_CONV_DIRECT, direct_supports, direct_workspace, direct_run, direct_prefer, NULL},
+    {"im2col", CLY_CONV_IM2COL, im2col_supports, im2col_workspace, im2col_run, im2col_prefer, NULL},
+    {"winograd", CLY_CONV_WINOGRAD, winograd_supports, cly_conv_winograd_workspace, winograd_run, winograd_prefer,
+     .inexact = "winograd (inexact)"},
 };
 
 /* ---- backward rows */
@@ -199,12 +221,12 @@ static cly_status weights_gemm_run(cly_context *ctx, const cly_conv_geom *g, con
 }
 
 static const cly_conv_impl bwd_data[] = {
-    {"flipped-direct", CLY_CONV_AUTO, flipped_supports, cly_conv_flipped_workspace, flipped_run, NULL},
-    {"col2im", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, col2im_run, NULL},
+    {"flipped-direct", CLY_CONV_AUTO, flipped_supports, cly_conv_flipped_workspace, flipped_run, NULL, NULL},
+    {"col2im", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, col2im_run, NULL, NULL},
 };
 
 static const cly_conv_impl bwd_weights[] = {
-    {"im2col+gemm_nt", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, weights_gemm_run, NULL},
+    {"im2col+gemm_nt", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, weights_gemm_run, NULL, NULL},
 };
 
 #define COUNT(t) (sizeof(t) / sizeof((t)[0]))
@@ -242,6 +264,18 @@ const char *cly_conv_algo_string(cly_conv_algo algo)
     return (unsigned)algo < CLY_CONV_ALGO_COUNT ? cly_conv_algo_names[algo] : "unknown";
 }
 
+bool cly_conv_algo_exact(cly_conv_algo algo)
+{
+    const cly_conv_impl *r = forward_row(algo);
+    return !r || !r->inexact;
+}
+
+const char *cly_conv_algo_shown(cly_conv_algo algo)
+{
+    const cly_conv_impl *r = forward_row(algo);
+    return r && r->inexact ? r->inexact : cly_conv_algo_string(algo);
+}
+
 bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
                             size_t size)
 {
@@ -275,7 +309,7 @@ static cly_conv_algo algo_from_env(void)
     for (int a = 0; a < CLY_CONV_ALGO_COUNT; a++)
         if (strcasecmp(v, cly_conv_algo_string((cly_conv_algo)a)) == 0)
             return (cly_conv_algo)a;
-    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1; ignored", v);
+    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1, winograd; ignored", v);
     return CLY_CONV_AUTO;
 }
 

@@ -93,7 +93,7 @@ static cly_status compile(cly_net *net, size_t id)
         if (bwd > L->workspace_elems)
             L->workspace_elems = bwd;
     }
-    node->algo = cly_conv_algo_string(L->algo);
+    node->algo = cly_conv_algo_shown(L->algo);
     return CLY_SUCCESS;
 }
 
