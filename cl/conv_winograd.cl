@@ -90,15 +90,18 @@ typedef CAT(real, VW) floatv;
 
 /* acc (+)= coef * val for a coefficient known at compile time: zero terms
  * vanish and +-1 needs no multiply (IEEE rules forbid the compiler to drop
- * 0 * v or a + 0 itself). `started` says whether acc holds a term yet. */
-#define LIN(acc, started, coef, val)                                       \
-    do {                                                                   \
-        const real c_ = (coef);                                            \
-        if (c_ != 0) {                                                     \
-            const real t_ = c_ == 1 ? (val) : c_ == -1 ? -(val) : c_ * (val); \
-            acc = started ? acc + t_ : t_;                                 \
-            started = true;                                                \
-        }                                                                  \
+ * 0 * v or a + 0 itself). `started` says whether acc holds a term yet;
+ * acc and val are reals or floatvs. */
+#define LIN(acc, started, coef, val)                                                \
+    do {                                                                            \
+        const real c_ = (coef);                                                     \
+        if (c_ != 0) {                                                              \
+            if (started)                                                            \
+                acc += c_ == 1 ? (val) : c_ == -1 ? -(val) : c_ * (val);            \
+            else                                                                    \
+                acc = c_ == 1 ? (val) : c_ == -1 ? -(val) : c_ * (val);             \
+            started = true;                                                         \
+        }                                                                           \
     } while (0)
 
 /* U for work-item (c, k), k < KTILES*KT. */
@@ -145,58 +148,105 @@ __kernel void wino_filter(__global const real *w, long w_off, __global real *U, 
         }
 }
 
-/* V[e][c][p] for work-item (p, c) of a chunk; tiles p >= P write zeros. */
-__kernel void wino_input(__global const real *x, long x_off, __global real *V, long v_off, int C, int H, int W,
-                         int TH, int TW, int P, int PP, int PT, int PL)
+/* Lane l of a floatv (l a constant after unrolling). */
+#if VW == 1
+#define LANE(v, l) (v)
+#else
+#define LANE(v, l) (((real *)&(v))[l])
+#endif
+
+
+/* Elements j, j+MT, ..., j+(VW-1)*MT of r, a vector (constant indices:
+ * the compiler turns them into shuffles of the loaded vectors). */
+#define R_(r, j, l) r[(l) * MT + (j)]
+#if VW == 1
+#define GATHER(r, j) R_(r, j, 0)
+#elif VW == 2
+#define GATHER(r, j) (floatv)(R_(r, j, 0), R_(r, j, 1))
+#elif VW == 4
+#define GATHER(r, j) (floatv)(R_(r, j, 0), R_(r, j, 1), R_(r, j, 2), R_(r, j, 3))
+#elif VW == 8
+#define GATHER(r, j)                                                                                                  \
+    (floatv)(R_(r, j, 0), R_(r, j, 1), R_(r, j, 2), R_(r, j, 3), R_(r, j, 4), R_(r, j, 5), R_(r, j, 6), R_(r, j, 7))
+#else
+#define GATHER(r, j)                                                                                                  \
+    (floatv)(R_(r, j, 0), R_(r, j, 1), R_(r, j, 2), R_(r, j, 3), R_(r, j, 4), R_(r, j, 5), R_(r, j, 6), R_(r, j, 7), \
+             R_(r, j, 8), R_(r, j, 9), R_(r, j, 10), R_(r, j, 11), R_(r, j, 12), R_(r, j, 13), R_(r, j, 14),       \
+             R_(r, j, 15))
+#endif
+/* Vectors of VW that cover the (VW-1)*MT + A columns of VW tiles. */
+#define NV (MT + (VW >= 2 ? 1 : 2))
+
+/* V[e][c][p0 .. p0+n-1] for work-item (gx, R, c): tile row R = s*TH + ty of
+ * the chunk, tiles tx0 = gx*VW .. tx0+n-1 of that row (n = min(VW, TW -
+ * tx0)), p0 = R*TW + tx0. It reads xp, the chunk zero-padded by conv_pack
+ * (conv_direct.cl): xp[s][c][r][q] = x[s][c][r - PT][q - PL], HQ rows of
+ * QW, wide enough for whole vectors past the last tile, so there are no
+ * bounds checks. Per input row: NV vector loads, then each column j of the
+ * patch as one vector over the VW tiles; the transform runs on vectors; a
+ * row's last, partial group stores lane by lane. The last work-item of a
+ * channel zeroes tiles P .. PP-1. */
+__kernel void wino_input(__global const real *xp, long xp_off, __global real *V, long v_off, int C, int TH, int TW,
+                         int HQ, int QW, int NR, int GX, int P, int PP)
 {
-    const int p = get_global_id(0), c = get_global_id(1);
-    if (p >= PP || c >= C)
+    const int gx = get_global_id(0), R = get_global_id(1), c = get_global_id(2);
+    if (gx >= GX || R >= NR || c >= C)
         return;
-    __global real *v = V + v_off + (idx_t)c * PP + p;
-    const idx_t estride = (idx_t)C * PP;
-    if (p >= P) {
-#pragma unroll
-        for (int e = 0; e < NT; e++)
-            v[e * estride] = 0;
-        return;
-    }
-    const int s = p / (TH * TW), r = p % (TH * TW);
-    const int y0 = r / TW * MT - PT, x0 = r % TW * MT - PL;
-    __global const real *in = x + x_off + ((idx_t)s * C + c) * H * W;
-    real d[AL][AL], t[AL][AL];
+    const int s = R / TH, ty = R % TH, tx0 = gx * VW;
+    __global const real *q = xp + xp_off + ((idx_t)s * C + c) * HQ * QW + (idx_t)ty * MT * QW + tx0 * MT;
+    floatv d[AL][AL];
 #pragma unroll
     for (int i = 0; i < AL; i++) {
-        const int iy = y0 + i;
-        const bool row_in = iy >= 0 && iy < H;
+        union {
+            floatv v[NV];
+            real s[NV * VW];
+        } row;
 #pragma unroll
-        for (int j = 0; j < AL; j++) {
-            const int ix = x0 + j;
-            d[i][j] = row_in && ix >= 0 && ix < W ? in[(idx_t)iy * W + ix] : 0;
-        }
+        for (int k = 0; k < NV; k++)
+            row.v[k] = VLOAD(q + i * QW + k * VW);
+#pragma unroll
+        for (int j = 0; j < AL; j++)
+            d[i][j] = GATHER(row.s, j);
     }
     const real BT[AL][AL] = BT_ROWS;
+    floatv t[AL][AL];
 #pragma unroll
     for (int i = 0; i < AL; i++)
 #pragma unroll
         for (int j = 0; j < AL; j++) {
-            real a = 0;
+            floatv a = 0;
             bool on = false;
 #pragma unroll
             for (int l = 0; l < AL; l++)
                 LIN(a, on, BT[i][l], d[l][j]);
             t[i][j] = a;
         }
+    const idx_t estride = (idx_t)C * PP;
+    __global real *v = V + v_off + (idx_t)c * PP + (idx_t)R * TW + tx0;
+    const int n = min(VW, TW - tx0);
 #pragma unroll
     for (int i = 0; i < AL; i++)
 #pragma unroll
         for (int j = 0; j < AL; j++) {
-            real a = 0;
+            floatv a = 0;
             bool on = false;
 #pragma unroll
             for (int l = 0; l < AL; l++)
                 LIN(a, on, BT[j][l], t[i][l]);
-            v[(i * AL + j) * estride] = a;
+            __global real *ve = v + (i * AL + j) * estride;
+            if (n == VW) {
+                VSTORE(a, ve);
+            } else {
+#pragma unroll
+                for (int l = 0; l < VW; l++)
+                    if (l < n)
+                        ve[l] = LANE(a, l);
+            }
         }
+    if (R == NR - 1 && gx == GX - 1)
+        for (int e = 0; e < NT; e++)
+            for (int p = P; p < PP; p++)
+                V[v_off + e * estride + (idx_t)c * PP + p] = 0;
 }
 
 /* M[e] = U[e] V[e] for work-item (kt, pt, e). */
@@ -242,51 +292,68 @@ __kernel void wino_gemm(__global const real *U, long u_off, __global const real 
     }
 }
 
-/* y for work-item (p, k): one MT x MT output tile, bias and ReLU fused. */
+/* y for work-item (pv, k): the MT x MT output tiles p0 .. p0+VW-1, p0 =
+ * pv*VW, transformed as vectors, bias and ReLU fused, stored lane by lane. */
 __kernel void wino_output(__global const real *M, long m_off, __global const real *bias, long bias_off,
                           __global real *y, long y_off, int K, int OH, int OW, int TH, int TW, int P, int PP,
                           int has_bias, int relu)
 {
-    const int p = get_global_id(0), k = get_global_id(1);
-    if (p >= P || k >= K)
+    const int pv = get_global_id(0), k = get_global_id(1);
+    const int p0 = pv * VW;
+    if (p0 >= P || k >= K)
         return;
     const real AT[MT][AL] = AT_ROWS;
-    __global const real *m = M + m_off + (idx_t)k * PP + p;
+    __global const real *m = M + m_off + (idx_t)k * PP + p0;
     const idx_t estride = (idx_t)K * PP;
-    real mm[AL][AL], t[MT][AL];
+    floatv mm[AL][AL], t[MT][AL], o[MT][MT];
 #pragma unroll
     for (int i = 0; i < AL; i++)
 #pragma unroll
         for (int j = 0; j < AL; j++)
-            mm[i][j] = m[(i * AL + j) * estride];
+            mm[i][j] = VLOAD(m + (i * AL + j) * estride);
 #pragma unroll
     for (int i = 0; i < MT; i++)
 #pragma unroll
         for (int j = 0; j < AL; j++) {
-            real a = 0;
+            floatv a = 0;
             bool on = false;
 #pragma unroll
             for (int l = 0; l < AL; l++)
                 LIN(a, on, AT[i][l], mm[l][j]);
             t[i][j] = a;
         }
-    const int s = p / (TH * TW), r = p % (TH * TW);
-    const int oy0 = r / TW * MT, ox0 = r % TW * MT;
     const real bv = has_bias ? bias[bias_off + k] : 0;
-    __global real *out = y + y_off + ((idx_t)s * K + k) * OH * OW;
 #pragma unroll
     for (int i = 0; i < MT; i++)
 #pragma unroll
         for (int j = 0; j < MT; j++) {
-            real a = 0;
+            floatv a = 0;
             bool on = false;
 #pragma unroll
             for (int l = 0; l < AL; l++)
                 LIN(a, on, AT[j][l], t[i][l]);
-            a += bv;
-            if (relu)
-                a = CLY_RELU(a);
-            if (oy0 + i < OH && ox0 + j < OW)
-                out[(idx_t)(oy0 + i) * OW + ox0 + j] = a;
+            a += (floatv)bv;
+            o[i][j] = relu ? CLY_RELU(a) : a;
         }
+    int s = p0 / (TH * TW), ty = p0 % (TH * TW) / TW, tx = p0 % TW;
+#pragma unroll
+    for (int l = 0; l < VW; l++) {
+        if (p0 + l < P) {
+            const int oy0 = ty * MT, ox0 = tx * MT;
+            __global real *out = y + y_off + ((idx_t)s * K + k) * OH * OW;
+#pragma unroll
+            for (int i = 0; i < MT; i++)
+#pragma unroll
+                for (int j = 0; j < MT; j++)
+                    if (oy0 + i < OH && ox0 + j < OW)
+                        out[(idx_t)(oy0 + i) * OW + ox0 + j] = LANE(o[i][j], l);
+        }
+        if (++tx == TW) {
+            tx = 0;
+            if (++ty == TH) {
+                ty = 0;
+                s++;
+            }
+        }
+    }
 }

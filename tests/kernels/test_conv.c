@@ -273,6 +273,15 @@ static double auto_tol(cly_context *ctx, const problem *pr, const cly_conv_geom 
 
 static void run_winograd(cly_context *ctx, problem *pr, devp *t, size_t count)
 {
+    /* Bit-identical run to run: no atomics, one fixed summation order. */
+    run_algo_tol(ctx, pr, t, CLY_CONV_WINOGRAD, "winograd", WINO_TOL_4);
+    float *first = malloc((size_t)pr->ny * sizeof *first);
+    ck_assert(first);
+    memcpy(first, pr->y, (size_t)pr->ny * sizeof *first);
+    run_algo_tol(ctx, pr, t, CLY_CONV_WINOGRAD, "winograd again", WINO_TOL_4);
+    ck_assert_msg(memcmp(first, pr->y, (size_t)pr->ny * sizeof *first) == 0, "%s: winograd differs between runs",
+                  pr->d->text);
+    free(first);
     for (size_t i = 0; i < count; i++) {
         char what[64];
         snprintf(what, sizeof what, "winograd tile %s", wino_tiles[i]);
