@@ -104,6 +104,15 @@ typedef CAT(real, VW) floatv;
         }                                                                           \
     } while (0)
 
+/* out = sum_{l_ < n} coef * val (expressions in l_) through LIN, in type T. */
+#define COMBINE(T, out, n, coef, val)                                               \
+    do {                                                                            \
+        T a_ = 0;                                                                   \
+        bool on_ = false;                                                           \
+        _Pragma("unroll") for (int l_ = 0; l_ < (n); l_++) LIN(a_, on_, coef, val); \
+        out = a_;                                                                   \
+    } while (0)
+
 /* U for work-item (c, k), k < KTILES*KT. */
 __kernel void wino_filter(__global const real *w, long w_off, __global real *U, long u_off, int C, int K,
                           int KTILES)
@@ -124,28 +133,14 @@ __kernel void wino_filter(__global const real *w, long w_off, __global real *U, 
     for (int i = 0; i < AL; i++)
 #pragma unroll
         for (int j = 0; j < 3; j++)
-        {
-            real a = 0;
-            bool on = false;
-#pragma unroll
-            for (int l = 0; l < 3; l++)
-                LIN(a, on, G[i][l], gg[l][j]);
-            t[i][j] = a;
-        }
+            COMBINE(real, t[i][j], 3, G[i][l_], gg[l_][j]);
     __global real *u = U + u_off + ((idx_t)(k / KT) * C + c) * KT + k % KT;
     const idx_t estride = (idx_t)KTILES * KT * C;
 #pragma unroll
     for (int i = 0; i < AL; i++)
 #pragma unroll
         for (int j = 0; j < AL; j++)
-        {
-            real a = 0;
-            bool on = false;
-#pragma unroll
-            for (int l = 0; l < 3; l++)
-                LIN(a, on, G[j][l], t[i][l]);
-            u[(i * AL + j) * estride] = a;
-        }
+            COMBINE(real, u[(i * AL + j) * estride], 3, G[j][l_], t[i][l_]);
 }
 
 /* Lane l of a floatv (l a constant after unrolling). */
@@ -213,14 +208,8 @@ __kernel void wino_input(__global const real *xp, long xp_off, __global real *V,
 #pragma unroll
     for (int i = 0; i < AL; i++)
 #pragma unroll
-        for (int j = 0; j < AL; j++) {
-            floatv a = 0;
-            bool on = false;
-#pragma unroll
-            for (int l = 0; l < AL; l++)
-                LIN(a, on, BT[i][l], d[l][j]);
-            t[i][j] = a;
-        }
+        for (int j = 0; j < AL; j++)
+            COMBINE(floatv, t[i][j], AL, BT[i][l_], d[l_][j]);
     const idx_t estride = (idx_t)C * PP;
     __global real *v = V + v_off + (idx_t)c * PP + (idx_t)R * TW + tx0;
     const int n = min(VW, TW - tx0);
@@ -228,11 +217,8 @@ __kernel void wino_input(__global const real *xp, long xp_off, __global real *V,
     for (int i = 0; i < AL; i++)
 #pragma unroll
         for (int j = 0; j < AL; j++) {
-            floatv a = 0;
-            bool on = false;
-#pragma unroll
-            for (int l = 0; l < AL; l++)
-                LIN(a, on, BT[j][l], t[i][l]);
+            floatv a;
+            COMBINE(floatv, a, AL, BT[j][l_], t[i][l_]);
             __global real *ve = v + (i * AL + j) * estride;
             if (n == VW) {
                 VSTORE(a, ve);
@@ -314,24 +300,15 @@ __kernel void wino_output(__global const real *M, long m_off, __global const rea
 #pragma unroll
     for (int i = 0; i < MT; i++)
 #pragma unroll
-        for (int j = 0; j < AL; j++) {
-            floatv a = 0;
-            bool on = false;
-#pragma unroll
-            for (int l = 0; l < AL; l++)
-                LIN(a, on, AT[i][l], mm[l][j]);
-            t[i][j] = a;
-        }
+        for (int j = 0; j < AL; j++)
+            COMBINE(floatv, t[i][j], AL, AT[i][l_], mm[l_][j]);
     const real bv = has_bias ? bias[bias_off + k] : 0;
 #pragma unroll
     for (int i = 0; i < MT; i++)
 #pragma unroll
         for (int j = 0; j < MT; j++) {
-            floatv a = 0;
-            bool on = false;
-#pragma unroll
-            for (int l = 0; l < AL; l++)
-                LIN(a, on, AT[j][l], t[i][l]);
+            floatv a;
+            COMBINE(floatv, a, AL, AT[j][l_], t[i][l_]);
             a += (floatv)bv;
             o[i][j] = relu ? CLY_RELU(a) : a;
         }
