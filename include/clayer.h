@@ -287,8 +287,8 @@ typedef enum cly_conv_algo {
     CLY_CONV_DIRECT,  /* tiled direct kernel: any stride, padding, dilation, groups */
     CLY_CONV_IM2COL,  /* im2col + CLBlast SGEMM: any stride, padding, dilation, groups */
     CLY_CONV_GEMM1X1, /* 1x1, stride 1, no padding: a plain GEMM, no im2col */
-    CLY_CONV_WINOGRAD, /* Winograd F(2x2,3x3)/F(4x4,3x3): 3x3, stride 1, dilation 1, groups 1; inexact:
-                          max |y - exact| / max |y| about 1e-6 (F(4x4)) on uniform [-1, 1] data */
+    CLY_CONV_WINOGRAD, /* Winograd F(2x2,3x3)/F(4x4,3x3): 3x3, stride 1, dilation 1, groups 1. Inexact:
+                          max |y - exact| / max |y| up to ~1e-5 on uniform [-1, 1] data; AUTO never picks it */
     CLY_CONV_ALGO_COUNT
 } cly_conv_algo;
 

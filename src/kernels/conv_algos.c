@@ -166,8 +166,36 @@ static int im2col_prefer(const cly_context *ctx, const cly_conv_geom *g)
     return gemm_first(ctx, g) && g->c * g->fh * g->fw >= 64 ? 20 : 1;
 }
 
-/* Winograd: 0 (never AUTO's choice) until conv_bench shows it ahead of
- * direct on a shape; users and the tuner name it. */
+/* Winograd: 0, never AUTO's choice, though it beats direct on some 3x3
+ * layers of this CPU: it is inexact, and AUTO picking it would change every
+ * net's results (and the recorded hashes of tests/net/hashes.txt, where auto
+ * equals direct on a CPU). A layer, $CLAYER_CONV_ALGO or the tuner names
+ * it. Measured with benchmarks/conv_bench (pocl 3.1, 2 shared cores of an
+ * AMD EPYC with AVX-512; medians of 5-7 device-timed runs, the better of
+ * two rounds where noted; direct / winograd time, above 1 winograd faster):
+ *
+ *   layer (batch 1)               run A   run B (better of two rounds)
+ *   vgg16 conv1_2  64 @ 224       7.07    3.73
+ *   vgg16 conv2_2 128 @ 112       4.84    1.71
+ *   vgg16 conv3_2 256 @ 56        1.00    1.25
+ *   vgg16 conv4_2 512 @ 28        1.58    0.84
+ *   vgg16 conv5_2 512 @ 14        0.56     -
+ *   resnet 3x3  64 @ 56           1.11    0.93
+ *   resnet 3x3 128 @ 28           1.06     -
+ *   resnet 3x3 256 @ 14           0.89     -
+ *   resnet 3x3 512 @ 7            0.19     -
+ *   alexnet conv3, googlenet 3a   0.76, 1.07
+ *   convnet-benchmarks L5         0.58
+ *   batch 16: resnet 3x3 64 @ 56 1.21, 256 @ 14 1.46, 512 @ 7 0.64
+ *
+ * Other sessions loaded the machine: ratios moved by up to 2x between runs
+ * (direct's vgg16 conv1_2 took 46-56 ms in both, 80 GFLOP/s). It wins
+ * where the maps are large against the channels; on deep layers
+ * at small batch the filter transform (T*K*C values, every call) costs more
+ * than the GEMMs save. Its error, max |y - exact| / max |exact| on uniform
+ * [-1, 1] data against test_conv's double reference: F(2x2) <= 3e-7 on the
+ * unit shapes and <= 9e-7 on vgg16 conv3_2..5_2 and resnet 3x3 at 56 (exact
+ * on small integers), F(4x4) <= 4e-6 and <= 1.7e-5 (vgg16 conv4_2). */
 static int winograd_prefer(const cly_context *ctx, const cly_conv_geom *g)
 {
     (void)ctx, (void)g;

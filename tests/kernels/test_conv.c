@@ -47,7 +47,9 @@
 #include <unistd.h>
 
 #define REAL_TOL 1e-5
-/* Winograd bounds on max |y - ref| / max |ref|: F(2x2,3x3), F(4x4,3x3). */
+/* Winograd bounds on max |y - ref| / max |ref|: F(2x2,3x3), F(4x4,3x3).
+ * Seen: F(2x2) <= 3.2e-7 on the unit shapes, 8.5e-7 on vgg16 conv4_2;
+ * F(4x4) <= 3.9e-6 and 1.7e-5 (vgg16 conv4_2, real fills). */
 #define WINO_TOL_2 2e-5
 #define WINO_TOL_4 1e-4
 
