@@ -11,8 +11,10 @@
 
 static const char tune_usage[] =
     "usage: clayer tune NET... | --set default|NAME [--device SEL] [--budget SECONDS] [--batch N] [--runs N]\n"
+    "                  [--allow-inexact]\n"
     "  NET: a net file, a built-in net's name or an ONNX file; --set: conv_bench's layer set\n"
-    "  --budget: seconds for everything (default 30 per shape), shared out among the shapes\n";
+    "  --budget: seconds for everything (default 30 per shape), shared out among the shapes\n"
+    "  --allow-inexact: also try algorithms that round differently (winograd)\n";
 
 typedef struct job {
     char name[160];
@@ -97,6 +99,7 @@ int cmd_tune(int argc, char **argv)
     const char *selector = NULL;
     long long batch = 0, runs = 0;
     double budget = 0;
+    bool inexact = false;
     jobs j = {0};
     int rc = 0;
     const char **nets = calloc((size_t)argc, sizeof *nets);
@@ -111,6 +114,8 @@ int cmd_tune(int argc, char **argv)
             rc = cli_parse_int("tune", a, argv[++i], 1, 1 << 16, &batch) ? 0 : EXIT_USAGE;
         else if (strcmp(a, "--runs") == 0 && i + 1 < argc)
             rc = cli_parse_int("tune", a, argv[++i], 1, 101, &runs) ? 0 : EXIT_USAGE;
+        else if (strcmp(a, "--allow-inexact") == 0)
+            inexact = true;
         else if (strcmp(a, "--budget") == 0 && i + 1 < argc) {
             rc = cli_parse_int("tune", a, argv[++i], 1, 1000000, &v) ? 0 : EXIT_USAGE;
             budget = (double)v;
@@ -169,7 +174,7 @@ int cmd_tune(int argc, char **argv)
     for (size_t i = 0; i < j.count; i++) {
         const double left = budget - (cli_now_ms() - t0) / 1e3;
         const cly_tune_options o = {.budget_s = left / (double)(j.count - i) > 0.5 ? left / (double)(j.count - i) : 0.5,
-                                    .runs = (int)runs};
+                                    .runs = (int)runs, .allow_inexact = inexact};
         cly_tune_result r;
         if ((s = cly_tune_conv(ctx, j.v[i].in, &j.v[i].p, &o, &r)) != CLY_SUCCESS) {
             fprintf(stderr, "clayer tune: %s: %s: %s (skipped)\n", j.v[i].name, cly_status_string(s),

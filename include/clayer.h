@@ -281,17 +281,19 @@ typedef enum cly_rounding {
 } cly_rounding;
 
 /* Convolution algorithms. Each has a supports() rule; AUTO picks by shape
- * and device; $CLAYER_CONV_ALGO (auto|direct|im2col|gemm1x1) overrides AUTO
+ * and device; $CLAYER_CONV_ALGO (auto|direct|im2col|gemm1x1|winograd) overrides AUTO
  * for tests and benchmarks. */
 typedef enum cly_conv_algo {
     CLY_CONV_AUTO = 0,
     CLY_CONV_DIRECT,  /* tiled direct kernel: any stride, padding, dilation, groups */
     CLY_CONV_IM2COL,  /* im2col + CLBlast SGEMM: any stride, padding, dilation, groups */
     CLY_CONV_GEMM1X1, /* 1x1, stride 1, no padding: a plain GEMM, no im2col */
+    CLY_CONV_WINOGRAD, /* Winograd F(2x2,3x3)/F(4x4,3x3): 3x3, stride 1, dilation 1, groups 1. Inexact:
+                          max |y - exact| / max |y| up to ~1e-5 on uniform [-1, 1] data; AUTO never picks it */
     CLY_CONV_ALGO_COUNT
 } cly_conv_algo;
 
-/* Static name: "auto", "direct", "im2col", "gemm1x1". */
+/* Static name: "auto", "direct", "im2col", "gemm1x1", "winograd". */
 CLY_API const char *cly_conv_algo_string(cly_conv_algo algo);
 
 /* Convolution (and locally-connected) settings. Zero means the default for
@@ -1199,6 +1201,8 @@ CLY_API cly_status cly_op_adam_step(cly_context *ctx, cly_tensor *w, const cly_t
 typedef struct cly_tune_options {
     double budget_s; /* seconds for one shape, kernel builds included (0: 10); the search stops when spent */
     int runs;        /* device-timed runs per candidate, the median counts (0: 5) */
+    bool allow_inexact; /* also try algorithms that are not exact (winograd); off: a tuned net computes
+                           what the untuned one does, up to the summation order */
 } cly_tune_options;
 
 typedef struct cly_tune_result {

@@ -103,6 +103,18 @@ static cly_status direct_run(cly_context *ctx, const cly_conv_geom *g, const cly
     return cly_conv_direct_forward(ctx, g, io->x, io->w, io->bias, io->y, io->ws);
 }
 
+static bool winograd_supports(const cly_context *ctx, cly_conv_algo fwd, const cly_conv_geom *g, char *why,
+                              size_t size)
+{
+    (void)fwd;
+    return cly_conv_winograd_supports(ctx, g, why, size);
+}
+
+static cly_status winograd_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_winograd_forward(ctx, g, io->x, io->w, io->bias, io->y, io->ws);
+}
+
 static cly_status im2col_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
 {
     return cly_conv_im2col_forward(ctx, g, io->x, io->w, io->bias, io->y, io->ws);
@@ -155,10 +167,48 @@ static int im2col_prefer(const cly_context *ctx, const cly_conv_geom *g)
     return gemm_first(ctx, g) && g->c * g->fh * g->fw >= 64 ? 20 : 1;
 }
 
+/* Winograd: 0, never AUTO's choice, though it beats direct on some 3x3
+ * layers of this CPU: it is inexact, and AUTO picking it would change every
+ * net's results (and the recorded hashes of tests/net/hashes.txt, where auto
+ * equals direct on a CPU). A layer, $CLAYER_CONV_ALGO or the tuner names
+ * it. Measured with benchmarks/conv_bench (pocl 3.1, 2 shared cores of an
+ * AMD EPYC with AVX-512; medians of 5-7 device-timed runs, the better of
+ * two rounds where noted; direct / winograd time, above 1 winograd faster):
+ *
+ *   layer (batch 1)               run A   run B (better of two rounds)
+ *   vgg16 conv1_2  64 @ 224       7.07    3.73
+ *   vgg16 conv2_2 128 @ 112       4.84    1.71
+ *   vgg16 conv3_2 256 @ 56        1.00    1.25
+ *   vgg16 conv4_2 512 @ 28        1.58    0.84
+ *   vgg16 conv5_2 512 @ 14        0.56     -
+ *   resnet 3x3  64 @ 56           1.11    0.93
+ *   resnet 3x3 128 @ 28           1.06     -
+ *   resnet 3x3 256 @ 14           0.89     -
+ *   resnet 3x3 512 @ 7            0.19     -
+ *   alexnet conv3, googlenet 3a   0.76, 1.07
+ *   convnet-benchmarks L5         0.58
+ *   batch 16: resnet 3x3 64 @ 56 1.21, 256 @ 14 1.46, 512 @ 7 0.64
+ *
+ * Other sessions loaded the machine: ratios moved by up to 2x between runs
+ * (direct's vgg16 conv1_2 took 46-56 ms in both, 80 GFLOP/s). It wins
+ * where the maps are large against the channels; on deep layers
+ * at small batch the filter transform (T*K*C values, every call) costs more
+ * than the GEMMs save. Its error, max |y - exact| / max |exact| on uniform
+ * [-1, 1] data against test_conv's double reference: F(2x2) <= 3e-7 on the
+ * unit shapes and <= 9e-7 on vgg16 conv3_2..5_2 and resnet 3x3 at 56 (exact
+ * on small integers), F(4x4) <= 4e-6 and <= 1.7e-5 (vgg16 conv4_2). */
+static int winograd_prefer(const cly_context *ctx, const cly_conv_geom *g)
+{
+    (void)ctx, (void)g;
+    return 0;
+}
+
 static const cly_conv_impl fwd[] = {
-    {"gemm1x1", CLY_CONV_GEMM1X1, gemm1x1_supports, no_workspace, gemm1x1_run, gemm1x1_prefer},
-    {"direct", CLY_CONV_DIRECT, direct_supports, direct_workspace, direct_run, direct_prefer},
-    {"im2col", CLY_CONV_IM2COL, im2col_supports, im2col_workspace, im2col_run, im2col_prefer},
+    {"gemm1x1", CLY_CONV_GEMM1X1, gemm1x1_supports, no_workspace, gemm1x1_run, gemm1x1_prefer, NULL},
+    {"direct", CLY_CONV_DIRECT, direct_supports, direct_workspace, direct_run, direct_prefer, NULL},
+    {"im2col", CLY_CONV_IM2COL, im2col_supports, im2col_workspace, im2col_run, im2col_prefer, NULL},
+    {"winograd", CLY_CONV_WINOGRAD, winograd_supports, cly_conv_winograd_workspace, winograd_run, winograd_prefer,
+     .inexact = "winograd (inexact)"},
 };
 
 /* ---- backward rows */
@@ -200,12 +250,12 @@ static cly_status weights_gemm_run(cly_context *ctx, const cly_conv_geom *g, con
 }
 
 static const cly_conv_impl bwd_data[] = {
-    {"flipped-direct", CLY_CONV_AUTO, flipped_supports, cly_conv_flipped_workspace, flipped_run, NULL},
-    {"col2im", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, col2im_run, NULL},
+    {"flipped-direct", CLY_CONV_AUTO, flipped_supports, cly_conv_flipped_workspace, flipped_run, NULL, NULL},
+    {"col2im", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, col2im_run, NULL, NULL},
 };
 
 static const cly_conv_impl bwd_weights[] = {
-    {"im2col+gemm_nt", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, weights_gemm_run, NULL},
+    {"im2col+gemm_nt", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, weights_gemm_run, NULL, NULL},
 };
 
 #define COUNT(t) (sizeof(t) / sizeof((t)[0]))
@@ -243,6 +293,18 @@ const char *cly_conv_algo_string(cly_conv_algo algo)
     return (unsigned)algo < CLY_CONV_ALGO_COUNT ? cly_conv_algo_names[algo] : "unknown";
 }
 
+bool cly_conv_algo_exact(cly_conv_algo algo)
+{
+    const cly_conv_impl *r = forward_row(algo);
+    return !r || !r->inexact;
+}
+
+const char *cly_conv_algo_shown(cly_conv_algo algo)
+{
+    const cly_conv_impl *r = forward_row(algo);
+    return r && r->inexact ? r->inexact : cly_conv_algo_string(algo);
+}
+
 bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
                             size_t size)
 {
@@ -276,7 +338,7 @@ static cly_conv_algo algo_from_env(void)
     for (int a = 0; a < CLY_CONV_ALGO_COUNT; a++)
         if (strcasecmp(v, cly_conv_algo_string((cly_conv_algo)a)) == 0)
             return (cly_conv_algo)a;
-    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1; ignored", v);
+    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1, winograd; ignored", v);
     return CLY_CONV_AUTO;
 }
 

@@ -31,6 +31,7 @@ typedef struct search {
     float *ref, *out;   /* host copies of the default's output and a candidate's */
     int64_t ny;
     int runs;
+    bool allow_inexact;
     double start, budget_s;
     int candidates, rejected;
     cly_tuned_entry seen[SEEN_MAX]; /* timed (ms) or rejected (ms < 0) */
@@ -374,7 +375,8 @@ static cly_status tune(search *s, cly_tuned_entry *best, cly_tuned_entry *base)
      * the enum lists them all, so a new row is tried without a change here. */
     for (int a = CLY_CONV_AUTO + 1; a < CLY_CONV_ALGO_COUNT && !spent(s); a++) {
         cly_tuned_entry c = a == CLY_CONV_DIRECT ? direct : (cly_tuned_entry){.algo = (cly_conv_algo)a};
-        if (c.algo == base->algo || !cly_conv_supports(ctx, c.algo, g))
+        if (c.algo == base->algo || !cly_conv_supports(ctx, c.algo, g) ||
+            (!cly_conv_algo_exact(c.algo) && !s->allow_inexact))
             continue;
         if ((st = measure(s, &c, false)) != CLY_SUCCESS)
             return st;
@@ -427,6 +429,7 @@ cly_status cly_tune_conv(cly_context *ctx, cly_shape input, const cly_conv_param
     s->start = now_s();
     s->budget_s = options && options->budget_s > 0 ? options->budget_s : 10;
     s->runs = options && options->runs > 0 ? options->runs : 5;
+    s->allow_inexact = options && options->allow_inexact;
     s->ny = g.n * g.k * g.oh * g.ow;
     cly_status st;
     if ((st = cly_tensor_create(ctx, (cly_shape){g.n, g.c, g.h, g.w}, &s->x)) == CLY_SUCCESS &&

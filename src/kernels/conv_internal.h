@@ -32,6 +32,10 @@ typedef struct cly_conv_impl {
     int64_t (*workspace)(const cly_context *ctx, const cly_conv_geom *g);
     cly_status (*run)(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io);
     int (*prefer)(const cly_context *ctx, const cly_conv_geom *g);
+    /* Forward rows whose results differ from exact arithmetic by more than
+     * the summation order (Winograd's transforms round): the name the
+     * summary shows, "NAME (inexact)"; NULL for exact rows. */
+    const char *inexact;
 } cly_conv_impl;
 
 /* ---- conv_geom.c */
@@ -69,6 +73,13 @@ const struct cly_tuned_entry *cly_conv_tuned(const cly_context *ctx, const cly_c
  * algorithm's name. */
 void cly_conv_config_text(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *text,
                           size_t size);
+
+/* ---- conv_winograd.c: F(2x2,3x3) / F(4x4,3x3) for 3x3, stride 1,
+ * dilation 1, one group; not exact (rounding in the transforms) */
+bool cly_conv_winograd_supports(const cly_context *ctx, const cly_conv_geom *g, char *why, size_t size);
+int64_t cly_conv_winograd_workspace(const cly_context *ctx, const cly_conv_geom *g);
+cly_status cly_conv_winograd_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
+                                     cly_buf y, cly_buf ws);
 
 /* ---- conv_gemm.c: im2col + GEMM, and 1x1 as a plain GEMM */
 int64_t cly_conv_im2col_sample_floats(const cly_conv_geom *g);

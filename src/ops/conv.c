@@ -93,7 +93,7 @@ static cly_status compile(cly_net *net, size_t id)
         if (bwd > L->workspace_elems)
             L->workspace_elems = bwd;
     }
-    node->algo = cly_conv_algo_string(L->algo);
+    node->algo = cly_conv_algo_shown(L->algo);
     if (!cly_conv_tuned_text(net->ctx, L->algo, &L->conv, node->algo_text, sizeof node->algo_text))
         node->algo_text[0] = '\0';
     return CLY_SUCCESS;

@@ -332,6 +332,17 @@ START_TEST(fd_conv_relu_pool_fc_softmax)
 }
 END_TEST
 
+/* Training with a Winograd forward (every conv here is 3x3, stride 1): its
+ * backward runs the same rows as after any forward; the gradients must
+ * still match finite differences of the (Winograd) forward. */
+START_TEST(fd_winograd_forward)
+{
+    gradient_check_in(conv_stack, 3, CLY_LOSS_SOFTMAX_XENT, true, CLY_CONV_WINOGRAD);
+    gradient_check_in(conv_stack, 3, CLY_LOSS_SOFTMAX_XENT, false, CLY_CONV_WINOGRAD);
+    gradient_check_in(residual, 4, CLY_LOSS_SOFTMAX_XENT, true, CLY_CONV_WINOGRAD);
+}
+END_TEST
+
 START_TEST(fd_conv_stack_svm)
 {
     gradient_check(conv_stack, 4, CLY_LOSS_SVM);
@@ -454,6 +465,7 @@ int main(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, fd_conv_relu_pool_fc_softmax);
     tcase_add_test(tc, fd_conv_stack_svm);
+    tcase_add_test(tc, fd_winograd_forward);
     tcase_add_test(tc, fd_residual_block_batchnorm);
     tcase_add_test(tc, fd_inception_branch_lrn_local_dropout);
     tcase_add_test(tc, fd_strided_dilated_grouped_softmax_inside);
