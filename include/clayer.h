@@ -295,6 +295,10 @@ typedef enum cly_conv_algo {
 
 /* Static name: "auto", "direct", "im2col", "gemm1x1", "winograd". */
 CLY_API const char *cly_conv_algo_string(cly_conv_algo algo);
+/* False for an algorithm whose results differ from exact arithmetic by more
+ * than the summation order (winograd's transforms round); true for the
+ * others, and for AUTO, which picks exact algorithms only. */
+CLY_API bool cly_conv_algo_exact(cly_conv_algo algo);
 
 /* Convolution (and locally-connected) settings. Zero means the default for
  * stride, dilation and groups (1); size must be given. Example:

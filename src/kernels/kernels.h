@@ -33,9 +33,6 @@ bool cly_conv_geom_make(const cly_conv_params *p, cly_shape in, cly_conv_geom *g
 bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
                             size_t size);
 bool cly_conv_supports(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
-/* False for a resolved algorithm whose results differ from exact arithmetic
- * by more than the summation order (winograd); true otherwise. */
-bool cly_conv_algo_exact(cly_conv_algo algo);
 /* The algorithm's name as summaries show it: "winograd (inexact)" for an
  * inexact one, else cly_conv_algo_string(algo). Static. */
 const char *cly_conv_algo_shown(cly_conv_algo algo);
