@@ -56,17 +56,7 @@
 #define SW 1 /* horizontal stride (the layer's, not a tuning value) */
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VW == 1
-typedef real floatv;
-#define VLOAD(p) (*(p))
-#define VSTORE(v, p) (*(p) = (v))
-#else
-typedef CAT(real, VW) floatv;
-#define VLOAD(p) CAT(vload, VW)(0, p)
-#define VSTORE(v, p) CAT(vstore, VW)(v, 0, p)
-#endif
+#include "vector.cl"
 
 __kernel void conv_pack(__global const real *x, long x_off, __global real *xp, long xp_off, int C, int H, int W,
                         int HQ, int QW, int PT, int PL)

@@ -53,17 +53,7 @@
 #define AL (MT + 2)     /* input tile side */
 #define NT (AL * AL)    /* transform points */
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VW == 1
-typedef real floatv;
-#define VLOAD(p) (*(p))
-#define VSTORE(v, p) (*(p) = (v))
-#else
-typedef CAT(real, VW) floatv;
-#define VLOAD(p) CAT(vload, VW)(0, p)
-#define VSTORE(v, p) CAT(vstore, VW)(v, 0, p)
-#endif
+#include "vector.cl"
 
 /* The transform matrices as literals, so that after unrolling the compiler
  * folds the zeros and ones away. F(4x4,3x3) uses the points 0, +-1, +-2

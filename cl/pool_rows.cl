@@ -32,19 +32,14 @@
 #define POOL_SWIZZLE 1
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
+#include "vector.cl"
+
+/* Lane indices, for the argmax. */
 #if VW == 1
-typedef real realv;
 typedef int intv;
-#define VLOAD(p) (*(p))
-#define VSTORE(v, p) (*(p) = (v))
 #define LANES 0
 #else
-typedef CAT(real, VW) realv;
 typedef CAT(int, VW) intv;
-#define VLOAD(p) CAT(vload, VW)(0, p)
-#define VSTORE(v, p) CAT(vstore, VW)(v, 0, p)
 #if VW == 2
 #define LANES (intv)(0, 1)
 #elif VW == 4
@@ -62,9 +57,9 @@ typedef CAT(int, VW) intv;
 #elif PS == 2 && POOL_SWIZZLE
 /* p[0], p[2], .. p[VW-2] and p[VW], .. p[2VW-2]: no load past the last lane.
  * Twice as fast as the element-wise gather on pocl. */
-#define GATHER(p) ((realv)(VLOAD(p).even, VLOAD((p) + VW - 1).odd))
+#define GATHER(p) ((floatv)(VLOAD(p).even, VLOAD((p) + VW - 1).odd))
 #else
-static inline realv gather(__global const real *p)
+static inline floatv gather(__global const real *p)
 {
     real t[VW];
     for (int l = 0; l < VW; l++)
@@ -113,11 +108,11 @@ __kernel void pool_max_row(POOL_ARGS)
         max_one(plane, ox, ya, yb, W, FW, PL, o, a, flag);
     for (; ox + VW <= hi; ox += VW) {
         const int x0 = ox * PS - PL;
-        realv best = GATHER(plane + ya * W + x0);
+        floatv best = GATHER(plane + ya * W + x0);
         intv best_idx = (intv)(ya * W + x0) + LANES * PS;
         for (int y = ya; y < yb; y++)
             for (int dx = 0; dx < FW; dx++) {
-                const realv v = GATHER(plane + y * W + x0 + dx);
+                const floatv v = GATHER(plane + y * W + x0 + dx);
                 const intv take = (v > best) | isnan(v);
                 best = select(best, v, take);
                 best_idx = select(best_idx, (intv)(y * W + x0 + dx) + LANES * PS, take);
@@ -157,7 +152,7 @@ __kernel void pool_avg_row(POOL_ARGS)
     const real divisor = (real)((flag ? yb - ya : ye - y0) * FW);
     for (; ox + VW <= hi; ox += VW) {
         const int x0 = ox * PS - PL;
-        realv sum = 0.0f;
+        floatv sum = 0.0f;
         for (int y = ya; y < yb; y++)
             for (int dx = 0; dx < FW; dx++)
                 sum += GATHER(plane + y * W + x0 + dx);
