@@ -129,6 +129,9 @@ cly_status ox_get(ox *st, const char *name, ox_value **out);
 cly_status ox_act(ox *st, size_t input, ox_value **out);
 cly_status ox_act_padded(ox *st, size_t input, ox_value **out);
 bool ox_is_padded(const ox_value *v);
+/* CLY_ERROR_UNSUPPORTED for an activation with a pending Pad, for readers
+ * other than Conv and AveragePool. */
+cly_status ox_no_pad(ox *st, const ox_value *v);
 cly_status ox_const_in(ox *st, size_t input, const ox_const **out); /* NULL *out: absent optional input */
 cly_status ox_const_from(ox *st, const Onnx__TensorProto *t, const char *what, ox_const *out);
 void ox_const_free(ox_const *k);

@@ -571,15 +571,19 @@ bool ox_is_padded(const ox_value *v)
     return v->pad[0] || v->pad[1] || v->pad[2] || v->pad[3];
 }
 
+cly_status ox_no_pad(ox *st, const ox_value *v)
+{
+    if (v->kind == OX_ACT && ox_is_padded(v))
+        return ox_fail(st, CLY_ERROR_UNSUPPORTED,
+                       "'%.200s' comes from a zero Pad: clayer folds a Pad into a following Conv or AveragePool only",
+                       v->name);
+    return CLY_SUCCESS;
+}
+
 cly_status ox_act(ox *st, size_t input, ox_value **out)
 {
     cly_status s = ox_act_padded(st, input, out);
-    if (s == CLY_SUCCESS && ox_is_padded(*out))
-        return ox_fail(st, CLY_ERROR_UNSUPPORTED,
-                       "input %zu ('%.200s') comes from a zero Pad: clayer folds a Pad into a following Conv or "
-                       "AveragePool only",
-                       input, (*out)->name);
-    return s;
+    return s == CLY_SUCCESS ? ox_no_pad(st, *out) : s;
 }
 
 cly_status ox_const_in(ox *st, size_t input, const ox_const **out)

@@ -184,16 +184,6 @@ static cly_status need_float(ox *st, const ox_const *k, const char *what)
     return CLY_SUCCESS;
 }
 
-/* An activation a Pad put padding on is read by Conv and AveragePool only. */
-static cly_status no_pad(ox *st, const ox_value *v)
-{
-    if (v->kind == OX_ACT && ox_is_padded(v))
-        return UNSUPPORTED("'%.200s' comes from a zero Pad: clayer folds a Pad into a following Conv or "
-                           "AveragePool only",
-                           v->name);
-    return CLY_SUCCESS;
-}
-
 static cly_status need_4d(ox *st, const ox_value *v)
 {
     if (v->rank != 4)
@@ -749,8 +739,8 @@ static cly_status op_add(ox *st)
     ox_value *a, *b;
     TRY(ox_get(st, st->node->input[0], &a));
     TRY(ox_get(st, st->node->input[1], &b));
-    TRY(no_pad(st, a));
-    TRY(no_pad(st, b));
+    TRY(ox_no_pad(st, a));
+    TRY(ox_no_pad(st, b));
     if (a->kind == OX_ACT && b->kind == OX_CONST)
         return add_bias(st, a, &b->k);
     if (a->kind == OX_CONST && b->kind == OX_ACT)
@@ -1006,7 +996,7 @@ static cly_status op_squeeze_unsqueeze(ox *st, bool squeeze)
     TRY(n_inputs(st, 1, st->opset < 13 ? 1 : 2));
     ox_value *v;
     TRY(ox_get(st, st->node->input[0], &v));
-    TRY(no_pad(st, v));
+    TRY(ox_no_pad(st, v));
     int64_t d[CLY_ONNX_RANK_MAX], axes[CLY_ONNX_RANK_MAX], nd[CLY_ONNX_RANK_MAX];
     int rank, n, nr = 0;
     if (v->kind == OX_ACT)
@@ -1081,7 +1071,7 @@ static cly_status op_reshape(ox *st)
     TRY(n_inputs(st, 2, 2));
     ox_value *v;
     TRY(ox_get(st, st->node->input[0], &v));
-    TRY(no_pad(st, v));
+    TRY(ox_no_pad(st, v));
     const ox_const *shape;
     TRY(ox_const_in(st, 1, &shape));
     if (!shape || !shape->is_int || shape->rank != 1 || shape->count > CLY_ONNX_RANK_MAX)
@@ -1170,7 +1160,7 @@ static cly_status op_concat(ox *st)
         return INVALID("attribute 'axis' is required");
     ox_value *first;
     TRY(ox_get(st, st->node->input[0], &first));
-    TRY(no_pad(st, first));
+    TRY(ox_no_pad(st, first));
     if (first->kind != OX_ACT) { /* shape arithmetic: 1-D INT64 constants */
         int64_t n = 0;
         for (size_t i = 0; i < st->node->n_input; i++) {
