@@ -398,6 +398,26 @@ cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv
     return r->run(ctx, g, &io);
 }
 
+/* The backward row for g: the one $CLAYER_CONV_BACKWARD_DATA or
+ * _WEIGHTS names (tests and benchmarks reach every method on any device)
+ * where it supports g, else the first that does. */
+static const cly_conv_impl *backward_pick(const cly_conv_impl *rows, size_t n, const cly_context *ctx,
+                                          cly_conv_algo fwd_algo, const cly_conv_geom *g, char *why, size_t size)
+{
+    const char *env = getenv(rows == bwd_data ? "CLAYER_CONV_BACKWARD_DATA" : "CLAYER_CONV_BACKWARD_WEIGHTS");
+    if (env && *env)
+        for (size_t i = 0; i < n; i++)
+            if (!strcasecmp(env, rows[i].name) && rows[i].supports(ctx, fwd_algo, g, why, size))
+                return &rows[i];
+    return first_supported(rows, n, ctx, fwd_algo, g, why, size);
+}
+
+const char *cly_conv_backward_method_name(bool data, size_t i)
+{
+    const size_t n = data ? COUNT(bwd_data) : COUNT(bwd_weights);
+    return i < n ? (data ? bwd_data : bwd_weights)[i].name : NULL;
+}
+
 /* The backward row of `rows` for forward `algo`, or a status: `algo` must
  * be a resolved algorithm that can run g forward. */
 static cly_status backward_row(cly_context *ctx, const char *pass, const cly_conv_impl *rows, size_t n,
@@ -411,7 +431,7 @@ static cly_status backward_row(cly_context *ctx, const char *pass, const cly_con
     if (!cly_conv_check_support(ctx, algo, g, why, sizeof why))
         return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution %s after forward %s: the forward cannot run: %s",
                         pass, cly_conv_algo_string(algo), why);
-    *out = first_supported(rows, n, ctx, algo, g, why, sizeof why);
+    *out = backward_pick(rows, n, ctx, algo, g, why, sizeof why);
     if (!*out)
         return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution %s after forward %s: no algorithm can run it: %s",
                         pass, cly_conv_algo_string(algo), why);
@@ -423,8 +443,8 @@ int64_t cly_conv_backward_workspace(const cly_context *ctx, cly_conv_algo algo, 
     char why[1024];
     if (algo == CLY_CONV_AUTO)
         algo = cly_conv_choose(ctx, g, algo);
-    const cly_conv_impl *d = first_supported(bwd_data, COUNT(bwd_data), ctx, algo, g, why, sizeof why);
-    const cly_conv_impl *w = first_supported(bwd_weights, COUNT(bwd_weights), ctx, algo, g, why, sizeof why);
+    const cly_conv_impl *d = backward_pick(bwd_data, COUNT(bwd_data), ctx, algo, g, why, sizeof why);
+    const cly_conv_impl *w = backward_pick(bwd_weights, COUNT(bwd_weights), ctx, algo, g, why, sizeof why);
     const int64_t wd = d ? d->workspace(ctx, g) : 0, ww = w ? w->workspace(ctx, g) : 0;
     return wd > ww ? wd : ww;
 }
@@ -432,8 +452,8 @@ int64_t cly_conv_backward_workspace(const cly_context *ctx, cly_conv_algo algo, 
 const char *cly_conv_backward_method(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, bool data)
 {
     char why[1024];
-    const cly_conv_impl *r = data ? first_supported(bwd_data, COUNT(bwd_data), ctx, algo, g, why, sizeof why)
-                                  : first_supported(bwd_weights, COUNT(bwd_weights), ctx, algo, g, why, sizeof why);
+    const cly_conv_impl *r = data ? backward_pick(bwd_data, COUNT(bwd_data), ctx, algo, g, why, sizeof why)
+                                  : backward_pick(bwd_weights, COUNT(bwd_weights), ctx, algo, g, why, sizeof why);
     return r ? r->name : NULL;
 }
 
