@@ -54,19 +54,3 @@ __kernel void col2im_t(__global const real *col, long col_off, __global real *dx
         out[ix] = beta != 0.0f ? beta * out[ix] + acc : acc;
     }
 }
-
-/* flip_weights: the filters of the data gradient as a forward convolution
- * (stride 1): with Kg = K/G, Cg = C/G, g = c / Cg,
- *   wf[c][kk][i][j] = w[g*Kg + kk][c - g*Cg][FH-1-i][FW-1-j]
- * so wf holds C filters of Kg channels (groups G). Work-item per wf element. */
-__kernel void flip_weights(__global const real *w, long w_off, __global real *wf, long wf_off, int C, int K, int G,
-                           int FH, int FW)
-{
-    const idx_t e = get_global_id(0);
-    const int cg = C / G, kg = K / G, taps = FH * FW;
-    if (e >= (idx_t)C * kg * taps)
-        return;
-    const int j = e % FW, i = (e / FW) % FH, kk = (e / taps) % kg, c = e / ((idx_t)taps * kg);
-    const int g = c / cg;
-    wf[wf_off + e] = w[w_off + (((idx_t)(g * kg + kk) * cg + (c - g * cg)) * FH + (FH - 1 - i)) * FW + (FW - 1 - j)];
-}

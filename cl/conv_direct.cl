@@ -20,7 +20,13 @@
  *   y[s][k][oy][ox] = relu?(bias[k] + sum_{c < Cg, i < FH, j < FW}
  *       X[s][g*Cg + c][m + tap(i, j)] * w[k][c][i][j])
  *
- * where X[s][c] is channel c's block of xp (SW*SH*HQ*QW floats): input row
+ * where w[k][c][i][j] is read through a view of the filters:
+ * w[w_off + g*WG + kk*WK + c*WC + i*WI + j*WJ] (steps as arguments), which
+ * is the plain K x Cg x FH x FW layout (WG = Kg*Cg*FH*FW, WK = Cg*FH*FW,
+ * WC = FH*FW, WI = FW, WJ = 1) for the forward, and the forward's filters
+ * transposed and flipped, or a strided subset of their taps, for the data
+ * gradient computed as a convolution (conv_backward.c), so that no pass
+ * rearranges the filters first. X[s][c] is channel c's block of xp (SW*SH*HQ*QW floats): input row
  * oy*SH + i*DH and column ox*SW + j*DW land at offset m + tap(i, j). The
  * same kernel reads a 1x1, stride-1, unpadded convolution straight from x
  * (QW = OW = W, HQ = H, no pack): then `shift` moves the last tile of a
@@ -89,7 +95,8 @@ __kernel void conv_pack(__global const real *x, long x_off, __global real *xp, l
 __kernel void conv_direct(__global const real *xp, long xp_off, __global const real *w, long w_off,
                           __global const real *bias, long bias_off, __global real *y, long y_off, int C, int K,
                           int G, int FH, int FW, int DH, int DW, int OH, int OW, int QW, int HQ, int MT,
-                          int KTILES, long plane, int shift, int has_bias, int relu)
+                          int KTILES, long plane, int shift, int has_bias, int relu, long wg_step, int wk_step,
+                          int wc_step, int wi_step, int wj_step)
 {
     const int t = get_global_id(0);
     const int gk = get_global_id(1);
@@ -101,14 +108,13 @@ __kernel void conv_direct(__global const real *xp, long xp_off, __global const r
     const int M = OH * QW;             /* outputs per plane, dropped columns included */
     const int m_own = t * (TY * VW);   /* first output this work-item stores */
     const int m0 = shift ? min(m_own, M - TY * VW) : m_own; /* first output it computes */
-    const int taps = cg * FH * FW;
     const idx_t block = (idx_t)HQ * QW; /* one (cph, rph) phase block */
 
     __global const real *xs = xp + xp_off + ((idx_t)s * C + (idx_t)g * cg) * plane + m0;
     __global const real *wk[KT];
 #pragma unroll
     for (int a = 0; a < KT; a++)
-        wk[a] = w + w_off + ((idx_t)g * kg + min(k0 + a, kg - 1)) * taps;
+        wk[a] = w + w_off + g * wg_step + (idx_t)min(k0 + a, kg - 1) * wk_step;
 
     floatv acc[KT][TY];
 #pragma unroll
@@ -122,7 +128,7 @@ __kernel void conv_direct(__global const real *xp, long xp_off, __global const r
         for (int i = 0; i < FH; i++) {
             const int ti = i * DH;
             __global const real *xr = xc + ((ti % SH) * HQ + ti / SH) * QW;
-            const int wi = (c * FH + i) * FW;
+            const int wi = c * wc_step + i * wi_step;
             for (int j = 0; j < FW; j++) {
                 const int tj = j * DW;
                 __global const real *xt = xr + (tj % SW) * SH * block + tj / SW;
@@ -132,7 +138,7 @@ __kernel void conv_direct(__global const real *xp, long xp_off, __global const r
                     v[b] = VLOAD(xt + b * VW);
 #pragma unroll
                 for (int a = 0; a < KT; a++) {
-                    const floatv wv = (floatv)wk[a][wi + j];
+                    const floatv wv = (floatv)wk[a][wi + j * wj_step];
 #pragma unroll
                     for (int b = 0; b < TY; b++)
                         acc[a][b] = fma(v[b], wv, acc[a][b]);

@@ -254,7 +254,27 @@ static const cly_conv_impl bwd_data[] = {
     {"col2im", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, col2im_run, NULL, NULL},
 };
 
+static bool wgrad_supports(const cly_context *ctx, cly_conv_algo fwd_algo, const cly_conv_geom *g, char *why,
+                           size_t size)
+{
+    (void)fwd_algo;
+    return dims_ok("direct", g, why, size) && cly_conv_wgrad_supports(ctx, g, why, size);
+}
+
+static cly_status wgrad_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_backward_weights_direct(ctx, g, io->x, io->dy, io->dw, io->db, io->beta, io->ws);
+}
+
+/* Where the device's tuning row gives it registers (CPUs). */
+static int wgrad_prefer(const cly_context *ctx, const cly_conv_geom *g)
+{
+    (void)g;
+    return cly_tuning_of(ctx)->wgrad_acc > 0;
+}
+
 static const cly_conv_impl bwd_weights[] = {
+    {"direct", CLY_CONV_AUTO, wgrad_supports, cly_conv_wgrad_workspace, wgrad_run, wgrad_prefer, NULL},
     {"im2col+gemm_nt", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, weights_gemm_run, NULL, NULL},
 };
 
@@ -400,7 +420,8 @@ cly_status cly_conv_forward(cly_context *ctx, cly_conv_algo algo, const cly_conv
 
 /* The backward row for g: the one $CLAYER_CONV_BACKWARD_DATA or
  * _WEIGHTS names (tests and benchmarks reach every method on any device)
- * where it supports g, else the first that does. */
+ * where it supports g, else the first that does and that the device
+ * prefers (rows without prefer() always are), else the first that does. */
 static const cly_conv_impl *backward_pick(const cly_conv_impl *rows, size_t n, const cly_context *ctx,
                                           cly_conv_algo fwd_algo, const cly_conv_geom *g, char *why, size_t size)
 {
@@ -409,6 +430,9 @@ static const cly_conv_impl *backward_pick(const cly_conv_impl *rows, size_t n, c
         for (size_t i = 0; i < n; i++)
             if (!strcasecmp(env, rows[i].name) && rows[i].supports(ctx, fwd_algo, g, why, size))
                 return &rows[i];
+    for (size_t i = 0; i < n; i++)
+        if ((!rows[i].prefer || rows[i].prefer(ctx, g) > 0) && rows[i].supports(ctx, fwd_algo, g, why, size))
+            return &rows[i];
     return first_supported(rows, n, ctx, fwd_algo, g, why, size);
 }
 

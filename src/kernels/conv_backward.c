@@ -11,7 +11,8 @@
  *
  * Where the stride is 1 and the padding stays within the dilated filter,
  * the data gradient runs instead as a direct convolution of dY with the
- * flipped filters (cly_conv_backward_data_flipped). Which of these runs is
+ * flipped filters (cly_conv_backward_data_flipped: the direct kernel reads
+ * the filters transposed and flipped in place). Which of these runs is
  * decided by the backward tables in conv_algos.c. */
 #include "kernels/conv_internal.h"
 
@@ -108,16 +109,15 @@ bool cly_conv_flipped_geom(const cly_conv_geom *g, cly_conv_geom *f, char *why, 
     return true;
 }
 
-/* Workspace of the flipped-filter path: filters, the forward convolution's
- * own scratch, and a temporary dX when accumulating. */
+/* Workspace of the flipped-filter path: the forward convolution's own
+ * scratch and a temporary dX when accumulating. */
 int64_t cly_conv_flipped_workspace(const cly_context *ctx, const cly_conv_geom *g)
 {
     cly_conv_geom f;
     char why[256];
     if (!cly_conv_flipped_geom(g, &f, why, sizeof why))
         return 0;
-    return g->k * (g->c / g->groups) * g->fh * g->fw + g->n * g->c * g->h * g->w +
-           cly_conv_workspace(ctx, CLY_CONV_DIRECT, &f);
+    return g->n * g->c * g->h * g->w + cly_conv_workspace(ctx, CLY_CONV_DIRECT, &f);
 }
 
 cly_status cly_conv_backward_data_col2im(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
@@ -160,26 +160,16 @@ cly_status cly_conv_backward_data_flipped(cly_context *ctx, const cly_conv_geom 
     char why[256];
     if (!cly_conv_flipped_geom(g, &f, why, sizeof why))
         return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution backward data, flipped-direct: %s", why);
-    /* Layout of ws: flipped filters | temporary dX (beta != 0) | conv scratch. */
-    const int64_t nw = g->k * (g->c / g->groups) * g->fh * g->fw, nx = g->n * g->c * g->h * g->w;
-    cly_buf wf = ws, tmp = {ws.mem, ws.offset + nw}, scratch = {ws.mem, ws.offset + nw + nx};
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, PROGRAM, "", "flip_weights", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cly_args a = cly_args_for(ctx, k, "flip weights");
-    cly_arg_buf(&a, w);
-    cly_arg_buf(&a, wf);
-    cly_arg_int(&a, g->c);
-    cly_arg_int(&a, g->k);
-    cly_arg_int(&a, g->groups);
-    cly_arg_int(&a, g->fh);
-    cly_arg_int(&a, g->fw);
-    const int64_t global[1] = {nw};
-    if ((s = cly_launch(ctx, &a, 1, global, NULL)) != CLY_SUCCESS)
-        return s;
+    /* Layout of ws: temporary dX (beta != 0) | conv scratch. */
+    const int64_t nx = g->n * g->c * g->h * g->w;
+    cly_buf tmp = ws, scratch = {ws.mem, ws.offset + nx};
+    /* Filter c of f, channel kk, tap (i, j) is w[g*Kg + kk][c][FH-1-i][FW-1-j]:
+     * read in place, transposed and flipped. */
+    const int64_t taps = g->fh * g->fw, kg = g->k / g->groups, cg = g->c / g->groups;
+    const cly_conv_wview v = {.base = taps - 1, .g = kg * cg * taps, .k = taps, .c = cg * taps, .i = -g->fw, .j = -1};
     cly_buf out = beta != 0.0f ? tmp : dx;
-    if ((s = cly_conv_forward(ctx, CLY_CONV_DIRECT, &f, dy, wf, (cly_buf){NULL, 0}, out, scratch)) != CLY_SUCCESS)
+    cly_status s = cly_conv_direct_forward_view(ctx, &f, dy, w, v, (cly_buf){NULL, 0}, out, scratch);
+    if (s != CLY_SUCCESS)
         return s;
     return beta != 0.0f ? cly_grad_accumulate(ctx, nx, tmp, dx, beta) : CLY_SUCCESS;
 }

@@ -139,8 +139,21 @@ int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geo
     return v;
 }
 
+cly_conv_wview cly_conv_wview_plain(const cly_conv_geom *g)
+{
+    const int64_t taps = g->fh * g->fw, cg = g->c / g->groups;
+    return (cly_conv_wview){.base = 0, .g = g->k / g->groups * cg * taps, .k = cg * taps, .c = taps, .i = g->fw,
+                            .j = 1};
+}
+
 cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                    cly_buf y, cly_buf ws)
+{
+    return cly_conv_direct_forward_view(ctx, g, x, w, cly_conv_wview_plain(g), bias, y, ws);
+}
+
+cly_status cly_conv_direct_forward_view(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w,
+                                        cly_conv_wview v, cly_buf bias, cly_buf y, cly_buf ws)
 {
     const tile t = tile_for(ctx, g);
     char opts[128];
@@ -170,7 +183,7 @@ cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly
         }
         cly_args b = cly_args_for(ctx, conv, "conv_direct");
         cly_arg_buf(&b, xs);
-        cly_arg_buf(&b, w);
+        cly_arg_buf(&b, (cly_buf){w.mem, w.offset + v.base});
         cly_arg_buf(&b, g->bias ? bias : w);
         cly_arg_buf(&b, (cly_buf){y.mem, y.offset + n0 * g->k * g->oh * g->ow});
         const int64_t ints[] = {g->c, g->k, g->groups, g->fh, g->fw, g->dh, g->dw,
@@ -180,6 +193,9 @@ cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly
         cly_arg_int(&b, !t.pack);
         cly_arg_int(&b, g->bias);
         cly_arg_int(&b, g->relu);
+        cly_arg_long(&b, v.g);
+        const int64_t steps[] = {v.k, v.c, v.i, v.j};
+        cly_arg_ints(&b, steps, sizeof steps / sizeof steps[0]);
         const int64_t global[3] = {t.mt, g->groups * t.ktiles, nb};
         if ((s = cly_launch(ctx, &b, 3, global, local)) != CLY_SUCCESS)
             return s;

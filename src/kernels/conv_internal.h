@@ -23,8 +23,9 @@ typedef struct cly_conv_io {
 /* One row. supports() says whether the row can run g after the forward
  * algorithm `fwd` (forward rows get their own algorithm), and otherwise
  * writes why into why[size]; workspace() gives its scratch elements; run()
- * enqueues it. prefer() (forward rows only) is AUTO's score on ctx's
- * device: the supported row of highest score > 0 wins. */
+ * enqueues it. prefer() is AUTO's score on ctx's device: among forward
+ * rows the supported one of highest score > 0 wins; a backward row with
+ * a score of 0 runs only where no other supports the shape. */
 typedef struct cly_conv_impl {
     const char *name;
     cly_conv_algo algo; /* forward rows: the algorithm; backward rows: CLY_CONV_AUTO */
@@ -60,6 +61,18 @@ int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geo
 cly_direct_tile cly_conv_direct_tile(const cly_context *ctx, const cly_conv_geom *g, size_t *wg);
 cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                    cly_buf y, cly_buf ws);
+/* Where the direct kernel finds filter k (kk of group gr), channel c, tap
+ * (i, j): w[base + gr*g + kk*k + c*c + i*i + j*j] (the fields) (steps may be negative;
+ * the sum stays inside w). */
+typedef struct cly_conv_wview {
+    int64_t base, g, k, c, i, j;
+} cly_conv_wview;
+/* The plain K x C/G x FH x FW layout of g's filters. */
+cly_conv_wview cly_conv_wview_plain(const cly_conv_geom *g);
+/* The direct forward reading its filters through a view: the data
+ * gradient's flipped and phase filters without a pass that copies them. */
+cly_status cly_conv_direct_forward_view(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w,
+                                        cly_conv_wview v, cly_buf bias, cly_buf y, cly_buf ws);
 
 /* ---- conv_tune.c: the autotuner's shape keys and entries */
 
@@ -101,5 +114,12 @@ bool cly_conv_flipped_geom(const cly_conv_geom *g, cly_conv_geom *f, char *why, 
 int64_t cly_conv_flipped_workspace(const cly_context *ctx, const cly_conv_geom *g);
 cly_status cly_conv_backward_data_flipped(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
                                           float beta, cly_buf ws);
+
+/* ---- conv_wgrad.c: the weight gradient as a direct reduction over the
+ * packed input (CPU-shaped: few long work-items) */
+bool cly_conv_wgrad_supports(const cly_context *ctx, const cly_conv_geom *g, char *why, size_t size);
+int64_t cly_conv_wgrad_workspace(const cly_context *ctx, const cly_conv_geom *g);
+cly_status cly_conv_backward_weights_direct(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy,
+                                            cly_buf dw, cly_buf db, float beta, cly_buf ws);
 
 #endif

@@ -35,6 +35,11 @@
  *   (AMD EPYC, AVX-512, 2 shared cores): forward 2-8x (VGG-16 pool1 128 ->
  *   16 ms), backward 9-40x (pool1 226 -> 8.6 ms); GoogLeNet's 5x5/3
  *   average 0.94x. GPUs keep a work-item per element (coalesced, unmeasured).
+ * wgrad_acc on CPUs: conv_wgrad.cl's accumulators at 16 lanes (AVX-512's 32
+ *   registers less the loaded vectors; 8 lanes or fewer take half: AVX2 has
+ *   16), a tile of filters x channels x taps per work-item reducing over the
+ *   whole batch (kernels/conv_wgrad.c has the figures). 0 elsewhere: GPUs
+ *   want many short work-items, and keep im2col + gemm_nt.
  *
  * GPU rows by vendor and local memory. UNMEASURED: no GPU was available
  * where they were written; they are starting points for `clayer tune`,
@@ -60,22 +65,22 @@
  * then the values in tuning.h's order. */
 static const cly_tuning rows[] = {
     {"default", CLY_DEVICE_OTHER, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16,
-     false},
+     false, 0},
     {"CPU", CLY_DEVICE_CPU, NULL, NULL, 0, 0, 16, 64, 8, 4096, DIRECT_TILES, 8, 4, 4, 4, true, 256, true, INT64_MAX,
-     true},
+     true, 24},
     {"NVIDIA GPU", CLY_DEVICE_GPU, "nvidia", NULL, 32 * KIB, 0, 4, 128, 128, 1, GPU_TILES, 8, 4, 4, 4, false, 256,
-     false, 16, false},
+     false, 16, false, 0},
     {"AMD GPU, 64 KiB LDS", CLY_DEVICE_GPU, "advanced micro devices", "amd", 64 * KIB, 0, 4, 64, 256, 1, GPU_TILES, 8,
-     4, 4, 4, false, 256, false, 16, false},
+     4, 4, 4, false, 256, false, 16, false, 0},
     {"AMD GPU", CLY_DEVICE_GPU, "advanced micro devices", "amd", 32 * KIB, 0, 4, 64, 64, 1, GPU_TILES, 8, 4, 4, 4,
-     false, 256, false, 16, false},
+     false, 256, false, 16, false, 0},
     {"Intel GPU", CLY_DEVICE_GPU, "intel", NULL, 32 * KIB, 0, 4, 64, 64, 1, GPU_TILES, 8, 4, 4, 4, false, 256, false,
-     16, false},
+     16, false, 0},
     {"GPU, under 32 KiB local memory", CLY_DEVICE_GPU, NULL, NULL, 0, 32 * KIB - 1, 4, 64, 64, 1, GPU_TILES, 8, 4, 4,
-     4, false, 128, false, 16, false},
-    {"GPU", CLY_DEVICE_GPU, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16, false},
+     4, false, 128, false, 16, false, 0},
+    {"GPU", CLY_DEVICE_GPU, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16, false, 0},
     {"accelerator", CLY_DEVICE_ACCELERATOR, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256,
-     false, 16, false},
+     false, 16, false, 0},
 };
 
 /* Case-insensitive substring test. */

@@ -40,6 +40,7 @@ typedef struct cly_tuning {
     bool bn_contiguous;       /* batchnorm.cl -DBN_CONTIGUOUS=1: each work-item walks a contiguous slice */
     int64_t fc_gemm_nt_batch; /* fully connected: gemm_nt up to this batch, CLBlast above */
     bool pool_rows;           /* pool.cl -DPOOL_ROWS=1: a work-item per row of a plane, not per element */
+    int wgrad_acc;            /* conv_wgrad.cl accumulators per work-item at 16 lanes; 0: im2col + gemm_nt */
 } cly_tuning;
 
 /* The row for ctx's device (CPUs by type, GPUs by vendor and local memory,

@@ -1,12 +1,15 @@
 /* Convolution and locally-connected backward against the naive host loops
  * of tests/ref (ref_conv_bwd).
  * Small-integer fills make every sum exact in float32, so gradients are
- * compared exactly; beta = 1 accumulation and bias-free layers too. */
+ * compared exactly; beta = 1 accumulation and bias-free layers too. Every
+ * backward method that supports a case runs it, whatever the device would
+ * choose (under oclgrind too: conv_backward-oclgrind). */
 #include "conv_ref.h"
 #include "kernels/kernels.h"
 #include "test_util.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +25,9 @@ static const geo cases[] = {
     {3, 2, 5, 7, 3, 2, 3, 2, 1, 0, 1, 1, 0, 1, 1, 1},   /* rectangular, asymmetric padding */
     {2, 6, 4, 4, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2},   /* 1x1 grouped */
     {1, 3, 13, 13, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1}, /* stride 3 */
+    {3, 5, 23, 21, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* planes of several vectors, odd channel counts */
+    {2, 7, 12, 12, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}, /* 1x1: channel tiles that do not divide */
+    {2, 3, 21, 19, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}, /* 7x7 stride 2 pad 3, as conv1 */
 };
 
 static cly_conv_geom make_geom(const geo *t, bool bias)
@@ -57,6 +63,65 @@ static void expect_equal(cly_tensor *t, const double *want, int64_t count, const
     free(got);
 }
 
+/* Every backward method of the tables that runs g ($CLAYER_CONV_BACKWARD_DATA
+ * and _WEIGHTS select it; one that does not support g is skipped), each on
+ * fresh outputs: dw with beta = 1 on odd cases (onto dw0), dx with beta = 1
+ * onto dx0 always. */
+static void check_methods(cly_context *ctx, const cly_conv_geom *g, int ci, const float *dw0, const float *dx0,
+                          cly_tensor *tdw, cly_tensor *tdb, cly_tensor *tdx, cly_buf bx, cly_buf bw, cly_buf bdy,
+                          const double *rdw, const double *rdb, const double *rdx, int64_t nw, int64_t nx)
+{
+    const cly_conv_algo algo = cly_conv_choose(ctx, g, CLY_CONV_AUTO);
+    const float wbeta = ci % 2 ? 1.0f : 0.0f;
+    double *want = malloc((size_t)nw * sizeof *want);
+    for (int64_t i = 0; i < nw; i++)
+        want[i] = rdw[i] + wbeta * dw0[i];
+    for (int data = 0; data < 2; data++) {
+        const char *var = data ? "CLAYER_CONV_BACKWARD_DATA" : "CLAYER_CONV_BACKWARD_WEIGHTS";
+        const char *name;
+        for (size_t m = 0; (name = cly_conv_backward_method_name(data, m)) != NULL; m++) {
+            setenv(var, name, 1);
+            const char *runs = cly_conv_backward_method(ctx, algo, g, data);
+            if (!runs || strcmp(runs, name) != 0)
+                continue;
+            /* A NaN workspace: a method that reads scratch it never wrote
+             * cannot pass (and oclgrind sees written memory). */
+            const int64_t ws = cly_conv_backward_workspace(ctx, algo, g), nws = ws > 0 ? ws : 1;
+            float *nan = malloc((size_t)nws * sizeof *nan);
+            for (int64_t i = 0; i < nws; i++)
+                nan[i] = NAN;
+            cly_tensor *tws;
+            cly_buf bws = upload(ctx, nan, nws, &tws);
+            free(nan);
+            cly_status s;
+            if (data) {
+                ck_assert_int_eq(cly_tensor_write(tdx, dx0, nx), CLY_SUCCESS);
+                s = cly_conv_backward_data(ctx, algo, g, bdy, bw, (cly_buf){tdx->buffer, 0}, 1.0f, bws);
+                ck_assert_msg(s == CLY_SUCCESS, "%s: %s", name, cly_last_error(ctx));
+                expect_equal(tdx, rdx, nx, name, ci);
+            } else {
+                ck_assert_int_eq(cly_tensor_write(tdw, dw0, nw), CLY_SUCCESS);
+                ck_assert_int_eq(cly_tensor_fill(tdb, 0.0f), CLY_SUCCESS);
+                s = cly_conv_backward_weights(ctx, algo, g, bx, bdy, (cly_buf){tdw->buffer, 0},
+                                              (cly_buf){tdb->buffer, 0}, 0.0f, bws);
+                ck_assert_msg(s == CLY_SUCCESS, "%s: %s", name, cly_last_error(ctx));
+                /* beta applies to dw and db alike: db is checked at 0 */
+                if (wbeta != 0.0f) {
+                    ck_assert_int_eq(cly_tensor_write(tdw, dw0, nw), CLY_SUCCESS);
+                    s = cly_conv_backward_weights(ctx, algo, g, bx, bdy, (cly_buf){tdw->buffer, 0},
+                                                  (cly_buf){NULL, 0}, wbeta, bws);
+                    ck_assert_msg(s == CLY_SUCCESS, "%s: %s", name, cly_last_error(ctx));
+                }
+                expect_equal(tdw, want, nw, name, ci);
+                expect_equal(tdb, rdb, g->k, name, ci);
+            }
+            cly_tensor_destroy(tws);
+        }
+        unsetenv(var);
+    }
+    free(want);
+}
+
 static void check_case(int ci, bool local)
 {
     const geo *t = &cases[ci];
@@ -67,45 +132,41 @@ static void check_case(int ci, bool local)
     int64_t nw = (local ? p : 1) * g.k * cg * taps, nb = local ? g.k * p : g.k;
     float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
     float *dy = malloc((size_t)ny * sizeof *dy), *dx0 = malloc((size_t)nx * sizeof *dx0);
+    float *dw0 = malloc((size_t)nw * sizeof *dw0);
     uint64_t seed = 100 + (uint64_t)ci;
     cly_test_fill(x, (size_t)nx, 2, &seed);
     cly_test_fill(w, (size_t)nw, 2, &seed);
     cly_test_fill(dy, (size_t)ny, 2, &seed);
     cly_test_fill(dx0, (size_t)nx, 3, &seed);
+    cly_test_fill(dw0, (size_t)nw, 3, &seed);
     double *rdx = calloc((size_t)nx, sizeof *rdx), *rdw = calloc((size_t)nw, sizeof *rdw),
            *rdb = calloc((size_t)nb, sizeof *rdb);
     for (int64_t i = 0; i < nx; i++)
         rdx[i] = dx0[i]; /* beta = 1: adds to what dx held */
     ref_geom rg = ref_geom_of_conv(&g);
     ref_conv_bwd(&rg, local, x, w, dy, rdx, rdw, rdb);
-    cly_tensor *tx, *tw, *tdy, *tdx, *tdw, *tdb, *tws = NULL;
+    cly_tensor *tx, *tw, *tdy, *tdx, *tdw, *tdb;
     cly_buf bx = upload(ctx, x, nx, &tx), bw = upload(ctx, w, nw, &tw), bdy = upload(ctx, dy, ny, &tdy);
     cly_buf bdx = upload(ctx, dx0, nx, &tdx), bdw = upload(ctx, NULL, nw, &tdw), bdb = upload(ctx, NULL, nb, &tdb);
-    cly_status s;
     if (local) {
-        s = cly_local_backward(ctx, &g, bx, bw, bdy, bdx, bdw, bdb, 1.0f);
+        cly_status s = cly_local_backward(ctx, &g, bx, bw, bdy, bdx, bdw, bdb, 1.0f);
         ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
+        expect_equal(tdw, rdw, nw, "dw", ci);
+        expect_equal(tdb, rdb, nb, "db", ci);
+        expect_equal(tdx, rdx, nx, "dx", ci);
     } else {
         /* The forward's resolved algorithm; the backward methods are the
          * same after every forward algorithm. */
-        const cly_conv_algo algo = cly_conv_choose(ctx, &g, CLY_CONV_AUTO);
-        int64_t ws = cly_conv_backward_workspace(ctx, algo, &g);
-        cly_buf bws = upload(ctx, NULL, ws > 0 ? ws : 1, &tws);
-        s = cly_conv_backward_weights(ctx, algo, &g, bx, bdy, bdw, bdb, 0.0f, bws);
-        ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
-        s = cly_conv_backward_data(ctx, algo, &g, bdy, bw, bdx, 1.0f, bws);
-        ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(ctx));
+        check_methods(ctx, &g, ci, dw0, dx0, tdw, tdb, tdx, bx, bw, bdy, rdw, rdb, rdx, nw, nx);
     }
-    expect_equal(tdw, rdw, nw, "dw", ci);
-    expect_equal(tdb, rdb, nb, "db", ci);
-    expect_equal(tdx, rdx, nx, "dx", ci);
-    cly_tensor *all[] = {tx, tw, tdy, tdx, tdw, tdb, tws};
+    cly_tensor *all[] = {tx, tw, tdy, tdx, tdw, tdb};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         cly_tensor_destroy(all[i]);
     free(x);
     free(w);
     free(dy);
     free(dx0);
+    free(dw0);
     free(rdx);
     free(rdw);
     free(rdb);
