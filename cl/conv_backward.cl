@@ -11,6 +11,10 @@
  *              oy = (iy + PT - i*DH)/SH, ox = (ix + PL - j*DW)/SW exact and in
  *              range of col[(c*FH + i)*FW + j][s*P + oy*OW + ox]
  *              work-item (iy, s*C + c) writes one row of W
+ *
+ * The direct paths' filters and output (formulas at each kernel):
+ * flip_weights for a stride-1 layer, subpixel_weights and
+ * subpixel_interleave for the phases of a strided one.
  */
 #include "common.cl"
 
@@ -69,4 +73,70 @@ __kernel void flip_weights(__global const real *w, long w_off, __global real *wf
     const int j = e % FW, i = (e / FW) % FH, kk = (e / taps) % kg, c = e / ((idx_t)taps * kg);
     const int g = c / cg;
     wf[wf_off + e] = w[w_off + (((idx_t)(g * kg + kk) * cg + (c - g * cg)) * FH + (FH - 1 - i)) * FW + (FW - 1 - j)];
+}
+
+/* Taps of a filter of extent F (stride S, leading padding P) in phase r:
+ * those f < F with (r + P - f) % S == 0 (conv_backward_subpixel.c). */
+static int phase_taps(int F, int S, int P, int r)
+{
+    const int m = (r + P) % S;
+    return m < F ? (F - 1 - m) / S + 1 : 0;
+}
+
+/* subpixel_weights: every phase's flipped sub-filter, phases ry-major, one
+ * work-item per element of w (each tap belongs to one phase). With
+ * Kg = K/G, Cg = C/G, filter k = g*Kg + kk, channel c = g*Cg + cc, tap (i, j)
+ * in phase ry = (i - PT) mod SH, rx = (j - PL) mod SW at position
+ * ty = (FH-1-i)/SH, tx = (FW-1-j)/SW of that phase's FHr x FWr taps:
+ *   wf[base(ry, rx) + ((c*Kg + kk)*FHr + ty)*FWr + tx] = w[k][cc][i][j]
+ *   base(ry, rx) = C*Kg*(FW * sum_{r<ry} FHr(r) + FHr(ry) * sum_{r<rx} FWr(r)) */
+__kernel void subpixel_weights(__global const real *w, long w_off, __global real *wf, long wf_off, int C, int K,
+                               int G, int FH, int FW, int SH, int SW, int PT, int PL)
+{
+    const idx_t e = get_global_id(0);
+    const int cg = C / G, kg = K / G, taps = FH * FW;
+    if (e >= (idx_t)K * cg * taps)
+        return;
+    const int j = e % FW, i = (e / FW) % FH, cc = (e / taps) % cg, k = e / ((idx_t)taps * cg);
+    const int g = k / kg, kk = k - g * kg, c = g * cg + cc;
+    const int ry = ((i - PT) % SH + SH) % SH, rx = ((j - PL) % SW + SW) % SW;
+    const int fhr = phase_taps(FH, SH, PT, ry), fwr = phase_taps(FW, SW, PL, rx);
+    int rows = 0, cols = 0;
+    for (int r = 0; r < ry; r++)
+        rows += phase_taps(FH, SH, PT, r);
+    for (int r = 0; r < rx; r++)
+        cols += phase_taps(FW, SW, PL, r);
+    const idx_t base = (idx_t)C * kg * (rows * FW + fhr * cols);
+    wf[wf_off + base + (((idx_t)c * kg + kk) * fhr + (FH - 1 - i) / SH) * fwr + (FW - 1 - j) / SW] = w[w_off + e];
+}
+
+/* subpixel_interleave (depth to space): with Hq(r) = ceil((H - r)/SH),
+ * Wq(r) = ceil((W - r)/SW), phase (ry, rx) holds ph_p[s][c][qy][qx] at
+ *   base(ry, rx) = NB*C*(W * sum_{r<ry} Hq(r) + Hq(ry) * sum_{r<rx} Wq(r)),
+ *   dx[s][c][qy*SH + ry][qx*SW + rx] = beta*dx + ph_p[s][c][qy][qx]
+ * (0 for a phase without taps). Work-item (iy, s*C + c) writes one row. */
+__kernel void subpixel_interleave(__global const real *ph, long ph_off, __global real *dx, long dx_off, int C, int H,
+                                  int W, int FH, int FW, int SH, int SW, int PT, int PL, int NB, float beta)
+{
+    const int iy = get_global_id(0), sc = get_global_id(1);
+    if (iy >= H || sc >= NB * C)
+        return;
+    const int ry = iy % SH, qy = iy / SH, hq = (H - ry + SH - 1) / SH;
+    const bool rows_empty = phase_taps(FH, SH, PT, ry) == 0;
+    int rows = 0, cols = 0;
+    for (int r = 0; r < ry; r++)
+        rows += (H - r + SH - 1) / SH;
+    __global real *out = dx + dx_off + ((idx_t)sc * H + iy) * W;
+    for (int rx = 0; rx < SW; rx++) {
+        const int wq = (W - rx + SW - 1) / SW;
+        const bool empty = rows_empty || phase_taps(FW, SW, PL, rx) == 0;
+        __global const real *in = ph + ph_off + (idx_t)NB * C * ((idx_t)rows * W + (idx_t)hq * cols) +
+                                  ((idx_t)sc * hq + qy) * wq;
+        for (int qx = 0; qx < wq; qx++) {
+            const real v = empty ? 0.0f : in[qx];
+            const int ix = qx * SW + rx;
+            out[ix] = beta != 0.0f ? beta * out[ix] + v : v;
+        }
+        cols += wq;
+    }
 }
