@@ -1110,7 +1110,8 @@ typedef struct cly_plan_info {
     int64_t workspace_elems;   /* the workspace that every call with alpha 1 and beta 0 needs */
     int64_t workspace_scaled_elems; /* ... and calls with any alpha and beta (scratch for the blend) */
     cly_conv_algo algo;        /* CONV: the forward algorithm chosen (backward follows it); else AUTO */
-    const char *backward_data_method;    /* CONV: what backward_data runs ("flipped-direct", "col2im"), */
+    const char *backward_data_method;    /* CONV: what backward_data runs ("flipped-direct", */
+                                         /* "subpixel-direct", "col2im"), */
     const char *backward_weights_method; /* and backward_weights ("im2col+gemm_nt"); static; else NULL */
     int64_t flops;             /* multiply-adds x 2 of one forward, as in cly_layer_info */
 } cly_plan_info;

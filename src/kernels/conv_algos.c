@@ -239,6 +239,31 @@ static cly_status flipped_run(cly_context *ctx, const cly_conv_geom *g, const cl
     return cly_conv_backward_data_flipped(ctx, g, io->dy, io->w, io->dx, io->beta, io->ws);
 }
 
+static bool subpixel_supports(const cly_context *ctx, cly_conv_algo fwd_algo, const cly_conv_geom *g, char *why,
+                              size_t size)
+{
+    (void)fwd_algo;
+    if (!dims_ok("subpixel-direct", g, why, size) || !cly_conv_subpixel_geom_ok(g, why, size))
+        return false;
+    for (int64_t ry = 0; ry < g->sh; ry++)
+        for (int64_t rx = 0; rx < g->sw; rx++) {
+            cly_conv_geom sub;
+            char direct_why[512];
+            if (cly_conv_subpixel_phase(g, ry, rx, &sub) &&
+                !direct_supports(ctx, CLY_CONV_DIRECT, &sub, direct_why, sizeof direct_why)) {
+                snprintf(why, size, "the convolution of phase (%lld, %lld): %s", (long long)ry, (long long)rx,
+                         direct_why);
+                return false;
+            }
+        }
+    return true;
+}
+
+static cly_status subpixel_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_backward_data_subpixel(ctx, g, io->dy, io->w, io->dx, io->beta, io->ws);
+}
+
 static cly_status col2im_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
 {
     return cly_conv_backward_data_col2im(ctx, g, io->dy, io->w, io->dx, io->beta, io->ws);
@@ -251,6 +276,7 @@ static cly_status weights_gemm_run(cly_context *ctx, const cly_conv_geom *g, con
 
 static const cly_conv_impl bwd_data[] = {
     {"flipped-direct", CLY_CONV_AUTO, flipped_supports, cly_conv_flipped_workspace, flipped_run, NULL, NULL},
+    {"subpixel-direct", CLY_CONV_AUTO, subpixel_supports, cly_conv_subpixel_workspace, subpixel_run, NULL, NULL},
     {"col2im", CLY_CONV_AUTO, always, cly_conv_backward_gemm_workspace, col2im_run, NULL, NULL},
 };
 

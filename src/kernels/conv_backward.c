@@ -12,8 +12,10 @@
  * Where the stride is 1 and the padding stays within the dilated filter,
  * the data gradient runs instead as a direct convolution of dY with the
  * flipped filters (cly_conv_backward_data_flipped: the direct kernel reads
- * the filters transposed and flipped in place). Which of these runs is
- * decided by the backward tables in conv_algos.c. */
+ * the filters transposed and flipped in place); where it is strided and
+ * undilated, as one such convolution per stride phase
+ * (conv_backward_subpixel.c). Which of these runs is decided by the
+ * backward tables in conv_algos.c. */
 #include "kernels/conv_internal.h"
 
 #include <stdio.h>

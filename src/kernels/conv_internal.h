@@ -122,4 +122,18 @@ int64_t cly_conv_wgrad_workspace(const cly_context *ctx, const cly_conv_geom *g)
 cly_status cly_conv_backward_weights_direct(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf dy,
                                             cly_buf dw, cly_buf db, float beta, cly_buf ws);
 
+/* ---- conv_backward_subpixel.c: the data gradient of a strided, undilated
+ * convolution as one stride-1 direct convolution per stride phase */
+
+/* Phase (ry, rx) of g as a forward geometry over dY (sub-filter taps in
+ * fh, fw; its rows and columns of dX in oh, ow); false when the phase has
+ * no taps or no rows of dX (then only fh, fw, oh, ow are set). */
+bool cly_conv_subpixel_phase(const cly_conv_geom *g, int64_t ry, int64_t rx, cly_conv_geom *sub);
+/* True when every phase of g is a valid convolution (dilation 1, no
+ * negative padding), else false with the reason. */
+bool cly_conv_subpixel_geom_ok(const cly_conv_geom *g, char *why, size_t size);
+int64_t cly_conv_subpixel_workspace(const cly_context *ctx, const cly_conv_geom *g);
+cly_status cly_conv_backward_data_subpixel(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w,
+                                           cly_buf dx, float beta, cly_buf ws);
+
 #endif

@@ -118,15 +118,16 @@ cly_status cly_fc_forward(cly_context *ctx, int64_t n, int64_t inputs, int64_t o
  * why none can run. Scratch elements both passes need: */
 int64_t cly_conv_backward_workspace(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
 /* The name of the method backward data (data) or weights runs after forward
- * `algo` ("flipped-direct", "col2im", "im2col+gemm_nt"); NULL: none can. */
+ * `algo` ("flipped-direct", "subpixel-direct", "col2im",
+ * "im2col+gemm_nt"); NULL: none can. */
 const char *cly_conv_backward_method(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, bool data);
 /* The name of backward-data (data) or backward-weights method i of its
  * table, in order of preference; NULL past the end. $CLAYER_CONV_BACKWARD_DATA
  * and $CLAYER_CONV_BACKWARD_WEIGHTS name one to run where it supports a shape. */
 const char *cly_conv_backward_method_name(bool data, size_t i);
-/* dx = the transposed convolution of dy with w (col2im or a flipped-filter
- * convolution); ReLU fused in the forward pass is NOT undone here: callers
- * pass dy already masked. */
+/* dx = the transposed convolution of dy with w (col2im, or flipped-filter
+ * convolutions, one per stride phase when strided); ReLU fused in the
+ * forward pass is NOT undone here: callers pass dy already masked. */
 cly_status cly_conv_backward_data(cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, cly_buf dy, cly_buf w,
                                   cly_buf dx, float beta, cly_buf workspace);
 /* dw = sum over batch and positions of dy x im2col(x); db = sum of dy per

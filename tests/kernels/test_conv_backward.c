@@ -13,28 +13,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `data`: the backward-data method the tables pick (checked unless
+ * $CLAYER_CONV_BACKWARD_DATA forces one). */
 typedef struct geo {
     int64_t n, c, h, w, k, fh, fw, sh, sw, pt, pb, pl, pr, dh, dw, groups;
+    const char *data;
 } geo;
 
+#define FLIPPED "flipped-direct"
+#define SUBPIXEL "subpixel-direct"
+
 static const geo cases[] = {
-    {2, 3, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   /* VGG-style 3x3 pad 1 */
-    {1, 2, 11, 11, 3, 5, 5, 2, 2, 0, 0, 0, 0, 1, 1, 1}, /* strided */
-    {2, 4, 9, 8, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2},   /* dilated, grouped */
-    {1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},   /* depthwise */
-    {3, 2, 5, 7, 3, 2, 3, 2, 1, 0, 1, 1, 0, 1, 1, 1},   /* rectangular, asymmetric padding */
-    {2, 6, 4, 4, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2},   /* 1x1 grouped */
-    {1, 3, 13, 13, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1}, /* stride 3 */
-    {3, 5, 23, 21, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* planes of several vectors, odd channel counts */
-    {2, 7, 12, 12, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}, /* 1x1: channel tiles that do not divide */
-    {2, 3, 21, 19, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}, /* 7x7 stride 2 pad 3, as conv1 */
+    {2, 3, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, FLIPPED},     /* VGG-style 3x3 pad 1 */
+    {1, 2, 11, 11, 3, 5, 5, 2, 2, 0, 0, 0, 0, 1, 1, 1, SUBPIXEL},  /* strided */
+    {2, 4, 9, 8, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2, FLIPPED},     /* dilated, grouped */
+    {1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, FLIPPED},     /* depthwise */
+    {3, 2, 5, 7, 3, 2, 3, 2, 1, 0, 1, 1, 0, 1, 1, 1, SUBPIXEL},    /* rectangular, asymmetric padding */
+    {2, 6, 4, 4, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, FLIPPED},     /* 1x1 grouped */
+    {1, 3, 13, 13, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, "col2im"},  /* stride 3 pad 1: a phase at e = 1 */
+    {2, 4, 8, 8, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, SUBPIXEL},    /* ResNet 3x3 s2 p1, even */
+    {1, 3, 7, 9, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, SUBPIXEL},    /* 3x3 s2 p1, odd */
+    {2, 4, 8, 7, 6, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, SUBPIXEL},    /* 1x1 s2: three empty phases */
+    {1, 3, 16, 15, 4, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, SUBPIXEL},  /* ResNet stem 7x7 s2 p3 */
+    {1, 3, 13, 14, 2, 5, 5, 3, 3, 2, 2, 2, 2, 1, 1, 1, SUBPIXEL},  /* stride 3 */
+    {2, 3, 9, 8, 4, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, SUBPIXEL},    /* stride 2x1 */
+    {2, 4, 8, 8, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, SUBPIXEL},    /* grouped, strided */
+    {1, 2, 6, 6, 3, 3, 3, 2, 2, 3, 3, 3, 3, 1, 1, 1, "col2im"},    /* padding beyond the filter */
+    {1, 2, 9, 9, 3, 3, 3, 2, 2, 1, 1, 1, 1, 2, 2, 1, "col2im"},    /* strided and dilated */
+    {3, 5, 23, 21, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, FLIPPED},  /* planes of several vectors, odd channels */
+    {2, 7, 12, 12, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, FLIPPED},  /* 1x1: channel tiles that do not divide */
 };
 
 static cly_conv_geom make_geom(const geo *t, bool bias)
 {
     cly_conv_params p = {.filters = t->k, .size = {t->fh, t->fw}, .stride = {t->sh, t->sw},
                          .pad = {t->pt, t->pb, t->pl, t->pr}, .dilation = {t->dh, t->dw}, .groups = t->groups,
-                         .no_bias = !bias};
+                         .no_bias = !bias, .rounding = CLY_ROUND_FLOOR}; /* as PyTorch: ResNet's 3x3 s2 p1 */
     cly_conv_geom g;
     bool rounded;
     char msg[256];
@@ -157,6 +171,9 @@ static void check_case(int ci, bool local)
     } else {
         /* The forward's resolved algorithm; the backward methods are the
          * same after every forward algorithm. */
+        /* The data method AUTO's tables pick for this shape. */
+        const cly_conv_algo algo = cly_conv_choose(ctx, &g, CLY_CONV_AUTO);
+        ck_assert_str_eq(cly_conv_backward_method(ctx, algo, &g, true), t->data);
         check_methods(ctx, &g, ci, dw0, dx0, tdw, tdb, tdx, bx, bw, bdy, rdw, rdb, rdx, nw, nx);
     }
     cly_tensor *all[] = {tx, tw, tdy, tdx, tdw, tdb};
@@ -188,6 +205,9 @@ END_TEST
 int main(void)
 {
     cly_test_require_device();
+    /* The test selects every method itself. */
+    unsetenv("CLAYER_CONV_BACKWARD_DATA");
+    unsetenv("CLAYER_CONV_BACKWARD_WEIGHTS");
     Suite *s = suite_create("conv_backward");
     TCase *tc = tcase_create("exact");
     tcase_set_timeout(tc, 300);
