@@ -242,9 +242,9 @@ static void print_layer(const layer *L, double log_sum[PASS_COUNT][2], int log_n
                 continue;
             }
             printf(" %9.3f ms %7.1f GFLOP/s", s->ms, L->flops / s->ms / 1e6);
-            if (s->err_first >= 0)
+            if (!(s->err_first < 0)) /* a NaN error is shown too */
                 printf("  err %.1e vs first", s->err_first);
-            if (s->err_onednn >= 0)
+            if (!(s->err_onednn < 0))
                 printf("  err %.1e vs oneDNN", s->err_onednn);
             printf("%s\n", P->auto_name && !strcmp(P->auto_name, s->name) ? "  <- auto" : "");
         }
