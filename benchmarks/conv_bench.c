@@ -7,7 +7,7 @@
  *
  * SHAPE is a benchdnn-style string (tests/kernels/conv_desc.h); without one,
  * the layers of --set run (conv_shapes.c): alexnet, vgg16, googlenet,
- * resnet50, convnet-benchmarks, dilated, all, or default (a subset that
+ * resnet50, resnet18, convnet-benchmarks, dilated, all, or default (a subset that
  * takes a minute or two on a 2-core CPU). Every layer is at batch 1 unless
  * --batch N (or its old name --mb N). Every series times a plain convolution
  * (no bias, no ReLU: what Convgemm computes): the median of N runs (default
@@ -26,6 +26,7 @@
 #include "conv_report.h"
 #include "conv_shapes.h"
 #include "bench_time.h"
+#include "bench_util.h"
 #include "cli.h"
 
 #include <math.h>
@@ -82,35 +83,10 @@ static void time_series(cly_context *ctx, conv_run *run, int runs, conv_row *row
         clReleaseMemObject(run->ws);
 }
 
-/* max |y - ref| / max |ref| over count values. */
-static double max_rel_error(const float *y, const float *ref, size_t count)
-{
-    double diff = 0, scale = 0;
-    for (size_t i = 0; i < count; i++) {
-        double d = fabs((double)y[i] - ref[i]);
-        diff = d > diff || d != d ? d : diff;
-        scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
-    }
-    return scale > 0 ? diff / scale : diff;
-}
-
-/* Uniform values in [-1, 1) into t and into *host (kept for oneDNN). */
-static cly_status fill_uniform(cly_tensor *t, int64_t count, uint32_t seed, float **host)
-{
-    float *v = *host = malloc((size_t)count * sizeof *v);
-    if (!v)
-        return CLY_ERROR_OUT_OF_HOST_MEMORY;
-    for (int64_t i = 0; i < count; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = (float)((seed >> 8) * (2.0 / 16777216.0) - 1.0);
-    }
-    return cly_tensor_write(t, v, count);
-}
-
 /* Record series a's error against series `against` in row; 1 above `max`. */
 static int check(conv_row *row, int a, int against, const float *y, const float *ref, size_t count, double max)
 {
-    row->err[a] = max_rel_error(y, ref, count);
+    row->err[a] = bench_max_rel_error(y, ref, count);
     if (row->err[a] <= max)
         return 0;
     fprintf(stderr, "ERROR: %s: %s differs from %s: max relative error %.3g > %g\n", row->d.name,
@@ -203,8 +179,8 @@ static int bench(cly_context *ctx, conv_row *row, peer_input *peer, int runs)
     cly_status s;
     if ((s = cly_tensor_create(ctx, (cly_shape){g.n, g.c, g.h, g.w}, &tx)) ||
         (s = cly_tensor_create(ctx, (cly_shape){g.k, g.c / g.groups, g.fh, g.fw}, &tw)) ||
-        (s = fill_uniform(tx, g.n * g.c * g.h * g.w, 1, &hx)) ||
-        (s = fill_uniform(tw, g.k * (g.c / g.groups) * g.fh * g.fw, 2, &hw))) {
+        (s = bench_fill_uniform(tx, g.n * g.c * g.h * g.w, 1, &hx)) ||
+        (s = bench_fill_uniform(tw, g.k * (g.c / g.groups) * g.fh * g.fw, 2, &hw))) {
         fprintf(stderr, "%s: %s\n", d->text, cly_last_error(ctx));
         failed = 1;
         goto out;
@@ -278,64 +254,31 @@ out:
 }
 
 static const char usage[] = "usage: conv_bench [--runs N] [--batch N] [--device SEL] "
-                            "[--set alexnet|vgg16|googlenet|resnet50|convnet-benchmarks|dilated|all|default] "
+                            "[--set alexnet|vgg16|googlenet|resnet50|resnet18|convnet-benchmarks|dilated|all|default] "
                             "[--json FILE] [--svg FILE] [SHAPE...]\n";
 
 int main(int argc, char **argv)
 {
-    int runs = 7, mb = 0, first_shape = argc;
-    const char *device = NULL, *set = "default", *json = NULL, *svg = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
-            runs = atoi(argv[++i]);
-        } else if ((!strcmp(argv[i], "--batch") || !strcmp(argv[i], "--mb")) && i + 1 < argc) {
-            mb = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
-            device = argv[++i];
-        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
-            set = argv[++i];
-        } else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
-            json = argv[++i];
-        } else if (!strcmp(argv[i], "--svg") && i + 1 < argc) {
-            svg = argv[++i];
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "%s", usage);
-            return 2;
-        } else {
-            first_shape = i;
-            break;
-        }
-    }
-    if (!conv_set_known(set)) {
-        fprintf(stderr, "conv_bench: unknown set '%s'\n%s", set, usage);
+    const char *const extra[] = {"--json", "--svg", NULL};
+    const char *extra_val[2] = {NULL, NULL};
+    conv_args args = {.runs = 7, .set = "default"};
+    if (conv_args_parse(argc, argv, extra, extra_val, usage, &args))
         return 2;
-    }
-    if (runs < 1)
-        runs = 1;
+    const int runs = args.runs, mb = args.mb;
+    const char *json = extra_val[0], *svg = extra_val[1];
     /* The layers: the SHAPE arguments, else the set's. */
-    size_t n = 0;
-    const size_t cap = first_shape < argc ? (size_t)(argc - first_shape) : conv_shape_count;
-    conv_row *rows = calloc(cap, sizeof *rows);
-    peer_input *peer = calloc(cap, sizeof *peer);
-    if (!rows || !peer)
-        return 1;
     int failed = 0;
-    for (size_t i = 0; i < cap; i++) {
-        if (first_shape >= argc && !conv_set_has(set, &conv_shapes[i]))
-            continue;
-        const char *text = first_shape < argc ? argv[first_shape + (int)i] : conv_shapes[i].text;
-        char err[160];
-        if (conv_desc_parse(text, &rows[n].d, err, sizeof err) != 1) {
-            fprintf(stderr, "%s: %s\n", text, err);
-            failed = 1;
-            continue;
-        }
-        if (mb > 0)
-            rows[n].d.mb = mb;
-        n++;
-    }
+    size_t n;
+    conv_desc *descs = conv_shapes_select(args.set, args.shapes, args.nshapes, mb, &n, &failed);
+    conv_row *rows = calloc(n ? n : 1, sizeof *rows);
+    peer_input *peer = calloc(n ? n : 1, sizeof *peer);
+    if (!descs || !rows || !peer)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        rows[i].d = descs[i];
+    free(descs);
     cly_context *ctx;
-    if (cly_context_create(device, &ctx) != CLY_SUCCESS) {
+    if (cly_context_create(args.device, &ctx) != CLY_SUCCESS) {
         fprintf(stderr, "%s\n", cly_last_error(NULL));
         free(rows);
         free(peer);
@@ -368,7 +311,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         failed |= bench_onednn(&rows[i], &peer[i], runs);
     conv_print_summary(rows, n);
-    if (json && conv_write_json(json, info, &peers, runs, mb, first_shape < argc ? NULL : set, rows, n) == 0)
+    if (json && conv_write_json(json, info, &peers, runs, mb, args.nshapes ? NULL : args.set, rows, n) == 0)
         printf("json: %s\n", json);
     else if (json)
         failed = 1;

@@ -1,4 +1,5 @@
-/* oneDNN's convolution forward on the host CPU, conv_bench's native peer:
+/* oneDNN's convolution forward and backward passes on the host CPU, the
+ * native peer of conv_bench and conv_backward_bench:
  * the figure a framework on this CPU would get. Built only where meson finds
  * oneDNN (Debian libdnnl-dev); elsewhere the stubs below say so and every
  * oneDNN series is skipped. Only conv_onednn.c calls oneDNN. */
@@ -34,6 +35,12 @@ void onednn_describe(char *buf, size_t size);
  * output to y (NCHW, N*K*OH*OW floats) for checking. */
 onednn_result onednn_conv(const cly_conv_geom *g, onednn_layout layout, const float *x, const float *w, float *y,
                           int runs);
+/* The backward passes of g, timed the same way, in the blocked layout only
+ * (`any`: what a framework training on this CPU runs): dx (NCHW) from dy
+ * (NCHW) and w; dw (as w) from x and dy, without a bias gradient. */
+onednn_result onednn_conv_backward_data(const cly_conv_geom *g, const float *dy, const float *w, float *dx, int runs);
+onednn_result onednn_conv_backward_weights(const cly_conv_geom *g, const float *x, const float *dy, float *dw,
+                                           int runs);
 #else
 static inline int onednn_set_threads(int threads)
 {
@@ -44,13 +51,29 @@ static inline void onednn_describe(char *buf, size_t size)
 {
     snprintf(buf, size, "not built (no libdnnl-dev when meson set up the build)");
 }
+static inline onednn_result onednn_missing(void)
+{
+    onednn_result r = {.ms = -1, .min_ms = -1};
+    snprintf(r.why, sizeof r.why, "built without oneDNN (install libdnnl-dev, meson setup again)");
+    return r;
+}
 static inline onednn_result onednn_conv(const cly_conv_geom *g, onednn_layout layout, const float *x,
                                         const float *w, float *y, int runs)
 {
     (void)g, (void)layout, (void)x, (void)w, (void)y, (void)runs;
-    onednn_result r = {.ms = -1, .min_ms = -1};
-    snprintf(r.why, sizeof r.why, "conv_bench was built without oneDNN (install libdnnl-dev, meson setup again)");
-    return r;
+    return onednn_missing();
+}
+static inline onednn_result onednn_conv_backward_data(const cly_conv_geom *g, const float *dy, const float *w,
+                                                      float *dx, int runs)
+{
+    (void)g, (void)dy, (void)w, (void)dx, (void)runs;
+    return onednn_missing();
+}
+static inline onednn_result onednn_conv_backward_weights(const cly_conv_geom *g, const float *x, const float *dy,
+                                                         float *dw, int runs)
+{
+    (void)g, (void)x, (void)dy, (void)dw, (void)runs;
+    return onednn_missing();
 }
 #endif
 
