@@ -292,11 +292,13 @@ static cly_status wgrad_run(cly_context *ctx, const cly_conv_geom *g, const cly_
     return cly_conv_backward_weights_direct(ctx, g, io->x, io->dy, io->dw, io->db, io->beta, io->ws);
 }
 
-/* Where the device's tuning row gives it registers (CPUs). */
+/* Where the device's tuning row gives it registers (CPUs), for filters of
+ * more than one tap: a 1x1 filter's tile loads about as much as it
+ * multiplies, and gemm_nt ran ResNet-18's 1x1 stride-2 layers 1.7-2x faster
+ * (benchmarks/conv_backward_bench, batch 8, AMD EPYC AVX-512). */
 static int wgrad_prefer(const cly_context *ctx, const cly_conv_geom *g)
 {
-    (void)g;
-    return cly_tuning_of(ctx)->wgrad_acc > 0;
+    return cly_tuning_of(ctx)->wgrad_acc > 0 && g->fh * g->fw > 1;
 }
 
 static const cly_conv_impl bwd_weights[] = {

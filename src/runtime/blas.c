@@ -47,6 +47,22 @@ cly_status cly_gemm_strided(cly_context *ctx, bool trans_a, bool trans_b, int64_
 {
     if (m == 0 || n == 0 || batches == 0 || ctx->build_only)
         return CLY_SUCCESS;
+    /* CLBlast 1.5's strided-batched GEMM writes nothing (success returned)
+     * for large matrices on pocl: 576 x 21952 (k = 64, one batch) left C
+     * unwritten where 576 x 18816 did not (conv_backward_bench found it in
+     * col2im). Large batches go one plain GEMM each, where launches cost
+     * nothing against the work. */
+    const int64_t big = (int64_t)1 << 22;
+    if (m * n > big || m * k > big || k * n > big) {
+        for (int64_t i = 0; i < batches; i++) {
+            cly_status s = cly_gemm(ctx, trans_a, trans_b, m, n, k, alpha, (cly_buf){a.mem, a.offset + i * stride_a},
+                                    lda, (cly_buf){b.mem, b.offset + i * stride_b}, ldb, beta,
+                                    (cly_buf){c.mem, c.offset + i * stride_c}, ldc);
+            if (s != CLY_SUCCESS)
+                return s;
+        }
+        return CLY_SUCCESS;
+    }
     cl_command_queue q = ctx->queue;
     CLBlastTranspose ta = transpose(trans_a), tb = transpose(trans_b);
     if (ctx->precision == CLY_PRECISION_FLOAT64)
