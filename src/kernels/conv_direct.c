@@ -107,13 +107,37 @@ static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
         t.plane = g->h * g->w;
         return t;
     }
-    t.qw = g->ow + (g->fw - 1) * g->dw / g->sw;
-    t.mt = (g->oh * t.qw + span - 1) / span;
-    /* Rows per phase block: the farthest tap of the last tile stays inside. */
-    const int64_t reach = (g->fh - 1) * g->dh / g->sh * t.qw + (g->fw - 1) * g->dw / g->sw + t.mt * span - 1;
-    t.hq = reach / t.qw + 1;
-    t.plane = g->sw * g->sh * t.hq * t.qw;
+    const cly_conv_packing p = cly_conv_packing_for(g, span);
+    t.qw = p.qw;
+    t.hq = p.hq;
+    t.mt = p.tiles;
+    t.plane = p.plane;
     return t;
+}
+
+cly_conv_packing cly_conv_packing_for(const cly_conv_geom *g, int64_t span)
+{
+    cly_conv_packing p;
+    p.qw = g->ow + (g->fw - 1) * g->dw / g->sw;
+    p.tiles = (g->oh * p.qw + span - 1) / span;
+    /* Rows per phase block: the farthest tap of the last tile stays inside. */
+    const int64_t reach = (g->fh - 1) * g->dh / g->sh * p.qw + (g->fw - 1) * g->dw / g->sw + p.tiles * span - 1;
+    p.hq = reach / p.qw + 1;
+    p.plane = g->sw * g->sh * p.hq * p.qw;
+    return p;
+}
+
+cly_status cly_conv_pack(cly_context *ctx, cl_kernel pack, const cly_conv_geom *g, const cly_conv_packing *p,
+                         cly_buf x, int64_t nb, cly_buf xp, size_t group)
+{
+    cly_args a = cly_args_for(ctx, pack, "conv_pack");
+    cly_arg_buf(&a, x);
+    cly_arg_buf(&a, xp);
+    const int64_t ints[] = {g->c, g->h, g->w, p->hq, p->qw, g->pt, g->pl};
+    cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
+    const int64_t global[3] = {g->sw * g->sh * p->hq, g->c, nb};
+    const size_t local[3] = {group, 1, 1};
+    return cly_launch(ctx, &a, 3, global, local);
 }
 
 cly_direct_tile cly_conv_direct_tile(const cly_context *ctx, const cly_conv_geom *g, size_t *wg)
@@ -171,13 +195,8 @@ cly_status cly_conv_direct_forward_view(cly_context *ctx, const cly_conv_geom *g
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
         cly_buf xs = {x.mem, x.offset + n0 * g->c * g->h * g->w};
         if (t.pack) {
-            cly_args a = cly_args_for(ctx, pack, "conv_pack");
-            cly_arg_buf(&a, xs);
-            cly_arg_buf(&a, ws);
-            const int64_t pints[] = {g->c, g->h, g->w, t.hq, t.qw, g->pt, g->pl};
-            cly_arg_ints(&a, pints, sizeof pints / sizeof pints[0]);
-            const int64_t pglobal[3] = {g->sw * g->sh * t.hq, g->c, nb};
-            if ((s = cly_launch(ctx, &a, 3, pglobal, local)) != CLY_SUCCESS)
+            const cly_conv_packing p = {.qw = t.qw, .hq = t.hq, .plane = t.plane, .tiles = t.mt};
+            if ((s = cly_conv_pack(ctx, pack, g, &p, xs, nb, ws, t.wg)) != CLY_SUCCESS)
                 return s;
             xs = ws;
         }

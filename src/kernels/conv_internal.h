@@ -61,9 +61,20 @@ int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geo
 cly_direct_tile cly_conv_direct_tile(const cly_context *ctx, const cly_conv_geom *g, size_t *wg);
 cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                    cly_buf y, cly_buf ws);
-/* Where the direct kernel finds filter k (kk of group gr), channel c, tap
- * (i, j): w[base + gr*g + kk*k + c*c + i*i + j*j] (the fields) (steps may be negative;
- * the sum stays inside w). */
+/* conv_pack's layout (cl/conv_direct.cl) when whole tiles of `span`
+ * consecutive outputs are computed: row pitch, rows per phase block, floats
+ * per channel, tiles per plane. */
+typedef struct cly_conv_packing {
+    int64_t qw, hq, plane, tiles;
+} cly_conv_packing;
+cly_conv_packing cly_conv_packing_for(const cly_conv_geom *g, int64_t span);
+/* Packs samples [0, nb) of x into xp with `pack` (the conv_pack kernel of a
+ * program built with g's -DSH and -DSW), work-groups of `group` rows. */
+cly_status cly_conv_pack(cly_context *ctx, cl_kernel pack, const cly_conv_geom *g, const cly_conv_packing *p,
+                         cly_buf x, int64_t nb, cly_buf xp, size_t group);
+/* Where the direct kernel finds filter kk of group gr, channel c, tap (i, j):
+ * w[base + gr*g + kk*k + c*c + i*i + j*j], named by the fields (steps may be
+ * negative; the sum stays inside w). */
 typedef struct cly_conv_wview {
     int64_t base, g, k, c, i, j;
 } cly_conv_wview;

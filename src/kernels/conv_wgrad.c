@@ -27,8 +27,7 @@
 
 typedef struct wgrad_tile {
     int vw, kt, ct, tj;
-    int64_t qw, hq, mv; /* row pitch, rows per phase block, vectors per packed dY plane */
-    int64_t plane;      /* floats per packed input channel */
+    cly_conv_packing p; /* the input's packing; p.tiles: vectors per packed dY plane */
 } wgrad_tile;
 
 static int min_int(int64_t a, int64_t b)
@@ -49,26 +48,22 @@ static wgrad_tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
     t.tj = min_int(g->fw, acc);
     t.ct = min_int(g->fh * g->fw == 1 ? 4 : 2 * t.tj <= acc / 2 ? 2 : 1, cg);
     t.kt = min_int(acc / (t.tj * t.ct) > 0 ? acc / (t.tj * t.ct) : 1, kg);
-    t.qw = g->ow + (g->fw - 1) * g->dw / g->sw;
-    t.mv = (g->oh * t.qw + t.vw - 1) / t.vw;
-    const int64_t reach = (g->fh - 1) * g->dh / g->sh * t.qw + (g->fw - 1) * g->dw / g->sw + t.mv * t.vw - 1;
-    t.hq = reach / t.qw + 1;
-    t.plane = g->sw * g->sh * t.hq * t.qw;
+    t.p = cly_conv_packing_for(g, t.vw);
     return t;
 }
 
 static int64_t per_sample(const wgrad_tile *t, const cly_conv_geom *g)
 {
-    return g->c * t->plane + g->k * t->mv * t->vw;
+    return g->c * t->p.plane + g->k * t->p.tiles * t->vw;
 }
 
 bool cly_conv_wgrad_supports(const cly_context *ctx, const cly_conv_geom *g, char *why, size_t size)
 {
     const wgrad_tile t = tile_for(ctx, g);
     /* The kernel indexes a plane and a tap offset with int. */
-    if (t.plane > INT32_MAX / 2 || t.mv * t.vw > INT32_MAX / 2) {
+    if (t.p.plane > INT32_MAX / 2 || t.p.tiles * t.vw > INT32_MAX / 2) {
         snprintf(why, size, "direct: a packed plane of %lld floats exceeds the kernel's int indexing",
-                 (long long)t.plane);
+                 (long long)t.p.plane);
         return false;
     }
     if (!cly_conv_fits_alloc(ctx, per_sample(&t, g))) {
@@ -99,37 +94,32 @@ cly_status cly_conv_backward_weights_direct(cly_context *ctx, const cly_conv_geo
         (s = cly_kernel_get(ctx, PROGRAM, opts, "dy_pack", &dpack)) != CLY_SUCCESS ||
         (s = cly_kernel_get(ctx, PROGRAM, opts, "conv_wgrad", &red)) != CLY_SUCCESS)
         return s;
-    const int64_t G = g->groups, cg = g->c / G, kg = g->k / G, mp = t.mv * t.vw;
+    const int64_t G = g->groups, cg = g->c / G, kg = g->k / G, mp = t.p.tiles * t.vw;
     const int64_t chunk = cly_conv_chunk(ctx, per_sample(&t, g), g->n);
     const int64_t ctiles = (cg + t.ct - 1) / t.ct, ktiles = (kg + t.kt - 1) / t.kt;
     const size_t group = cly_tuning_of(ctx)->conv_group;
+    const size_t local[3] = {group, 1, 1};
     for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
         const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
-        cly_buf xq = ws, dq = {ws.mem, ws.offset + nb * g->c * t.plane};
-        cly_args a = cly_args_for(ctx, pack, "conv_pack (weight gradient)");
-        cly_arg_buf(&a, (cly_buf){x.mem, x.offset + n0 * g->c * g->h * g->w});
-        cly_arg_buf(&a, xq);
-        const int64_t pints[] = {g->c, g->h, g->w, t.hq, t.qw, g->pt, g->pl};
-        cly_arg_ints(&a, pints, sizeof pints / sizeof pints[0]);
-        const int64_t pglobal[3] = {g->sw * g->sh * t.hq, g->c, nb};
-        const size_t local[3] = {group, 1, 1};
-        if ((s = cly_launch(ctx, &a, 3, pglobal, local)) != CLY_SUCCESS)
+        cly_buf xq = ws, dq = {ws.mem, ws.offset + nb * g->c * t.p.plane};
+        if ((s = cly_conv_pack(ctx, pack, g, &t.p, (cly_buf){x.mem, x.offset + n0 * g->c * g->h * g->w}, nb, xq,
+                               group)) != CLY_SUCCESS)
             return s;
         cly_args b = cly_args_for(ctx, dpack, "dy_pack");
         cly_arg_buf(&b, (cly_buf){dy.mem, dy.offset + n0 * g->k * g->oh * g->ow});
         cly_arg_buf(&b, dq);
-        const int64_t dints[] = {g->k, g->oh, g->ow, t.qw, mp};
+        const int64_t dints[] = {g->k, g->oh, g->ow, t.p.qw, mp};
         cly_arg_ints(&b, dints, sizeof dints / sizeof dints[0]);
-        const int64_t dglobal[3] = {(mp + t.qw - 1) / t.qw, g->k, nb};
+        const int64_t dglobal[3] = {(mp + t.p.qw - 1) / t.p.qw, g->k, nb};
         if ((s = cly_launch(ctx, &b, 3, dglobal, local)) != CLY_SUCCESS)
             return s;
         cly_args c = cly_args_for(ctx, red, "conv_wgrad");
         cly_arg_buf(&c, xq);
         cly_arg_buf(&c, dq);
         cly_arg_buf(&c, dw);
-        const int64_t ints[] = {g->c, g->k, G, g->fh, g->fw, g->dh, g->dw, t.hq, t.qw, t.mv, ctiles, ktiles};
+        const int64_t ints[] = {g->c, g->k, G, g->fh, g->fw, g->dh, g->dw, t.p.hq, t.p.qw, t.p.tiles, ctiles, ktiles};
         cly_arg_ints(&c, ints, sizeof ints / sizeof ints[0]);
-        cly_arg_long(&c, t.plane);
+        cly_arg_long(&c, t.p.plane);
         cly_arg_int(&c, nb);
         cly_arg_float(&c, n0 == 0 ? beta : 1.0f);
         /* Taps fastest, then channels: the work-items of one filter tile
