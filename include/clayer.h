@@ -686,7 +686,10 @@ typedef struct cly_train_params {
 } cly_train_params;
 
 /* Make a net created with CLY_MODE_TRAINING ready to train: gradient and
- * optimiser buffers, loss. Copies `p` (and its string). Without `scores`, a
+ * optimiser buffers, loss. Copies `p` (and its string). Every real field
+ * must be finite (momentum, adam_beta1 and adam_beta2 in [0, 1), the rest
+ * >= 0, learning_rate > 0), counts >= 0, enums known: otherwise
+ * CLY_ERROR_INVALID_ARGUMENT naming the field and its value. Without `scores`, a
  * graph of several outputs, or one whose output is not C x 1 x 1 class
  * scores, gets the optimiser but no built-in loss: cly_net_train_batch and
  * cly_net_compute_gradients then fail; drive it with cly_net_backward. */

@@ -354,17 +354,14 @@ static cly_status read_external(ox *st, const Onnx__TensorProto *t, const char *
     if (strncmp(real, realdir, dl) != 0 || (real[dl] != '/' && dl > 1))
         return ox_fail(st, CLY_ERROR_INVALID_ARGUMENT,
                        "tensor '%.200s': external data location '%.200s' leaves the model's folder", what, location);
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ox_fail(st, CLY_ERROR_IO, "tensor '%.200s': external data '%.200s': %s", what, location,
-                       strerror(errno));
+    int fd;
     struct stat sb;
+    if (cly_open_regular(real, &fd, &sb) != CLY_SUCCESS)
+        return ox_fail(st, CLY_ERROR_IO, "tensor '%.200s': external data '%.200s': %s", what, location,
+                       cly_last_error(NULL));
     cly_status s = CLY_SUCCESS;
     uint8_t *buf = NULL;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-        s = ox_fail(st, CLY_ERROR_IO, "tensor '%.200s': external data '%.200s' is not a regular file", what,
-                    location);
-    else if (offset > (uint64_t)sb.st_size || want > (uint64_t)sb.st_size - offset)
+    if (offset > (uint64_t)sb.st_size || want > (uint64_t)sb.st_size - offset)
         s = ox_fail(st, CLY_ERROR_INVALID_ARGUMENT,
                     "tensor '%.200s': external data '%.200s' has %lld bytes, the tensor needs %zu at offset %llu",
                     what, location, (long long)sb.st_size, want, (unsigned long long)offset);

@@ -122,6 +122,42 @@ cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const ch
     return cly_fill_reals(net->ctx, *out, 0, net->param_elems, 0.0, caller);
 }
 
+/* Each field against its range, NaN and infinities included (a NaN fails
+ * every comparison, so each test is written as "not inside"). Zero stands
+ * for the default where the header says so. */
+static cly_status check_train_params(cly_context *ctx, const cly_train_params *t)
+{
+    static const char who[] = "cly_net_set_training";
+    const struct {
+        const char *name;
+        double value;
+        bool ok;
+        const char *range;
+    } reals[] = {
+        {"learning_rate", t->learning_rate, t->learning_rate > 0 && isfinite(t->learning_rate), "finite and > 0"},
+        {"momentum", t->momentum, t->momentum >= 0 && t->momentum < 1, "in [0, 1)"},
+        {"weight_decay", t->weight_decay, t->weight_decay >= 0 && isfinite(t->weight_decay), "finite and >= 0"},
+        {"svm_margin", t->svm_margin, t->svm_margin >= 0 && isfinite(t->svm_margin), "finite and >= 0"},
+        {"lr_gamma", t->lr_gamma, t->lr_gamma >= 0 && isfinite(t->lr_gamma), "finite and >= 0"},
+        {"adam_beta1", t->adam_beta1, t->adam_beta1 >= 0 && t->adam_beta1 < 1, "in [0, 1)"},
+        {"adam_beta2", t->adam_beta2, t->adam_beta2 >= 0 && t->adam_beta2 < 1, "in [0, 1)"},
+        {"adam_epsilon", t->adam_epsilon, t->adam_epsilon >= 0 && isfinite(t->adam_epsilon), "finite and >= 0"},
+    };
+    for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
+        if (!reals[k].ok)
+            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %s must be %s (got %g)", who, reals[k].name,
+                            reals[k].range, reals[k].value);
+    if (t->accumulate < 0 || t->lr_step < 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %s must be >= 0 (got %lld)", who,
+                        t->accumulate < 0 ? "accumulate" : "lr_step",
+                        (long long)(t->accumulate < 0 ? t->accumulate : t->lr_step));
+    if ((unsigned)t->loss > CLY_LOSS_SVM)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: unknown loss %d", who, (int)t->loss);
+    if ((unsigned)t->optimizer > CLY_OPTIMIZER_ADAM)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: unknown optimizer %d", who, (int)t->optimizer);
+    return CLY_SUCCESS;
+}
+
 cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
 {
     if (!net || !p)
@@ -131,13 +167,9 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_net_set_training: the net was created for inference; create it with CLY_MODE_TRAINING");
     cly_train_params t = *p;
-    if (!(t.learning_rate > 0) || !(t.momentum >= 0 && t.momentum < 1) || !(t.weight_decay >= 0) ||
-        t.accumulate < 0 || t.lr_step < 0 || (unsigned)t.loss > CLY_LOSS_SVM ||
-        (unsigned)t.optimizer > CLY_OPTIMIZER_ADAM || !(t.lr_gamma >= 0) || !(t.svm_margin >= 0))
-        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_net_set_training: need learning_rate > 0 (got %g), momentum in [0, 1) (got %g), "
-                        "weight_decay >= 0 (got %g), accumulate >= 0, lr_step >= 0, a known loss and optimiser",
-                        t.learning_rate, t.momentum, t.weight_decay);
+    cly_status s;
+    if ((s = check_train_params(net->ctx, &t)) != CLY_SUCCESS)
+        return s;
     if (t.svm_margin == 0)
         t.svm_margin = 1.0;
     if (t.adam_beta1 == 0)
@@ -157,7 +189,6 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
      * of the caller's own (cly_net_backward); train_batch then refuses. */
     size_t scores = 0, outputs = 0;
     bool through_softmax = false, have = false;
-    cly_status s;
     if (t.scores) {
         const cly_node *node = cly_net_find_node(net->graph, t.scores);
         if (!node)
