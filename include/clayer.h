@@ -326,7 +326,9 @@ typedef struct cly_conv_params {
  * params.size must be 0 or agree with the weights. Errors:
  * CLY_ERROR_INVALID_ARGUMENT (bad params, non-integer output size: the
  * message shows the arithmetic), CLY_ERROR_SHAPE_MISMATCH, CLY_ERROR_UNSUPPORTED
- * (params.algo cannot do this shape), CLY_ERROR_BUILD_FAILED, CLY_ERROR_OPENCL. */
+ * (params.algo cannot do this shape), CLY_ERROR_TOO_LARGE (the workspace
+ * params.algo needs exceeds the device's largest allocation),
+ * CLY_ERROR_BUILD_FAILED, CLY_ERROR_OPENCL. */
 CLY_API cly_status cly_conv2d(cly_context *ctx, const cly_tensor *input, const cly_tensor *weights,
                               const cly_tensor *bias, cly_conv_params params, cly_tensor *output);
 
