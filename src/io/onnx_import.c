@@ -10,6 +10,7 @@
 #include "onnx.pb-c.h"
 
 #include "base/status.h"
+#include "base/options.h"
 #include "io/file_read.h"
 #include "io/onnx.h"
 
@@ -974,8 +975,11 @@ cly_status cly_onnx_import(const void *data, size_t size, const char *source, co
                            const cly_onnx_options *opts, cly_graph **graph, cly_weights **weights)
 {
     ox st = {.source = source ? source : "<onnx>", .dir = dir};
-    if (opts)
-        st.opts = *opts;
+    if (opts) {
+        cly_status c = CLY_OPTIONS_COPY(NULL, &st.opts, opts, cly_onnx_options, fold_batchnorm, st.source);
+        if (c != CLY_SUCCESS)
+            return c;
+    }
     if (!data && size)
         return ox_fail(&st, CLY_ERROR_INVALID_ARGUMENT, "data is NULL");
     if (size > CLY_ONNX_FILE_MAX)

@@ -9,6 +9,7 @@
  * latest in topological order) to the backward step that reads it. */
 #include "net/net.h"
 #include "net/net_profile.h"
+#include "base/options.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -166,8 +167,10 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
     if (net->options.mode != CLY_MODE_TRAINING)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_net_set_training: the net was created for inference; create it with CLY_MODE_TRAINING");
-    cly_train_params t = *p;
-    cly_status s;
+    cly_train_params t;
+    cly_status s = CLY_OPTIONS_COPY(net->ctx, &t, p, cly_train_params, scores, "cly_net_set_training");
+    if (s != CLY_SUCCESS)
+        return s;
     if ((s = check_train_params(net->ctx, &t)) != CLY_SUCCESS)
         return s;
     if (t.svm_margin == 0)
