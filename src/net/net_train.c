@@ -392,21 +392,24 @@ static cly_status no_scores(cly_net *net, const char *what)
 }
 
 /* Forward (training form), loss, backward. *loss gets the batch mean. */
-static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t count, double *loss)
+static cly_status forward_backward(cly_net *net, const char *who, const int32_t *labels, int64_t count,
+                                   double *loss)
 {
     const cly_graph *g = net->graph;
     cly_context *ctx = net->ctx;
     if (!net->training)
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "training: call cly_net_set_training first");
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: call cly_net_set_training first", who);
     if (!net->has_scores)
-        return no_scores(net, "training");
-    if (!labels || count != net->options.batch)
-        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, "training: %lld labels given for a batch of %lld",
+        return no_scores(net, who);
+    if (!labels)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: labels must not be NULL", who);
+    if (count != net->options.batch)
+        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, "%s: %lld labels given for a batch of %lld", who,
                         (long long)count, (long long)net->options.batch);
     int64_t classes = g->nodes[net->scores_id].out.c;
     for (int64_t i = 0; i < count; i++)
         if (labels[i] < 0 || labels[i] >= classes)
-            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "training: label %lld is %d, outside [0, %lld)",
+            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: label %lld is %d, outside [0, %lld)", who,
                             (long long)i, (int)labels[i], (long long)classes);
     /* Blocking: the caller may reuse `labels` as soon as this returns. */
     cl_int err = clEnqueueWriteBuffer(ctx->queue, net->labels, CL_TRUE, 0, (size_t)count * sizeof(int32_t), labels,
@@ -530,7 +533,7 @@ cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t coun
     double reg = 0;
     cly_status s = loss ? decay_term(net, &reg) : CLY_SUCCESS;
     if (s == CLY_SUCCESS)
-        s = forward_backward(net, labels, count, loss);
+        s = forward_backward(net, "cly_net_train_batch", labels, count, loss);
     if (s != CLY_SUCCESS)
         return s;
     if (loss)
@@ -558,7 +561,7 @@ cly_status cly_net_compute_gradients(cly_net *net, const int32_t *labels, int64_
     /* Dropout masks stay those of the next training batch (passes is not
      * advanced), so repeated calls see one fixed function: gradient checks. */
     net->input_grads = true;
-    cly_status s = forward_backward(net, labels, count, loss);
+    cly_status s = forward_backward(net, "cly_net_train_batch", labels, count, loss);
     net->input_grads = false;
     if (s == CLY_SUCCESS && net->grads_batch) {
         cly_buf part = {net->grads_batch, 0}, sum = {net->grads, 0};
