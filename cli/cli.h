@@ -4,8 +4,15 @@
 
 #include <clayer.h>
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+
+#if defined(__GNUC__)
+#define CLY_CLI_FMT(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CLY_CLI_FMT(fmt, args)
+#endif
 
 int cmd_devices(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
@@ -31,9 +38,42 @@ int cli_fail(const char *what, cly_status s, const cly_context *ctx);
 double cli_now_ms(void); /* a monotonic clock */
 /* qsort comparator for doubles. */
 int cli_cmp_double(const void *a, const void *b);
+/* Option parsing (opts.c). A subcommand: its name, the usage that --help
+ * prints to stdout, and its getopt_long table (ending in {0}), which holds
+ * CLI_HELP_OPTION; shortopts lists the short letters ("ho:"). */
+typedef struct cli_command {
+    const char *name;
+    const char *usage;
+    const struct option *longopts;
+    const char *shortopts;
+} cli_command;
+#define CLI_HELP_OPTION {"help", no_argument, NULL, 'h'}
+enum { CLI_OPT_END = -1, CLI_OPT_HELP = -2, CLI_OPT_BAD = -3 };
+/* The next option's value (its `val`, optarg set), or CLI_OPT_END (the
+ * operands are then argv[optind..argc)), CLI_OPT_HELP after printing the
+ * usage, or CLI_OPT_BAD after naming the unknown option, the missing value
+ * or the value a flag does not take, with a hint to --help. */
+int cli_getopt(const cli_command *c, int argc, char **argv);
+/* The exit code for a cli_getopt result that ends parsing: 0 for help, else
+ * EXIT_USAGE. */
+int cli_opt_exit(int o);
+/* "clayer NAME: " + the message, then the hint to --help; EXIT_USAGE. */
+int cli_usage_error(const cli_command *c, const char *fmt, ...) CLY_CLI_FMT(2, 3);
+/* After cli_getopt: exactly `count` operands into out; else say that
+ * `what` is missing ("the net file or built-in name") or which argument is
+ * extra, and return EXIT_USAGE. 0 on success. */
+int cli_operands(const cli_command *c, int argc, char **argv, int count, const char **out, const char *what);
+/* Levenshtein distance ((size_t)-1 for words over 63 bytes). */
+size_t cli_edit_distance(const char *a, const char *b);
+/* The candidate at most two edits from `word` (and closer than its
+ * length), the nearest first; NULL if none. */
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
 /* Parse `text` as an integer in [lo, hi] into *out: 1; else print what `cmd`'s
- * `flag` expects and return 0. */
+ * `flag` expects and return 0. No sign of a fraction, space or overflow
+ * passes. */
 int cli_parse_int(const char *cmd, const char *flag, const char *text, long long lo, long long hi, long long *out);
+/* The same for a finite number in [lo, hi]. */
+int cli_parse_double(const char *cmd, const char *flag, const char *text, double lo, double hi, double *out);
 /* A net file, or the name of a built-in net when no such file exists,
  * inferred at `batch`: 0, or an exit code after printing why. */
 int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph **g);
@@ -92,12 +132,6 @@ int svg_panel(FILE *f, const char *title, int decimals, const char *const *label
               size_t series, int y);
 /* The height svg_panel takes. */
 int svg_panel_height(size_t rows, size_t series);
-
-#if defined(__GNUC__)
-#define CLY_CLI_FMT(fmt, args) __attribute__((format(printf, fmt, args)))
-#else
-#define CLY_CLI_FMT(fmt, args)
-#endif
 
 /* A parsed JSON value (json_read.c). Strings are NUL-terminated UTF-8; an
  * object keeps its keys in order, duplicates included (json_get finds the

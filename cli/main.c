@@ -46,6 +46,7 @@ static void usage(FILE *f)
                "                            on the device; the fastest go to its tuning file, which\n"
                "                            auto then uses (docs/tuning.md)\n"
                "  version                   print the library version\n"
+               "  help COMMAND              a command's options (also: clayer COMMAND --help)\n"
                "\n"
                "ONNX files (MODEL.onnx) work wherever a net or model does; with --fold-bn\n"
                "(any command) each BatchNormalization after a Conv is folded into it.\n"
@@ -59,6 +60,41 @@ int cli_fail(const char *what, cly_status s, const cly_context *ctx)
 {
     fprintf(stderr, "clayer: %s: %s: %s\n", what, cly_status_string(s), cly_last_error(ctx));
     return EXIT_RUNTIME;
+}
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"devices", cmd_devices}, {"demo", cmd_demo},       {"train", cmd_train},     {"eval", cmd_eval},
+    {"convert", cmd_convert}, {"import", cmd_import},   {"summary", cmd_summary}, {"run", cmd_run},
+    {"bench", cmd_bench},     {"compare", cmd_compare}, {"classify", cmd_classify}, {"export", cmd_export},
+    {"tune", cmd_tune},
+};
+enum { COMMANDS = sizeof commands / sizeof commands[0] };
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* "unknown command", with the nearest command name when one is close. */
+static int unknown_command(const char *cmd)
+{
+    const char *names[COMMANDS + 2] = {"version", "help"};
+    for (size_t i = 0; i < COMMANDS; i++)
+        names[i + 2] = commands[i].name;
+    const char *near = cli_suggest(cmd, names, COMMANDS + 2);
+    fprintf(stderr, "clayer: unknown command '%s'", cmd);
+    if (near)
+        fprintf(stderr, " (did you mean '%s'?)", near);
+    fprintf(stderr, "\nTry 'clayer --help' for the commands.\n");
+    return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -78,41 +114,23 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "devices") == 0)
-        return cmd_devices(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0)
-        return cmd_demo(argc - 1, argv + 1);
-    if (strcmp(cmd, "train") == 0)
-        return cmd_train(argc - 1, argv + 1);
-    if (strcmp(cmd, "eval") == 0)
-        return cmd_eval(argc - 1, argv + 1);
-    if (strcmp(cmd, "convert") == 0)
-        return cmd_convert(argc - 1, argv + 1);
-    if (strcmp(cmd, "import") == 0)
-        return cmd_import(argc - 1, argv + 1);
-    if (strcmp(cmd, "summary") == 0)
-        return cmd_summary(argc - 1, argv + 1);
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "bench") == 0)
-        return cmd_bench(argc - 1, argv + 1);
-    if (strcmp(cmd, "compare") == 0)
-        return cmd_compare(argc - 1, argv + 1);
-    if (strcmp(cmd, "classify") == 0)
-        return cmd_classify(argc - 1, argv + 1);
-    if (strcmp(cmd, "export") == 0)
-        return cmd_export(argc - 1, argv + 1);
-    if (strcmp(cmd, "tune") == 0)
-        return cmd_tune(argc - 1, argv + 1);
+    const command *c = find_command(cmd);
+    if (c)
+        return c->run(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        if (argc > 2) { /* clayer help COMMAND: that command's --help */
+            if (!(c = find_command(argv[2])))
+                return unknown_command(argv[2]);
+            char help[] = "--help";
+            char *args[] = {argv[2], help, NULL};
+            return c->run(2, args);
+        }
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "clayer: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    return unknown_command(cmd);
 }
