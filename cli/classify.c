@@ -229,11 +229,11 @@ static int describe(const classify_opts *o, classify_net *m)
 
 /* One label per line of `path` (a trailing newline ends the last); exactly
  * `classes` of them. */
-static char **load_labels(const char *path, int64_t classes)
+char **cli_load_labels(const char *cmd, const char *path, int64_t classes)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "clayer classify: %s: cannot open the labels: %s\n", path, strerror(errno));
+        fprintf(stderr, "clayer %s: %s: cannot open the labels: %s\n", cmd, path, strerror(errno));
         return NULL;
     }
     char **labels = calloc((size_t)classes, sizeof *labels);
@@ -249,7 +249,7 @@ static char **load_labels(const char *path, int64_t classes)
     }
     fclose(f);
     if (ok && n != classes) {
-        fprintf(stderr, "clayer classify: %s has %lld labels; the net has %lld classes\n", path, (long long)n,
+        fprintf(stderr, "clayer %s: %s has %lld labels; the net has %lld classes\n", cmd, path, (long long)n,
                 (long long)classes);
         ok = false;
     }
@@ -262,7 +262,7 @@ static char **load_labels(const char *path, int64_t classes)
     return labels;
 }
 
-static void free_labels(char **labels, int64_t classes)
+void cli_free_labels(char **labels, int64_t classes)
 {
     for (int64_t i = 0; labels && i < classes; i++)
         free(labels[i]);
@@ -380,7 +380,7 @@ int cmd_classify(int argc, char **argv)
                         "classes mean nothing\n",
                 o.model, m.form, o.seed);
     rc = EXIT_RUNTIME;
-    if (o.labels && !(labels = load_labels(o.labels, m.classes)))
+    if (o.labels && !(labels = cli_load_labels("classify", o.labels, m.classes)))
         goto done;
     int64_t per = 3 * m.h * m.w;
     /* Room for whole batches: the last one is padded with zeros. */
@@ -423,7 +423,7 @@ done:
     free(r);
     free(y);
     free(x);
-    free_labels(labels, m.classes);
+    cli_free_labels(labels, m.classes);
     cly_net_destroy(m.net);
     cly_graph_destroy(m.g);
     cly_context_destroy(ctx);

@@ -94,6 +94,39 @@ extern cly_onnx_options cli_onnx;
 int cli_open_net(const char *cmd, cly_context *ctx, const char *path, const cly_net_options *opt, uint64_t seed,
                  cly_graph **g, cly_net **net, char *weights, size_t weights_size);
 
+/* One class name per line of `path`, exactly `classes` of them (classify.c):
+ * NULL after saying why. Free with cli_free_labels. */
+char **cli_load_labels(const char *cmd, const char *path, int64_t classes);
+void cli_free_labels(char **labels, int64_t classes);
+
+/* Training progress (progress.c). The width of the terminal on fd:
+ * TIOCGWINSZ, else $COLUMNS, else 80. */
+int cli_terminal_columns(int fd);
+/* One progress report of step `step` of `steps`: on a terminal (tty) a bar
+ * redrawn in place ("\r"), sized to `columns` and never reaching the last
+ * column (which would wrap); else a plain line. `label` leads ("epoch 1/5"),
+ * `stats` follows the steps and times ("loss 0.41, acc 85.2%"). */
+void cli_progress(FILE *f, bool tty, int columns, const char *label, int64_t step, int64_t steps, double elapsed_s,
+                  const char *stats);
+/* "1:05" or "1:02:03". */
+void cli_format_duration(double seconds, char *buf, size_t size);
+
+/* Evaluation shared by train and eval (eval.c). Copy images
+ * idx[first .. first+count) of d (idx NULL: in order) into x and their
+ * labels into y (may be NULL). */
+void cli_gather(const cly_dataset *d, const int64_t *idx, int64_t first, int64_t count, float *x, int32_t *y);
+/* The predicted class of each of `count` rows of `classes` scores. */
+void cli_argmax(const float *scores, int64_t count, int64_t classes, int32_t *pred);
+/* Classify every image of d, batch by batch through `net` (input layer
+ * `input`, scores `scores`; a last partial batch padded with zeros);
+ * confusion (classes x classes, may be NULL) counts [truth][prediction].
+ * The number correct, or -1 (status in *s). */
+int64_t cli_evaluate(cly_net *net, const char *input, const char *scores, int64_t batch, int64_t classes,
+                     const cly_dataset *d, int64_t *confusion, cly_status *s);
+/* The net's first input layer, its output layer and the output's channels
+ * (the class count): false if it has no input or output. */
+bool cli_describe(cly_graph *g, const char **input, const char **output, int64_t *classes);
+
 /* Write s as a JSON string literal (quotes included). */
 void json_string(FILE *f, const char *s);
 /* A finite number (%.6g), or null. */
