@@ -159,10 +159,11 @@ void svg_text(FILE *f, const char *s);
 /* Fill colour of series k (eight, repeating). */
 const char *svg_colour(size_t k);
 /* One panel of grouped horizontal bars: rows x series values (< 0: missing),
- * each labelled with its value to `decimals` places, drawn from y; returns
- * the y below it. */
+ * each labelled with its value to `decimals` places, over an x axis with
+ * ticks, drawn from y; series k in colour first_colour + k; reference > 0
+ * draws a dashed line at that value (1 for ratios). Returns the y below. */
 int svg_panel(FILE *f, const char *title, int decimals, const char *const *labels, size_t rows, const double *v,
-              size_t series, int y);
+              size_t series, size_t first_colour, double reference, int y);
 /* The height svg_panel takes. */
 int svg_panel_height(size_t rows, size_t series);
 
