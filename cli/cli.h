@@ -184,7 +184,7 @@ typedef struct json_value {
 /* Parse `size` bytes of untrusted text: NULL on failure, with the line,
  * column and reason in err. Free with json_free. */
 json_value *json_parse(const char *text, size_t size, char *err, size_t err_size);
-/* json_parse on a file of at most 16 MiB; err also says why it could not be read. */
+/* json_parse on a file of at most 64 MiB; err also says why it could not be read. */
 json_value *json_load(const char *path, char *err, size_t err_size);
 void json_free(json_value *v);
 /* An object's member, or NULL (also when obj is not an object). */
