@@ -80,7 +80,7 @@ bool cli_describe(cly_graph *g, const char **input, const char **output, int64_t
 }
 
 static const char eval_usage[] =
-    "usage: clayer eval MODEL [--device SEL] [--data DIR] [--class-names FILE] [--json]\n"
+    "usage: clayer eval MODEL [--device SEL] [--data DIR] [--class-names FILE] [--limit N] [--json]\n"
     "  a saved model's test accuracy, confusion matrix and per-class precision and\n"
     "  recall on the Fashion-MNIST test set\n"
     "  --device SEL        the device (default: $CLAYER_DEVICE, else the library's pick)\n"
@@ -88,12 +88,14 @@ static const char eval_usage[] =
     "                      t10k-labels-idx1-ubyte[.gz]) from DIR instead of Debian's\n"
     "                      dataset-fashion-mnist; classes are then numbered, not named\n"
     "  --class-names FILE  class names, one a line\n"
+    "  --limit N           the first N test images only (0: all)\n"
     "  --json              the results as JSON on stdout\n";
 
 static const struct option eval_options[] = {{"device", required_argument, NULL, 'd'},
                                              {"data", required_argument, NULL, 'D'},
                                              {"class-names", required_argument, NULL, 'n'},
                                              {"json", no_argument, NULL, 'j'},
+                                             {"limit", required_argument, NULL, 'l'},
                                              CLI_HELP_OPTION,
                                              {0}};
 static const cli_command eval_command = {"eval", eval_usage, eval_options, "h"};
@@ -192,6 +194,7 @@ int cmd_eval(int argc, char **argv)
 {
     const char *path = NULL, *selector = NULL, *data_dir = NULL, *names_path = NULL;
     bool json = false;
+    long long limit = 0;
     int o;
     while ((o = cli_getopt(&eval_command, argc, argv)) > 0) {
         if (o == 'd')
@@ -202,6 +205,8 @@ int cmd_eval(int argc, char **argv)
             names_path = optarg;
         else if (o == 'j')
             json = true;
+        else if (o == 'l' && !cli_parse_int("eval", "--limit", optarg, 0, 1000000000, &limit))
+            return EXIT_USAGE;
     }
     if (o != CLI_OPT_END)
         return cli_opt_exit(o);
@@ -221,6 +226,8 @@ int cmd_eval(int argc, char **argv)
         rc = cli_fail("eval", s, NULL);
         goto done;
     }
+    if (limit > 0 && limit < test->count) /* the first images; the rest stay allocated */
+        test->count = limit;
     if ((s = cly_model_load(ctx, path, &(cly_net_options){.batch = B}, &g, &net))) {
         rc = cli_fail("eval", s, ctx);
         goto done;

@@ -41,12 +41,38 @@ void cli_progress(FILE *f, bool tty, int columns, const char *label, int64_t ste
         fflush(f);
         return;
     }
-    snprintf(tail, sizeof tail, "%lld/%lld %s<%s %s", (long long)step, (long long)steps, elapsed, eta, stats);
+    /* The parts after the bar, most wanted first; on a narrow terminal the
+     * last ones go, then the bar, then the line is cut. */
+    char steps_text[48], times[80], stats_copy[256];
+    snprintf(steps_text, sizeof steps_text, "%lld/%lld", (long long)step, (long long)steps);
+    snprintf(times, sizeof times, "%s<%s", elapsed, eta);
+    snprintf(stats_copy, sizeof stats_copy, "%s", stats);
+    const char *parts[16] = {steps_text, times};
+    int nparts = 2;
+    for (char *p = stats_copy; *p && nparts < 16;) {
+        parts[nparts++] = p;
+        char *sep = strstr(p, ", ");
+        if (!sep)
+            break;
+        *sep = '\0';
+        p = sep + 2;
+    }
     /* Writing into the last column makes many terminals wrap (or defer the
      * wrap), so the line stays one short of the width. */
-    int room = columns - 1, used = (int)(strlen(label) + 1 + strlen(tail));
+    int room = columns - 1;
+    size_t used;
+    for (;; nparts--) {
+        tail[0] = '\0';
+        for (int i = 0; i < nparts; i++) {
+            strncat(tail, i ? (i > 2 ? ", " : " ") : "", sizeof tail - strlen(tail) - 1);
+            strncat(tail, parts[i], sizeof tail - strlen(tail) - 1);
+        }
+        used = strlen(label) + 1 + strlen(tail);
+        if ((int)used <= room || nparts == 1)
+            break;
+    }
     char line[2048];
-    int bar = room - used - 3; /* " [" + bar + "]" */
+    int bar = room - (int)used - 3; /* " [" + bar + "]" */
     if (bar >= 10) {
         int filled = steps > 0 ? (int)((int64_t)bar * step / steps) : 0;
         char cells[512];

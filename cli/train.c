@@ -18,7 +18,7 @@ static double now_s(void)
 static const char train_usage[] =
     "usage: clayer train [--net FILE|NAME] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
     "                    [--optimizer sgd|adam] [--lr X] [--momentum X] [--weight-decay X] [--seed N]\n"
-    "                    [--data DIR] [--limit N] [--log-every N]\n"
+    "                    [--data DIR] [--limit N] [--test-limit N] [--log-every N]\n"
     "  train a net on Fashion-MNIST, the test accuracy after every epoch; the learning\n"
     "  rate drops tenfold for the last epoch\n"
     "  --net FILE|NAME     a net file or built-in net (default: the built-in 'fashion')\n"
@@ -34,12 +34,13 @@ static const char train_usage[] =
     "  --data DIR          Fashion-MNIST's IDX files from DIR (default: Debian's\n"
     "                      dataset-fashion-mnist)\n"
     "  --limit N           at most N training images per epoch (0: all)\n"
+    "  --test-limit N      test on the first N test images only (0: all)\n"
     "  --log-every N       when stderr is no terminal: a progress line every N steps\n"
     "                      (default: one per epoch)\n";
 
 enum {
     OPT_NET = 256, OPT_EPOCHS, OPT_BATCH, OPT_DEVICE, OPT_SAVE, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_DECAY,
-    OPT_SEED, OPT_DATA, OPT_LIMIT, OPT_LOG_EVERY
+    OPT_SEED, OPT_DATA, OPT_LIMIT, OPT_TEST_LIMIT, OPT_LOG_EVERY
 };
 static const struct option train_options[] = {
     {"net", required_argument, NULL, OPT_NET},           {"epochs", required_argument, NULL, OPT_EPOCHS},
@@ -48,13 +49,14 @@ static const struct option train_options[] = {
     {"lr", required_argument, NULL, OPT_LR},             {"momentum", required_argument, NULL, OPT_MOMENTUM},
     {"weight-decay", required_argument, NULL, OPT_DECAY}, {"seed", required_argument, NULL, OPT_SEED},
     {"data", required_argument, NULL, OPT_DATA},         {"limit", required_argument, NULL, OPT_LIMIT},
-    {"log-every", required_argument, NULL, OPT_LOG_EVERY}, CLI_HELP_OPTION,
+    {"test-limit", required_argument, NULL, OPT_TEST_LIMIT}, {"log-every", required_argument, NULL, OPT_LOG_EVERY},
+    CLI_HELP_OPTION,
     {0}};
 static const cli_command train_command = {"train", train_usage, train_options, "h"};
 
 typedef struct train_opts {
     const char *net_path, *selector, *save, *data_dir, *optimizer;
-    long long epochs, batch, seed, limit, log_every;
+    long long epochs, batch, seed, limit, test_limit, log_every;
     double lr, momentum, decay;
     bool momentum_given;
 } train_opts;
@@ -79,6 +81,9 @@ static int parse_train(int argc, char **argv, train_opts *t)
         case OPT_BATCH: ok = cli_parse_int("train", "--batch", optarg, 1, 4096, &t->batch); break;
         case OPT_SEED: ok = cli_parse_int("train", "--seed", optarg, 0, INT64_MAX, &t->seed); break;
         case OPT_LIMIT: ok = cli_parse_int("train", "--limit", optarg, 0, 1000000000, &t->limit); break;
+        case OPT_TEST_LIMIT:
+            ok = cli_parse_int("train", "--test-limit", optarg, 0, 1000000000, &t->test_limit);
+            break;
         case OPT_LOG_EVERY: ok = cli_parse_int("train", "--log-every", optarg, 1, 1000000000, &t->log_every); break;
         case OPT_LR:
             ok = cli_parse_double("train", "--lr", optarg, 0, 10, &t->lr);
@@ -126,6 +131,8 @@ int cmd_train(int argc, char **argv)
         rc = cli_fail("train", s, NULL);
         goto done;
     }
+    if (t.test_limit > 0 && t.test_limit < test->count) /* the first images; the rest stay allocated */
+        test->count = t.test_limit;
     if ((rc = cli_load_net("train", t.net_path ? t.net_path : "fashion", B, &g))) /* a file or a built-in name */
         goto done;
     rc = EXIT_RUNTIME;
