@@ -36,6 +36,8 @@ def check(ok, what):
 def run(*args, env=None):
     p = subprocess.run([clayer, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        env={**os.environ, **(env or {})}, timeout=600)
+    # In a sanitizer build a report can come with an expected exit code.
+    check("Sanitizer" not in p.stderr and "runtime error:" not in p.stderr, f"clayer {args}: {p.stderr[-2000:]}")
     return p.returncode, p.stdout, p.stderr
 
 
@@ -64,7 +66,9 @@ def run_pty(args, columns, rows=24):
             break
     rc = p.wait(timeout=60)
     os.close(master)
-    return rc, out.decode("utf-8", "replace")
+    text = out.decode("utf-8", "replace")
+    check("Sanitizer" not in text and "runtime error:" not in text, f"clayer {args} (pty): {text[-2000:]}")
+    return rc, text
 
 
 def rendered_widths(text):
