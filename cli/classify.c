@@ -55,7 +55,7 @@ static int parse_triple(const char *flag, const char *text, float v[3])
     for (int i = 0; i < 3; i++) {
         char *end;
         double d = strtod(p, &end);
-        if (end == p || !isfinite(d) || *end != (i < 2 ? ',' : '\0')) {
+        if (end == p || *p == ' ' || *p == '\t' || !isfinite(d) || *end != (i < 2 ? ',' : '\0')) {
             fprintf(stderr, "clayer classify: %s expects three numbers R,G,B, got '%s'\n", flag, text);
             return 0;
         }
@@ -71,9 +71,12 @@ static int parse_crop(const char *text, long long *h, long long *w)
     char *end;
     *h = strtoll(text, &end, 10);
     *w = *h;
-    if (*end == 'x')
+    bool digit = *text >= '0' && *text <= '9';
+    if (*end == 'x') {
+        digit &= end[1] >= '0' && end[1] <= '9'; /* no sign or space after the x either */
         *w = strtoll(end + 1, &end, 10);
-    if (*end != '\0' || *h < 1 || *w < 1 || *h > CLY_IMAGE_SIDE_MAX || *w > CLY_IMAGE_SIDE_MAX) {
+    }
+    if (!digit || *end != '\0' || *h < 1 || *w < 1 || *h > CLY_IMAGE_SIDE_MAX || *w > CLY_IMAGE_SIDE_MAX) {
         fprintf(stderr, "clayer classify: --crop expects HxW (e.g. 224x224), got '%s'\n", text);
         return 0;
     }
