@@ -2,6 +2,7 @@
  * facts `clayer devices` prints and the selector ranks by. */
 #include "runtime/runtime.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,33 @@ static cly_status no_platform(cl_int err)
                     (int)err, cly_cl_error_name(err));
 }
 
+/* pocl 3.1's first initialisation is not thread-safe (plain OpenCL shows it
+ * too): two threads creating contexts at once got CL_DEVICE_NOT_FOUND, 4-8
+ * crashed in clGetDeviceInfo. One process-wide lock around enumeration and
+ * context set-up; both are rare and short next to what a context then does. */
+static pthread_mutex_t opencl_init = PTHREAD_MUTEX_INITIALIZER;
+
+void cly_opencl_init_lock(void)
+{
+    pthread_mutex_lock(&opencl_init);
+}
+
+void cly_opencl_init_unlock(void)
+{
+    pthread_mutex_unlock(&opencl_init);
+}
+
+static cly_status enumerate_locked(cly_device_entry **out, size_t *count);
+
 cly_status cly_devices_enumerate(cly_device_entry **out, size_t *count)
+{
+    cly_opencl_init_lock();
+    cly_status s = enumerate_locked(out, count);
+    cly_opencl_init_unlock();
+    return s;
+}
+
+static cly_status enumerate_locked(cly_device_entry **out, size_t *count)
 {
     cl_uint nplat = 0;
     cl_int err = clGetPlatformIDs(0, NULL, &nplat);

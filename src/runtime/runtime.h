@@ -22,6 +22,11 @@ typedef struct cly_device_entry {
     cl_device_id device;
 } cly_device_entry;
 cly_status cly_devices_enumerate(cly_device_entry **out, size_t *count);
+/* The process-wide lock cly_devices_enumerate takes: hold it around any
+ * other first-use OpenCL set-up (clCreateContext, the first queue), which
+ * pocl does not make thread-safe. Not recursive. */
+void cly_opencl_init_lock(void);
+void cly_opencl_init_unlock(void);
 /* Appends "  P:D  TYPE  NAME (PLATFORM)" lines for each device to buf. */
 void cly_devices_describe(const cly_device_info *devices, size_t count, char *buf, size_t size);
 
