@@ -18,6 +18,7 @@
  * a temp file and renamed, so readers never see half an entry; anything that
  * does not check out is rejected and rebuilt by the caller. */
 #include "runtime/runtime.h"
+#include "io/file_write.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -295,6 +296,7 @@ cly_status cly_cache_store(const char *dir, const char *key_text, const unsigned
     sha(payload, size, header + 64);
     header_checksum(header, key_text, k, header + 96);
 
+    cly_remove_stale_temps(path); /* what a writer killed mid-store left */
     /* pid and a per-process count: writers in other processes and threads
      * never share a temp file (O_EXCL would refuse the second). */
     static atomic_ulong serial;
