@@ -153,7 +153,23 @@ struct cly_tensor {
     int64_t count;
     cl_mem buffer;
     int64_t offset; /* in elements, into buffer */
+    /* For the overlap checks: the buffer that holds the memory (buffer
+     * itself, or a sub-buffer's parent) and where buffer starts in it, in
+     * bytes. Two sub-buffers of one buffer are distinct handles that may
+     * share bytes. Not retained. */
+    cl_mem root;
+    uint64_t root_offset;
 };
+
+/* true when a and b share any byte of device memory (one buffer, or
+ * sub-buffers of one buffer); false when either is NULL. */
+bool cly_tensors_overlap(const cly_tensor *a, const cly_tensor *b);
+/* true when a and b are exactly the same elements: the same memory, start
+ * and count (an in-place call). */
+bool cly_tensors_coincide(const cly_tensor *a, const cly_tensor *b);
+/* "elements A..B of buffer 0x... [sub-buffer at byte N of 0x...]" for
+ * overlap messages. */
+void cly_tensor_describe_range(const cly_tensor *t, char *buf, size_t size);
 
 /* Validate a shape: every dim >= 1 and the byte size fits in 64 bits and in
  * the device's max allocation. `what` names the caller in the message. */
