@@ -102,8 +102,8 @@ static void run_all(cly_context *ctx)
     ck_assert_int_eq(cly_tensor_read(apart, s, N * OUT), CLY_SUCCESS);
     int nans = 0;
     for (int i = 0; i < N * OUT; i++) {
-        ck_assert_msg(isnan(a[i]) == isnan(s[i]) && (isnan(a[i]) || a[i] == s[i]), "fc output %d: fused %g, separate %g",
-                      i, a[i], s[i]);
+        ck_assert_msg(isnan(a[i]) == isnan(s[i]) && (isnan(a[i]) || a[i] == s[i]),
+                      "fc output %d: fused %g, separate %g", i, a[i], s[i]);
         nans += isnan(a[i]) != 0;
     }
     ck_assert_int_eq(nans, N * OUT); /* a NaN input reaches every output of its sample */
