@@ -3,7 +3,8 @@
  * layers with the input by default; 100,000 is the net-file limit), and each stage is
  * timed on the host: graph build (cly_graph_add per layer), net-file text
  * and its parse, net create (inference, batch 1: infer, compile, memory
- * plan, buffers), one forward, model save and model load. It prints each
+ * plan, buffers), one forward, model save, model load, and net create in
+ * training mode (train-net: every activation alive at once). It prints each
  * time, its cost per layer, and the per-layer cost of the deepest net over
  * the shallowest's as the comparison: about 1 for linear growth, the depth
  * ratio (10) for quadratic.
@@ -31,8 +32,9 @@
         }                                                                                                          \
     } while (0)
 
-enum { BUILD, TEXT, PARSE, CREATE, FORWARD, SAVE, LOAD, STAGES };
-static const char *const stage_names[STAGES] = {"build", "text", "parse", "create", "forward", "save", "load"};
+enum { BUILD, TEXT, PARSE, CREATE, FORWARD, SAVE, LOAD, TRAIN_CREATE, STAGES };
+static const char *const stage_names[STAGES] = {"build", "text", "parse", "create", "forward",
+                                                "save", "load", "train-net"};
 
 #define MAX_DEPTHS 8
 #define INPUT_C 2
@@ -107,6 +109,12 @@ static void run_depth(int64_t layers, const char *path, double t[STAGES])
     t0 = bench_now_ms();
     CHECK(cly_net_save(net, path));
     t[SAVE] = bench_now_ms() - t0;
+    cly_net_destroy(net);
+    /* A training net keeps every activation until its backward step: all
+     * of them are alive at once, the memory plan's hardest case. */
+    t0 = bench_now_ms();
+    CHECK(cly_net_create(ctx, g, &(cly_net_options){.batch = 1, .mode = CLY_MODE_TRAINING}, &net));
+    t[TRAIN_CREATE] = bench_now_ms() - t0;
     cly_net_destroy(net);
     cly_graph_destroy(g);
 
@@ -212,7 +220,7 @@ int main(int argc, char **argv)
     double t[MAX_DEPTHS][STAGES];
     printf("%8s", "layers");
     for (int s = 0; s < STAGES; s++)
-        printf(" %10s", stage_names[s]);
+        printf(" %9s", stage_names[s]);
     printf("   (ms; per layer in us below each)\n");
     for (size_t d = 0; d < nd; d++) {
         for (int r = 0; r < runs; r++) { /* the fastest run: a loaded machine only slows some */
@@ -223,10 +231,10 @@ int main(int argc, char **argv)
         }
         printf("%8lld", (long long)depths[d]);
         for (int s = 0; s < STAGES; s++)
-            printf(" %10.1f", t[d][s]);
+            printf(" %9.1f", t[d][s]);
         printf("\n%8s", "us/layer");
         for (int s = 0; s < STAGES; s++)
-            printf(" %10.2f", t[d][s] * 1e3 / (double)depths[d]);
+            printf(" %9.2f", t[d][s] * 1e3 / (double)depths[d]);
         printf("\n");
         fflush(stdout);
     }
@@ -238,7 +246,7 @@ int main(int argc, char **argv)
                (long long)depths[hi], (long long)depths[0], (double)depths[hi] / (double)depths[0], "ratio");
         for (int s = 0; s < STAGES; s++) {
             double lo = t[0][s] / (double)depths[0], up = t[hi][s] / (double)depths[hi];
-            printf(" %10.2f", lo > 0 ? up / lo : 0.0);
+            printf(" %9.2f", lo > 0 ? up / lo : 0.0);
             if (s != FORWARD) {
                 host_lo += lo;
                 host_hi += up;

@@ -181,23 +181,74 @@ START_TEST(same_plan_as_linear_scan)
         cly_plan_value *v = calloc(n, sizeof *v), *w = calloc(n, sizeof *w);
         for (size_t i = 0; i < n; i++) {
             int64_t first = (int64_t)(lcg(&seed) % (uint64_t)span);
-            int64_t size = lcg(&seed) % 8 == 0 ? 0 : (int64_t)(lcg(&seed) % 6) * 100 + (int64_t)(lcg(&seed) % 3);
+            /* Multiples of the alignment too: a gap can then fit a block exactly. */
+            int64_t size = lcg(&seed) % 8 == 0 ? 0
+                           : lcg(&seed) % 2   ? (int64_t)(1 + lcg(&seed) % 8) * CLY_PLAN_ALIGN
+                                              : (int64_t)(lcg(&seed) % 6) * 100 + (int64_t)(lcg(&seed) % 3);
             v[i] = (cly_plan_value){.size = size, .first = first,
                                     .last = first + (int64_t)(lcg(&seed) % (uint64_t)longest), .share = -1};
             if (i > 0 && lcg(&seed) % 4 == 0)
                 v[i].share = (int64_t)(lcg(&seed) % i); /* earlier values only: no cycle */
         }
+        if (round % 3 == 0) /* long lives: many blocks alive at once, the treap's case */
+            for (size_t i = 0; i < n; i++)
+                v[i].last += (int64_t)(lcg(&seed) % 200);
         memcpy(w, v, n * sizeof *v);
-        int64_t arena = cly_plan_arena(v, n);
         int64_t expected = ref_plan_arena(w, n);
-        ck_assert_int_eq(arena, expected);
-        for (size_t i = 0; i < n; i++)
-            ck_assert_msg(v[i].offset == w[i].offset, "round %d value %zu: offset %lld, linear scan %lld", round, i,
-                          (long long)v[i].offset, (long long)w[i].offset);
-        ck_assert(cly_plan_check(v, n));
+        /* Both ways of finding a place: the sorted list of the blocks alive
+         * (never the treap), the offset treap (always), and mixes. */
+        const size_t few[] = {SIZE_MAX, 0, 3, 64};
+        for (size_t k = 0; k < sizeof few / sizeof few[0]; k++) {
+            for (size_t i = 0; i < n; i++)
+                v[i].offset = -1;
+            int64_t arena = cly_plan_arena_ex(v, n, few[k]);
+            ck_assert_int_eq(arena, expected);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(v[i].offset == w[i].offset,
+                              "round %d value %zu, few_alive %zu: offset %lld, linear scan %lld", round, i, few[k],
+                              (long long)v[i].offset, (long long)w[i].offset);
+            ck_assert(cly_plan_check(v, n));
+        }
         free(v);
         free(w);
     }
+}
+END_TEST
+
+/* A training plan of a chain of n layers: activation i lives from its
+ * forward step i to its backward step 2n - i (so all of them at once, at
+ * the loss), gradient i for the backward step before. */
+static void training_chain(cly_plan_value *v, size_t n, int64_t size)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t bwd = 2 * (int64_t)n - (int64_t)i;
+        v[i] = (cly_plan_value){.size = size + (int64_t)(i % 3), .first = (int64_t)i, .last = bwd, .share = -1};
+        v[n + i] = (cly_plan_value){.size = size, .first = bwd - 1, .last = bwd, .share = -1};
+    }
+}
+
+START_TEST(training_plans)
+{
+    /* Against the linear scan where it is quick, then at 100,000 layers,
+     * where every activation is alive with every other: the lifetime tree
+     * alone would list all placed ones for each (about 10^10 steps). */
+    enum { SMALL = 1500, N = 100000 };
+    cly_plan_value *v = calloc(2 * N, sizeof *v), *w = calloc(2 * SMALL, sizeof *w);
+    training_chain(v, SMALL, 40);
+    memcpy(w, v, 2 * SMALL * sizeof *v);
+    ck_assert_int_eq(cly_plan_arena(v, 2 * SMALL), ref_plan_arena(w, 2 * SMALL));
+    for (size_t i = 0; i < 2 * SMALL; i++)
+        ck_assert_int_eq(v[i].offset, w[i].offset);
+    training_chain(v, N, 64);
+    int64_t arena = cly_plan_arena(v, 2 * N), sum = 0;
+    for (size_t i = 0; i < N; i++)
+        sum += (v[i].size + CLY_PLAN_ALIGN - 1) / CLY_PLAN_ALIGN * CLY_PLAN_ALIGN;
+    /* Every activation is alive at the loss: they stack, and the gradients
+     * fit where finished activations were (at most two more blocks). */
+    ck_assert_int_ge(arena, sum);
+    ck_assert_int_le(arena, sum + 2 * 128);
+    free(v);
+    free(w);
 }
 END_TEST
 
@@ -257,6 +308,7 @@ int main(void)
     tcase_add_test(tc, bad_share_rejected);
     tcase_add_test(tc, same_plan_as_linear_scan);
     tcase_add_test(tc, deep_chains_are_linear);
+    tcase_add_test(tc, training_plans);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
