@@ -852,7 +852,10 @@ typedef struct cly_dataset {
  * file (0x00000801), gzip-compressed or not. Magic numbers, counts and sizes
  * are validated against each other, against limits (10^8 images, 65536 rows
  * or columns, 2 GiB of pixels) and against the data actually in the files
- * (truncated data and trailing bytes are errors). c is 1. Errors, each
+ * (truncated data and trailing bytes are errors). A gzip file must be one
+ * complete member: its compressed stream ended, its trailer's CRC-32 and
+ * length matching the data, nothing after it (a concatenated gzip file is
+ * refused by name). c is 1. Errors, each
  * message naming the file and the field: CLY_ERROR_IO (cannot open or read),
  * CLY_ERROR_INVALID_ARGUMENT (malformed), CLY_ERROR_SHAPE_MISMATCH (image
  * and label counts differ), CLY_ERROR_TOO_LARGE, CLY_ERROR_OUT_OF_HOST_MEMORY.

@@ -2,18 +2,19 @@
  * header, magic 0x0000TTDD (TT the element type, DD the number of
  * dimensions), DD u32 dimensions, then the elements. clayer reads unsigned
  * bytes (TT = 0x08): images with 3 dimensions (count, rows, columns) and
- * labels with 1 (count). Files may be gzip-compressed; zlib's gzread reads
- * both forms. The files are untrusted: every header value is checked against
- * fixed limits and the other file before anything large is allocated, and
- * the data must end exactly where the header says. */
+ * labels with 1 (count). Files may be gzip-compressed (idx_stream.c reads
+ * both forms, strictly). The files are untrusted: every header value is
+ * checked against fixed limits and the other file before anything large is
+ * allocated, and the data must end exactly where the header says. */
+#include "io/idx.h"
 #include "base/status.h"
+#include "io/idx_stream.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #define IDX_COUNT_MAX 100000000LL         /* images (10^8) */
 #define IDX_DIM_MAX 65536LL               /* rows, columns */
@@ -25,49 +26,27 @@
 
 typedef struct idx_file {
     const char *path;
-    gzFile gz;
+    cly_idx_stream stream;
     unsigned dims;
     int64_t dim[3];
 } idx_file;
 
-/* A failed or short gzread: a read error is CLY_ERROR_IO; a file that ends
- * early or holds corrupt compressed data is malformed. */
-static cly_status idx_fail_read(const idx_file *f, const char *what, int got, size_t have, int64_t want)
-{
-    int zerr = Z_OK;
-    const char *msg = got < 0 ? gzerror(f->gz, &zerr) : "";
-    size_t pl = strlen(f->path); /* zlib's message repeats the path */
-    if (strncmp(msg, f->path, pl) == 0 && strncmp(msg + pl, ": ", 2) == 0)
-        msg += pl + 2;
-    if (got < 0 && zerr == Z_ERRNO)
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot read the %s: %s", f->path, what, strerror(errno));
-    if (got < 0 && zerr != Z_BUF_ERROR)
-        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: corrupt compressed data in the %s: %s", f->path, what,
-                        msg);
-    return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
-                    "%s: truncated: %lld bytes of %s expected, the file ends after %zu", f->path, (long long)want,
-                    what, have);
-}
-
-/* Open `path` and read its header: magic, then `dims` big-endian sizes. */
-static cly_status idx_open(idx_file *f, const char *path, unsigned dims, const char *what)
+/* Read the header of `file` (named `path`): magic, then `dims` big-endian sizes. */
+static cly_status idx_open(idx_file *f, FILE *file, const char *path, unsigned dims, const char *what)
 {
     f->path = path;
     f->dims = dims;
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open the %s file: %s", path, what, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: the %s file is not a regular file", path, what);
-    f->gz = gzopen(path, "rb");
-    if (!f->gz)
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open the %s file: %s", path, what,
-                        errno ? strerror(errno) : "out of memory");
+    cly_status st = cly_idx_stream_open(&f->stream, file, path);
+    if (st != CLY_SUCCESS)
+        return st;
     unsigned char h[4 + 4 * 3];
-    size_t want = 4 + 4 * (size_t)dims;
-    int got = gzread(f->gz, h, (unsigned)want);
-    if (got < 0 || (size_t)got < want)
-        return idx_fail_read(f, "header", got, got > 0 ? (size_t)got : 0, (int64_t)want);
+    size_t want = 4 + 4 * (size_t)dims, got;
+    st = cly_idx_stream_read(&f->stream, h, want, "header", &got);
+    if (st != CLY_SUCCESS)
+        return st;
+    if (got < want)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: truncated: %zu bytes of header expected, the file ends after %zu", path, want, got);
     uint32_t magic = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
     uint32_t expect = IDX_UBYTE << 8 | dims;
     if (magic != expect)
@@ -87,9 +66,10 @@ static cly_status idx_open(idx_file *f, const char *path, unsigned dims, const c
     return CLY_SUCCESS;
 }
 
-/* Read exactly `size` data bytes, then make sure nothing follows. The
- * buffer grows with what was actually read, so a header claiming 2 GiB in
- * a small file costs one chunk, not 2 GiB. */
+/* Read exactly `size` data bytes, then make sure the file ends there (for
+ * gzip: the stream's end, its trailer checked, nothing after). The buffer
+ * grows with what was actually read, so a header claiming 2 GiB in a small
+ * file costs one chunk, not 2 GiB. */
 static cly_status idx_read_data(idx_file *f, const char *what, int64_t size, unsigned char **out)
 {
     unsigned char *buf = NULL;
@@ -108,33 +88,22 @@ static cly_status idx_read_data(idx_file *f, const char *what, int64_t size, uns
             buf = p;
             cap = next;
         }
-        size_t ask = cap - have < READ_CHUNK ? cap - have : READ_CHUNK;
-        int got = gzread(f->gz, buf + have, (unsigned)ask);
-        if (got <= 0) {
-            cly_status st = idx_fail_read(f, what, got, have, size);
+        size_t ask = cap - have < READ_CHUNK ? cap - have : READ_CHUNK, got;
+        cly_status st = cly_idx_stream_read(&f->stream, buf + have, ask, what, &got);
+        if (st == CLY_SUCCESS && got == 0)
+            st = cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                          "%s: truncated: %lld bytes of %s expected, the file ends after %zu", f->path,
+                          (long long)size, what, have);
+        if (st != CLY_SUCCESS) {
             free(buf);
             return st;
         }
-        have += (size_t)got;
+        have += got;
     }
-    /* One more read must find the end: more data is an error, and so is
-     * a gzip stream cut short after the data (gzread then reports 0 bytes
-     * with Z_BUF_ERROR, not a failure). */
-    unsigned char extra[64];
-    int got = gzread(f->gz, extra, sizeof extra);
-    int zerr = Z_OK;
-    if (got <= 0)
-        gzerror(f->gz, &zerr);
-    if (got != 0 || zerr != Z_OK) {
+    cly_status st = cly_idx_stream_finish(&f->stream, what, size);
+    if (st != CLY_SUCCESS) {
         free(buf);
-        if (got > 0)
-            return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
-                            "%s: trailing bytes: the header promises %lld bytes of %s, the file holds more", f->path,
-                            (long long)size, what);
-        if (zerr == Z_BUF_ERROR)
-            return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: truncated: the gzip stream ends without its trailer",
-                            f->path);
-        return idx_fail_read(f, what, -1, have, size);
+        return st;
     }
     *out = buf;
     return CLY_SUCCESS;
@@ -142,9 +111,7 @@ static cly_status idx_read_data(idx_file *f, const char *what, int64_t size, uns
 
 static void idx_close(idx_file *f)
 {
-    if (f->gz)
-        gzclose(f->gz);
-    f->gz = NULL;
+    cly_idx_stream_close(&f->stream);
 }
 
 static cly_status load(idx_file *im, idx_file *lb, cly_dataset *d)
@@ -188,18 +155,16 @@ static cly_status load(idx_file *im, idx_file *lb, cly_dataset *d)
     return s;
 }
 
-cly_status cly_dataset_load_idx(const char *images_path, const char *labels_path, cly_dataset **out)
+cly_status cly_idx_load_files(FILE *images, const char *images_name, FILE *labels, const char *labels_name,
+                              cly_dataset **out)
 {
-    if (!images_path || !labels_path || !out)
-        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_dataset_load_idx: images_path, labels_path and out must not be NULL");
     idx_file im = {0}, lb = {0};
     cly_dataset *d = calloc(1, sizeof *d);
     if (!d)
         return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_dataset_load_idx: out of memory");
-    cly_status s = idx_open(&im, images_path, 3, "images");
+    cly_status s = idx_open(&im, images, images_name, 3, "images");
     if (s == CLY_SUCCESS)
-        s = idx_open(&lb, labels_path, 1, "labels");
+        s = idx_open(&lb, labels, labels_name, 1, "labels");
     if (s == CLY_SUCCESS)
         s = load(&im, &lb, d);
     idx_close(&im);
@@ -210,6 +175,40 @@ cly_status cly_dataset_load_idx(const char *images_path, const char *labels_path
     }
     *out = d;
     return CLY_SUCCESS;
+}
+
+/* A regular file opened for reading: a FIFO or a directory would block or fail in odd ways. */
+static cly_status open_regular(const char *path, const char *what, FILE **out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open the %s file: %s", path, what, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return cly_fail(NULL, CLY_ERROR_IO, "%s: the %s file is not a regular file", path, what);
+    errno = 0;
+    *out = fopen(path, "rb");
+    if (!*out)
+        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open the %s file: %s", path, what,
+                        errno ? strerror(errno) : "out of memory");
+    return CLY_SUCCESS;
+}
+
+cly_status cly_dataset_load_idx(const char *images_path, const char *labels_path, cly_dataset **out)
+{
+    if (!images_path || !labels_path || !out)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_dataset_load_idx: images_path, labels_path and out must not be NULL");
+    FILE *im = NULL, *lb = NULL;
+    cly_status s = open_regular(images_path, "images", &im);
+    if (s == CLY_SUCCESS)
+        s = open_regular(labels_path, "labels", &lb);
+    if (s == CLY_SUCCESS)
+        s = cly_idx_load_files(im, images_path, lb, labels_path, out);
+    if (im)
+        fclose(im);
+    if (lb)
+        fclose(lb);
+    return s;
 }
 
 cly_status cly_dataset_load_fashion_mnist(const char *dir, bool train, cly_dataset **out)

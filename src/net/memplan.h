@@ -25,6 +25,11 @@ typedef struct cly_plan_value {
  * lifetimes. Returns the arena size in elements; -1 on an invalid `share`
  * chain or out of memory. */
 int64_t cly_plan_arena(cly_plan_value *values, size_t count);
+/* The same, placing a block through the offset treap once more than
+ * `few_alive` placed blocks are alive with it (cly_plan_arena: 64). The
+ * plan does not depend on it; tests pass 0 (always the treap) and
+ * SIZE_MAX (never) to check both ways against each other. */
+int64_t cly_plan_arena_ex(cly_plan_value *values, size_t count, size_t few_alive);
 
 /* true when no two values alive at a common step overlap in the arena,
  * except along `share` chains. For tests and assertions. */

@@ -13,13 +13,14 @@ static cly_status net_fail_oom(const cly_context *ctx, const char *what)
     return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_create: %s", what);
 }
 
+/* A flag per layer set at create: a scan of the keep list for every layer
+ * would be quadratic when a caller keeps most of a deep net. */
 bool cly_net_is_kept(const cly_net *net, const char *name)
 {
-    const cly_net_options *o = &net->options;
-    for (size_t i = 0; i < o->keep_count; i++)
-        if (o->keep[i] && strcmp(o->keep[i], name) == 0)
-            return true;
-    return false;
+    if (!net->options.keep_count)
+        return false;
+    ptrdiff_t id = cly_graph_find(net->graph, name);
+    return id >= 0 && net->layers[id].kept;
 }
 
 /* Compile one layer through its op (geometry, algorithm, state, workspace),
@@ -194,6 +195,7 @@ static cly_status create(cly_context *ctx, cly_graph *g, const cly_net_options *
         }
         strcpy(keep[i], opt->keep[i]);
         net->options.keep_count = i + 1;
+        net->layers[cly_graph_find(g, keep[i])].kept = true;
     }
     for (size_t s_i = 0; s_i < g->count && s == CLY_SUCCESS; s_i++)
         s = resolve_layer(net, g->order[s_i]);

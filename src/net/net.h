@@ -40,6 +40,7 @@ typedef struct net_layer {
     bool grad_source;    /* training: a graph output, kept layer or the scores, whose gradient may come from
                             outside; its gradient's storage is never reused (readable after backward) */
     bool dy_set;         /* the caller set its gradient for the next cly_net_backward */
+    bool kept;           /* named in options.keep: its output stays readable */
     int64_t aux_elems;   /* training: state kept from forward for backward (set by compile) */
     int64_t aux_offset;  /* ... and where it lives in net->aux: max pooling's argmax, BN batch statistics */
     int64_t workspace_elems; /* scratch its passes need (set by compile; one net->workspace serves all) */
