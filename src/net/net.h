@@ -87,6 +87,12 @@ struct cly_net {
      * per slot of net_profile.h, NULL where the last pass set none. */
     cl_event *prof;
     const cly_net_binding *bind; /* a plan's buffers, else NULL */
+    /* A call that fails after it has changed state no retry can undo
+     * (batch-norm running statistics moved, some parameters or optimiser
+     * state updated) marks the net unusable rather than leave it half
+     * changed. */
+    bool moved;             /* the training call running now has changed such state */
+    char unusable[1024];    /* why the net is unusable; "" while it is usable */
 };
 
 /* cly_net_create without the memory plan and buffers: every layer compiled
@@ -115,8 +121,22 @@ cly_status cly_net_run_backward(cly_net *net);
 cly_status cly_net_optimiser_step(cly_net *net, double k);
 /* A new buffer laid out like the parameters, zeroed (the alignment gaps
  * between arrays stay 0): gradients and optimiser state. `caller` and
- * `what` name it in a failure's message. */
+ * `what` name it in a failure's message; *out is set on success only. */
 cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const char *what, cl_mem *out);
+/* CLY_SUCCESS, or a failure naming `what` when an earlier call left the
+ * net unusable. */
+cly_status cly_net_usable(const cly_net *net, const char *what);
+/* The end of a training call `what` whose state changes may be partial:
+ * on a failure after net->moved, mark the net unusable (the message says
+ * so). Returns s. */
+cly_status cly_net_settle(cly_net *net, const char *what, cly_status s);
+/* A device buffer of `elems` reals for the net (at least one), within the
+ * device's largest allocation (CLY_ERROR_TOO_LARGE); `caller` and `what`
+ * name it in a failure's message. */
+cly_status cly_net_alloc(cly_net *net, const char *caller, int64_t elems, const char *what, cl_mem *out);
+/* Name the layer `id` (and `pass`, "" for forward) in the failure `st`
+ * unless its message already starts with the layer's name. */
+cly_status cly_net_name_layer(const cly_net *net, size_t id, const char *pass, cly_status st);
 /* Run one layer forward (training when net->training_pass); a failure's
  * message names the layer. */
 cly_status cly_net_run_layer(cly_net *net, size_t id);
