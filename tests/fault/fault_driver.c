@@ -55,7 +55,21 @@ static long calls(void)
         failures++;                                                                                                  \
     } while (0)
 
-/* A call failed: it must be the injected fault, inside this call, with a message. */
+/* Whether a failure of a pass names where it happened: a layer ("bn1
+ * (batchnorm) backward: ...") or a step of the whole net ("training: ..."). */
+static int names_layer(const char *msg)
+{
+    static const char *const layers[] = {"data", "conv1", "bn1", "relu1", "pool1", "fc", "prob", "side"};
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        size_t n = strlen(layers[i]);
+        if (strncmp(msg, layers[i], n) == 0 && (msg[n] == ':' || strncmp(msg + n, " (", 2) == 0))
+            return 1;
+    }
+    return strncmp(msg, "training: ", 10) == 0;
+}
+
+/* A call failed: it must be the injected fault, inside this call, with a
+ * message; a pass's failure names the layer. */
 static void check_failure(const char *name, long before, cly_status s, const char *msg)
 {
     long after = calls();
@@ -65,6 +79,8 @@ static void check_failure(const char *name, long before, cly_status s, const cha
         FAIL("%s failed without an injected fault", name);
     if (!msg || !*msg)
         FAIL("%s failed with an empty message", name);
+    else if ((strcmp(name, "cly_net_train_batch") == 0 || strcmp(name, "cly_net_forward") == 0) && !names_layer(msg))
+        FAIL("%s: the message names no layer: %s", name, msg);
 }
 
 /* The retry failed too: acceptable only as a clear refusal of further use. */
