@@ -158,13 +158,67 @@ cly_status cly_net_usable(const cly_net *net, const char *what)
                     "%s: the net is unusable: %s; destroy it and create or load it again", what, net->unusable);
 }
 
+/* Copy each batchnorm layer's running mean and variance (adjacent arrays)
+ * between the parameters and net->bn_saved; the first failing code. */
+static cl_int copy_stats(const cly_net *net, bool save)
+{
+    size_t size = cly_real_size(net->ctx);
+    int64_t at = 0;
+    for (size_t id = 0; id < net->graph->count; id++) {
+        if (!(cly_op_of(net->graph->nodes[id].layer.type)->flags & CLY_OP_NORM_PARAMS))
+            continue;
+        const net_layer *L = &net->layers[id];
+        int64_t from = L->param_offset[CLY_PARAM_MEAN];
+        int64_t span = L->param_offset[CLY_PARAM_VAR] + L->param_count[CLY_PARAM_VAR] - from;
+        cl_mem src = save ? net->params : net->bn_saved, dst = save ? net->bn_saved : net->params;
+        size_t src_off = (size_t)(save ? from : at) * size, dst_off = (size_t)(save ? at : from) * size;
+        cl_int err = clEnqueueCopyBuffer(net->ctx->queue, src, dst, src_off, dst_off, (size_t)span * size, 0, NULL,
+                                         NULL);
+        if (err != CL_SUCCESS)
+            return err;
+        at += span;
+    }
+    return CL_SUCCESS;
+}
+
+cly_status cly_net_save_stats(cly_net *net, const char *what)
+{
+    if (net->bind || net->ctx->build_only)
+        return CLY_SUCCESS;
+    int64_t elems = 0;
+    for (size_t id = 0; id < net->graph->count; id++)
+        if (cly_op_of(net->graph->nodes[id].layer.type)->flags & CLY_OP_NORM_PARAMS) {
+            const net_layer *L = &net->layers[id];
+            elems += L->param_offset[CLY_PARAM_VAR] + L->param_count[CLY_PARAM_VAR] - L->param_offset[CLY_PARAM_MEAN];
+        }
+    if (elems == 0)
+        return CLY_SUCCESS;
+    cly_status s = net->bn_saved ? CLY_SUCCESS
+                                 : cly_net_alloc(net, what, elems, "copy of the batch-norm statistics", &net->bn_saved);
+    if (s != CLY_SUCCESS)
+        return s;
+    cl_int err = copy_stats(net, true);
+    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "%s: saving the batch-norm statistics", what);
+}
+
 cly_status cly_net_settle(cly_net *net, const char *what, cly_status s)
 {
-    if (s == CLY_SUCCESS || !net->moved)
+    if (s == CLY_SUCCESS)
         return s;
-    snprintf(net->unusable, sizeof net->unusable,
-             "%s failed after it had changed batch-norm statistics or parameters (%s)", what,
-             cly_last_error(net->ctx));
+    /* Enqueued after the kernels that moved them, so it lands after them. */
+    cl_int err = !net->moved && net->stats_moved ? copy_stats(net, false) : CL_SUCCESS;
+    if (!net->moved && err == CL_SUCCESS) {
+        net->stats_moved = false;
+        return s;
+    }
+    if (err != CL_SUCCESS)
+        snprintf(net->unusable, sizeof net->unusable,
+                 "%s failed after it had moved batch-norm statistics, and putting them back failed too (OpenCL "
+                 "error %d) (%s)",
+                 what, (int)err, cly_last_error(net->ctx));
+    else
+        snprintf(net->unusable, sizeof net->unusable,
+                 "%s failed after it had updated parameters or optimiser state (%s)", what, cly_last_error(net->ctx));
     return cly_fail(net->ctx, s, "%s (the net is now unusable: destroy it and create or load it again)",
                     cly_last_error(net->ctx));
 }
@@ -317,8 +371,8 @@ void cly_net_destroy(cly_net *net)
         clReleaseMemObject(net->arena);
     if (net->params)
         clReleaseMemObject(net->params);
-    cl_mem *mems[] = {&net->workspace, &net->aux, &net->labels, &net->losses, &net->grads, &net->grads_batch,
-                      &net->opt_m, &net->opt_v};
+    cl_mem *mems[] = {&net->workspace, &net->aux,    &net->labels, &net->losses,  &net->grads,
+                      &net->grads_batch, &net->opt_m, &net->opt_v, &net->bn_saved};
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
         if (*mems[i])
             clReleaseMemObject(*mems[i]);

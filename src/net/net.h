@@ -87,11 +87,15 @@ struct cly_net {
      * per slot of net_profile.h, NULL where the last pass set none. */
     cl_event *prof;
     const cly_net_binding *bind; /* a plan's buffers, else NULL */
-    /* A call that fails after it has changed state no retry can undo
-     * (batch-norm running statistics moved, some parameters or optimiser
-     * state updated) marks the net unusable rather than leave it half
-     * changed. */
-    bool moved;             /* the training call running now has changed such state */
+    /* A training call that fails puts back the batch-norm running
+     * statistics its forward moved (saved before it, in bn_saved); one
+     * that fails after it has changed state it cannot put back (some
+     * parameters or optimiser state updated, a batch added to the
+     * accumulated gradients) marks the net unusable rather than leave it
+     * half changed. */
+    cl_mem bn_saved;        /* each batchnorm layer's running mean and variance, in graph order */
+    bool stats_moved;       /* the call running now has moved running statistics (bn_saved has them) */
+    bool moved;             /* ... has changed state that cannot be put back */
     char unusable[1024];    /* why the net is unusable; "" while it is usable */
 };
 
@@ -126,10 +130,14 @@ cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const ch
 /* CLY_SUCCESS, or a failure naming `what` when an earlier call left the
  * net unusable. */
 cly_status cly_net_usable(const cly_net *net, const char *what);
-/* The end of a training call `what` whose state changes may be partial:
- * on a failure after net->moved, mark the net unusable (the message says
- * so). Returns s. */
+/* The end of a training call `what` (which cleared stats_moved and moved
+ * at its start): on a failure, put back the running statistics it moved;
+ * if that fails too or it changed what cannot be put back, mark the net
+ * unusable (the message says so). Returns s. */
 cly_status cly_net_settle(cly_net *net, const char *what, cly_status s);
+/* Before a training forward: copy the running statistics it will move into
+ * net->bn_saved (made on first use), for cly_net_settle. */
+cly_status cly_net_save_stats(cly_net *net, const char *what);
 /* A device buffer of `elems` reals for the net (at least one), within the
  * device's largest allocation (CLY_ERROR_TOO_LARGE); `caller` and `what`
  * name it in a failure's message. */

@@ -51,7 +51,7 @@ cly_status cly_net_forward_training(cly_net *net)
     cly_status s = training_net(net, what);
     if (s != CLY_SUCCESS)
         return s;
-    net->moved = false;
+    net->moved = net->stats_moved = false;
     return cly_net_settle(net, what, cly_net_training_forward(net));
 }
 
@@ -126,7 +126,7 @@ cly_status cly_net_update(cly_net *net)
     if (!net->training)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: no optimiser: call cly_net_set_training first", what);
-    net->moved = false;
+    net->moved = net->stats_moved = false;
     if (!net->grads_pending)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: no gradients since the last update: call cly_net_backward or cly_net_compute_gradients "

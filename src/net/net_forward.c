@@ -36,9 +36,9 @@ cly_status cly_net_run_layer(cly_net *net, size_t id)
 {
     const cly_op *op = cly_op_of(net->graph->nodes[id].layer.type);
     /* A training forward of batch norm moves its running statistics: from
-     * here a failure of the call cannot be undone by retrying it. */
+     * here a failure of the call must put them back (net_train.c). */
     if (net->training_pass && !net->bind && (op->flags & CLY_OP_NORM_PARAMS))
-        net->moved = true;
+        net->stats_moved = true;
     return cly_net_name_layer(net, id, "", op->forward ? op->forward(net, id) : CLY_SUCCESS);
 }
 

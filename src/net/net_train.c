@@ -352,6 +352,9 @@ static cly_status fill_zero(cly_net *net, cl_mem mem, int64_t elems)
 
 cly_status cly_net_training_forward(cly_net *net)
 {
+    cly_status s0 = cly_net_save_stats(net, "training");
+    if (s0 != CLY_SUCCESS)
+        return s0;
     net->training_pass = true;
     cly_status s = cly_net_run_forward(net);
     net->training_pass = false;
@@ -564,8 +567,12 @@ cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t coun
     cly_status s = cly_net_usable(net, "cly_net_train_batch");
     if (s != CLY_SUCCESS)
         return s;
-    net->moved = false;
-    return cly_net_settle(net, "cly_net_train_batch", train_batch(net, labels, count, loss));
+    net->moved = net->stats_moved = false;
+    bool pending = net->grads_pending;
+    s = cly_net_settle(net, "cly_net_train_batch", train_batch(net, labels, count, loss));
+    if (s != CLY_SUCCESS && !net->unusable[0])
+        net->grads_pending = pending; /* as before the call: no half-made gradients to apply */
+    return s;
 }
 
 static cly_status train_batch(cly_net *net, const int32_t *labels, int64_t count, double *loss)
@@ -602,7 +609,7 @@ cly_status cly_net_compute_gradients(cly_net *net, const int32_t *labels, int64_
     cly_status s = cly_net_usable(net, "cly_net_compute_gradients");
     if (s != CLY_SUCCESS)
         return s;
-    net->moved = false;
+    net->moved = net->stats_moved = false;
     return cly_net_settle(net, "cly_net_compute_gradients", compute_gradients(net, labels, count, loss));
 }
 
