@@ -27,6 +27,14 @@
  *   four dimensions, each at least 1.
  * - A context is not thread-safe: use one context per thread, or lock.
  * - The library never exits or aborts on a runtime condition.
+ * - Options structs (cly_context_options, cly_net_options,
+ *   cly_train_params, cly_onnx_options, cly_tune_options) start with
+ *   `struct_size`: leave it 0 (designated initialisers do) for the layout
+ *   of clayer 0.2, or set it to sizeof the struct to use fields added later.
+ *   New fields are only ever appended, zero meaning the old behaviour, so a
+ *   program keeps working against a newer libclayer of the same soname; a
+ *   struct_size larger than the library knows is refused with
+ *   CLY_ERROR_UNSUPPORTED only when a field it does not know is non-zero.
  * - clayer_cl.h runs clayer on an application's own OpenCL context, queue
  *   and buffers (this header needs no OpenCL header).
  */
@@ -51,7 +59,7 @@ extern "C" {
 #endif
 
 #define CLY_VERSION_MAJOR 0
-#define CLY_VERSION_MINOR 1
+#define CLY_VERSION_MINOR 2
 #define CLY_VERSION_PATCH 0
 
 /* The version string of the library actually linked, e.g. "0.1.0". */
@@ -186,6 +194,7 @@ typedef enum cly_precision {
 } cly_precision;
 
 typedef struct cly_context_options {
+    size_t struct_size;      /* sizeof(this struct) as compiled, or 0 (the first layout): see the top */
     const char *selector;    /* as cly_context_create's */
     cly_precision precision;
     bool no_tuning_file;     /* ignore the device's tuning file (as $CLAYER_TUNING=off): the built-in table */
@@ -326,7 +335,9 @@ typedef struct cly_conv_params {
  * params.size must be 0 or agree with the weights. Errors:
  * CLY_ERROR_INVALID_ARGUMENT (bad params, non-integer output size: the
  * message shows the arithmetic), CLY_ERROR_SHAPE_MISMATCH, CLY_ERROR_UNSUPPORTED
- * (params.algo cannot do this shape), CLY_ERROR_BUILD_FAILED, CLY_ERROR_OPENCL. */
+ * (params.algo cannot do this shape), CLY_ERROR_TOO_LARGE (the workspace
+ * params.algo needs exceeds the device's largest allocation),
+ * CLY_ERROR_BUILD_FAILED, CLY_ERROR_OPENCL. */
 CLY_API cly_status cly_conv2d(cly_context *ctx, const cly_tensor *input, const cly_tensor *weights,
                               const cly_tensor *bias, cly_conv_params params, cly_tensor *output);
 
@@ -570,6 +581,7 @@ typedef enum cly_mode {
 } cly_mode;
 
 typedef struct cly_net_options {
+    size_t struct_size;      /* sizeof(this struct) as compiled, or 0 (the first layout): see the top */
     int64_t batch;             /* >= 1 */
     cly_mode mode;
     cly_conv_algo conv_algo;   /* non-AUTO: forced on every conv layer left at AUTO */
@@ -682,6 +694,7 @@ typedef enum cly_optimizer {
 
 /* Zero means the default for every field but learning_rate and momentum. */
 typedef struct cly_train_params {
+    size_t struct_size;      /* sizeof(this struct) as compiled, or 0 (the first layout): see the top */
     cly_loss loss;
     double svm_margin;       /* 0: 1 */
     cly_optimizer optimizer;
@@ -701,7 +714,10 @@ typedef struct cly_train_params {
 } cly_train_params;
 
 /* Make a net created with CLY_MODE_TRAINING ready to train: gradient and
- * optimiser buffers, loss. Copies `p` (and its string). Without `scores`, a
+ * optimiser buffers, loss. Copies `p` (and its string). Every real field
+ * must be finite (momentum, adam_beta1 and adam_beta2 in [0, 1), the rest
+ * >= 0, learning_rate > 0), counts >= 0, enums known: otherwise
+ * CLY_ERROR_INVALID_ARGUMENT naming the field and its value. Without `scores`, a
  * graph of several outputs, or one whose output is not C x 1 x 1 class
  * scores, gets the optimiser but no built-in loss: cly_net_train_batch and
  * cly_net_compute_gradients then fail; drive it with cly_net_backward. */
@@ -1014,6 +1030,7 @@ CLY_API cly_status cly_graph_import_onnx_buffer(const void *data, size_t size, c
 
 /* Import choices; NULL or zeros give the defaults. */
 typedef struct cly_onnx_options {
+    size_t struct_size;      /* sizeof(this struct) as compiled, or 0 (the first layout): see the top */
     /* Fold each BatchNormalization whose input is a Conv's output that
      * nothing else reads into that Conv's weights and bias (computed in
      * double, then set on the net): one pass over memory fewer at
@@ -1219,6 +1236,7 @@ CLY_API cly_status cly_op_adam_step(cly_context *ctx, cly_tensor *w, const cly_t
  * corrupt or foreign file is ignored with a warning. */
 
 typedef struct cly_tune_options {
+    size_t struct_size;      /* sizeof(this struct) as compiled, or 0 (the first layout): see the top */
     double budget_s; /* seconds for one shape, kernel builds included (0: 10); the search stops when spent */
     int runs;        /* device-timed runs per candidate, the median counts (0: 5) */
     bool allow_inexact; /* also try algorithms that are not exact (winograd); off: a tuned net computes

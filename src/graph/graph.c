@@ -344,8 +344,8 @@ cly_status cly_graph_layer_conv(const cly_graph *g, size_t index, cly_shape *inp
 {
     cly_layer_info info;
     cly_status s = cly_graph_layer_info(g, index, &info);
-    if (s != CLY_SUCCESS)
-        return s;
+    if (s != CLY_SUCCESS) /* its message, under this call's name */
+        return cly_fail(NULL, s, "cly_graph_layer_conv%s", strchr(cly_last_error(NULL), ':'));
     if (!input || !params)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_layer_conv: input and params must not be NULL");
     const cly_node *n = &g->nodes[g->order[index]];

@@ -3,6 +3,7 @@
  * larger image in one pass. No OpenCL call. */
 #include "graph/graph.h"
 #include "base/status.h"
+#include "graph/rules.h"
 
 #include <stdio.h>
 
@@ -90,10 +91,11 @@ cly_status cly_graph_set_input_size(cly_graph *g, const char *layer, int64_t h, 
     if (n->layer.type != CLY_LAYER_INPUT)
         return cly_node_fail(g, n, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_set_input_size: a %s layer, not an input",
                              cly_layer_type_string(n->layer.type));
-    if (h < 1 || w < 1)
+    /* The range cly_graph_add and the net-file parser apply. */
+    if (h < 1 || w < 1 || h > CLY_DIM_MAX || w > CLY_DIM_MAX)
         return cly_node_fail(g, n, CLY_ERROR_INVALID_ARGUMENT,
-                             "cly_graph_set_input_size: h and w must be >= 1, got %lld x %lld", (long long)h,
-                             (long long)w);
+                             "cly_graph_set_input_size: h and w must be in [1, %lld], got %lld x %lld",
+                             (long long)CLY_DIM_MAX, (long long)h, (long long)w);
     if (g->nets > 0)
         return cly_node_fail(g, n, CLY_ERROR_INVALID_ARGUMENT,
                              "cly_graph_set_input_size: the graph is in use by %zu net%s; its sizes cannot change "

@@ -6,6 +6,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+
+/* Open `path` for reading (*fd, closed by the caller) if it is a regular
+ * file, filling *st; a FIFO, directory or device is CLY_ERROR_IO naming its
+ * kind, without blocking on it. */
+cly_status cly_open_regular(const char *path, int *fd, struct stat *st);
 
 /* Read the regular file `path` into a new buffer (*data, freed by the
  * caller; *size bytes). A file over `limit` bytes is

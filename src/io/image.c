@@ -3,12 +3,14 @@
  * consulted: a JPEG saved as .png decodes, a text file called .jpg is an
  * error that says what its first bytes are not. */
 #include "io/image.h"
+#include "io/file_read.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define IMAGE_FILE_MAX ((int64_t)1 << 30)
 
@@ -84,13 +86,15 @@ cly_status cly_image_load(const char *path, cly_image **out)
 {
     if (!path || !out)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_image_load: NULL %s", path ? "out" : "path");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: not a regular file", path);
+    cly_status s = cly_open_regular(path, &fd, &st);
+    if (s != CLY_SUCCESS)
+        return s;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: cannot open: %s", path, strerror(errno));
     }
     if ((int64_t)st.st_size > IMAGE_FILE_MAX) {
         fclose(f);
@@ -106,7 +110,6 @@ cly_status cly_image_load(const char *path, cly_image **out)
     size_t got = fread(data, 1, size, f);
     int err = ferror(f) ? errno : 0;
     fclose(f);
-    cly_status s;
     if (got != size)
         s = cly_fail(NULL, CLY_ERROR_IO, "%s: read %zu of %zu bytes%s%s", path, got, size, err ? ": " : "",
                      err ? strerror(err) : "");

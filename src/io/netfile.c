@@ -7,6 +7,7 @@
 #include "graph/graph.h"
 #include "base/status.h"
 #include "graph/op.h"
+#include "io/file_read.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -460,24 +461,11 @@ cly_status cly_graph_load(const char *path, cly_graph **out)
 {
     if (!path || !out)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_load: path and out must not be NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = malloc(NET_TEXT_MAX + 1);
-    if (!buf) {
-        fclose(f);
-        return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory", path);
-    }
-    size_t size = fread(buf, 1, NET_TEXT_MAX + 1, f); /* one byte more tells a too large file */
-    int err = ferror(f) ? errno : 0;
-    fclose(f);
-    cly_status st;
-    if (err)
-        st = cly_fail(NULL, CLY_ERROR_IO, "%s: cannot read: %s", path, strerror(err));
-    else if (size > NET_TEXT_MAX)
-        st = cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: larger than %zu bytes", path, NET_TEXT_MAX);
-    else
-        st = cly_graph_parse(buf, size, path, out);
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    cly_status st = cly_read_file(path, NET_TEXT_MAX, "a net file", &buf, &size);
+    if (st == CLY_SUCCESS)
+        st = cly_graph_parse((const char *)buf, size, path, out);
     free(buf);
     return st;
 }

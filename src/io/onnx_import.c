@@ -10,6 +10,7 @@
 #include "onnx.pb-c.h"
 
 #include "base/status.h"
+#include "base/options.h"
 #include "io/file_read.h"
 #include "io/onnx.h"
 
@@ -354,17 +355,14 @@ static cly_status read_external(ox *st, const Onnx__TensorProto *t, const char *
     if (strncmp(real, realdir, dl) != 0 || (real[dl] != '/' && dl > 1))
         return ox_fail(st, CLY_ERROR_INVALID_ARGUMENT,
                        "tensor '%.200s': external data location '%.200s' leaves the model's folder", what, location);
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ox_fail(st, CLY_ERROR_IO, "tensor '%.200s': external data '%.200s': %s", what, location,
-                       strerror(errno));
+    int fd;
     struct stat sb;
+    if (cly_open_regular(real, &fd, &sb) != CLY_SUCCESS)
+        return ox_fail(st, CLY_ERROR_IO, "tensor '%.200s': external data '%.200s': %s", what, location,
+                       cly_last_error(NULL));
     cly_status s = CLY_SUCCESS;
     uint8_t *buf = NULL;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-        s = ox_fail(st, CLY_ERROR_IO, "tensor '%.200s': external data '%.200s' is not a regular file", what,
-                    location);
-    else if (offset > (uint64_t)sb.st_size || want > (uint64_t)sb.st_size - offset)
+    if (offset > (uint64_t)sb.st_size || want > (uint64_t)sb.st_size - offset)
         s = ox_fail(st, CLY_ERROR_INVALID_ARGUMENT,
                     "tensor '%.200s': external data '%.200s' has %lld bytes, the tensor needs %zu at offset %llu",
                     what, location, (long long)sb.st_size, want, (unsigned long long)offset);
@@ -977,8 +975,11 @@ cly_status cly_onnx_import(const void *data, size_t size, const char *source, co
                            const cly_onnx_options *opts, cly_graph **graph, cly_weights **weights)
 {
     ox st = {.source = source ? source : "<onnx>", .dir = dir};
-    if (opts)
-        st.opts = *opts;
+    if (opts) {
+        cly_status c = CLY_OPTIONS_COPY(NULL, &st.opts, opts, cly_onnx_options, fold_batchnorm, st.source);
+        if (c != CLY_SUCCESS)
+            return c;
+    }
     if (!data && size)
         return ox_fail(&st, CLY_ERROR_INVALID_ARGUMENT, "data is NULL");
     if (size > CLY_ONNX_FILE_MAX)

@@ -62,9 +62,10 @@ cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *
                         CLY_SHAPE_ARGS(bias->shape), (long long)g.k);
 
     cly_conv_algo algo = cly_conv_choose(ctx, &g, p.algo);
-    if (!cly_conv_check_support(ctx, algo, &g, msg, sizeof msg))
-        return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, WHAT ": algorithm %s cannot run this convolution: %s",
-                        cly_conv_algo_string(algo), msg);
+    cly_status why = cly_conv_support_status(ctx, algo, &g, msg, sizeof msg);
+    if (why != CLY_SUCCESS)
+        return cly_fail(ctx, why, WHAT ": algorithm %s cannot run this convolution: %s", cly_conv_algo_string(algo),
+                        msg);
     int64_t ws_floats = cly_conv_workspace(ctx, algo, &g);
     cly_buf ws = {NULL, 0};
     if (ws_floats > 0) {

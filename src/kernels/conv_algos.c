@@ -372,6 +372,24 @@ bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cl
     return r->supports(ctx, algo, g, msg, size);
 }
 
+cly_status cly_conv_support_status(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
+                                   size_t size)
+{
+    if (cly_conv_check_support(ctx, algo, g, msg, size))
+        return CLY_SUCCESS;
+    /* Would it run were the device's allocations unlimited? Then what stops
+     * it is the size of its workspace. */
+    cly_context *roomy = malloc(sizeof *roomy);
+    if (!roomy)
+        return CLY_ERROR_UNSUPPORTED;
+    *roomy = *ctx;
+    roomy->info.max_alloc_bytes = UINT64_MAX;
+    char ignored[256];
+    bool fits = cly_conv_check_support(roomy, algo, g, ignored, sizeof ignored);
+    free(roomy);
+    return fits ? CLY_ERROR_TOO_LARGE : CLY_ERROR_UNSUPPORTED;
+}
+
 bool cly_conv_supports(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g)
 {
     char msg[256];

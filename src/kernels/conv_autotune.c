@@ -14,6 +14,7 @@
  * final winner is timed again against the default in three alternating
  * rounds and kept only if it still wins by that margin (confirm). */
 #include "kernels/conv_internal.h"
+#include "base/options.h"
 #include "runtime/tuning_file.h"
 
 #include <math.h>
@@ -407,6 +408,16 @@ cly_status cly_tune_conv(cly_context *ctx, cly_shape input, const cly_conv_param
     if (!ctx || !params || !out)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_tune_conv: ctx, params and out must not be NULL");
     memset(out, 0, sizeof *out);
+    cly_tune_options o = {0};
+    if (options) {
+        cly_status c = CLY_OPTIONS_COPY(ctx, &o, options, cly_tune_options, allow_inexact, "cly_tune_conv");
+        if (c != CLY_SUCCESS)
+            return c;
+    }
+    if (!(o.budget_s >= 0 && isfinite(o.budget_s)) || o.runs < 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_tune_conv: budget_s must be finite and >= 0 (got %g), runs >= 0 (got %d)", o.budget_s,
+                        o.runs);
     cly_conv_geom g;
     bool rounded;
     char msg[256];
@@ -427,9 +438,9 @@ cly_status cly_tune_conv(cly_context *ctx, cly_shape input, const cly_conv_param
     s->ctx = ctx;
     s->g = &g;
     s->start = now_s();
-    s->budget_s = options && options->budget_s > 0 ? options->budget_s : 10;
-    s->runs = options && options->runs > 0 ? options->runs : 5;
-    s->allow_inexact = options && options->allow_inexact;
+    s->budget_s = o.budget_s > 0 ? o.budget_s : 10;
+    s->runs = o.runs > 0 ? o.runs : 5;
+    s->allow_inexact = o.allow_inexact;
     s->ny = g.n * g.k * g.oh * g.ow;
     cly_status st;
     if ((st = cly_tensor_create(ctx, (cly_shape){g.n, g.c, g.h, g.w}, &s->x)) == CLY_SUCCESS &&

@@ -33,6 +33,11 @@ bool cly_conv_geom_make(const cly_conv_params *p, cly_shape in, cly_conv_geom *g
 bool cly_conv_check_support(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
                             size_t size);
 bool cly_conv_supports(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g);
+/* cly_conv_check_support as a status: CLY_SUCCESS, CLY_ERROR_TOO_LARGE when
+ * only the device's largest allocation stops `algo` (its workspace), else
+ * CLY_ERROR_UNSUPPORTED; the reason in msg. */
+cly_status cly_conv_support_status(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *msg,
+                                   size_t size);
 /* The algorithm's name as summaries show it: "winograd (inexact)" for an
  * inexact one, else cly_conv_algo_string(algo). Static. */
 const char *cly_conv_algo_shown(cly_conv_algo algo);

@@ -3,6 +3,7 @@
  * activations into one arena; forward walks the layers in topological order. */
 #include "net/net.h"
 #include "net/net_profile.h"
+#include "base/options.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -272,10 +273,15 @@ static cly_status check_device_memory(cly_net *net)
 }
 
 /* bare: compile the layers only (geometry, algorithms, sizes), no plan, no buffers. */
-static cly_status create(cly_context *ctx, cly_graph *g, const cly_net_options *opt, bool bare, cly_net **out)
+static cly_status create(cly_context *ctx, cly_graph *g, const cly_net_options *given, bool bare, cly_net **out)
 {
-    if (!ctx || !g || !opt || !out)
+    if (!ctx || !g || !given || !out)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: ctx, graph, options and out must not be NULL");
+    cly_net_options copy;
+    cly_status s = CLY_OPTIONS_COPY(ctx, &copy, given, cly_net_options, keep_count, "cly_net_create");
+    if (s != CLY_SUCCESS)
+        return s;
+    const cly_net_options *opt = &copy;
     if (opt->batch < 1)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: batch %lld must be >= 1",
                         (long long)opt->batch);
@@ -283,7 +289,7 @@ static cly_status create(cly_context *ctx, cly_graph *g, const cly_net_options *
         (unsigned)opt->conv_algo >= CLY_CONV_ALGO_COUNT || (opt->keep_count && !opt->keep))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_net_create: bad mode %d, conv_algo %d or keep list",
                         (int)opt->mode, (int)opt->conv_algo);
-    cly_status s = cly_graph_infer(g, opt->batch);
+    s = cly_graph_infer(g, opt->batch);
     if (s != CLY_SUCCESS)
         return cly_fail(ctx, s, "%s", cly_last_error(NULL));
     for (size_t i = 0; i < opt->keep_count; i++)

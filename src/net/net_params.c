@@ -130,9 +130,11 @@ static void fans(const cly_net *net, size_t id, int64_t *fan_in, int64_t *fan_ou
 
 cly_status cly_net_init_params(cly_net *net, cly_init init, uint64_t seed)
 {
-    if (!net || (init != CLY_INIT_HE && init != CLY_INIT_XAVIER))
-        return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_net_init_params: net must not be NULL and init must be HE or XAVIER");
+    if (!net)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_init_params: net must not be NULL");
+    if (init != CLY_INIT_HE && init != CLY_INIT_XAVIER)
+        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_net_init_params: init %d is neither CLY_INIT_HE nor CLY_INIT_XAVIER", (int)init);
     float *host = calloc((size_t)(net->param_elems > 0 ? net->param_elems : 1), sizeof *host);
     if (!host)
         return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_init_params: %lld parameters",

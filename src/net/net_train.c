@@ -9,6 +9,7 @@
  * latest in topological order) to the backward step that reads it. */
 #include "net/net.h"
 #include "net/net_profile.h"
+#include "base/options.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -182,6 +183,42 @@ static cly_status replan(cly_net *net, bool have, size_t scores)
     return CLY_SUCCESS;
 }
 
+/* Each field against its range, NaN and infinities included (a NaN fails
+ * every comparison, so each test is written as "not inside"). Zero stands
+ * for the default where the header says so. */
+static cly_status check_train_params(cly_context *ctx, const cly_train_params *t)
+{
+    static const char who[] = "cly_net_set_training";
+    const struct {
+        const char *name;
+        double value;
+        bool ok;
+        const char *range;
+    } reals[] = {
+        {"learning_rate", t->learning_rate, t->learning_rate > 0 && isfinite(t->learning_rate), "finite and > 0"},
+        {"momentum", t->momentum, t->momentum >= 0 && t->momentum < 1, "in [0, 1)"},
+        {"weight_decay", t->weight_decay, t->weight_decay >= 0 && isfinite(t->weight_decay), "finite and >= 0"},
+        {"svm_margin", t->svm_margin, t->svm_margin >= 0 && isfinite(t->svm_margin), "finite and >= 0"},
+        {"lr_gamma", t->lr_gamma, t->lr_gamma >= 0 && isfinite(t->lr_gamma), "finite and >= 0"},
+        {"adam_beta1", t->adam_beta1, t->adam_beta1 >= 0 && t->adam_beta1 < 1, "in [0, 1)"},
+        {"adam_beta2", t->adam_beta2, t->adam_beta2 >= 0 && t->adam_beta2 < 1, "in [0, 1)"},
+        {"adam_epsilon", t->adam_epsilon, t->adam_epsilon >= 0 && isfinite(t->adam_epsilon), "finite and >= 0"},
+    };
+    for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
+        if (!reals[k].ok)
+            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %s must be %s (got %g)", who, reals[k].name,
+                            reals[k].range, reals[k].value);
+    if (t->accumulate < 0 || t->lr_step < 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %s must be >= 0 (got %lld)", who,
+                        t->accumulate < 0 ? "accumulate" : "lr_step",
+                        (long long)(t->accumulate < 0 ? t->accumulate : t->lr_step));
+    if ((unsigned)t->loss > CLY_LOSS_SVM)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: unknown loss %d", who, (int)t->loss);
+    if ((unsigned)t->optimizer > CLY_OPTIMIZER_ADAM)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: unknown optimizer %d", who, (int)t->optimizer);
+    return CLY_SUCCESS;
+}
+
 cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
 {
     if (!net || !p)
@@ -193,14 +230,12 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
     if (net->options.mode != CLY_MODE_TRAINING)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_net_set_training: the net was created for inference; create it with CLY_MODE_TRAINING");
-    cly_train_params t = *p;
-    if (!(t.learning_rate > 0) || !(t.momentum >= 0 && t.momentum < 1) || !(t.weight_decay >= 0) ||
-        t.accumulate < 0 || t.lr_step < 0 || (unsigned)t.loss > CLY_LOSS_SVM ||
-        (unsigned)t.optimizer > CLY_OPTIMIZER_ADAM || !(t.lr_gamma >= 0) || !(t.svm_margin >= 0))
-        return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_net_set_training: need learning_rate > 0 (got %g), momentum in [0, 1) (got %g), "
-                        "weight_decay >= 0 (got %g), accumulate >= 0, lr_step >= 0, a known loss and optimiser",
-                        t.learning_rate, t.momentum, t.weight_decay);
+    cly_train_params t;
+    cly_status s = CLY_OPTIONS_COPY(net->ctx, &t, p, cly_train_params, scores, "cly_net_set_training");
+    if (s != CLY_SUCCESS)
+        return s;
+    if ((s = check_train_params(net->ctx, &t)) != CLY_SUCCESS)
+        return s;
     if (t.svm_margin == 0)
         t.svm_margin = 1.0;
     if (t.adam_beta1 == 0)
@@ -423,21 +458,24 @@ static cly_status no_scores(cly_net *net, const char *what)
 }
 
 /* Forward (training form), loss, backward. *loss gets the batch mean. */
-static cly_status forward_backward(cly_net *net, const int32_t *labels, int64_t count, double *loss)
+static cly_status forward_backward(cly_net *net, const char *who, const int32_t *labels, int64_t count,
+                                   double *loss)
 {
     const cly_graph *g = net->graph;
     cly_context *ctx = net->ctx;
     if (!net->training)
-        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "training: call cly_net_set_training first");
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: call cly_net_set_training first", who);
     if (!net->has_scores)
-        return no_scores(net, "training");
-    if (!labels || count != net->options.batch)
-        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, "training: %lld labels given for a batch of %lld",
+        return no_scores(net, who);
+    if (!labels)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: labels must not be NULL", who);
+    if (count != net->options.batch)
+        return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH, "%s: %lld labels given for a batch of %lld", who,
                         (long long)count, (long long)net->options.batch);
     int64_t classes = g->nodes[net->scores_id].out.c;
     for (int64_t i = 0; i < count; i++)
         if (labels[i] < 0 || labels[i] >= classes)
-            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "training: label %lld is %d, outside [0, %lld)",
+            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: label %lld is %d, outside [0, %lld)", who,
                             (long long)i, (int)labels[i], (long long)classes);
     /* Blocking: the caller may reuse `labels` as soon as this returns. */
     cl_int err = clEnqueueWriteBuffer(ctx->queue, net->labels, CL_TRUE, 0, (size_t)count * sizeof(int32_t), labels,
@@ -580,7 +618,7 @@ static cly_status train_batch(cly_net *net, const int32_t *labels, int64_t count
     double reg = 0;
     cly_status s = loss ? decay_term(net, &reg) : CLY_SUCCESS;
     if (s == CLY_SUCCESS)
-        s = forward_backward(net, labels, count, loss);
+        s = forward_backward(net, "cly_net_train_batch", labels, count, loss);
     if (s != CLY_SUCCESS)
         return s;
     if (loss)
@@ -618,7 +656,7 @@ static cly_status compute_gradients(cly_net *net, const int32_t *labels, int64_t
     /* Dropout masks stay those of the next training batch (passes is not
      * advanced), so repeated calls see one fixed function: gradient checks. */
     net->input_grads = true;
-    cly_status s = forward_backward(net, labels, count, loss);
+    cly_status s = forward_backward(net, "cly_net_train_batch", labels, count, loss);
     net->input_grads = false;
     if (s == CLY_SUCCESS && net->grads_batch) {
         cly_buf part = {net->grads_batch, 0}, sum = {net->grads, 0};

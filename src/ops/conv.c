@@ -84,9 +84,10 @@ static cly_status compile(cly_net *net, size_t id)
     cly_conv_algo want = node->layer.p.conv.algo != CLY_CONV_AUTO ? node->layer.p.conv.algo : net->options.conv_algo;
     L->algo = cly_conv_choose(net->ctx, &L->conv, want);
     char why[512];
-    if (!cly_conv_check_support(net->ctx, L->algo, &L->conv, why, sizeof why))
-        return cly_fail(net->ctx, CLY_ERROR_UNSUPPORTED, "%s: the %s algorithm cannot run this convolution: %s",
-                        node->name, cly_conv_algo_string(L->algo), why);
+    cly_status st = cly_conv_support_status(net->ctx, L->algo, &L->conv, why, sizeof why);
+    if (st != CLY_SUCCESS)
+        return cly_fail(net->ctx, st, "%s: the %s algorithm cannot run this convolution: %s", node->name,
+                        cly_conv_algo_string(L->algo), why);
     L->workspace_elems = cly_conv_workspace(net->ctx, L->algo, &L->conv);
     if (net->options.mode == CLY_MODE_TRAINING) {
         int64_t bwd = cly_conv_backward_workspace(net->ctx, L->algo, &L->conv);

@@ -8,13 +8,14 @@
 
 /* The graph of `layer` over one INPUT per operand, inferred at their batch.
  * Failures are described in the thread's slot (graph calls have no context). */
-static cly_status build_graph(const cly_layer *layer, const cly_shape *inputs, size_t count, cly_graph **out)
+static cly_status build_graph(const char *who, const cly_layer *layer, const cly_shape *inputs, size_t count,
+                              cly_graph **out)
 {
     if (!layer || (count && !inputs) || !out)
-        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "op: layer, inputs and out must not be NULL");
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: layer, inputs and out must not be NULL", who);
     if ((unsigned)layer->type >= CLY_LAYER_TYPE_COUNT || layer->type == CLY_LAYER_INPUT)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
-                        "op: layer type %d has no op (an input layer, or past the last type %d)", (int)layer->type,
+                        "%s: layer type %d has no op (an input layer, or past the last type %d)", who, (int)layer->type,
                         CLY_LAYER_TYPE_COUNT - 1);
     const char *name = layer->name ? layer->name : cly_layer_type_string(layer->type);
     if (count < 1 || count > CLY_GRAPH_MAX_INPUTS)
@@ -62,7 +63,7 @@ cly_status cly_op_output_shape(const cly_layer *layer, const cly_shape *inputs, 
     if (!out)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_op_output_shape: out must not be NULL");
     cly_graph *g;
-    cly_status s = build_graph(layer, inputs, input_count, &g);
+    cly_status s = build_graph("cly_op_output_shape", layer, inputs, input_count, &g);
     if (s != CLY_SUCCESS)
         return s;
     *out = g->nodes[input_count].out;
@@ -116,7 +117,7 @@ cly_status cly_plan_create(cly_context *ctx, const cly_layer *layer, const cly_s
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_plan_create: mode %d is neither inference nor training",
                         (int)mode);
     cly_graph *g;
-    cly_status s = build_graph(layer, inputs, input_count, &g);
+    cly_status s = build_graph("cly_plan_create", layer, inputs, input_count, &g);
     if (s != CLY_SUCCESS)
         return cly_fail(ctx, s, "%s", cly_last_error(NULL));
     cly_plan *p = calloc(1, sizeof *p);

@@ -3,6 +3,7 @@
  * OpenCL objects: interop.c). */
 #include "runtime/runtime.h"
 #include "runtime/tuning_file.h"
+#include "base/options.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,12 @@ cly_status cly_context_create_ex(const cly_context_options *options, cly_context
 {
     if (!out)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_context_create: out must not be NULL");
-    cly_context_options o = options ? *options : (cly_context_options){0};
+    cly_context_options o = {0};
+    if (options) {
+        cly_status c = CLY_OPTIONS_COPY(NULL, &o, options, cly_context_options, no_tuning_file, "cly_context_create");
+        if (c != CLY_SUCCESS)
+            return c;
+    }
     if (o.precision != CLY_PRECISION_FLOAT32 && o.precision != CLY_PRECISION_FLOAT64)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_context_create: precision %d is not a cly_precision",
                         (int)o.precision);

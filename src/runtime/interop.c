@@ -3,6 +3,7 @@
  * clayer's work against the application's. clayer retains what it keeps and
  * releases exactly that. */
 #include "runtime/runtime.h"
+#include "base/options.h"
 
 #include "clayer_cl.h"
 
@@ -112,7 +113,12 @@ cly_status cly_cl_context_create(cl_context context, cl_device_id device, cl_com
     if (!context || !device || !queue)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, WHAT_CTX ": %s must not be NULL",
                         !context ? "the cl_context" : !device ? "the cl_device_id" : "the cl_command_queue");
-    cly_context_options o = options ? *options : (cly_context_options){0};
+    cly_context_options o = {0};
+    if (options) {
+        cly_status c = CLY_OPTIONS_COPY(NULL, &o, options, cly_context_options, no_tuning_file, WHAT_CTX);
+        if (c != CLY_SUCCESS)
+            return c;
+    }
     if (o.selector)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
                         WHAT_CTX ": options.selector must be NULL (\"%s\" given): the device is the one passed",

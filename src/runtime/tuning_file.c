@@ -3,7 +3,7 @@
  *
  *   # comment
  *   clayer-tuning 1
- *   library 0.1.0
+ *   library 0.2.0
  *   platform Portable Computing Language
  *   platform-version OpenCL 3.0 PoCL 3.1 ...
  *   device cpu-haswell-AMD EPYC

@@ -20,6 +20,14 @@ cc -std=c11 "$example" $(pkg-config --cflags --libs clayer) -o "$work/app-pkgcon
 out=$(LD_LIBRARY_PATH=$libdir "$work/app-pkgconfig")
 echo "pkg-config consumer: $out"
 grep -q -- "$expected" <<<"$out"
+# The library carries its ABI version; the CLI finds it in the install
+# prefix through its run path, not through LD_LIBRARY_PATH.
+lib=$(find "$work/stage" -name 'libclayer.so.*.*' | head -n1)
+readelf -d "$lib" | grep -q 'SONAME.*\[libclayer\.so\.1\]' || { echo "no soname libclayer.so.1 in $lib" >&2; exit 1; }
+cli=$(find "$work/stage" -path '*/bin/clayer' | head -n1)
+prefix_lib=${libdir#"$work/stage"}
+readelf -d "$cli" | grep -E 'R(UN)?PATH' | grep -qF "$prefix_lib" ||
+  { echo "the installed clayer has no run path to $prefix_lib" >&2; readelf -d "$cli" >&2; exit 1; }
 # The interop header is installed too and stands on its own.
 # shellcheck disable=SC2046
 printf '#include <clayer_cl.h>\nint main(void) { cl_mem m = 0; return cly_cl_tensor_mem(0, &m, 0) != 0; }\n' |

@@ -6,6 +6,7 @@
 #include "kernels/kernels.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 static cly_context *open_ctx(void)
@@ -346,6 +347,32 @@ START_TEST(choose)
 }
 END_TEST
 
+/* A forced algorithm whose workspace exceeds the device's largest
+ * allocation is CLY_ERROR_TOO_LARGE, not UNSUPPORTED; nothing runs. */
+START_TEST(workspace_too_large)
+{
+    cly_context *ctx = open_ctx();
+    const uint64_t max_alloc = cly_context_device(ctx)->max_alloc_bytes;
+    /* im2col's columns: C*FH*FW rows of OH*OW floats per sample. */
+    const int64_t c = 16, f = 11, rows = c * f * f;
+    int64_t o = (int64_t)sqrt((double)max_alloc / 4.0 / (double)rows) + 2;
+    cly_tensor *x = NULL, *w = NULL, *y = NULL;
+    ck_assert_int_eq(cly_tensor_create(ctx, (cly_shape){1, c, o + f - 1, o + f - 1}, &x), CLY_SUCCESS);
+    ck_assert_int_eq(cly_tensor_create(ctx, (cly_shape){1, c, f, f}, &w), CLY_SUCCESS);
+    ck_assert_int_eq(cly_tensor_create(ctx, (cly_shape){1, 1, o, o}, &y), CLY_SUCCESS);
+    cly_conv_params p = {.size = {f, f}, .no_bias = true, .algo = CLY_CONV_IM2COL};
+    cly_status s = cly_conv2d(ctx, x, w, NULL, p, y);
+    ck_assert_int_eq(s, CLY_ERROR_TOO_LARGE);
+    ck_assert_msg(strstr(cly_last_error(ctx), "im2col needs a workspace of") &&
+                      strstr(cly_last_error(ctx), "more than the largest allocation"),
+                  "message: %s", cly_last_error(ctx));
+    cly_tensor_destroy(x);
+    cly_tensor_destroy(w);
+    cly_tensor_destroy(y);
+    cly_context_destroy(ctx);
+}
+END_TEST
+
 void add_unit_cases(Suite *suite)
 {
     TCase *tc = tcase_create("figures");
@@ -360,5 +387,6 @@ void add_unit_cases(Suite *suite)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, choose);
+    tcase_add_test(tc, workspace_too_large);
     suite_add_tcase(suite, tc);
 }
