@@ -231,7 +231,7 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_net_set_training: the net was created for inference; create it with CLY_MODE_TRAINING");
     cly_train_params t;
-    cly_status s = CLY_OPTIONS_COPY(net->ctx, &t, p, cly_train_params, scores, "cly_net_set_training");
+    s = CLY_OPTIONS_COPY(net->ctx, &t, p, cly_train_params, scores, "cly_net_set_training");
     if (s != CLY_SUCCESS)
         return s;
     if ((s = check_train_params(net->ctx, &t)) != CLY_SUCCESS)
