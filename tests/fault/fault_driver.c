@@ -2,17 +2,17 @@
  * OpenCL call index under fault_shim.so: a context, a small conv + batch
  * norm + ReLU + pool + FC net (two heads, the built-in loss on a named
  * one), forward, SGD with momentum, save, load, forward, then Adam, save,
- * load for training, resume, and a loss of the caller's own (training
- * forward, output gradient, backward, update). Every public call is a
- * step: when one fails, the failure must be the shim's fault (it fired
- * during that call) and come with a message, naming the layer for a pass;
- * the driver then retries the call once. A retry either succeeds, and the
- * run goes on, or refuses with a message that says the net is unusable (or,
- * for a backward pass, that it needs a new training forward): then
- * everything is destroyed and the whole sequence runs again from a fresh
- * context. The hashes printed ("hash STAGE X") must equal a clean run's
- * bit for bit; the runner compares them. Exit 0 unless an expectation
- * above failed (then "FAIL: ..."). */
+ * load for training, resume, a loss of the caller's own (training
+ * forward, output gradient, backward, update), and two batches summed per
+ * update. Every public call is a step: when one fails, the failure must
+ * be the shim's fault (it fired during that call) and come with a
+ * message, naming the layer for a pass; the driver then retries the call
+ * once. A retry either succeeds, and the run goes on, or refuses with a
+ * message that says the net is unusable (or, for a backward pass, that it
+ * needs a new training forward): then everything is destroyed and the
+ * whole sequence runs again from a fresh context. The hashes printed
+ * ("hash STAGE X") must equal a clean run's bit for bit; the runner
+ * compares them. Exit 0 unless an expectation above failed ("FAIL: ..."). */
 #include "clayer.h"
 
 #include <dlfcn.h>
@@ -271,6 +271,14 @@ static int run(objects *o, const char *dir)
     h = hash_bytes(h, grad, 5 * sizeof *grad);
     SUB(hash_params(ctx, o->b2, &h));
     printf("hash backward %016llx\n", h);
+
+    /* Two batches summed per update: batch gradients, their sum. */
+    h = HASH0;
+    const cly_train_params adam2 = {.optimizer = CLY_OPTIMIZER_ADAM, .learning_rate = 0.01, .accumulate = 2};
+    STEP(ctx, "cly_net_set_training", cly_net_set_training(o->b2, &adam2));
+    SUB(train(ctx, o->b2, 2, &h));
+    SUB(hash_params(ctx, o->b2, &h));
+    printf("hash accumulate %016llx\n", h);
     return DONE;
 }
 

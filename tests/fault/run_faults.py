@@ -96,8 +96,8 @@ def main():
             return 1
         n = int(m.group(1))
         clean = hashes(out)
-        if len(clean) != 5 or "restart" in out:
-            print(f"the clean run printed {len(clean)} hashes, not 5:\n{out}")
+        if len(clean) != 6 or "restart" in out:
+            print(f"the clean run printed {len(clean)} hashes, not 6:\n{out}")
             return 1
         ks = [int(x) for x in args.only.split(",")] if args.only else list(range(1, n + 1, max(args.stride, 1)))
         print(f"{n} OpenCL calls in a clean run; failing each of {len(ks)} in turn ({args.jobs} at a time)"
