@@ -244,8 +244,11 @@ static cly_status check_device_memory(cly_net *net)
     };
     enum { PARTS = sizeof parts / sizeof parts[0] };
     uint64_t total = 0;
-    for (size_t i = 0; i < PARTS; i++)
-        total += (uint64_t)(parts[i].elems > 0 ? parts[i].elems : 1) * (uint64_t)size; /* each at most 2^63 */
+    for (size_t i = 0; i < PARTS; i++) {
+        uint64_t e = (uint64_t)(parts[i].elems > 0 ? parts[i].elems : 1);
+        /* Saturating: a sum past 2^64 is simply too large. */
+        total = e > (UINT64_MAX - total) / (uint64_t)size ? UINT64_MAX : total + e * (uint64_t)size;
+    }
     uint64_t have = net->ctx->info.global_mem_bytes;
     if (have == 0 || total <= have)
         return CLY_SUCCESS;
