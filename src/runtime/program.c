@@ -11,12 +11,16 @@
 typedef struct kernel_slot {
     char *name;
     cl_kernel kernel;
+    /* Made from a cached binary later found bad and rebuilt: never handed
+     * out again, kept until the context goes because callers may hold it. */
+    bool stale;
 } kernel_slot;
 
 struct cly_program_entry {
     char *label;
     char *options;
     cl_program program;
+    bool from_cache; /* program came from the on-disk cache */
     kernel_slot *kernels;
     size_t kernel_count;
 };
@@ -82,7 +86,7 @@ static cly_status build_from_source(cly_context *ctx, const char *label, const u
     return CLY_SUCCESS;
 }
 
-static void store_in_cache(cly_context *ctx, cl_program program, const unsigned char key[CLY_CACHE_KEY_SIZE])
+static void store_in_cache(cly_context *ctx, cl_program program, const char *key_text)
 {
     unsigned char *bin;
     size_t size;
@@ -90,29 +94,46 @@ static void store_in_cache(cly_context *ctx, cl_program program, const unsigned 
         cly_log(CLY_LOG_INFO, "binary cache: %s", cly_last_error(ctx));
         return;
     }
-    if (cly_cache_store(ctx->cache_dir, key, bin, size) == CLY_SUCCESS)
+    if (cly_cache_store(ctx->cache_dir, key_text, bin, size) == CLY_SUCCESS)
         ctx->stats.cache_writes++;
     else
         cly_log(CLY_LOG_WARN, "%s (continuing without caching)", cly_last_error(NULL));
     free(bin);
 }
 
-/* Obtain a built program: from the on-disk cache when an entry checks out and
- * loads, otherwise from source (then cached). */
-static cly_status obtain(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
-                         const char *options, cl_program *out)
+/* Build from source and (cache on) store the binary, replacing whatever
+ * entry was there. */
+static cly_status build_and_store(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
+                                  const char *options, cl_program *out)
 {
-    unsigned char key[CLY_CACHE_KEY_SIZE];
-    if (ctx->cache_enabled) {
-        cly_cache_key(&ctx->info, source, size, options, key);
+    cly_status s = build_from_source(ctx, label, source, size, options, out);
+    if (s != CLY_SUCCESS || !ctx->cache_enabled)
+        return s;
+    char *key_text = cly_cache_key_text(&ctx->info, source, size, options);
+    if (key_text)
+        store_in_cache(ctx, *out, key_text);
+    free(key_text);
+    return CLY_SUCCESS;
+}
+
+/* Obtain a built program: from the on-disk cache when an entry checks out and
+ * loads, otherwise from source (then cached). *from_cache says which. */
+static cly_status obtain(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
+                         const char *options, cl_program *out, bool *from_cache)
+{
+    *from_cache = false;
+    char *key_text = ctx->cache_enabled ? cly_cache_key_text(&ctx->info, source, size, options) : NULL;
+    if (key_text) {
         unsigned char *bin = NULL;
         size_t bin_size = 0;
-        cly_cache_result r = cly_cache_load(ctx->cache_dir, key, &bin, &bin_size);
+        cly_cache_result r = cly_cache_load(ctx->cache_dir, key_text, &bin, &bin_size);
+        free(key_text);
         if (r == CLY_CACHE_HIT) {
             cly_status s = cly_program_from_binary(ctx, bin, bin_size, options, out);
             free(bin);
             if (s == CLY_SUCCESS) {
                 ctx->stats.programs_from_cache++;
+                *from_cache = true;
                 return CLY_SUCCESS;
             }
             cly_log(CLY_LOG_INFO, "binary cache: entry for '%s' does not load (%s); rebuilding", label,
@@ -122,10 +143,17 @@ static cly_status obtain(cly_context *ctx, const char *label, const unsigned cha
             ctx->stats.cache_rejects++;
         }
     }
-    cly_status s = build_from_source(ctx, label, source, size, options, out);
-    if (s == CLY_SUCCESS && ctx->cache_enabled)
-        store_in_cache(ctx, *out, key);
-    return s;
+    return build_and_store(ctx, label, source, size, options, out);
+}
+
+/* BASE_OPTIONS, then the caller's (malloc'd; NULL when out of memory). */
+static char *full_options(const char *options)
+{
+    size_t olen = strlen(BASE_OPTIONS) + 1 + strlen(options) + 1;
+    char *full = malloc(olen);
+    if (full)
+        snprintf(full, olen, "%s %s", BASE_OPTIONS, options);
+    return full;
 }
 
 cly_status cly_program_get_source(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
@@ -146,8 +174,7 @@ cly_status cly_program_get_source(cly_context *ctx, const char *label, const uns
         ctx->programs = grown;
         ctx->program_capacity = cap;
     }
-    size_t olen = strlen(BASE_OPTIONS) + 1 + strlen(options) + 1;
-    char *full = malloc(olen);
+    char *full = full_options(options);
     char *label_copy = malloc(strlen(label) + 1);
     char *options_copy = malloc(strlen(options) + 1);
     if (!full || !label_copy || !options_copy) {
@@ -156,11 +183,11 @@ cly_status cly_program_get_source(cly_context *ctx, const char *label, const uns
         free(options_copy);
         return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "program '%s'", label);
     }
-    snprintf(full, olen, "%s %s", BASE_OPTIONS, options);
     strcpy(label_copy, label);
     strcpy(options_copy, options);
     cl_program program;
-    cly_status s = obtain(ctx, label, source, size, full, &program);
+    bool from_cache;
+    cly_status s = obtain(ctx, label, source, size, full, &program, &from_cache);
     free(full);
     if (s != CLY_SUCCESS) {
         free(label_copy);
@@ -168,8 +195,29 @@ cly_status cly_program_get_source(cly_context *ctx, const char *label, const uns
         return s;
     }
     ctx->programs[ctx->program_count++] =
-        (cly_program_entry){.label = label_copy, .options = options_copy, .program = program};
+        (cly_program_entry){.label = label_copy, .options = options_copy, .program = program, .from_cache = from_cache};
     *out = program;
+    return CLY_SUCCESS;
+}
+
+/* Replace e's program, which came from the cache, by a source build. The
+ * kernels made from the old one stay alive (callers may hold them) but are
+ * marked stale, so later lookups make them anew. */
+static cly_status rebuild(cly_context *ctx, cly_program_entry *e, const cly_kernel_source *src)
+{
+    char *full = full_options(e->options);
+    if (!full)
+        return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "program '%s'", e->label);
+    cl_program program;
+    cly_status s = build_and_store(ctx, src->name, src->bytes, src->size, full, &program);
+    free(full);
+    if (s != CLY_SUCCESS)
+        return s;
+    clReleaseProgram(e->program);
+    e->program = program;
+    e->from_cache = false;
+    for (size_t i = 0; i < e->kernel_count; i++)
+        e->kernels[i].stale = true;
     return CLY_SUCCESS;
 }
 
@@ -193,7 +241,7 @@ cly_status cly_kernel_get(cly_context *ctx, const char *program_name, const char
         return s;
     cly_program_entry *e = find_entry(ctx, src->name, full);
     for (size_t i = 0; i < e->kernel_count; i++)
-        if (strcmp(e->kernels[i].name, kernel) == 0) {
+        if (!e->kernels[i].stale && strcmp(e->kernels[i].name, kernel) == 0) {
             *out = e->kernels[i].kernel;
             return CLY_SUCCESS;
         }
@@ -206,7 +254,21 @@ cly_status cly_kernel_get(cly_context *ctx, const char *program_name, const char
         return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "kernel name '%s'", kernel);
     strcpy(name, kernel);
     cl_int err;
-    cl_kernel k = clCreateKernel(program, kernel, &err);
+    cl_kernel k = clCreateKernel(e->program, kernel, &err);
+    if (err != CL_SUCCESS && e->from_cache) {
+        /* A cached binary that loads but lacks the kernel is not the
+         * program it claims to be: rebuild it from source (replacing the
+         * entry on disk) rather than fail on every run. */
+        cly_log(CLY_LOG_INFO, "binary cache: program '%s' from the cache has no kernel '%s' (%s); rebuilding",
+                program_name, kernel, cly_cl_error_name(err));
+        ctx->stats.cache_rejects++;
+        s = rebuild(ctx, e, src);
+        if (s != CLY_SUCCESS) {
+            free(name);
+            return s;
+        }
+        k = clCreateKernel(e->program, kernel, &err);
+    }
     if (err != CL_SUCCESS) {
         free(name);
         return cly_fail_cl(ctx, err, "clCreateKernel('%s') in program '%s'", kernel, program_name);
