@@ -605,12 +605,13 @@ typedef struct cly_net_options {
  * its memory: the message gives both sizes and the biggest parts),
  * CLY_ERROR_OPENCL.
  *
- * A call on a net that fails leaves it as it was, except a training call
- * (cly_net_train_batch, cly_net_compute_gradients, cly_net_forward_training,
- * cly_net_update) that fails after it has moved batch-norm statistics or
- * updated parameters: that marks the net unusable, and every later call
- * that uses its state returns CLY_ERROR_INVALID_ARGUMENT saying so; destroy
- * it and create or load it again. */
+ * A call on a net that fails leaves it as it was, so it can be retried (a
+ * failed training call puts back the batch-norm running statistics its
+ * forward had moved), except cly_net_train_batch or cly_net_update failing
+ * after part of the optimiser update (or, accumulating, the gradient sum)
+ * was applied: that marks the net unusable, and every later call that uses
+ * its state returns CLY_ERROR_INVALID_ARGUMENT saying so; destroy it and
+ * create or load it again. */
 CLY_API cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options *options, cly_net **out);
 CLY_API void cly_net_destroy(cly_net *net);
 
