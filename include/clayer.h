@@ -489,7 +489,10 @@ CLY_API cly_status cly_graph_softmax(cly_graph *g, const char *name, const char 
  * layer (non-integer or non-positive output sizes with the arithmetic, a
  * filter larger than the padded input, add/concat mismatches, channel counts
  * not divisible by groups, ...). Messages name the layer, e.g.
- * "pool2: (W - F)/S + 1 = (7 - 2)/2 + 1 = 3.5 is not an integer". */
+ * "pool2: (W - F)/S + 1 = (7 - 2)/2 + 1 = 3.5 is not an integer".
+ * While nets compiled from `g` live, its shapes are theirs: inferring at
+ * their batch does nothing, at another one is CLY_ERROR_INVALID_ARGUMENT
+ * (as are cly_graph_add and cly_graph_set_input_size on it). */
 CLY_API cly_status cly_graph_infer(cly_graph *g, int64_t batch);
 
 /* What inference found about one layer (index in topological order). */
@@ -592,10 +595,23 @@ typedef struct cly_net_options {
 
 /* Compile `g` (inferred here at options->batch, so g is modified) for `ctx`.
  * `g` and `ctx` must outlive the net and `g` must not change meanwhile; the
- * option strings are copied. Parameters start at zero: set them or call
+ * option strings are copied. Several nets may share `g` at one batch; a net
+ * at another batch needs its own graph (CLY_ERROR_INVALID_ARGUMENT while
+ * one lives). Parameters start at zero: set them or call
  * cly_net_init_params. Errors: those of cly_graph_infer, CLY_ERROR_UNSUPPORTED
  * (a forced algorithm that cannot run a layer, in either mode),
- * CLY_ERROR_TOO_LARGE, CLY_ERROR_OPENCL. */
+ * CLY_ERROR_TOO_LARGE (a buffer beyond the device's largest allocation, or
+ * all of them, with a training net's gradients and optimiser state, beyond
+ * its memory: the message gives both sizes and the biggest parts),
+ * CLY_ERROR_OPENCL.
+ *
+ * A call on a net that fails leaves it as it was, so it can be retried (a
+ * failed training call puts back the batch-norm running statistics its
+ * forward had moved), except cly_net_train_batch or cly_net_update failing
+ * after part of the optimiser update (or, accumulating, the gradient sum)
+ * was applied: that marks the net unusable, and every later call that uses
+ * its state returns CLY_ERROR_INVALID_ARGUMENT saying so; destroy it and
+ * create or load it again. */
 CLY_API cly_status cly_net_create(cly_context *ctx, cly_graph *g, const cly_net_options *options, cly_net **out);
 CLY_API void cly_net_destroy(cly_net *net);
 

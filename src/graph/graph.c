@@ -208,6 +208,11 @@ cly_status cly_graph_add(cly_graph *g, const cly_layer *layer)
     char buf[96], buf2[96];
     if (!g || !layer)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_add: graph and layer must not be NULL");
+    if (g->nets > 0)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_graph_add: the graph is in use by %zu net%s; layers cannot be added under them "
+                        "(destroy them first)",
+                        g->nets, g->nets == 1 ? "" : "s");
     if ((unsigned)layer->type >= CLY_LAYER_TYPE_COUNT)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: layer type %d does not exist (0..%d)",
                         shown(layer->name, buf, sizeof buf), (int)layer->type, CLY_LAYER_TYPE_COUNT - 1);

@@ -50,6 +50,7 @@ struct cly_graph {
     size_t *order;       /* topological order, filled by cly_graph_infer */
     int64_t batch;
     bool inferred;       /* cleared by every cly_graph_add */
+    size_t nets;         /* live nets compiled from it: its shapes must not change under them */
     /* Added by the graph code: */
     size_t *index;       /* open-addressing name hash: node index + 1, 0 = empty slot */
     size_t index_capacity; /* a power of two, at least twice count */

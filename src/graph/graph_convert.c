@@ -96,6 +96,11 @@ cly_status cly_graph_set_input_size(cly_graph *g, const char *layer, int64_t h, 
         return cly_node_fail(g, n, CLY_ERROR_INVALID_ARGUMENT,
                              "cly_graph_set_input_size: h and w must be in [1, %lld], got %lld x %lld",
                              (long long)CLY_DIM_MAX, (long long)h, (long long)w);
+    if (g->nets > 0)
+        return cly_node_fail(g, n, CLY_ERROR_INVALID_ARGUMENT,
+                             "cly_graph_set_input_size: the graph is in use by %zu net%s; its sizes cannot change "
+                             "under them (destroy them first, or resize another copy of the graph)",
+                             g->nets, g->nets == 1 ? "" : "s");
     n->layer.p.input.h = h;
     n->layer.p.input.w = w;
     g->inferred = false;

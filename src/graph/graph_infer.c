@@ -191,6 +191,19 @@ cly_status cly_graph_infer(cly_graph *g, int64_t batch)
 {
     if (!g)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_infer: graph must not be NULL");
+    if (g->nets > 0) {
+        /* Live nets read the shapes, order and sizes written here: at their
+         * batch there is nothing to redo, at another it would change them
+         * under the nets (while they run, perhaps on another thread). */
+        if (g->inferred && batch == g->batch)
+            return CLY_SUCCESS;
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_graph_infer: the graph is in use by %zu net%s compiled at batch %lld; it cannot be "
+                        "inferred at batch %lld while %s: build another graph for it (parse or load it again) or "
+                        "destroy the net%s first",
+                        g->nets, g->nets == 1 ? "" : "s", (long long)g->batch, (long long)batch,
+                        g->nets == 1 ? "that net lives" : "those nets live", g->nets == 1 ? "" : "s");
+    }
     g->inferred = false;
     if (batch < 1 || batch > INT32_MAX)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_graph_infer: batch = %lld must be in 1..%d",

@@ -39,11 +39,14 @@ cly_status cly_net_save(const cly_net *net, const char *path)
     if (!net || !path)
         return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_net_save: net and path must not be NULL");
+    cly_status s = cly_net_usable(net, "cly_net_save"); /* half-updated values are no model */
+    if (s != CLY_SUCCESS)
+        return s;
     const cly_graph *g = net->graph;
     cly_model m = {.fetch = fetch, .fetch_user = (void *)net};
     char *text = NULL;
     size_t text_size = 0;
-    cly_status s = cly_graph_to_text(g, &text, &text_size);
+    s = cly_graph_to_text(g, &text, &text_size);
     if (s != CLY_SUCCESS)
         return cly_fail(net->ctx, s, "cly_net_save: %s: %s", path, cly_last_error(NULL));
     m.text = text;

@@ -129,21 +129,151 @@ static cly_status plan_memory(cly_net *net)
     return CLY_SUCCESS;
 }
 
-static cly_status alloc_buffer(cly_net *net, int64_t elems, const char *what, cl_mem *out)
+cly_status cly_net_alloc(cly_net *net, const char *caller, int64_t elems, const char *what, cl_mem *out)
 {
     int64_t bytes = (elems > 0 ? elems : 1) * (int64_t)cly_real_size(net->ctx);
     const cly_device_info *dev = &net->ctx->info;
     if ((uint64_t)bytes > dev->max_alloc_bytes)
         return cly_fail(net->ctx, CLY_ERROR_TOO_LARGE,
-                        "cly_net_create: the %s needs %lld bytes at batch %lld, more than the largest allocation of "
+                        "%s: the %s needs %lld bytes at batch %lld, more than the largest allocation of "
                         "device '%s' (%llu bytes); try a smaller batch",
-                        what, (long long)bytes, (long long)net->options.batch, dev->name,
+                        caller, what, (long long)bytes, (long long)net->options.batch, dev->name,
                         (unsigned long long)dev->max_alloc_bytes);
     cl_int err;
-    *out = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, (size_t)bytes, NULL, &err);
+    cl_mem mem = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, (size_t)bytes, NULL, &err);
     if (err != CL_SUCCESS)
-        return cly_fail_cl(net->ctx, err, "cly_net_create: allocating the %s (%lld bytes)", what, (long long)bytes);
+        return cly_fail_cl(net->ctx, err, "%s: allocating the %s (%lld bytes)", caller, what, (long long)bytes);
+    *out = mem;
     return CLY_SUCCESS;
+}
+
+static cly_status alloc_buffer(cly_net *net, int64_t elems, const char *what, cl_mem *out)
+{
+    return cly_net_alloc(net, "cly_net_create", elems, what, out);
+}
+
+cly_status cly_net_usable(const cly_net *net, const char *what)
+{
+    if (!net->unusable[0])
+        return CLY_SUCCESS;
+    return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
+                    "%s: the net is unusable: %s; destroy it and create or load it again", what, net->unusable);
+}
+
+/* Copy each batchnorm layer's running mean and variance (adjacent arrays)
+ * between the parameters and net->bn_saved; the first failing code. */
+static cl_int copy_stats(const cly_net *net, bool save)
+{
+    size_t size = cly_real_size(net->ctx);
+    int64_t at = 0;
+    for (size_t id = 0; id < net->graph->count; id++) {
+        if (!(cly_op_of(net->graph->nodes[id].layer.type)->flags & CLY_OP_NORM_PARAMS))
+            continue;
+        const net_layer *L = &net->layers[id];
+        int64_t from = L->param_offset[CLY_PARAM_MEAN];
+        int64_t span = L->param_offset[CLY_PARAM_VAR] + L->param_count[CLY_PARAM_VAR] - from;
+        cl_mem src = save ? net->params : net->bn_saved, dst = save ? net->bn_saved : net->params;
+        size_t src_off = (size_t)(save ? from : at) * size, dst_off = (size_t)(save ? at : from) * size;
+        cl_int err = clEnqueueCopyBuffer(net->ctx->queue, src, dst, src_off, dst_off, (size_t)span * size, 0, NULL,
+                                         NULL);
+        if (err != CL_SUCCESS)
+            return err;
+        at += span;
+    }
+    return CL_SUCCESS;
+}
+
+cly_status cly_net_save_stats(cly_net *net, const char *what)
+{
+    if (net->bind || net->ctx->build_only)
+        return CLY_SUCCESS;
+    int64_t elems = 0;
+    for (size_t id = 0; id < net->graph->count; id++)
+        if (cly_op_of(net->graph->nodes[id].layer.type)->flags & CLY_OP_NORM_PARAMS) {
+            const net_layer *L = &net->layers[id];
+            elems += L->param_offset[CLY_PARAM_VAR] + L->param_count[CLY_PARAM_VAR] - L->param_offset[CLY_PARAM_MEAN];
+        }
+    if (elems == 0)
+        return CLY_SUCCESS;
+    cly_status s = net->bn_saved ? CLY_SUCCESS
+                                 : cly_net_alloc(net, what, elems, "copy of the batch-norm statistics", &net->bn_saved);
+    if (s != CLY_SUCCESS)
+        return s;
+    cl_int err = copy_stats(net, true);
+    return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "%s: saving the batch-norm statistics", what);
+}
+
+cly_status cly_net_settle(cly_net *net, const char *what, cly_status s)
+{
+    if (s == CLY_SUCCESS)
+        return s;
+    /* Enqueued after the kernels that moved them, so it lands after them. */
+    cl_int err = !net->moved && net->stats_moved ? copy_stats(net, false) : CL_SUCCESS;
+    if (!net->moved && err == CL_SUCCESS) {
+        net->stats_moved = false;
+        return s;
+    }
+    if (err != CL_SUCCESS)
+        snprintf(net->unusable, sizeof net->unusable,
+                 "%s failed after it had moved batch-norm statistics, and putting them back failed too (OpenCL "
+                 "error %d) (%s)",
+                 what, (int)err, cly_last_error(net->ctx));
+    else
+        snprintf(net->unusable, sizeof net->unusable,
+                 "%s failed after it had updated parameters or optimiser state (%s)", what, cly_last_error(net->ctx));
+    return cly_fail(net->ctx, s, "%s (the net is now unusable: destroy it and create or load it again)",
+                    cly_last_error(net->ctx));
+}
+
+/* What the net will hold on the device, against the device's memory: a net
+ * that cannot fit is refused here, not by a failed allocation or an
+ * out-of-memory in the middle of a pass. */
+static cly_status check_device_memory(cly_net *net)
+{
+    int64_t size = (int64_t)cly_real_size(net->ctx);
+    bool training = net->options.mode == CLY_MODE_TRAINING;
+    struct part {
+        const char *what;
+        int64_t elems;
+    } parts[] = {
+        {"activation arena", net->arena_elems},
+        {"parameters", net->param_elems},
+        {"workspace", net->workspace_elems},
+        {"training state kept for backward", training ? net->aux_elems : 0},
+        {"gradients and optimiser state (2 x parameters, at least)", training ? 2 * net->param_elems : 0},
+        {"labels and losses", training ? 2 * net->options.batch : 0},
+    };
+    enum { PARTS = sizeof parts / sizeof parts[0] };
+    uint64_t total = 0;
+    for (size_t i = 0; i < PARTS; i++) {
+        uint64_t e = (uint64_t)(parts[i].elems > 0 ? parts[i].elems : 1);
+        /* Saturating: a sum past 2^64 is simply too large. */
+        total = e > (UINT64_MAX - total) / (uint64_t)size ? UINT64_MAX : total + e * (uint64_t)size;
+    }
+    uint64_t have = net->ctx->info.global_mem_bytes;
+    if (have == 0 || total <= have)
+        return CLY_SUCCESS;
+    /* The three biggest parts, largest first. */
+    size_t idx[PARTS];
+    for (size_t i = 0; i < PARTS; i++)
+        idx[i] = i;
+    for (size_t i = 0; i < PARTS; i++)
+        for (size_t j = i + 1; j < PARTS; j++)
+            if (parts[idx[j]].elems > parts[idx[i]].elems) {
+                size_t t = idx[i];
+                idx[i] = idx[j];
+                idx[j] = t;
+            }
+    char big[512];
+    int at = 0;
+    for (size_t i = 0; i < 3 && at < (int)sizeof big; i++)
+        at += snprintf(big + at, sizeof big - (size_t)at, "%s%s %.1f MiB", i ? ", " : "", parts[idx[i]].what,
+                       (double)parts[idx[i]].elems * (double)size / 1048576.0);
+    return cly_fail(net->ctx, CLY_ERROR_TOO_LARGE,
+                    "cly_net_create: the net needs %llu bytes (%.1f MiB) of device memory at batch %lld, more than "
+                    "device '%s' has (%llu bytes, %.1f MiB); the biggest parts: %s; try a smaller batch",
+                    (unsigned long long)total, (double)total / 1048576.0, (long long)net->options.batch,
+                    net->ctx->info.name, (unsigned long long)have, (double)have / 1048576.0, big);
 }
 
 /* bare: compile the layers only (geometry, algorithms, sizes), no plan, no buffers. */
@@ -176,6 +306,7 @@ static cly_status create(cly_context *ctx, cly_graph *g, const cly_net_options *
         return net_fail_oom(ctx, "net");
     net->ctx = ctx;
     net->graph = g;
+    g->nets++; /* cly_graph_infer now keeps the graph as this net compiled it */
     net->options = *opt;
     net->options.keep = NULL;
     net->options.keep_count = 0;
@@ -205,6 +336,8 @@ static cly_status create(cly_context *ctx, cly_graph *g, const cly_net_options *
     }
     if (s == CLY_SUCCESS)
         s = plan_memory(net);
+    if (s == CLY_SUCCESS)
+        s = check_device_memory(net);
     if (s == CLY_SUCCESS)
         s = alloc_buffer(net, net->arena_elems, "activation arena", &net->arena);
     if (s == CLY_SUCCESS)
@@ -243,12 +376,14 @@ void cly_net_destroy(cly_net *net)
 {
     if (!net)
         return;
+    if (net->graph)
+        net->graph->nets--;
     if (net->arena)
         clReleaseMemObject(net->arena);
     if (net->params)
         clReleaseMemObject(net->params);
-    cl_mem *mems[] = {&net->workspace, &net->aux, &net->labels, &net->losses, &net->grads, &net->grads_batch,
-                      &net->opt_m, &net->opt_v};
+    cl_mem *mems[] = {&net->workspace, &net->aux,    &net->labels, &net->losses,  &net->grads,
+                      &net->grads_batch, &net->opt_m, &net->opt_v, &net->bn_saved};
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
         if (*mems[i])
             clReleaseMemObject(*mems[i]);

@@ -88,6 +88,16 @@ struct cly_net {
      * per slot of net_profile.h, NULL where the last pass set none. */
     cl_event *prof;
     const cly_net_binding *bind; /* a plan's buffers, else NULL */
+    /* A training call that fails puts back the batch-norm running
+     * statistics its forward moved (saved before it, in bn_saved); one
+     * that fails after it has changed state it cannot put back (some
+     * parameters or optimiser state updated, a batch added to the
+     * accumulated gradients) marks the net unusable rather than leave it
+     * half changed. */
+    cl_mem bn_saved;        /* each batchnorm layer's running mean and variance, in graph order */
+    bool stats_moved;       /* the call running now has moved running statistics (bn_saved has them) */
+    bool moved;             /* ... has changed state that cannot be put back */
+    char unusable[1024];    /* why the net is unusable; "" while it is usable */
 };
 
 /* cly_net_create without the memory plan and buffers: every layer compiled
@@ -116,8 +126,26 @@ cly_status cly_net_run_backward(cly_net *net);
 cly_status cly_net_optimiser_step(cly_net *net, double k);
 /* A new buffer laid out like the parameters, zeroed (the alignment gaps
  * between arrays stay 0): gradients and optimiser state. `caller` and
- * `what` name it in a failure's message. */
+ * `what` name it in a failure's message; *out is set on success only. */
 cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const char *what, cl_mem *out);
+/* CLY_SUCCESS, or a failure naming `what` when an earlier call left the
+ * net unusable. */
+cly_status cly_net_usable(const cly_net *net, const char *what);
+/* The end of a training call `what` (which cleared stats_moved and moved
+ * at its start): on a failure, put back the running statistics it moved;
+ * if that fails too or it changed what cannot be put back, mark the net
+ * unusable (the message says so). Returns s. */
+cly_status cly_net_settle(cly_net *net, const char *what, cly_status s);
+/* Before a training forward: copy the running statistics it will move into
+ * net->bn_saved (made on first use), for cly_net_settle. */
+cly_status cly_net_save_stats(cly_net *net, const char *what);
+/* A device buffer of `elems` reals for the net (at least one), within the
+ * device's largest allocation (CLY_ERROR_TOO_LARGE); `caller` and `what`
+ * name it in a failure's message. */
+cly_status cly_net_alloc(cly_net *net, const char *caller, int64_t elems, const char *what, cl_mem *out);
+/* Name the layer `id` (and `pass`, "" for forward) in the failure `st`
+ * unless its message already starts with the layer's name. */
+cly_status cly_net_name_layer(const cly_net *net, size_t id, const char *pass, cly_status st);
 /* Run one layer forward (training when net->training_pass); a failure's
  * message names the layer. */
 cly_status cly_net_run_layer(cly_net *net, size_t id);

@@ -16,7 +16,7 @@ static cly_status training_net(const cly_net *net, const char *what)
     if (net->options.mode != CLY_MODE_TRAINING)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: the net was created for inference; create it with CLY_MODE_TRAINING", what);
-    return CLY_SUCCESS;
+    return cly_net_usable(net, what);
 }
 
 /* A gradient source named `layer`, with a host array of its output's size. */
@@ -47,8 +47,12 @@ static cly_status source_of(const cly_net *net, const char *what, const char *la
 
 cly_status cly_net_forward_training(cly_net *net)
 {
-    cly_status s = training_net(net, "cly_net_forward_training");
-    return s == CLY_SUCCESS ? cly_net_training_forward(net) : s;
+    const char *what = "cly_net_forward_training";
+    cly_status s = training_net(net, what);
+    if (s != CLY_SUCCESS)
+        return s;
+    net->moved = net->stats_moved = false;
+    return cly_net_settle(net, what, cly_net_training_forward(net));
 }
 
 static cly_status set_output_gradient(cly_net *net, const char *what, const char *layer, const void *src,
@@ -122,13 +126,14 @@ cly_status cly_net_update(cly_net *net)
     if (!net->training)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: no optimiser: call cly_net_set_training first", what);
+    net->moved = net->stats_moved = false;
     if (!net->grads_pending)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: no gradients since the last update: call cly_net_backward or cly_net_compute_gradients "
                         "first",
                         what);
     if ((s = cly_net_optimiser_step(net, 1.0)) != CLY_SUCCESS)
-        return s;
+        return cly_net_settle(net, what, s);
     net->grads_pending = false;
     net->passes++; /* new dropout masks for the next batch, as cly_net_train_batch */
     return CLY_SUCCESS;

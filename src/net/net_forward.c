@@ -17,20 +17,29 @@ cly_status cly_net_copy_value(const cly_net *net, size_t from, size_t to, int64_
     return err == CL_SUCCESS ? CLY_SUCCESS : cly_fail_cl(net->ctx, err, "copying a layer output");
 }
 
-/* Name the layer in a failure unless the op already did. */
-static cly_status name_layer(const cly_net *net, size_t id, cly_status st)
+cly_status cly_net_name_layer(const cly_net *net, size_t id, const char *pass, cly_status st)
 {
+    if (st == CLY_SUCCESS)
+        return st;
     const char *err = cly_last_error(net->ctx);
     const char *name = net->graph->nodes[id].name;
-    if (st == CLY_SUCCESS || strncmp(err, name, strlen(name)) == 0)
+    size_t len = strlen(name);
+    /* The op named it already: "conv1: ..." or "conv1 (conv)...", not a
+     * kernel's label that happens to start like the layer ("fc backward"). */
+    if (strncmp(err, name, len) == 0 && (err[len] == ':' || strncmp(err + len, " (", 2) == 0))
         return st;
-    return cly_fail(net->ctx, st, "%s (%s): %s", name, cly_layer_type_string(net->graph->nodes[id].layer.type), err);
+    return cly_fail(net->ctx, st, "%s (%s)%s%s: %s", name, cly_layer_type_string(net->graph->nodes[id].layer.type),
+                    *pass ? " " : "", pass, err);
 }
 
 cly_status cly_net_run_layer(cly_net *net, size_t id)
 {
     const cly_op *op = cly_op_of(net->graph->nodes[id].layer.type);
-    return name_layer(net, id, op->forward ? op->forward(net, id) : CLY_SUCCESS);
+    /* A training forward of batch norm moves its running statistics: from
+     * here a failure of the call must put them back (net_train.c). */
+    if (net->training_pass && !net->bind && (op->flags & CLY_OP_NORM_PARAMS))
+        net->stats_moved = true;
+    return cly_net_name_layer(net, id, "", op->forward ? op->forward(net, id) : CLY_SUCCESS);
 }
 
 cly_status cly_net_run_forward(cly_net *net)
@@ -49,6 +58,9 @@ cly_status cly_net_forward(cly_net *net)
 {
     if (!net)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_forward: net must not be NULL");
+    cly_status s = cly_net_usable(net, "cly_net_forward");
+    if (s != CLY_SUCCESS)
+        return s;
     /* The inference form overwrites what a training forward left for
      * backward, and may reuse an input gradient's storage. */
     net->forward_ready = net->input_grads_ready = net->losses_ready = false;

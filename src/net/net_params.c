@@ -46,6 +46,8 @@ static cly_status set_param(cly_net *net, const char *what, const char *layer, c
 {
     size_t id;
     cly_status s = locate(net, what, layer, kind, src, count, true, &id);
+    if (s == CLY_SUCCESS)
+        s = cly_net_usable(net, what);
     if (s != CLY_SUCCESS)
         return s;
     return cly_write_reals(net->ctx, net->params, net->layers[id].param_offset[kind], src, host_size, count, what);
@@ -56,6 +58,8 @@ static cly_status get_param(const cly_net *net, const char *what, const char *la
 {
     size_t id;
     cly_status s = locate(net, what, layer, kind, dst, count, true, &id);
+    if (s == CLY_SUCCESS)
+        s = cly_net_usable(net, what); /* half-updated values are no model */
     if (s != CLY_SUCCESS)
         return s;
     return cly_read_reals(net->ctx, net->params, net->layers[id].param_offset[kind], dst, host_size, count, what);

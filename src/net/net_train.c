@@ -115,12 +115,72 @@ cly_status cly_net_plan_training(cly_net *net)
 
 cly_status cly_net_zeroed_like_params(cly_net *net, const char *caller, const char *what, cl_mem *out)
 {
-    cl_int err;
-    size_t bytes = (size_t)(net->param_elems > 0 ? net->param_elems : 1) * cly_real_size(net->ctx);
-    *out = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS)
-        return cly_fail_cl(net->ctx, err, "%s: allocating %s (%zu bytes)", caller, what, bytes);
-    return cly_fill_reals(net->ctx, *out, 0, net->param_elems, 0.0, caller);
+    cl_mem mem = NULL;
+    cly_status s = cly_net_alloc(net, caller, net->param_elems, what, &mem);
+    if (s == CLY_SUCCESS)
+        s = cly_fill_reals(net->ctx, mem, 0, net->param_elems, 0.0, caller);
+    if (s != CLY_SUCCESS) {
+        /* Not kept half made: a buffer whose fill failed holds garbage. */
+        if (mem)
+            clReleaseMemObject(mem);
+        return s;
+    }
+    *out = mem;
+    return CLY_SUCCESS;
+}
+
+/* What cly_net_plan_training changes, kept to be put back. */
+typedef struct plan_state {
+    cly_plan_value *plan;
+    net_layer *layers;
+    int64_t arena_elems, aux_elems, largest_elems, activation_elems;
+    bool has_scores, backward_done, forward_ready, input_grads_ready;
+    size_t scores_id;
+} plan_state;
+
+/* Plan again for another scores layer and allocate the arena that plan
+ * needs; on failure the net is as it was (old plan, old arena). The arena's
+ * contents do not carry over: inputs must be set again. */
+static cly_status replan(cly_net *net, bool have, size_t scores)
+{
+    size_t n = net->graph->count;
+    plan_state old = {.plan = net->plan, .layers = malloc(n * sizeof *net->layers),
+                      .arena_elems = net->arena_elems, .aux_elems = net->aux_elems,
+                      .largest_elems = net->largest_elems, .activation_elems = net->activation_elems,
+                      .has_scores = net->has_scores, .backward_done = net->backward_done,
+                      .forward_ready = net->forward_ready, .input_grads_ready = net->input_grads_ready,
+                      .scores_id = net->scores_id};
+    if (!old.layers)
+        return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_set_training: %zu layers", n);
+    memcpy(old.layers, net->layers, n * sizeof *net->layers);
+    net->plan = NULL; /* cly_net_plan_training frees the plan it replaces */
+    net->scores_id = scores;
+    net->has_scores = have;
+    cl_mem arena = NULL;
+    cly_status s = cly_net_plan_training(net);
+    if (s == CLY_SUCCESS)
+        s = cly_net_alloc(net, "cly_net_set_training", net->arena_elems, "activation arena", &arena);
+    if (s != CLY_SUCCESS) {
+        free(net->plan);
+        net->plan = old.plan;
+        memcpy(net->layers, old.layers, n * sizeof *net->layers);
+        net->arena_elems = old.arena_elems;
+        net->aux_elems = old.aux_elems;
+        net->largest_elems = old.largest_elems;
+        net->activation_elems = old.activation_elems;
+        net->has_scores = old.has_scores;
+        net->scores_id = old.scores_id;
+        net->backward_done = old.backward_done;
+        net->forward_ready = old.forward_ready;
+        net->input_grads_ready = old.input_grads_ready;
+        free(old.layers);
+        return s;
+    }
+    free(old.plan);
+    free(old.layers);
+    clReleaseMemObject(net->arena);
+    net->arena = arena;
+    return CLY_SUCCESS;
 }
 
 /* Each field against its range, NaN and infinities included (a NaN fails
@@ -164,11 +224,14 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
     if (!net || !p)
         return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_net_set_training: net and params must not be NULL");
+    cly_status s = cly_net_usable(net, "cly_net_set_training");
+    if (s != CLY_SUCCESS)
+        return s;
     if (net->options.mode != CLY_MODE_TRAINING)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_net_set_training: the net was created for inference; create it with CLY_MODE_TRAINING");
     cly_train_params t;
-    cly_status s = CLY_OPTIONS_COPY(net->ctx, &t, p, cly_train_params, scores, "cly_net_set_training");
+    s = CLY_OPTIONS_COPY(net->ctx, &t, p, cly_train_params, scores, "cly_net_set_training");
     if (s != CLY_SUCCESS)
         return s;
     if ((s = check_train_params(net->ctx, &t)) != CLY_SUCCESS)
@@ -221,37 +284,37 @@ cly_status cly_net_set_training(cly_net *net, const cly_train_params *p)
             return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "cly_net_set_training");
         strcpy(name, sn->name);
     }
+    /* Everything that can fail comes before the net changes: the buffers
+     * it lacks are made (and zeroed) aside, then the plan for another
+     * scores layer, which puts the old one back if it fails; only then
+     * is anything committed. A failed call leaves the net as it was. */
+    const char *who = "cly_net_set_training";
+    enum { GRADS, BATCH_GRADS, MOMENT1, MOMENT2, BUFFERS };
+    cl_mem *slot[BUFFERS] = {&net->grads, &net->grads_batch, &net->opt_m, &net->opt_v};
+    const bool want[BUFFERS] = {true, t.accumulate > 1, true, t.optimizer == CLY_OPTIMIZER_ADAM};
+    const char *const what[BUFFERS] = {"gradients", "batch gradients", "optimiser state", "optimiser state"};
+    cl_mem fresh[BUFFERS] = {NULL};
+    s = CLY_SUCCESS;
+    for (int i = 0; i < BUFFERS && s == CLY_SUCCESS; i++)
+        if (want[i] && !*slot[i])
+            s = cly_net_zeroed_like_params(net, who, what[i], &fresh[i]);
+    if (s == CLY_SUCCESS && (have != net->has_scores || (have && scores != net->scores_id)))
+        s = replan(net, have, scores); /* another scores layer changes which gradients exist */
+    if (s != CLY_SUCCESS) {
+        for (int i = 0; i < BUFFERS; i++)
+            if (fresh[i])
+                clReleaseMemObject(fresh[i]);
+        free(name);
+        return s;
+    }
+    for (int i = 0; i < BUFFERS; i++)
+        if (fresh[i])
+            *slot[i] = fresh[i];
     free(net->scores_name);
     net->scores_name = name;
     t.scores = name;
-    if (have != net->has_scores || (have && scores != net->scores_id)) {
-        /* Another scores layer changes which gradients exist: plan again. */
-        net->scores_id = scores;
-        net->has_scores = have;
-        if ((s = cly_net_plan_training(net)) != CLY_SUCCESS)
-            return s;
-        clReleaseMemObject(net->arena);
-        cl_int err;
-        net->arena = clCreateBuffer(net->ctx->cl, CL_MEM_READ_WRITE,
-                                    (size_t)(net->arena_elems + 1) * cly_real_size(net->ctx), NULL, &err);
-        if (err != CL_SUCCESS) {
-            net->arena = NULL;
-            return cly_fail_cl(net->ctx, err, "cly_net_set_training: reallocating the arena");
-        }
-    }
     net->loss_through_softmax = through_softmax;
     net->train = t;
-    const char *who = "cly_net_set_training";
-    if (!net->grads && (s = cly_net_zeroed_like_params(net, who, "gradients", &net->grads)) != CLY_SUCCESS)
-        return s;
-    if (t.accumulate > 1 && !net->grads_batch &&
-        (s = cly_net_zeroed_like_params(net, who, "batch gradients", &net->grads_batch)) != CLY_SUCCESS)
-        return s;
-    if (!net->opt_m && (s = cly_net_zeroed_like_params(net, who, "optimiser state", &net->opt_m)) != CLY_SUCCESS)
-        return s;
-    if (t.optimizer == CLY_OPTIMIZER_ADAM && !net->opt_v &&
-        (s = cly_net_zeroed_like_params(net, who, "optimiser state", &net->opt_v)) != CLY_SUCCESS)
-        return s;
     net->training = true;
     return CLY_SUCCESS;
 }
@@ -314,7 +377,7 @@ cly_status cly_net_backward_layer(cly_net *net, size_t id, const int64_t *pos)
     if (net->loss_pass && node->layer.type == CLY_LAYER_SOFTMAX && net->loss_through_softmax &&
         node->input_ids[0] == net->scores_id)
         return CLY_SUCCESS; /* the loss already gave the scores their gradient */
-    return op->backward(net, id, pos);
+    return cly_net_name_layer(net, id, "backward", op->backward(net, id, pos));
 }
 
 static cly_status fill_zero(cly_net *net, cl_mem mem, int64_t elems)
@@ -324,6 +387,9 @@ static cly_status fill_zero(cly_net *net, cl_mem mem, int64_t elems)
 
 cly_status cly_net_training_forward(cly_net *net)
 {
+    cly_status s0 = cly_net_save_stats(net, "training");
+    if (s0 != CLY_SUCCESS)
+        return s0;
     net->training_pass = true;
     cly_status s = cly_net_run_forward(net);
     net->training_pass = false;
@@ -426,6 +492,7 @@ static cly_status forward_backward(cly_net *net, const char *who, const int32_t 
     s = net->train.loss == CLY_LOSS_SVM
             ? cly_svm_loss(ctx, count, classes, net->train.svm_margin, scores, lab, losses, dscores)
             : cly_softmax_xent(ctx, count, classes, scores, lab, losses, dscores);
+    s = cly_net_name_layer(net, net->scores_id, "loss", s);
     if (s == CLY_SUCCESS)
         s = cly_net_profile_mark(net, cly_prof_loss(g->count));
     if (s != CLY_SUCCESS)
@@ -452,6 +519,9 @@ static cly_status forward_backward(cly_net *net, const char *who, const int32_t 
     }
     return CLY_SUCCESS;
 }
+
+static cly_status train_batch(cly_net *net, const int32_t *labels, int64_t count, double *loss);
+static cly_status compute_gradients(cly_net *net, const int32_t *labels, int64_t count, double *loss);
 
 /* The learning rate of the next update under the step schedule. */
 static double current_lr(const cly_net *net)
@@ -491,7 +561,9 @@ cly_status cly_net_optimiser_step(cly_net *net, double k)
                 s = cly_sgd_step(net->ctx, n, lr / k, t->momentum, t->nesterov, decay ? t->weight_decay * k : 0.0, w,
                                  gr, m);
             if (s != CLY_SUCCESS)
-                return s;
+                return cly_net_name_layer(net, id, kind == CLY_PARAM_WEIGHTS ? "update of the weights"
+                                                                              : "update of the bias", s);
+            net->moved = true; /* this array is updated: a later failure cannot be retried */
         }
     }
     net->updates++;
@@ -530,6 +602,19 @@ cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t coun
 {
     if (!net)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_train_batch: net must not be NULL");
+    cly_status s = cly_net_usable(net, "cly_net_train_batch");
+    if (s != CLY_SUCCESS)
+        return s;
+    net->moved = net->stats_moved = false;
+    bool pending = net->grads_pending;
+    s = cly_net_settle(net, "cly_net_train_batch", train_batch(net, labels, count, loss));
+    if (s != CLY_SUCCESS && !net->unusable[0])
+        net->grads_pending = pending; /* as before the call: no half-made gradients to apply */
+    return s;
+}
+
+static cly_status train_batch(cly_net *net, const int32_t *labels, int64_t count, double *loss)
+{
     double reg = 0;
     cly_status s = loss ? decay_term(net, &reg) : CLY_SUCCESS;
     if (s == CLY_SUCCESS)
@@ -542,7 +627,8 @@ cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t coun
         cly_buf sum = {net->grads, 0}, part = {net->grads_batch, 0};
         if ((s = cly_grad_accumulate(net->ctx, net->param_elems, part, sum, net->batches_seen ? 1.0f : 0.0f)) !=
             CLY_SUCCESS)
-            return s;
+            return cly_fail(net->ctx, s, "training: accumulating gradients: %s", cly_last_error(net->ctx));
+        net->moved = true; /* the cycle's sum has this batch: adding it again would count it twice */
     }
     net->passes++; /* new dropout masks for the next batch */
     if (++net->batches_seen < net->train.accumulate)
@@ -558,6 +644,15 @@ cly_status cly_net_compute_gradients(cly_net *net, const int32_t *labels, int64_
 {
     if (!net)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "cly_net_compute_gradients: net must not be NULL");
+    cly_status s = cly_net_usable(net, "cly_net_compute_gradients");
+    if (s != CLY_SUCCESS)
+        return s;
+    net->moved = net->stats_moved = false;
+    return cly_net_settle(net, "cly_net_compute_gradients", compute_gradients(net, labels, count, loss));
+}
+
+static cly_status compute_gradients(cly_net *net, const int32_t *labels, int64_t count, double *loss)
+{
     /* Dropout masks stay those of the next training batch (passes is not
      * advanced), so repeated calls see one fixed function: gradient checks. */
     net->input_grads = true;
@@ -577,6 +672,9 @@ static cly_status get_gradient(const cly_net *net, const char *what, const char 
     if (!net || !net->grads)
         return cly_fail(net ? net->ctx : NULL, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: no gradients yet: call cly_net_set_training or cly_net_backward first", what);
+    cly_status s = cly_net_usable(net, what);
+    if (s != CLY_SUCCESS)
+        return s;
     const cly_node *node = cly_net_find_node(net->graph, layer);
     if (!node || (unsigned)kind > CLY_PARAM_BIAS || !dst)
         return cly_fail(net->ctx, CLY_ERROR_INVALID_ARGUMENT,
