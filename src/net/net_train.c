@@ -656,7 +656,7 @@ static cly_status compute_gradients(cly_net *net, const int32_t *labels, int64_t
     /* Dropout masks stay those of the next training batch (passes is not
      * advanced), so repeated calls see one fixed function: gradient checks. */
     net->input_grads = true;
-    cly_status s = forward_backward(net, "cly_net_train_batch", labels, count, loss);
+    cly_status s = forward_backward(net, "cly_net_compute_gradients", labels, count, loss);
     net->input_grads = false;
     if (s == CLY_SUCCESS && net->grads_batch) {
         cly_buf part = {net->grads_batch, 0}, sum = {net->grads, 0};
