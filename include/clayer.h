@@ -306,7 +306,8 @@ typedef enum cly_conv_algo {
 CLY_API const char *cly_conv_algo_string(cly_conv_algo algo);
 /* False for an algorithm whose results differ from exact arithmetic by more
  * than the summation order (winograd's transforms round); true for the
- * others, and for AUTO, which picks exact algorithms only. */
+ * others, and for AUTO, which picks exact algorithms only; false for a
+ * value that is no algorithm. */
 CLY_API bool cly_conv_algo_exact(cly_conv_algo algo);
 
 /* Convolution (and locally-connected) settings. Zero means the default for

@@ -343,8 +343,10 @@ const char *cly_conv_algo_string(cly_conv_algo algo)
 
 bool cly_conv_algo_exact(cly_conv_algo algo)
 {
+    if (algo == CLY_CONV_AUTO)
+        return true;
     const cly_conv_impl *r = forward_row(algo);
-    return !r || !r->inexact;
+    return r && !r->inexact;
 }
 
 const char *cly_conv_algo_shown(cly_conv_algo algo)

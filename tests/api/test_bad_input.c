@@ -5,6 +5,7 @@
  * status and that the message names the call or argument and the numbers.
  * Run under ASan/UBSan/LSan by scripts/test like every unit suite. */
 #include "test_util.h"
+#include "clayer_cl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -659,6 +660,89 @@ START_TEST(t_ops)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- interop and the queries */
+
+START_TEST(t_interop)
+{
+    cly_context *ctx = cly_test_context(), *other = cly_test_context();
+    cl_context cl = NULL, cl_other = NULL;
+    cl_device_id dev = NULL;
+    cl_command_queue q = NULL;
+    ck_assert_int_eq(cly_cl_context_get(ctx, &cl, &dev, &q), CLY_SUCCESS);
+    ck_assert_int_eq(cly_cl_context_get(other, &cl_other, NULL, NULL), CLY_SUCCESS);
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_context_get(NULL, &cl, NULL, NULL), "cly_cl_context_get");
+    cly_context *made = NULL;
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_context_create(NULL, dev, q, NULL, &made), "the cl_context");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_context_create(cl, NULL, q, NULL, &made), "the cl_device_id");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_context_create(cl, dev, NULL, NULL, &made), "the cl_command_queue");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT,
+           cly_cl_context_create(cl, dev, q, &(cly_context_options){.selector = "cpu"}, &made), "selector",
+           "\"cpu\"");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT,
+           cly_cl_context_create(cl, dev, q, &(cly_context_options){.precision = 9}, &made), "precision 9");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT,
+           cly_cl_context_create(cl, dev, q, &(cly_context_options){.struct_size = 5}, &made), "struct_size = 5");
+    ck_assert_ptr_null(made);
+
+    cl_int err;
+    cl_mem mem = clCreateBuffer(cl, CL_MEM_READ_WRITE, 64 * sizeof(float), NULL, &err);
+    cl_mem foreign = clCreateBuffer(cl_other, CL_MEM_READ_WRITE, 64 * sizeof(float), NULL, &err);
+    cl_mem ro = clCreateBuffer(cl, CL_MEM_READ_ONLY, 64 * sizeof(float), NULL, &err);
+    cly_tensor *t = NULL;
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_tensor_wrap(NULL, mem, 0, (cly_shape){1, 1, 8, 8}, &t),
+           "cly_cl_tensor_wrap");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_tensor_wrap(ctx, NULL, 0, (cly_shape){1, 1, 8, 8}, &t),
+           "cly_cl_tensor_wrap");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_tensor_wrap(ctx, mem, -1, (cly_shape){1, 1, 8, 8}, &t), "-1");
+    EXPECT(CLY_ERROR_SHAPE_MISMATCH, cly_cl_tensor_wrap(ctx, mem, 1, (cly_shape){1, 1, 8, 8}, &t), "256");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_tensor_wrap(ctx, mem, 0, (cly_shape){1, 0, 8, 8}, &t), "1x0x8x8");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_tensor_wrap(ctx, foreign, 0, (cly_shape){1, 1, 8, 8}, &t),
+           "cly_cl_tensor_wrap", "context");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_tensor_wrap(ctx, ro, 0, (cly_shape){1, 1, 8, 8}, &t),
+           "cly_cl_tensor_wrap", "read");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_tensor_wrap(ctx, mem, 0, (cly_shape){1, 1, 8, 8}, NULL),
+           "cly_cl_tensor_wrap");
+    ck_assert_ptr_null(t);
+    cl_mem got = NULL;
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_tensor_mem(NULL, &got, NULL), "cly_cl_tensor_mem");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_enqueue_marker(NULL, NULL), "cly_cl_enqueue_marker");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_enqueue_marker(ctx, NULL), "cly_cl_enqueue_marker");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_enqueue_wait(ctx, 2, NULL), "cly_cl_enqueue_wait");
+    cl_event none[1] = {NULL};
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_cl_enqueue_wait(ctx, 1, none), "cly_cl_enqueue_wait");
+    ck_assert_int_eq(cly_cl_enqueue_wait(ctx, 0, NULL), CLY_SUCCESS);
+    clReleaseMemObject(mem);
+    clReleaseMemObject(foreign);
+    clReleaseMemObject(ro);
+
+    /* Queries on NULL or out-of-range values answer without crashing. */
+    ck_assert_ptr_nonnull(cly_version());
+    ck_assert_ptr_nonnull(cly_device_type_string((cly_device_type)77));
+    ck_assert_str_eq(cly_conv_algo_string((cly_conv_algo)-1), "unknown");
+    ck_assert(!cly_conv_algo_exact((cly_conv_algo)99));
+    ck_assert_str_eq(cly_layer_type_string((cly_layer_type)99), "unknown");
+    ck_assert_int_eq(cly_graph_layer_count(NULL), 0);
+    ck_assert_int_eq(cly_image_height(NULL), 0);
+    ck_assert_str_eq(cly_context_cache_dir(NULL), "");
+    ck_assert_str_eq(cly_context_tuning_path(NULL), "");
+    ck_assert_int_eq(cly_context_precision(NULL), CLY_PRECISION_FLOAT32);
+    cly_shape zero = cly_tensor_shape(NULL);
+    ck_assert_int_eq(zero.n + zero.c + zero.h + zero.w, 0);
+    cly_set_log_callback(NULL, CLY_LOG_WARN, NULL);
+    cly_dataset_destroy(NULL);
+    cly_image_destroy(NULL);
+    cly_weights_destroy(NULL);
+    cly_plan_destroy(NULL);
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_plan_backward(NULL, NULL, 1, 0), "cly_plan");
+    cly_graph *g = NULL;
+    cly_net *net = NULL;
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT,
+           cly_onnx_load_opts(ctx, NULL, NULL, &(cly_net_options){.batch = 1}, &g, &net), "cly_onnx_load");
+    cly_context_destroy(ctx);
+    cly_context_destroy(other);
+}
+END_TEST
+
 static Suite *bad_input_suite(void)
 {
     Suite *s = suite_create("bad_input");
@@ -672,6 +756,7 @@ static Suite *bad_input_suite(void)
     tcase_add_test(tc, t_training);
     tcase_add_test(tc, t_images);
     tcase_add_test(tc, t_ops);
+    tcase_add_test(tc, t_interop);
     suite_add_tcase(s, tc);
     return s;
 }
