@@ -45,6 +45,11 @@ static void usage(FILE *f)
                "                            measure convolution configurations for the nets' shapes\n"
                "                            on the device; the fastest go to its tuning file, which\n"
                "                            auto then uses (docs/tuning.md)\n"
+               "  compile NET... -o FILE [--batch N] [--mode infer|train] [--device SEL] [--list]\n"
+               "        [--add BUNDLE] [--manifest FILE]\n"
+               "                            a kernel bundle of every program the nets need on the\n"
+               "                            device, for $CLAYER_BUNDLE and binary-only mode\n"
+               "                            ($CLAYER_NO_COMPILER=1); --list prints them instead\n"
                "  version                   print the library version\n"
                "\n"
                "ONNX files (MODEL.onnx) work wherever a net or model does; with --fold-bn\n"
@@ -104,6 +109,8 @@ int main(int argc, char **argv)
         return cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "tune") == 0)
         return cmd_tune(argc - 1, argv + 1);
+    if (strcmp(cmd, "compile") == 0)
+        return cmd_compile(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;

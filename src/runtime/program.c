@@ -1,6 +1,7 @@
 /* Kernel programs: embedded sources built lazily per context and options,
  * cached in memory (per context) and on disk (binary_cache.c). */
 #include "runtime/runtime.h"
+#include "io/bundle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,9 @@ typedef struct kernel_slot {
 
 struct cly_program_entry {
     char *label;
-    char *options;
+    char *options;         /* as asked for: the key of find_entry */
+    char *build_options;   /* what clBuildProgram was given: a bundle's key */
+    uint8_t source_sha256[32];
     cl_program program;
     kernel_slot *kernels;
     size_t kernel_count;
@@ -60,11 +63,6 @@ static cly_status build_failure(cly_context *ctx, cl_program program, cl_int err
 static cly_status build_from_source(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
                                     const char *options, cl_program *out)
 {
-    if (!ctx->info.compiler_available)
-        return cly_fail(ctx, CLY_ERROR_NO_COMPILER,
-                        "device '%s' has no OpenCL compiler and no cached binary for program '%s' (options '%s'); "
-                        "provide offline-compiled binaries",
-                        ctx->info.name, label, options);
     const char *text = (const char *)source;
     cl_int err;
     cl_program program = clCreateProgramWithSource(ctx->cl, 1, &text, &size, &err);
@@ -97,11 +95,52 @@ static void store_in_cache(cly_context *ctx, cl_program program, const unsigned 
     free(bin);
 }
 
-/* Obtain a built program: from the on-disk cache when an entry checks out and
- * loads, otherwise from source (then cached). */
-static cly_status obtain(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
-                         const char *options, cl_program *out)
+/* Binary-only mode and nothing found: name what was searched. */
+static cly_status no_compiler(cly_context *ctx, const char *label, const char *options)
 {
+    return cly_fail(ctx, CLY_ERROR_NO_COMPILER,
+                    "program '%s' with options '%s' is in no kernel bundle (%s) and not in the binary cache (%s), "
+                    "and device '%s' may not build from source (%s): make a bundle for this device with "
+                    "`clayer compile`",
+                    label, options, ctx->bundle ? ctx->bundle_path : "none loaded",
+                    ctx->cache_enabled ? ctx->cache_dir : "off", ctx->info.name,
+                    ctx->info.compiler_available ? "binary-only mode" : "it has no compiler");
+}
+
+/* A bundle's entry: the bundle was checked for this device at context
+ * creation, so one that does not load, or was built from other source, is
+ * an error, never a silent rebuild. false: no entry. */
+static bool from_bundle(cly_context *ctx, const char *label, const uint8_t sha[32], const char *options,
+                        cly_status *s, cl_program *out)
+{
+    const cly_bundle_entry *e = cly_bundle_find(ctx->bundle, label, options);
+    if (!e)
+        return false;
+    if (memcmp(e->source_sha256, sha, 32) != 0) {
+        *s = cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                      "kernel bundle %s: program '%s' (options '%s') was built from another source than this "
+                      "library's: remake the bundle",
+                      ctx->bundle_path, label, options);
+        return true;
+    }
+    *s = cly_program_from_binary(ctx, e->binary, e->size, options, out);
+    if (*s != CLY_SUCCESS)
+        *s = cly_fail(ctx, *s, "kernel bundle %s: program '%s' (options '%s', %zu bytes) does not load: %s",
+                      ctx->bundle_path, label, options, e->size, cly_last_error(ctx));
+    else
+        ctx->programs_from_bundle++;
+    return true;
+}
+
+/* Obtain a built program: from the bundle, else from the on-disk cache when
+ * an entry checks out and loads, else from source (then cached) unless the
+ * context is binary-only. */
+static cly_status obtain(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
+                         const uint8_t sha[32], const char *options, cl_program *out)
+{
+    cly_status bs;
+    if (ctx->bundle && from_bundle(ctx, label, sha, options, &bs, out))
+        return bs;
     unsigned char key[CLY_CACHE_KEY_SIZE];
     if (ctx->cache_enabled) {
         cly_cache_key(&ctx->info, source, size, options, key);
@@ -122,6 +161,8 @@ static cly_status obtain(cly_context *ctx, const char *label, const unsigned cha
             ctx->stats.cache_rejects++;
         }
     }
+    if (ctx->no_compiler)
+        return no_compiler(ctx, label, options);
     cly_status s = build_from_source(ctx, label, source, size, options, out);
     if (s == CLY_SUCCESS && ctx->cache_enabled)
         store_in_cache(ctx, *out, key);
@@ -133,9 +174,9 @@ cly_status cly_program_get_source(cly_context *ctx, const char *label, const uns
 {
     if (!options)
         options = "";
-    cly_program_entry *e = find_entry(ctx, label, options);
-    if (e) {
-        *out = e->program;
+    cly_program_entry *known = find_entry(ctx, label, options);
+    if (known) {
+        *out = known->program;
         return CLY_SUCCESS;
     }
     if (ctx->program_count == ctx->program_capacity) {
@@ -159,16 +200,21 @@ cly_status cly_program_get_source(cly_context *ctx, const char *label, const uns
     snprintf(full, olen, "%s %s", BASE_OPTIONS, options);
     strcpy(label_copy, label);
     strcpy(options_copy, options);
+    cly_program_entry e = {.label = label_copy, .options = options_copy, .build_options = full};
+    cly_sha256 h;
+    cly_sha256_init(&h);
+    cly_sha256_update(&h, source, size);
+    cly_sha256_final(&h, e.source_sha256);
     cl_program program;
-    cly_status s = obtain(ctx, label, source, size, full, &program);
-    free(full);
+    cly_status s = obtain(ctx, label, source, size, e.source_sha256, full, &program);
     if (s != CLY_SUCCESS) {
+        free(full);
         free(label_copy);
         free(options_copy);
         return s;
     }
-    ctx->programs[ctx->program_count++] =
-        (cly_program_entry){.label = label_copy, .options = options_copy, .program = program};
+    e.program = program;
+    ctx->programs[ctx->program_count++] = e;
     *out = program;
     return CLY_SUCCESS;
 }
@@ -216,6 +262,21 @@ cly_status cly_kernel_get(cly_context *ctx, const char *program_name, const char
     return CLY_SUCCESS;
 }
 
+bool cly_program_at(const cly_context *ctx, size_t i, const char **label, const char **build_options,
+                    const uint8_t **source_sha256, cl_program *program)
+{
+    if (i >= ctx->program_count)
+        return false;
+    const cly_program_entry *e = &ctx->programs[i];
+    *label = e->label;
+    *build_options = e->build_options;
+    if (source_sha256)
+        *source_sha256 = e->source_sha256;
+    if (program)
+        *program = e->program;
+    return true;
+}
+
 void cly_programs_release(cly_context *ctx)
 {
     for (size_t i = 0; i < ctx->program_count; i++) {
@@ -228,6 +289,7 @@ void cly_programs_release(cly_context *ctx)
         clReleaseProgram(e->program);
         free(e->label);
         free(e->options);
+        free(e->build_options);
     }
     free(ctx->programs);
     ctx->programs = NULL;
