@@ -126,7 +126,7 @@ static bool duplicate(const cly_bundle_entry *e, size_t count, const char *name,
 
 cly_status cly_bundle_parse(const uint8_t *data, size_t size, const char *where, cly_bundle **out)
 {
-    if (!data || !out)
+    if (!out || (!data && size))
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: no bytes to parse", where);
     if (size < HEAD + 20 + TRAILER) /* the five header strings take 20 bytes when empty */
         return bad(where, "%zu bytes, fewer than the %zu of an empty bundle", size, HEAD + 20 + TRAILER);
