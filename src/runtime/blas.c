@@ -38,7 +38,7 @@ cly_status cly_gemm(cly_context *ctx, bool trans_a, bool trans_b, int64_t m, int
 {
     if (m == 0 || n == 0)
         return CLY_SUCCESS;
-    if (ctx->no_compiler)
+    if (cly_binary_only(ctx))
         return binary_only(ctx, m, n, k);
     if (ctx->build_only) /* CLBlast builds its kernels on first real use */
         return CLY_SUCCESS;
@@ -63,7 +63,7 @@ cly_status cly_gemm_strided(cly_context *ctx, bool trans_a, bool trans_b, int64_
 {
     if (m == 0 || n == 0 || batches == 0)
         return CLY_SUCCESS;
-    if (ctx->no_compiler)
+    if (cly_binary_only(ctx))
         return binary_only(ctx, m, n, k);
     if (ctx->build_only)
         return CLY_SUCCESS;

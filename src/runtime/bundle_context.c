@@ -65,7 +65,7 @@ cly_status cly_context_bundle_setup(cly_context *ctx, const cly_context_options 
 
 bool cly_context_binary_only(const cly_context *ctx)
 {
-    return ctx && ctx->no_compiler;
+    return ctx && cly_binary_only(ctx);
 }
 
 size_t cly_context_program_count(const cly_context *ctx)

@@ -161,7 +161,7 @@ static cly_status obtain(cly_context *ctx, const char *label, const unsigned cha
             ctx->stats.cache_rejects++;
         }
     }
-    if (ctx->no_compiler)
+    if (cly_binary_only(ctx))
         return no_compiler(ctx, label, options);
     cly_status s = build_from_source(ctx, label, source, size, options, out);
     if (s == CLY_SUCCESS && ctx->cache_enabled)

@@ -80,6 +80,13 @@ cly_status cly_context_setup(cly_context *ctx, const cly_context_options *o);
 cly_status cly_context_bundle_setup(cly_context *ctx, const cly_context_options *o);
 void cly_context_bundle_release(cly_context *ctx);
 
+/* Whether ctx may not build from source: binary-only mode, or a device
+ * without a compiler (checked at each build, not only at creation). */
+static inline bool cly_binary_only(const cly_context *ctx)
+{
+    return ctx->no_compiler || !ctx->info.compiler_available;
+}
+
 /* Bytes per device element: 4 (float) or 8 (double, CLY_PRECISION_FLOAT64). */
 static inline size_t cly_real_size(const cly_context *ctx)
 {
