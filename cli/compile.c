@@ -102,11 +102,11 @@ static int read_binary(const char *path, unsigned char **data, size_t *size)
         if (got == 0)
             break;
     }
-    bool bad = ferror(f) || !buf;
+    int err = !buf ? ENOMEM : ferror(f) ? EIO : 0;
     fclose(f);
-    if (bad) {
+    if (err) {
         free(buf);
-        errno = buf ? EIO : ENOMEM;
+        errno = err;
         return -1;
     }
     *data = buf;
