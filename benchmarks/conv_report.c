@@ -206,7 +206,7 @@ int conv_write_svg(const char *path, const cly_device_info *dev, int runs, const
         svg_text(f, conv_series_name(SERIES_FIRST + (int)s));
         fputs("</text>\n", f);
     }
-    svg_panel(f, "GFLOP/s per layer (longer is faster)", 1, labels, n, v, series, y);
+    svg_panel(f, "GFLOP/s per layer (longer is faster)", 1, labels, n, v, series, 0, 0, y);
     fputs("</svg>\n", f);
     free(v);
     free(labels);

@@ -4,6 +4,7 @@
  * (docs/bench-format.md). */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,28 @@
 #include <unistd.h>
 
 static const char bench_usage[] =
-    "usage: clayer bench NAME|FILE [--device SEL] [--batch N] [--mode infer|train] [--runs N]\n"
-    "                    [--warmup N] [--json FILE] [--compare-builtin]\n";
+    "usage: clayer bench NAME|FILE|MODEL [--device SEL] [--batch N] [--mode infer|train] [--runs N]\n"
+    "                    [--warmup N] [--json FILE] [--compare-builtin]\n"
+    "  time a net: warm-up runs (kernel builds and cache loads timed apart), then a\n"
+    "  per-layer table of device times, algorithms and GFLOP/s\n"
+    "  --device SEL       the device (default: $CLAYER_DEVICE, else the library's pick)\n"
+    "  --batch N          batch size (default 1)\n"
+    "  --mode MODE        infer (default) or train (forward, loss, backward, update)\n"
+    "  --runs N           timed runs (default 10)\n"
+    "  --warmup N         untimed runs first (default 2)\n"
+    "  --json FILE        the results as JSON (docs/bench-format.md); - for stdout alone\n"
+    "  --compare-builtin  also time the built-in configuration table, tuning file ignored\n";
+
+static const struct option bench_options[] = {{"device", required_argument, NULL, 'd'},
+                                              {"batch", required_argument, NULL, 'b'},
+                                              {"mode", required_argument, NULL, 'm'},
+                                              {"runs", required_argument, NULL, 'r'},
+                                              {"warmup", required_argument, NULL, 'w'},
+                                              {"json", required_argument, NULL, 'j'},
+                                              {"compare-builtin", no_argument, NULL, 'c'},
+                                              CLI_HELP_OPTION,
+                                              {0}};
+static const cli_command bench_command = {"bench", bench_usage, bench_options, "h"};
 
 typedef struct layer_row {
     cly_layer_info info;
@@ -275,11 +296,26 @@ static void print_table(const bench *b)
            (double)b->mem.training_bytes / 1048576.0);
 }
 
+/* Whether `path` can be written, checked before the run: opened for
+ * appending, so an existing file keeps its contents until the results
+ * replace it; *created says whether this made it. Says why not. */
+static bool check_output(const char *path, bool *created)
+{
+    *created = access(path, F_OK) != 0;
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        fprintf(stderr, "clayer bench: cannot write '%s': %s\n", path, strerror(errno));
+        return false;
+    }
+    fclose(f);
+    return true;
+}
+
 static int write_json(const bench *b, const char *path)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
     if (!f) {
-        fprintf(stderr, "clayer bench: cannot write '%s'\n", path);
+        fprintf(stderr, "clayer bench: cannot write '%s': %s\n", path, strerror(errno));
         return EXIT_RUNTIME;
     }
     char created[32];
@@ -400,42 +436,37 @@ int cmd_bench(int argc, char **argv)
     const char *path = NULL, *selector = NULL, *json = NULL;
     bool builtin = false;
     bench b = {.batch = 1, .runs = 10, .warmup = 2};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+    int o;
+    while ((o = cli_getopt(&bench_command, argc, argv)) > 0) {
         int ok = 1;
-        if (strcmp(a, "--device") == 0 && i + 1 < argc)
-            selector = argv[++i];
-        else if (strcmp(a, "--batch") == 0 && i + 1 < argc)
-            ok = cli_parse_int("bench", a, argv[++i], 1, 1 << 20, &b.batch);
-        else if (strcmp(a, "--runs") == 0 && i + 1 < argc)
-            ok = cli_parse_int("bench", a, argv[++i], 1, 100000, &b.runs);
-        else if (strcmp(a, "--warmup") == 0 && i + 1 < argc)
-            ok = cli_parse_int("bench", a, argv[++i], 1, 1000, &b.warmup);
-        else if (strcmp(a, "--json") == 0 && i + 1 < argc)
-            json = argv[++i];
-        else if (strcmp(a, "--compare-builtin") == 0)
+        if (o == 'd')
+            selector = optarg;
+        else if (o == 'b')
+            ok = cli_parse_int("bench", "--batch", optarg, 1, 1 << 20, &b.batch);
+        else if (o == 'r')
+            ok = cli_parse_int("bench", "--runs", optarg, 1, 100000, &b.runs);
+        else if (o == 'w')
+            ok = cli_parse_int("bench", "--warmup", optarg, 1, 1000, &b.warmup);
+        else if (o == 'j')
+            json = optarg;
+        else if (o == 'c')
             builtin = true;
-        else if (strcmp(a, "--mode") == 0 && i + 1 < argc) {
-            const char *m = argv[++i];
-            ok = strcmp(m, "infer") == 0 || strcmp(m, "train") == 0;
-            b.train = strcmp(m, "train") == 0;
-            if (!ok)
-                fprintf(stderr, "clayer bench: --mode expects infer or train, got '%s'\n", m);
-        } else if (!path && a[0] != '-')
-            path = a;
-        else {
-            fprintf(stderr, "clayer bench: unexpected argument '%s'\n", a);
-            ok = 0;
-        }
-        if (!ok) {
-            fprintf(stderr, "%s", bench_usage);
+        else if (o == 'm' && strcmp(optarg, "infer") != 0 && strcmp(optarg, "train") != 0)
+            return cli_usage_error(&bench_command, "--mode expects infer or train, got '%s'", optarg);
+        else if (o == 'm')
+            b.train = strcmp(optarg, "train") == 0;
+        if (!ok)
             return EXIT_USAGE;
-        }
     }
-    if (!path) {
-        fprintf(stderr, "%s", bench_usage);
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
+    if (cli_operands(&bench_command, argc, argv, 1, &path, "the net (FILE, built-in NAME or MODEL)"))
         return EXIT_USAGE;
-    }
+    /* The output path is tried before the minutes of benchmarking, not
+     * after: a bad one fails at once. */
+    bool json_created = false;
+    if (json && strcmp(json, "-") != 0 && !check_output(json, &json_created))
+        return EXIT_RUNTIME;
     b.net_name = path;
     cly_graph *g = NULL;
     cly_context *ctx = NULL;
@@ -492,6 +523,8 @@ int cmd_bench(int argc, char **argv)
     if (!rc && builtin)
         rc = compare_builtin(ctx, net, path, selector, &b, labels);
 done:
+    if (rc && json_created) /* a failed run leaves no empty file behind */
+        remove(json);
     rows_free(&b);
     free(labels);
     cly_net_destroy(net);

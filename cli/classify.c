@@ -55,7 +55,7 @@ static int parse_triple(const char *flag, const char *text, float v[3])
     for (int i = 0; i < 3; i++) {
         char *end;
         double d = strtod(p, &end);
-        if (end == p || !isfinite(d) || *end != (i < 2 ? ',' : '\0')) {
+        if (end == p || *p == ' ' || *p == '\t' || !isfinite(d) || *end != (i < 2 ? ',' : '\0')) {
             fprintf(stderr, "clayer classify: %s expects three numbers R,G,B, got '%s'\n", flag, text);
             return 0;
         }
@@ -71,60 +71,69 @@ static int parse_crop(const char *text, long long *h, long long *w)
     char *end;
     *h = strtoll(text, &end, 10);
     *w = *h;
-    if (*end == 'x')
+    bool digit = *text >= '0' && *text <= '9';
+    if (*end == 'x') {
+        digit &= end[1] >= '0' && end[1] <= '9'; /* no sign or space after the x either */
         *w = strtoll(end + 1, &end, 10);
-    if (*end != '\0' || *h < 1 || *w < 1 || *h > CLY_IMAGE_SIDE_MAX || *w > CLY_IMAGE_SIDE_MAX) {
+    }
+    if (!digit || *end != '\0' || *h < 1 || *w < 1 || *h > CLY_IMAGE_SIDE_MAX || *w > CLY_IMAGE_SIDE_MAX) {
         fprintf(stderr, "clayer classify: --crop expects HxW (e.g. 224x224), got '%s'\n", text);
         return 0;
     }
     return 1;
 }
 
+static const struct option classify_options[] = {{"top", required_argument, NULL, 't'},
+                                                 {"batch", required_argument, NULL, 'b'},
+                                                 {"seed", required_argument, NULL, 's'},
+                                                 {"resize", required_argument, NULL, 'r'},
+                                                 {"crop", required_argument, NULL, 'c'},
+                                                 {"mean", required_argument, NULL, 'm'},
+                                                 {"std", required_argument, NULL, 'S'},
+                                                 {"labels", required_argument, NULL, 'l'},
+                                                 {"device", required_argument, NULL, 'd'},
+                                                 {"json", no_argument, NULL, 'j'},
+                                                 CLI_HELP_OPTION,
+                                                 {0}};
+static const cli_command classify_command = {"classify", classify_usage, classify_options, "h"};
+
+/* 0; -1 after printing the help; else the exit code after saying why. */
 static int parse_args(int argc, char **argv, classify_opts *o)
 {
-    o->images = calloc((size_t)argc, sizeof *o->images);
-    if (!o->images)
-        return 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int ok = 1;
-        bool value = i + 1 < argc;
-        if (strcmp(a, "--top") == 0 && value)
-            ok = cli_parse_int("classify", a, argv[++i], 1, 100000, &o->top);
-        else if (strcmp(a, "--batch") == 0 && value)
-            ok = cli_parse_int("classify", a, argv[++i], 1, 4096, &o->batch);
-        else if (strcmp(a, "--seed") == 0 && value)
-            ok = cli_parse_int("classify", a, argv[++i], 0, INT64_MAX, &o->seed);
-        else if (strcmp(a, "--resize") == 0 && value)
-            ok = cli_parse_int("classify", a, argv[++i], 1, CLY_IMAGE_SIDE_MAX, &o->resize);
-        else if (strcmp(a, "--crop") == 0 && value)
-            ok = parse_crop(argv[++i], &o->crop_h, &o->crop_w);
-        else if (strcmp(a, "--mean") == 0 && value)
-            ok = o->have_mean = parse_triple(a, argv[++i], o->mean);
-        else if (strcmp(a, "--std") == 0 && value) {
-            ok = o->have_std = parse_triple(a, argv[++i], o->std);
+    int opt, ok = 1;
+    while (ok && (opt = cli_getopt(&classify_command, argc, argv)) > 0) {
+        switch (opt) {
+        case 't': ok = cli_parse_int("classify", "--top", optarg, 1, 100000, &o->top); break;
+        case 'b': ok = cli_parse_int("classify", "--batch", optarg, 1, 4096, &o->batch); break;
+        case 's': ok = cli_parse_int("classify", "--seed", optarg, 0, INT64_MAX, &o->seed); break;
+        case 'r': ok = cli_parse_int("classify", "--resize", optarg, 1, CLY_IMAGE_SIDE_MAX, &o->resize); break;
+        case 'c': ok = parse_crop(optarg, &o->crop_h, &o->crop_w); break;
+        case 'm': ok = o->have_mean = parse_triple("--mean", optarg, o->mean); break;
+        case 'S':
+            ok = o->have_std = parse_triple("--std", optarg, o->std);
             for (int c = 0; ok && c < 3; c++)
                 if (o->std[c] == 0) {
-                    fprintf(stderr, "clayer classify: --std %s: a standard deviation of 0\n", argv[i]);
+                    fprintf(stderr, "clayer classify: --std %s: a standard deviation of 0\n", optarg);
                     ok = 0;
                 }
-        } else if (strcmp(a, "--labels") == 0 && value)
-            o->labels = argv[++i];
-        else if (strcmp(a, "--device") == 0 && value)
-            o->selector = argv[++i];
-        else if (strcmp(a, "--json") == 0)
-            o->json = true;
-        else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "clayer classify: unexpected argument '%s'\n", a);
-            ok = 0;
-        } else if (!o->model)
-            o->model = a;
-        else
-            o->images[o->image_count++] = a;
-        if (!ok)
-            return 0;
+            break;
+        case 'l': o->labels = optarg; break;
+        case 'd': o->selector = optarg; break;
+        case 'j': o->json = true; break;
+        }
     }
-    return o->model && o->image_count > 0;
+    if (!ok)
+        return EXIT_USAGE;
+    if (opt != CLI_OPT_END)
+        return opt == CLI_OPT_HELP ? -1 : EXIT_USAGE;
+    if (optind >= argc)
+        return cli_usage_error(&classify_command, "no MODEL given");
+    if (optind + 1 >= argc)
+        return cli_usage_error(&classify_command, "no IMAGE given");
+    o->model = argv[optind];
+    o->images = (const char **)(argv + optind + 1);
+    o->image_count = argc - optind - 1;
+    return 0;
 }
 
 /* The first INPUT layer's name and size, or 0. */
@@ -229,11 +238,11 @@ static int describe(const classify_opts *o, classify_net *m)
 
 /* One label per line of `path` (a trailing newline ends the last); exactly
  * `classes` of them. */
-static char **load_labels(const char *path, int64_t classes)
+char **cli_load_labels(const char *cmd, const char *path, int64_t classes)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "clayer classify: %s: cannot open the labels: %s\n", path, strerror(errno));
+        fprintf(stderr, "clayer %s: %s: cannot open the labels: %s\n", cmd, path, strerror(errno));
         return NULL;
     }
     char **labels = calloc((size_t)classes, sizeof *labels);
@@ -249,7 +258,7 @@ static char **load_labels(const char *path, int64_t classes)
     }
     fclose(f);
     if (ok && n != classes) {
-        fprintf(stderr, "clayer classify: %s has %lld labels; the net has %lld classes\n", path, (long long)n,
+        fprintf(stderr, "clayer %s: %s has %lld labels; the net has %lld classes\n", cmd, path, (long long)n,
                 (long long)classes);
         ok = false;
     }
@@ -262,7 +271,7 @@ static char **load_labels(const char *path, int64_t classes)
     return labels;
 }
 
-static void free_labels(char **labels, int64_t classes)
+void cli_free_labels(char **labels, int64_t classes)
 {
     for (int64_t i = 0; labels && i < classes; i++)
         free(labels[i]);
@@ -350,11 +359,9 @@ static void print_json(const char *image, const ranked *r, int64_t k, char **lab
 int cmd_classify(int argc, char **argv)
 {
     classify_opts o = {.top = 5, .seed = 1};
-    if (!parse_args(argc, argv, &o)) {
-        fprintf(stderr, "%s", classify_usage);
-        free(o.images);
-        return EXIT_USAGE;
-    }
+    int prc = parse_args(argc, argv, &o);
+    if (prc)
+        return prc < 0 ? 0 : prc;
     if (!o.batch)
         o.batch = o.image_count < 8 ? o.image_count : 8;
     classify_net m = {0};
@@ -380,7 +387,7 @@ int cmd_classify(int argc, char **argv)
                         "classes mean nothing\n",
                 o.model, m.form, o.seed);
     rc = EXIT_RUNTIME;
-    if (o.labels && !(labels = load_labels(o.labels, m.classes)))
+    if (o.labels && !(labels = cli_load_labels("classify", o.labels, m.classes)))
         goto done;
     int64_t per = 3 * m.h * m.w;
     /* Room for whole batches: the last one is padded with zeros. */
@@ -423,10 +430,9 @@ done:
     free(r);
     free(y);
     free(x);
-    free_labels(labels, m.classes);
+    cli_free_labels(labels, m.classes);
     cly_net_destroy(m.net);
     cly_graph_destroy(m.g);
     cly_context_destroy(ctx);
-    free(o.images);
     return rc;
 }

@@ -4,8 +4,15 @@
 
 #include <clayer.h>
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+
+#if defined(__GNUC__)
+#define CLY_CLI_FMT(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CLY_CLI_FMT(fmt, args)
+#endif
 
 int cmd_devices(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
@@ -32,9 +39,42 @@ int cli_fail(const char *what, cly_status s, const cly_context *ctx);
 double cli_now_ms(void); /* a monotonic clock */
 /* qsort comparator for doubles. */
 int cli_cmp_double(const void *a, const void *b);
+/* Option parsing (opts.c). A subcommand: its name, the usage that --help
+ * prints to stdout, and its getopt_long table (ending in {0}), which holds
+ * CLI_HELP_OPTION; shortopts lists the short letters ("ho:"). */
+typedef struct cli_command {
+    const char *name;
+    const char *usage;
+    const struct option *longopts;
+    const char *shortopts;
+} cli_command;
+#define CLI_HELP_OPTION {"help", no_argument, NULL, 'h'}
+enum { CLI_OPT_END = -1, CLI_OPT_HELP = -2, CLI_OPT_BAD = -3 };
+/* The next option's value (its `val`, optarg set), or CLI_OPT_END (the
+ * operands are then argv[optind..argc)), CLI_OPT_HELP after printing the
+ * usage, or CLI_OPT_BAD after naming the unknown option, the missing value
+ * or the value a flag does not take, with a hint to --help. */
+int cli_getopt(const cli_command *c, int argc, char **argv);
+/* The exit code for a cli_getopt result that ends parsing: 0 for help, else
+ * EXIT_USAGE. */
+int cli_opt_exit(int o);
+/* "clayer NAME: " + the message, then the hint to --help; EXIT_USAGE. */
+int cli_usage_error(const cli_command *c, const char *fmt, ...) CLY_CLI_FMT(2, 3);
+/* After cli_getopt: exactly `count` operands into out; else say that
+ * `what` is missing ("the net file or built-in name") or which argument is
+ * extra, and return EXIT_USAGE. 0 on success. */
+int cli_operands(const cli_command *c, int argc, char **argv, int count, const char **out, const char *what);
+/* Levenshtein distance ((size_t)-1 for words over 63 bytes). */
+size_t cli_edit_distance(const char *a, const char *b);
+/* The candidate at most two edits from `word` (and closer than its
+ * length), the nearest first; NULL if none. */
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
 /* Parse `text` as an integer in [lo, hi] into *out: 1; else print what `cmd`'s
- * `flag` expects and return 0. */
+ * `flag` expects and return 0. No sign of a fraction, space or overflow
+ * passes. */
 int cli_parse_int(const char *cmd, const char *flag, const char *text, long long lo, long long hi, long long *out);
+/* The same for a finite number in [lo, hi]. */
+int cli_parse_double(const char *cmd, const char *flag, const char *text, double lo, double hi, double *out);
 /* A net file, or the name of a built-in net when no such file exists,
  * inferred at `batch`: 0, or an exit code after printing why. */
 int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph **g);
@@ -54,6 +94,39 @@ extern cly_onnx_options cli_onnx;
  * *g (both start NULL). */
 int cli_open_net(const char *cmd, cly_context *ctx, const char *path, const cly_net_options *opt, uint64_t seed,
                  cly_graph **g, cly_net **net, char *weights, size_t weights_size);
+
+/* One class name per line of `path`, exactly `classes` of them (classify.c):
+ * NULL after saying why. Free with cli_free_labels. */
+char **cli_load_labels(const char *cmd, const char *path, int64_t classes);
+void cli_free_labels(char **labels, int64_t classes);
+
+/* Training progress (progress.c). The width of the terminal on fd:
+ * TIOCGWINSZ, else $COLUMNS, else 80. */
+int cli_terminal_columns(int fd);
+/* One progress report of step `step` of `steps`: on a terminal (tty) a bar
+ * redrawn in place ("\r"), sized to `columns` and never reaching the last
+ * column (which would wrap); else a plain line. `label` leads ("epoch 1/5"),
+ * `stats` follows the steps and times ("loss 0.41, acc 85.2%"). */
+void cli_progress(FILE *f, bool tty, int columns, const char *label, int64_t step, int64_t steps, double elapsed_s,
+                  const char *stats);
+/* "1:05" or "1:02:03". */
+void cli_format_duration(double seconds, char *buf, size_t size);
+
+/* Evaluation shared by train and eval (eval.c). Copy images
+ * idx[first .. first+count) of d (idx NULL: in order) into x and their
+ * labels into y (may be NULL). */
+void cli_gather(const cly_dataset *d, const int64_t *idx, int64_t first, int64_t count, float *x, int32_t *y);
+/* The predicted class of each of `count` rows of `classes` scores. */
+void cli_argmax(const float *scores, int64_t count, int64_t classes, int32_t *pred);
+/* Classify every image of d, batch by batch through `net` (input layer
+ * `input`, scores `scores`; a last partial batch padded with zeros);
+ * confusion (classes x classes, may be NULL) counts [truth][prediction].
+ * The number correct, or -1 (status in *s). */
+int64_t cli_evaluate(cly_net *net, const char *input, const char *scores, int64_t batch, int64_t classes,
+                     const cly_dataset *d, int64_t *confusion, cly_status *s);
+/* The net's first input layer, its output layer and the output's channels
+ * (the class count): false if it has no input or output. */
+bool cli_describe(cly_graph *g, const char **input, const char **output, int64_t *classes);
 
 /* Write s as a JSON string literal (quotes included). */
 void json_string(FILE *f, const char *s);
@@ -87,18 +160,13 @@ void svg_text(FILE *f, const char *s);
 /* Fill colour of series k (eight, repeating). */
 const char *svg_colour(size_t k);
 /* One panel of grouped horizontal bars: rows x series values (< 0: missing),
- * each labelled with its value to `decimals` places, drawn from y; returns
- * the y below it. */
+ * each labelled with its value to `decimals` places, over an x axis with
+ * ticks, drawn from y; series k in colour first_colour + k; reference > 0
+ * draws a dashed line at that value (1 for ratios). Returns the y below. */
 int svg_panel(FILE *f, const char *title, int decimals, const char *const *labels, size_t rows, const double *v,
-              size_t series, int y);
+              size_t series, size_t first_colour, double reference, int y);
 /* The height svg_panel takes. */
 int svg_panel_height(size_t rows, size_t series);
-
-#if defined(__GNUC__)
-#define CLY_CLI_FMT(fmt, args) __attribute__((format(printf, fmt, args)))
-#else
-#define CLY_CLI_FMT(fmt, args)
-#endif
 
 /* A parsed JSON value (json_read.c). Strings are NUL-terminated UTF-8; an
  * object keeps its keys in order, duplicates included (json_get finds the
@@ -117,7 +185,7 @@ typedef struct json_value {
 /* Parse `size` bytes of untrusted text: NULL on failure, with the line,
  * column and reason in err. Free with json_free. */
 json_value *json_parse(const char *text, size_t size, char *err, size_t err_size);
-/* json_parse on a file of at most 16 MiB; err also says why it could not be read. */
+/* json_parse on a file of at most 64 MiB; err also says why it could not be read. */
 json_value *json_load(const char *path, char *err, size_t err_size);
 void json_free(json_value *v);
 /* An object's member, or NULL (also when obj is not an object). */

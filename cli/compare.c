@@ -7,7 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char compare_usage[] = "usage: clayer compare A.json B.json ... [--svg FILE]\n";
+static const char compare_usage[] =
+    "usage: clayer compare A.json B.json ... [--svg FILE]\n"
+    "  `clayer bench --json` results side by side: per-layer and total times, the\n"
+    "  algorithm each layer ran, ratios against the first file (at most 16 files)\n"
+    "  --svg FILE  also a bar chart: times per layer and in total, and the ratios\n";
+
+static const struct option compare_options[] = {{"svg", required_argument, NULL, 's'}, CLI_HELP_OPTION, {0}};
+static const cli_command compare_command = {"compare", compare_usage, compare_options, "h"};
 
 enum { MAX_FILES = 16 };
 
@@ -18,6 +25,7 @@ typedef struct result {
     const char *cpu_model; /* "host" is optional: files before it lack it (NULL) */
     double batch, total_ms, images_per_s;
     const json_value *layers; /* an array of validated objects */
+    size_t *by_name;          /* layer indices sorted by name (ties: file order), for layer_find */
 } result;
 
 static const char *string_member(const json_value *obj, const char *key)
@@ -85,39 +93,116 @@ static bool load_result(const char *path, result *r)
     return true;
 }
 
+static const char *layer_name(const result *r, size_t i)
+{
+    return string_member(&r->layers->items[i], "name");
+}
+
+/* qsort has no context argument: the file being indexed. */
+static const result *sorting;
+
+static int by_name_cmp(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(layer_name(sorting, i), layer_name(sorting, j));
+    return c ? c : (i > j) - (i < j);
+}
+
+/* Sort the file's layers by name once, so each lookup is a binary search:
+ * nets of 10^5 layers compare in well under a second, not minutes. */
+static bool index_layers(result *r)
+{
+    size_t n = r->layers->count;
+    r->by_name = malloc((n ? n : 1) * sizeof *r->by_name);
+    if (!r->by_name)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        r->by_name[i] = i;
+    sorting = r;
+    qsort(r->by_name, n, sizeof *r->by_name, by_name_cmp);
+    return true;
+}
+
+/* The first layer of r named `name`, or NULL. */
+static const json_value *layer_find(const result *r, const char *name)
+{
+    size_t lo = 0, hi = r->layers->count; /* lower bound: the first of equal names */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(layer_name(r, r->by_name[mid]), name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < r->layers->count && strcmp(layer_name(r, r->by_name[lo]), name) == 0)
+        return &r->layers->items[r->by_name[lo]];
+    return NULL;
+}
+
 /* A layer's median time in r, or -1 when r has no such layer. */
 static double layer_ms(const result *r, const char *name)
 {
-    for (size_t i = 0; i < r->layers->count; i++) {
-        const json_value *L = &r->layers->items[i];
-        if (strcmp(string_member(L, "name"), name) == 0) {
-            double ms = -1;
-            number_member(L, "median_ms", &ms);
-            return ms;
-        }
-    }
-    return -1;
+    const json_value *L = layer_find(r, name);
+    double ms = -1;
+    if (L)
+        number_member(L, "median_ms", &ms);
+    return ms;
 }
 
-/* Every layer name in order of first appearance across the files. */
+/* The algorithm the layer ran in r ("tuned" text first), or NULL. */
+static const char *layer_algo(const result *r, const char *name)
+{
+    const json_value *L = layer_find(r, name);
+    const char *t = L ? string_member(L, "tuned") : NULL;
+    return t ? t : L ? string_member(L, "algo") : NULL;
+}
+
+typedef struct name_ref {
+    const char *name;
+    size_t order; /* position over all files, in turn */
+} name_ref;
+
+static int ref_by_name(const void *a, const void *b)
+{
+    const name_ref *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int ref_by_order(const void *a, const void *b)
+{
+    const name_ref *x = a, *y = b;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Every layer name in order of first appearance across the files: sorted
+ * by name to drop repeats, then back into that order. */
 static const char **layer_union(const result *r, size_t files, size_t *count)
 {
-    size_t cap = 0;
+    size_t cap = 0, n = 0;
     for (size_t f = 0; f < files; f++)
         cap += r[f].layers->count;
+    name_ref *refs = malloc((cap ? cap : 1) * sizeof *refs);
     const char **names = malloc((cap ? cap : 1) * sizeof *names);
     *count = 0;
-    if (!names)
+    if (!refs || !names) {
+        free(refs);
+        free(names);
         return NULL;
+    }
     for (size_t f = 0; f < files; f++)
-        for (size_t i = 0; i < r[f].layers->count; i++) {
-            const char *name = string_member(&r[f].layers->items[i], "name");
-            bool seen = false;
-            for (size_t k = 0; k < *count && !seen; k++)
-                seen = strcmp(names[k], name) == 0;
-            if (!seen)
-                names[(*count)++] = name;
-        }
+        for (size_t i = 0; i < r[f].layers->count; i++, n++)
+            refs[n] = (name_ref){layer_name(&r[f], i), n};
+    qsort(refs, n, sizeof *refs, ref_by_name);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(refs[i].name, refs[i - 1].name) != 0)
+            refs[kept++] = refs[i];
+    qsort(refs, kept, sizeof *refs, ref_by_order);
+    for (size_t i = 0; i < kept; i++)
+        names[i] = refs[i].name;
+    *count = kept;
+    free(refs);
     return names;
 }
 
@@ -135,13 +220,49 @@ static void print_cell(double ms, double base, bool ratio)
     }
 }
 
+/* The layer's algorithm: one name when every file that has one agrees,
+ * else each file's in turn ("direct, gemm1x1"; "-": none). */
+static void algo_text(const result *r, size_t files, const char *name, char *buf, size_t size)
+{
+    const char *first = NULL;
+    bool same = true;
+    for (size_t f = 0; f < files; f++) {
+        const char *a = layer_algo(&r[f], name);
+        if (a && first && strcmp(a, first) != 0)
+            same = false;
+        if (a && !first)
+            first = a;
+    }
+    if (same) {
+        snprintf(buf, size, "%s", first ? first : "-");
+        return;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t f = 0; f < files && used < size; f++) {
+        const char *a = layer_algo(&r[f], name);
+        int k = snprintf(buf + used, size - used, "%s%s", f ? ", " : "", a ? a : "-");
+        used += k > 0 ? (size_t)k : 0;
+    }
+}
+
 static void print_table(const result *r, size_t files, const char **names, size_t n)
 {
     for (size_t f = 0; f < files; f++)
         printf("%c: %s: %s, batch %.0f, %s, %s (driver %s)%s%s\n", (int)('A' + f), r[f].path, r[f].net, r[f].batch,
                r[f].mode, r[f].device, r[f].driver, r[f].cpu_model ? ", host CPU " : "",
                r[f].cpu_model ? r[f].cpu_model : "");
-    printf("\n%-20s", "layer (ms)");
+    /* Column widths from the names and algorithms (up to a limit). */
+    int name_w = 20, algo_w = 4;
+    char algo[256];
+    for (size_t i = 0; i < n; i++) {
+        int len = (int)strlen(names[i]);
+        name_w = len > name_w ? (len < 48 ? len : 48) : name_w;
+        algo_text(r, files, names[i], algo, sizeof algo);
+        len = (int)strlen(algo);
+        algo_w = len > algo_w ? (len < 60 ? len : 60) : algo_w;
+    }
+    printf("\n%-*s %-*s", name_w, "layer (ms)", algo_w, "algo");
     for (size_t f = 0; f < files; f++) {
         printf(" %10c", (int)('A' + f));
         if (f)
@@ -149,22 +270,42 @@ static void print_table(const result *r, size_t files, const char **names, size_
     }
     printf("\n");
     for (size_t i = 0; i < n; i++) {
-        printf("%-20s", names[i]);
+        algo_text(r, files, names[i], algo, sizeof algo);
+        printf("%-*s %-*s", name_w, names[i], algo_w, algo);
         double base = layer_ms(&r[0], names[i]);
         for (size_t f = 0; f < files; f++)
             print_cell(layer_ms(&r[f], names[i]), base, f > 0);
         printf("\n");
     }
-    printf("%-20s", "total (ms/batch)");
+    printf("%-*s %-*s", name_w, "total (ms/batch)", algo_w, "");
     for (size_t f = 0; f < files; f++)
         print_cell(r[f].total_ms, r[0].total_ms, f > 0);
-    printf("\n%-20s", "images/s");
+    printf("\n%-*s %-*s", name_w, "images/s", algo_w, "");
     for (size_t f = 0; f < files; f++) {
         printf(" %10.1f", r[f].images_per_s);
         if (f)
             printf(" %7.2fx", r[0].images_per_s > 0 ? r[f].images_per_s / r[0].images_per_s : 0.0);
     }
     printf("\n\nratios: time / A's time (below 1: faster than A); for images/s, above 1 is faster\n");
+}
+
+/* A legend entry's text without its letter: two files of the same text
+ * share one entry ("A, C: ..."), not two identical ones. */
+static void legend_text(FILE *f, const result *r)
+{
+    svg_text(f, r->path);
+    fputs(": ", f);
+    svg_text(f, r->net);
+    fprintf(f, ", batch %.0f, ", r->batch);
+    svg_text(f, r->mode);
+    fputs(", ", f);
+    svg_text(f, r->device);
+}
+
+static bool same_legend(const result *a, const result *b)
+{
+    return strcmp(a->path, b->path) == 0 && strcmp(a->net, b->net) == 0 && a->batch == b->batch &&
+           strcmp(a->mode, b->mode) == 0 && strcmp(a->device, b->device) == 0;
 }
 
 static int write_svg(const char *path, const result *r, size_t files, const char **names, size_t n)
@@ -180,7 +321,15 @@ static int write_svg(const char *path, const result *r, size_t files, const char
         fprintf(stderr, "clayer compare: cannot write '%s'\n", path);
         return EXIT_RUNTIME;
     }
-    int height = 40 + 20 * (int)files + 24 + (int)n * ((int)files * 12 + 8) + 10 + 24 + (int)files * 12 + 8 + 20;
+    size_t entries = 0;
+    for (size_t k = 0; k < files; k++) {
+        bool repeat = false;
+        for (size_t j = 0; j < k && !repeat; j++)
+            repeat = same_legend(&r[j], &r[k]);
+        entries += !repeat;
+    }
+    int height = 20 + 20 * (int)entries + svg_panel_height(n, files) + svg_panel_height(1, files) +
+                 (files > 1 ? svg_panel_height(n + 1, files - 1) : 0) + 10;
     fprintf(f,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"820\" height=\"%d\" viewBox=\"0 0 820 %d\" "
@@ -188,27 +337,61 @@ static int write_svg(const char *path, const result *r, size_t files, const char
             "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
             height, height);
     int y = 10;
-    for (size_t k = 0; k < files; k++, y += 20) { /* the legend */
-        fprintf(f, "<rect x=\"10\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", y, svg_colour(k));
-        fprintf(f, "<text x=\"28\" y=\"%d\">%c: ", y + 10, (int)('A' + k));
-        svg_text(f, r[k].path);
+    for (size_t k = 0; k < files; k++) { /* the legend: each distinct entry once, with all its swatches */
+        bool repeat = false;
+        for (size_t j = 0; j < k && !repeat; j++)
+            repeat = same_legend(&r[j], &r[k]);
+        if (repeat)
+            continue;
+        int x = 10;
+        for (size_t j = k; j < files; j++)
+            if (j == k || same_legend(&r[j], &r[k])) {
+                fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y, svg_colour(j));
+                x += 16;
+            }
+        fprintf(f, "<text x=\"%d\" y=\"%d\">", x + 2, y + 10);
+        for (size_t j = k, first = 1; j < files; j++)
+            if (j == k || same_legend(&r[j], &r[k])) {
+                fprintf(f, "%s%c", first ? "" : ", ", (int)('A' + j));
+                first = 0;
+            }
         fputs(": ", f);
-        svg_text(f, r[k].net);
-        fprintf(f, ", batch %.0f, ", r[k].batch);
-        svg_text(f, r[k].mode);
-        fputs(", ", f);
-        svg_text(f, r[k].device);
+        legend_text(f, &r[k]);
         fputs("</text>\n", f);
+        y += 20;
     }
     y += 10;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < files; k++)
             v[i * files + k] = layer_ms(&r[k], names[i]);
-    y = svg_panel(f, "per-layer median time (ms)", 3, names, n, v, files, y);
+    y = svg_panel(f, "per-layer median time (ms)", 3, names, n, v, files, 0, 0, y);
     for (size_t k = 0; k < files; k++)
         v[k] = r[k].total_ms;
     const char *total_label = "total";
-    svg_panel(f, "median time per batch (ms)", 3, &total_label, 1, v, files, y);
+    y = svg_panel(f, "median time per batch (ms)", 3, &total_label, 1, v, files, 0, 0, y);
+    if (files > 1) { /* each file's time over A's, per layer and in total; the dashed line is 1 */
+        const char **labels = malloc((n + 1) * sizeof *labels);
+        double *q = malloc((n + 1) * (files - 1) * sizeof *q);
+        if (labels && q) {
+            for (size_t i = 0; i <= n; i++) {
+                double base = i < n ? layer_ms(&r[0], names[i]) : r[0].total_ms;
+                labels[i] = i < n ? names[i] : "total";
+                for (size_t k = 1; k < files; k++) {
+                    double ms = i < n ? layer_ms(&r[k], names[i]) : r[k].total_ms;
+                    q[i * (files - 1) + k - 1] = ms >= 0 && base > 0 ? ms / base : -1;
+                }
+            }
+            svg_panel(f, "time / A's time (below 1: faster than A)", 2, labels, n + 1, q, files - 1, 1, 1.0, y);
+        }
+        free(labels);
+        free(q);
+        if (!labels || !q) {
+            fclose(f);
+            free(v);
+            fprintf(stderr, "clayer compare: out of memory\n");
+            return EXIT_RUNTIME;
+        }
+    }
     fputs("</svg>\n", f);
     free(v);
     if (ferror(f) | fclose(f)) {
@@ -222,39 +405,49 @@ int cmd_compare(int argc, char **argv)
 {
     const char *paths[MAX_FILES], *svg = NULL;
     size_t files = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc) {
-            svg = argv[++i];
-        } else if (argv[i][0] != '-' && files < MAX_FILES) {
-            paths[files++] = argv[i];
-        } else {
-            fprintf(stderr, "clayer compare: unexpected argument '%s' (at most %d files)\n%s", argv[i], MAX_FILES,
-                    compare_usage);
-            return EXIT_USAGE;
-        }
-    }
-    if (files < 1) {
-        fprintf(stderr, "%s", compare_usage);
-        return EXIT_USAGE;
-    }
+    int o;
+    while ((o = cli_getopt(&compare_command, argc, argv)) > 0)
+        if (o == 's')
+            svg = optarg;
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
+    if (optind >= argc)
+        return cli_usage_error(&compare_command, "no bench file given");
+    if (argc - optind > MAX_FILES)
+        return cli_usage_error(&compare_command, "%d files given; at most %d", argc - optind, MAX_FILES);
+    for (int i = optind; i < argc; i++)
+        paths[files++] = argv[i];
     result r[MAX_FILES] = {{0}};
     int rc = 0;
     for (size_t k = 0; k < files && rc == 0; k++)
         if (!load_result(paths[k], &r[k]))
             rc = EXIT_RUNTIME;
+    for (size_t k = 0; k < files && rc == 0; k++)
+        if (!index_layers(&r[k])) {
+            fprintf(stderr, "clayer compare: out of memory\n");
+            rc = EXIT_RUNTIME;
+        }
     size_t n = 0;
     const char **names = rc == 0 ? layer_union(r, files, &n) : NULL;
     if (rc == 0 && !names) {
         fprintf(stderr, "clayer compare: out of memory\n");
         rc = EXIT_RUNTIME;
     }
+    /* Ratios of two different nets are seldom what was meant: say so. */
+    for (size_t k = 1; k < files && rc == 0; k++)
+        if (strcmp(r[k].net, r[0].net) != 0)
+            fprintf(stderr, "clayer compare: warning: %c (%s) is net '%s', A (%s) is net '%s': the ratios compare "
+                            "different nets\n",
+                    (int)('A' + k), r[k].path, r[k].net, r[0].path, r[0].net);
     if (rc == 0) {
         print_table(r, files, names, n);
         if (svg && (rc = write_svg(svg, r, files, names, n)) == 0)
             printf("chart: %s\n", svg);
     }
     free(names);
-    for (size_t k = 0; k < files; k++)
+    for (size_t k = 0; k < files; k++) {
+        free(r[k].by_name);
         json_free(r[k].root);
+    }
     return rc;
 }

@@ -5,7 +5,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,62 +171,59 @@ static int add_manifest(cly_context *ctx, const char *manifest)
     return rc;
 }
 
+static const struct option compile_options[] = {{"batch", required_argument, NULL, 'b'},
+                                                {"mode", required_argument, NULL, 'm'},
+                                                {"device", required_argument, NULL, 'd'},
+                                                {"output", required_argument, NULL, 'o'},
+                                                {"list", no_argument, NULL, 'l'},
+                                                {"add", required_argument, NULL, 'a'},
+                                                {"manifest", required_argument, NULL, 'f'},
+                                                CLI_HELP_OPTION,
+                                                {0}};
+static const cli_command compile_command = {"compile", compile_usage, compile_options, "ho:"};
+
 int cmd_compile(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"batch", required_argument, NULL, 'b'}, {"mode", required_argument, NULL, 'm'},
-        {"device", required_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
-        {"list", no_argument, NULL, 'l'},         {"add", required_argument, NULL, 'a'},
-        {"manifest", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     const char *selector = NULL, *out = NULL, *add = NULL, *manifest = NULL;
     long long batch = 1;
     bool train = false, list = false;
-    optind = 1;
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":o:", longs, NULL)) != -1;) {
-        switch (c) {
-        case 'b':
-            if (!cli_parse_int("compile", "--batch", optarg, 1, 1 << 20, &batch))
-                return EXIT_USAGE;
-            break;
-        case 'm':
-            if (strcmp(optarg, "infer") != 0 && strcmp(optarg, "train") != 0) {
-                fprintf(stderr, "clayer compile: --mode is infer or train, not '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
+    int o, rc = 0;
+    while (!rc && (o = cli_getopt(&compile_command, argc, argv)) > 0) {
+        if (o == 'b')
+            rc = cli_parse_int("compile", "--batch", optarg, 1, 1 << 20, &batch) ? 0 : EXIT_USAGE;
+        else if (o == 'm' && strcmp(optarg, "infer") != 0 && strcmp(optarg, "train") != 0)
+            rc = cli_usage_error(&compile_command, "--mode is infer or train, not '%s'", optarg);
+        else if (o == 'm')
             train = strcmp(optarg, "train") == 0;
-            break;
-        case 'd': selector = optarg; break;
-        case 'o': out = optarg; break;
-        case 'l': list = true; break;
-        case 'a': add = optarg; break;
-        case 'f': manifest = optarg; break;
-        case 'h': printf("%s", compile_usage); return 0;
-        case ':':
-            fprintf(stderr, "clayer compile: %s needs a value\n%s", argv[optind - 1], compile_usage);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "clayer compile: unknown option '%s'\n%s", argv[optind - 1], compile_usage);
-            return EXIT_USAGE;
-        }
+        else if (o == 'd')
+            selector = optarg;
+        else if (o == 'o')
+            out = optarg;
+        else if (o == 'l')
+            list = true;
+        else if (o == 'a')
+            add = optarg;
+        else if (o == 'f')
+            manifest = optarg;
     }
+    if (rc)
+        return rc;
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
     int nets = argc - optind;
     const char *why = list && (out || add || manifest) ? "--list prints; it takes no -o, --add or --manifest"
                       : !list && !out                 ? "-o FILE is required"
                       : nets == 0 && !manifest        ? "name at least one net (or a --manifest)"
                                                       : NULL;
-    if (why) {
-        fprintf(stderr, "clayer compile: %s\n%s", why, compile_usage);
-        return EXIT_USAGE;
-    }
+    if (why)
+        return cli_usage_error(&compile_command, "%s", why);
     /* sizeof: the bundle field comes after the first layout. */
     cly_context_options copt = {.struct_size = sizeof copt, .selector = selector, .bundle = add};
     cly_context *ctx = NULL;
     cly_status s = cly_context_create_ex(&copt, &ctx);
     if (s != CLY_SUCCESS)
         return cli_fail("compile", s, NULL);
-    int rc = manifest ? add_manifest(ctx, manifest) : 0;
+    rc = manifest ? add_manifest(ctx, manifest) : 0;
     for (int i = optind; !rc && i < argc; i++)
         rc = exercise(ctx, argv[i], batch, train);
     if (!rc && list) {

@@ -4,6 +4,7 @@
  * text. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,32 +120,44 @@ static int convert_net(const char *in, const char *out, long long h, long long w
     return rc;
 }
 
+static const struct option convert_options[] = {{"input-size", required_argument, NULL, 'i'},
+                                                {"device", required_argument, NULL, 'd'},
+                                                CLI_HELP_OPTION,
+                                                {0}};
+static const cli_command convert_command = {"convert", convert_usage, convert_options, "h"};
+
+/* "HxW", two integers in [1, 2^20], nothing else. */
+static bool parse_size(const char *text, long long *h, long long *w)
+{
+    char *end;
+    const char *x = strchr(text, 'x');
+    if (!x || x == text || text[0] < '0' || text[0] > '9' || x[1] < '0' || x[1] > '9')
+        return false;
+    errno = 0;
+    *h = strtoll(text, &end, 10);
+    if (end != x)
+        return false;
+    *w = strtoll(x + 1, &end, 10);
+    return *end == '\0' && errno == 0 && *h >= 1 && *w >= 1 && *h <= 1 << 20 && *w <= 1 << 20;
+}
+
 int cmd_convert(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *selector = NULL;
+    const char *io[2], *selector = NULL;
     long long h = 0, w = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--input-size") == 0 && i + 1 < argc) {
-            char tail;
-            if (sscanf(argv[++i], "%lldx%lld%c", &h, &w, &tail) != 2 || h < 1 || w < 1 || h > 1 << 20 ||
-                w > 1 << 20) {
-                fprintf(stderr, "clayer convert: --input-size expects HxW, e.g. 384x384, got '%s'\n", argv[i]);
-                return EXIT_USAGE;
-            }
-        } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
-            selector = argv[++i];
-        } else if (argv[i][0] != '-' && !in) {
-            in = argv[i];
-        } else if (argv[i][0] != '-' && !out) {
-            out = argv[i];
-        } else {
-            fprintf(stderr, "clayer convert: unexpected argument '%s'\n%s", argv[i], convert_usage);
+    int o;
+    while ((o = cli_getopt(&convert_command, argc, argv)) > 0) {
+        if (o == 'd')
+            selector = optarg;
+        else if (o == 'i' && !parse_size(optarg, &h, &w)) {
+            fprintf(stderr, "clayer convert: --input-size expects HxW, each in [1, 1048576], e.g. 384x384, got '%s'\n",
+                    optarg);
             return EXIT_USAGE;
         }
     }
-    if (!in || !out) {
-        fprintf(stderr, "%s", convert_usage);
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
+    if (cli_operands(&convert_command, argc, argv, 2, io, "IN and OUT"))
         return EXIT_USAGE;
-    }
-    return cli_is_model_file(in) ? convert_model(in, out, h, w, selector) : convert_net(in, out, h, w);
+    return cli_is_model_file(io[0]) ? convert_model(io[0], io[1], h, w, selector) : convert_net(io[0], io[1], h, w);
 }

@@ -49,17 +49,25 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static const char demo_usage[] =
+    "usage: clayer demo [--device SEL]\n"
+    "  AlexNet's conv1 on the device, checked exactly against a CPU reference, timed\n"
+    "  --device SEL  the device (default: $CLAYER_DEVICE, else the library's pick)\n";
+
+static const struct option demo_options[] = {{"device", required_argument, NULL, 'd'}, CLI_HELP_OPTION, {0}};
+static const cli_command demo_command = {"demo", demo_usage, demo_options, "h"};
+
 int cmd_demo(int argc, char **argv)
 {
     const char *selector = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
-            selector = argv[++i];
-        } else {
-            fprintf(stderr, "clayer demo: unknown option '%s' (expected --device SEL)\n", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
+    int o;
+    while ((o = cli_getopt(&demo_command, argc, argv)) > 0)
+        if (o == 'd')
+            selector = optarg;
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
+    if (optind < argc)
+        return cli_usage_error(&demo_command, "unexpected argument '%s'", argv[optind]);
     cly_context *ctx;
     cly_status s = cly_context_create(selector, &ctx);
     if (s != CLY_SUCCESS)

@@ -67,27 +67,47 @@ static void print_json(const cly_device_info *d, size_t n, size_t best)
     printf("  ]\n}\n");
 }
 
+/* No device to list: the same object with an empty list and the reason,
+ * so a script reading stdout always gets JSON. */
+static void print_json_error(const char *why)
+{
+    printf("{\n  \"clayer_version\": ");
+    json_string(stdout, cly_version());
+    printf(",\n  \"default\": null,\n  \"devices\": [],\n  \"error\": ");
+    json_string(stdout, why);
+    printf("\n}\n");
+}
+
+static const char devices_usage[] = "usage: clayer devices [--json]\n"
+                                    "  every OpenCL platform and device, the default marked\n"
+                                    "  --json  as JSON on stdout (with no platform: an empty list and \"error\")\n";
+
+static const struct option devices_options[] = {{"json", no_argument, NULL, 'j'}, CLI_HELP_OPTION, {0}};
+static const cli_command devices_command = {"devices", devices_usage, devices_options, "h"};
+
 int cmd_devices(int argc, char **argv)
 {
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
+    int json = 0, o;
+    while ((o = cli_getopt(&devices_command, argc, argv)) > 0)
+        if (o == 'j')
             json = 1;
-        } else {
-            fprintf(stderr, "clayer devices: unknown option '%s' (expected --json)\n", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
+    if (optind < argc)
+        return cli_usage_error(&devices_command, "unexpected argument '%s'", argv[optind]);
     cly_device_info *devs;
     size_t n;
     cly_status s = cly_devices_list(&devs, &n);
-    if (s != CLY_SUCCESS)
-        return cli_fail("devices", s, NULL);
     size_t best = 0;
     /* The default ignores $CLAYER_DEVICE here: this marks the library's own pick. */
-    s = cly_device_select(devs, n, NULL, &best);
-    if (s != CLY_SUCCESS) {
+    if (s == CLY_SUCCESS && (s = cly_device_select(devs, n, NULL, &best)) != CLY_SUCCESS)
         cly_devices_free(devs);
+    if (s != CLY_SUCCESS) {
+        if (json) {
+            char why[512];
+            snprintf(why, sizeof why, "%s: %s", cly_status_string(s), cly_last_error(NULL));
+            print_json_error(why);
+        }
         return cli_fail("devices", s, NULL);
     }
     if (json)

@@ -13,32 +13,32 @@ static const char export_usage[] =
     "  built-in name, exported with seeded He-initialised weights (--seed, default 1)\n"
     "  --device: the device that holds the parameters on the way\n";
 
+static const struct option export_options[] = {{"output", required_argument, NULL, 'o'},
+                                               {"seed", required_argument, NULL, 's'},
+                                               {"device", required_argument, NULL, 'd'},
+                                               CLI_HELP_OPTION,
+                                               {0}};
+static const cli_command export_command = {"export", export_usage, export_options, "ho:"};
+
 int cmd_export(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *selector = NULL;
     long long seed = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool value = i + 1 < argc;
-        if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && value) {
-            out = argv[++i];
-        } else if (strcmp(a, "--seed") == 0 && value) {
-            if (!cli_parse_int("export", a, argv[++i], 0, INT64_MAX, &seed))
-                return EXIT_USAGE;
-        } else if (strcmp(a, "--device") == 0 && value) {
-            selector = argv[++i];
-        } else if (a[0] != '-' && !in) {
-            in = a;
-        } else {
-            fprintf(stderr, "clayer export: unexpected argument '%s'\n%s", a, export_usage);
+    int o;
+    while ((o = cli_getopt(&export_command, argc, argv)) > 0) {
+        if (o == 'o')
+            out = optarg;
+        else if (o == 'd')
+            selector = optarg;
+        else if (o == 's' && !cli_parse_int("export", "--seed", optarg, 0, INT64_MAX, &seed))
             return EXIT_USAGE;
-        }
     }
-    if (!in || !out) {
-        fprintf(stderr, "clayer export: %s\n%s", in ? "no output file (-o OUT.onnx)" : "no net or model given",
-                export_usage);
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
+    if (cli_operands(&export_command, argc, argv, 1, &in, "the net or model"))
         return EXIT_USAGE;
-    }
+    if (!out)
+        return cli_usage_error(&export_command, "no output file (-o OUT.onnx)");
     bool model = cli_is_model_file(in);
     cly_graph *g = NULL;
     if (!model) {

@@ -10,40 +10,37 @@
 static const char import_usage[] =
     "usage: clayer import MODEL.onnx -o OUT [--batch N] [--device SEL]\n"
     "  MODEL.onnx: an ONNX model (docs/onnx.md lists the operators clayer imports)\n"
-    "  -o OUT: the clayer model file to write (graph and weights)\n"
+    "  -o, --output OUT: the clayer model file to write (graph and weights)\n"
     "  --batch N: compile at batch N on the way, to check it (default 1); the file\n"
     "  holds no batch size\n"
     "  --device SEL: the device the net is compiled on\n";
+
+static const struct option import_options[] = {{"output", required_argument, NULL, 'o'},
+                                               {"batch", required_argument, NULL, 'b'},
+                                               {"device", required_argument, NULL, 'd'},
+                                               CLI_HELP_OPTION,
+                                               {0}};
+static const cli_command import_command = {"import", import_usage, import_options, "ho:"};
 
 int cmd_import(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *selector = NULL;
     long long batch = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int ok = 1;
-        if (strcmp(a, "-o") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else if (strcmp(a, "--batch") == 0 && i + 1 < argc)
-            ok = cli_parse_int("import", a, argv[++i], 1, 1 << 20, &batch);
-        else if (strcmp(a, "--device") == 0 && i + 1 < argc)
-            selector = argv[++i];
-        else if (!in && (a[0] != '-' || a[1] == '\0'))
-            in = a;
-        else {
-            fprintf(stderr, "clayer import: unexpected argument '%s'\n", a);
-            ok = 0;
-        }
-        if (!ok) {
-            fprintf(stderr, "%s", import_usage);
+    int o;
+    while ((o = cli_getopt(&import_command, argc, argv)) > 0) {
+        if (o == 'o')
+            out = optarg;
+        else if (o == 'd')
+            selector = optarg;
+        else if (o == 'b' && !cli_parse_int("import", "--batch", optarg, 1, 1 << 20, &batch))
             return EXIT_USAGE;
-        }
     }
-    if (!in || !out) {
-        fprintf(stderr, "clayer import: %s\n%s", in ? "no output file: give -o OUT" : "no ONNX model given",
-                import_usage);
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
+    if (cli_operands(&import_command, argc, argv, 1, &in, "the ONNX model"))
         return EXIT_USAGE;
-    }
+    if (!out)
+        return cli_usage_error(&import_command, "no output file: give -o OUT");
     /* Import before asking for a device: a file that is not ONNX, or an
      * operator clayer lacks, is reported without OpenCL. */
     cly_graph *g = NULL;

@@ -17,7 +17,7 @@ static void usage(FILE *f)
                "  run FILE|NAME [--device SEL] [--batch N] [--runs N] [--seed N]\n"
                "                            forward pass on seeded inputs (weights: a model or ONNX\n"
                "                            file's, else seeded): time and output checksums\n"
-               "  train [--net FILE] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
+               "  train [--net FILE|NAME] [--epochs N] [--batch N] [--device SEL] [--save PATH] ...\n"
                "                            train on Fashion-MNIST (default net: built-in 'fashion')\n"
                "  bench FILE|NAME [--device SEL] [--batch N] [--mode infer|train] [--runs N]\n"
                "        [--warmup N] [--json FILE] [--compare-builtin]\n"
@@ -26,8 +26,10 @@ static void usage(FILE *f)
                "                            and against the built-in table, tuning file ignored)\n"
                "  compare A.json B.json ... [--svg FILE]\n"
                "                            bench results side by side, ratios against the\n"
-               "                            first, optionally an SVG bar chart\n"
-               "  eval MODEL [--device SEL] test accuracy and confusion matrix of a saved model\n"
+               "                            first, the algorithm of each layer, optionally an SVG chart\n"
+               "  eval MODEL [--json] [--device SEL] ...\n"
+               "                            test accuracy, confusion matrix, per-class precision\n"
+               "                            and recall of a saved model\n"
                "  classify MODEL IMAGE... [--top K] [--labels FILE] [--json] [--batch N] [--device SEL]\n"
                "        [--resize S] [--crop HxW] [--mean R,G,B] [--std R,G,B] [--seed N]\n"
                "                            the top K classes of each PNG or JPEG image (preprocessed as\n"
@@ -51,7 +53,9 @@ static void usage(FILE *f)
                "                            device, for $CLAYER_BUNDLE and binary-only mode\n"
                "                            ($CLAYER_NO_COMPILER=1); --list prints them instead\n"
                "  version                   print the library version\n"
+               "  help COMMAND              a command's options (also: clayer COMMAND --help)\n"
                "\n"
+               "Each command's options: clayer COMMAND --help.\n"
                "ONNX files (MODEL.onnx) work wherever a net or model does; with --fold-bn\n"
                "(any command) each BatchNormalization after a Conv is folded into it.\n"
                "\n"
@@ -64,6 +68,41 @@ int cli_fail(const char *what, cly_status s, const cly_context *ctx)
 {
     fprintf(stderr, "clayer: %s: %s: %s\n", what, cly_status_string(s), cly_last_error(ctx));
     return EXIT_RUNTIME;
+}
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"devices", cmd_devices}, {"demo", cmd_demo},       {"train", cmd_train},     {"eval", cmd_eval},
+    {"convert", cmd_convert}, {"import", cmd_import},   {"summary", cmd_summary}, {"run", cmd_run},
+    {"bench", cmd_bench},     {"compare", cmd_compare}, {"classify", cmd_classify}, {"export", cmd_export},
+    {"tune", cmd_tune},       {"compile", cmd_compile},
+};
+enum { COMMANDS = sizeof commands / sizeof commands[0] };
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* "unknown command", with the nearest command name when one is close. */
+static int unknown_command(const char *cmd)
+{
+    const char *names[COMMANDS + 2] = {"version", "help"};
+    for (size_t i = 0; i < COMMANDS; i++)
+        names[i + 2] = commands[i].name;
+    const char *near = cli_suggest(cmd, names, COMMANDS + 2);
+    fprintf(stderr, "clayer: unknown command '%s'", cmd);
+    if (near)
+        fprintf(stderr, " (did you mean '%s'?)", near);
+    fprintf(stderr, "\nTry 'clayer --help' for the commands.\n");
+    return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -83,43 +122,23 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "devices") == 0)
-        return cmd_devices(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0)
-        return cmd_demo(argc - 1, argv + 1);
-    if (strcmp(cmd, "train") == 0)
-        return cmd_train(argc - 1, argv + 1);
-    if (strcmp(cmd, "eval") == 0)
-        return cmd_eval(argc - 1, argv + 1);
-    if (strcmp(cmd, "convert") == 0)
-        return cmd_convert(argc - 1, argv + 1);
-    if (strcmp(cmd, "import") == 0)
-        return cmd_import(argc - 1, argv + 1);
-    if (strcmp(cmd, "summary") == 0)
-        return cmd_summary(argc - 1, argv + 1);
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "bench") == 0)
-        return cmd_bench(argc - 1, argv + 1);
-    if (strcmp(cmd, "compare") == 0)
-        return cmd_compare(argc - 1, argv + 1);
-    if (strcmp(cmd, "classify") == 0)
-        return cmd_classify(argc - 1, argv + 1);
-    if (strcmp(cmd, "export") == 0)
-        return cmd_export(argc - 1, argv + 1);
-    if (strcmp(cmd, "tune") == 0)
-        return cmd_tune(argc - 1, argv + 1);
-    if (strcmp(cmd, "compile") == 0)
-        return cmd_compile(argc - 1, argv + 1);
+    const command *c = find_command(cmd);
+    if (c)
+        return c->run(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clayer %s\n", cly_version());
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        if (argc > 2) { /* clayer help COMMAND: that command's --help */
+            if (!(c = find_command(argv[2])))
+                return unknown_command(argv[2]);
+            char help[] = "--help";
+            char *args[] = {argv[2], help, NULL};
+            return c->run(2, args);
+        }
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "clayer: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    return unknown_command(cmd);
 }

@@ -16,24 +16,24 @@ double cli_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int cli_parse_int(const char *cmd, const char *flag, const char *text, long long lo, long long hi, long long *out)
-{
-    char *end;
-    long long v = strtoll(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "clayer %s: %s expects an integer in [%lld, %lld], got '%s'\n", cmd, flag, lo, hi, text);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
 cly_onnx_options cli_onnx;
 
 bool cli_is_onnx(const char *path)
 {
     size_t len = strlen(path);
     return len > 5 && strcmp(path + len - 5, ".onnx") == 0;
+}
+
+/* A mistyped built-in name: the nearest one. */
+static void suggest_builtin(const char *cmd, const char *name)
+{
+    const char *names[128];
+    size_t n = 0;
+    while (n < 128 && (names[n] = cly_graph_builtin_name(n)) != NULL)
+        n++;
+    const char *near = cli_suggest(name, names, n);
+    if (near)
+        fprintf(stderr, "clayer %s: did you mean '%s'?\n", cmd, near);
 }
 
 int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph **g)
@@ -46,8 +46,13 @@ int cli_load_net(const char *cmd, const char *path, long long batch, cly_graph *
         cly_weights *w = NULL;
         s = cly_graph_import_onnx_opts(path, &cli_onnx, g, &w);
         cly_weights_destroy(w);
-    } else
-        s = f || strchr(path, '/') ? cly_graph_load(path, g) : cly_graph_builtin(path, g);
+    } else if (f || strchr(path, '/')) {
+        s = cly_graph_load(path, g);
+    } else if ((s = cly_graph_builtin(path, g)) != CLY_SUCCESS) {
+        int rc = cli_fail(cmd, s, NULL);
+        suggest_builtin(cmd, path);
+        return rc;
+    }
     if (s != CLY_SUCCESS)
         return cli_fail(cmd, s, NULL);
     if ((s = cly_graph_infer(*g, batch)) != CLY_SUCCESS) {
@@ -79,36 +84,39 @@ int cli_open_net(const char *cmd, cly_context *ctx, const char *path, const cly_
 
 static const char summary_usage[] =
     "usage: clayer summary FILE|NAME [--batch N] [--compile | --device SEL]\n"
-    "  --compile, --device: compile for a device and add the chosen convolution\n"
-    "  algorithms and the memory plan\n";
+    "  a net's layers, output shapes, parameters and FLOPs\n"
+    "  --batch N     the batch size the shapes are inferred at (default 1)\n"
+    "  --compile     compile for the default device and add the chosen convolution\n"
+    "                algorithms and the memory plan\n"
+    "  --device SEL  the same, on that device\n";
+
+static const struct option summary_options[] = {{"batch", required_argument, NULL, 'b'},
+                                                {"compile", no_argument, NULL, 'c'},
+                                                {"device", required_argument, NULL, 'd'},
+                                                CLI_HELP_OPTION,
+                                                {0}};
+static const cli_command summary_command = {"summary", summary_usage, summary_options, "h"};
 
 int cmd_summary(int argc, char **argv)
 {
     const char *path = NULL, *selector = NULL;
     long long batch = 1;
     bool compile = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-            if (!cli_parse_int("summary", "--batch", argv[++i], 1, 1 << 20, &batch))
-                return EXIT_USAGE;
-        } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
-            selector = argv[++i];
-            compile = true;
-        } else if (strcmp(argv[i], "--compile") == 0) {
-            compile = true;
-        } else if (!path && argv[i][0] != '-') {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "clayer summary: unexpected argument '%s'\n%s", argv[i], summary_usage);
+    int o;
+    while ((o = cli_getopt(&summary_command, argc, argv)) > 0) {
+        if (o == 'b' && !cli_parse_int("summary", "--batch", optarg, 1, 1 << 20, &batch))
             return EXIT_USAGE;
-        }
+        if (o == 'd')
+            selector = optarg;
+        compile |= o == 'd' || o == 'c';
     }
-    if (!path) {
-        fprintf(stderr, "%s", summary_usage);
-        return EXIT_USAGE;
-    }
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
+    int rc = cli_operands(&summary_command, argc, argv, 1, &path, "the net (FILE or built-in NAME)");
+    if (rc)
+        return rc;
     cly_graph *g = NULL;
-    int rc = cli_load_net("summary", path, batch, &g);
+    rc = cli_load_net("summary", path, batch, &g);
     if (rc)
         return rc;
     if (!compile) {
@@ -192,34 +200,45 @@ static cly_status print_outputs(const cly_net *net, cly_graph *g)
     return CLY_SUCCESS;
 }
 
+static const char run_usage[] =
+    "usage: clayer run FILE|NAME|MODEL [--device SEL] [--batch N] [--runs N] [--seed N]\n"
+    "  a forward pass on seeded inputs: its time and output checksums; the weights of\n"
+    "  a model or ONNX file, else seeded ones\n"
+    "  --device SEL  the device (default: $CLAYER_DEVICE, else the library's pick)\n"
+    "  --batch N     batch size (default 1)\n"
+    "  --runs N      timed passes after the first (default 5)\n"
+    "  --seed N      seed of the inputs and seeded weights (default 1)\n";
+
+static const struct option run_options[] = {{"device", required_argument, NULL, 'd'},
+                                            {"batch", required_argument, NULL, 'b'},
+                                            {"runs", required_argument, NULL, 'r'},
+                                            {"seed", required_argument, NULL, 's'},
+                                            CLI_HELP_OPTION,
+                                            {0}};
+static const cli_command run_command = {"run", run_usage, run_options, "h"};
+
 int cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *selector = NULL;
     long long batch = 1, runs = 5, seed = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+    int o;
+    while ((o = cli_getopt(&run_command, argc, argv)) > 0) {
         int ok = 1;
-        if (strcmp(a, "--device") == 0 && i + 1 < argc)
-            selector = argv[++i];
-        else if (strcmp(a, "--batch") == 0 && i + 1 < argc)
-            ok = cli_parse_int("run", a, argv[++i], 1, 1 << 20, &batch);
-        else if (strcmp(a, "--runs") == 0 && i + 1 < argc)
-            ok = cli_parse_int("run", a, argv[++i], 1, 10000, &runs);
-        else if (strcmp(a, "--seed") == 0 && i + 1 < argc)
-            ok = cli_parse_int("run", a, argv[++i], 0, INT64_MAX, &seed);
-        else if (!path && a[0] != '-')
-            path = a;
-        else
-            ok = 0;
-        if (!ok) {
-            fprintf(stderr, "usage: clayer run FILE [--device SEL] [--batch N] [--runs N] [--seed N]\n");
+        if (o == 'd')
+            selector = optarg;
+        else if (o == 'b')
+            ok = cli_parse_int("run", "--batch", optarg, 1, 1 << 20, &batch);
+        else if (o == 'r')
+            ok = cli_parse_int("run", "--runs", optarg, 1, 10000, &runs);
+        else if (o == 's')
+            ok = cli_parse_int("run", "--seed", optarg, 0, INT64_MAX, &seed);
+        if (!ok)
             return EXIT_USAGE;
-        }
     }
-    if (!path) {
-        fprintf(stderr, "usage: clayer run FILE [--device SEL] [--batch N] [--runs N] [--seed N]\n");
+    if (o != CLI_OPT_END)
+        return cli_opt_exit(o);
+    if (cli_operands(&run_command, argc, argv, 1, &path, "the net (FILE, built-in NAME or MODEL)"))
         return EXIT_USAGE;
-    }
     cly_graph *g = NULL;
     cly_context *ctx = NULL;
     cly_net *net = NULL;

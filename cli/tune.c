@@ -14,7 +14,19 @@ static const char tune_usage[] =
     "                  [--allow-inexact]\n"
     "  NET: a net file, a built-in net's name or an ONNX file; --set: conv_bench's layer set\n"
     "  --budget: seconds for everything (default 30 per shape), shared out among the shapes\n"
-    "  --allow-inexact: also try algorithms that round differently (winograd)\n";
+    "  --allow-inexact: also try algorithms that round differently (winograd)\n"
+    "  --batch N: the batch size tuned for (default 1; a set's own)   --runs N: timed runs per\n"
+    "  configuration   --device SEL: the device\n";
+
+static const struct option tune_options[] = {{"device", required_argument, NULL, 'd'},
+                                             {"batch", required_argument, NULL, 'b'},
+                                             {"runs", required_argument, NULL, 'r'},
+                                             {"budget", required_argument, NULL, 'B'},
+                                             {"set", required_argument, NULL, 's'},
+                                             {"allow-inexact", no_argument, NULL, 'i'},
+                                             CLI_HELP_OPTION,
+                                             {0}};
+static const cli_command tune_command = {"tune", tune_usage, tune_options, "h"};
 
 typedef struct job {
     char name[160];
@@ -105,41 +117,40 @@ int cmd_tune(int argc, char **argv)
     const char **nets = calloc((size_t)argc, sizeof *nets);
     const char *set = NULL;
     size_t nnets = 0;
-    for (int i = 1; i < argc && !rc; i++) {
-        const char *a = argv[i];
+    int o;
+    while (!rc && (o = cli_getopt(&tune_command, argc, argv)) > 0) {
         long long v;
-        if (strcmp(a, "--device") == 0 && i + 1 < argc)
-            selector = argv[++i];
-        else if (strcmp(a, "--batch") == 0 && i + 1 < argc)
-            rc = cli_parse_int("tune", a, argv[++i], 1, 1 << 16, &batch) ? 0 : EXIT_USAGE;
-        else if (strcmp(a, "--runs") == 0 && i + 1 < argc)
-            rc = cli_parse_int("tune", a, argv[++i], 1, 101, &runs) ? 0 : EXIT_USAGE;
-        else if (strcmp(a, "--allow-inexact") == 0)
+        if (o == 'd')
+            selector = optarg;
+        else if (o == 'b')
+            rc = cli_parse_int("tune", "--batch", optarg, 1, 1 << 16, &batch) ? 0 : EXIT_USAGE;
+        else if (o == 'r')
+            rc = cli_parse_int("tune", "--runs", optarg, 1, 101, &runs) ? 0 : EXIT_USAGE;
+        else if (o == 'i')
             inexact = true;
-        else if (strcmp(a, "--budget") == 0 && i + 1 < argc) {
-            rc = cli_parse_int("tune", a, argv[++i], 1, 1000000, &v) ? 0 : EXIT_USAGE;
+        else if (o == 'B') {
+            rc = cli_parse_int("tune", "--budget", optarg, 1, 1000000, &v) ? 0 : EXIT_USAGE;
             budget = (double)v;
-        } else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
-            set = argv[++i];
-            if (!conv_set_known(set)) {
-                fprintf(stderr, "clayer tune: --set %s: not a layer set of conv_bench (default, all, alexnet, vgg16, "
-                                "googlenet, resnet50, convnet-benchmarks, dilated)\n", set);
-                rc = EXIT_USAGE;
-            }
-        } else if (a[0] != '-' && nets)
-            nets[nnets++] = a;
-        else {
-            fprintf(stderr, "clayer tune: unexpected argument '%s'\n", a);
-            rc = EXIT_USAGE;
+        } else if (o == 's') {
+            set = optarg;
+            if (!conv_set_known(set))
+                rc = cli_usage_error(&tune_command,
+                                     "--set %s: not a layer set of conv_bench (default, all, alexnet, vgg16, "
+                                     "googlenet, resnet50, convnet-benchmarks, dilated)",
+                                     set);
         }
     }
+    if (!rc && o != CLI_OPT_END)
+        rc = cli_opt_exit(o) == 0 ? -1 : EXIT_USAGE;
+    for (int i = optind; !rc && nets && i < argc; i++)
+        nets[nnets++] = argv[i];
+    if (!rc && !nets)
+        rc = cli_fail("tune", CLY_ERROR_OUT_OF_HOST_MEMORY, NULL);
     if (!rc && !nnets && !set)
-        rc = EXIT_USAGE;
+        rc = cli_usage_error(&tune_command, "no NET or --set given");
     if (rc) {
-        if (rc == EXIT_USAGE)
-            fprintf(stderr, "%s", tune_usage);
         free(nets);
-        return rc;
+        return rc < 0 ? 0 : rc;
     }
     for (size_t i = 0; i < nnets && !rc; i++)
         rc = add_net(&j, nets[i], batch > 0 ? batch : 1);

@@ -369,9 +369,13 @@ typedef struct cly_conv_params {
  *                                                * w[k][c][i][j]      (g = k / (K/G))
  * with zero padding. weights: K x C/G x FH x FW; bias: 1 x K x 1 x 1 or NULL;
  * output: N x K x OH x OW with OH, OW from params.rounding. params.filters and
- * params.size must be 0 or agree with the weights. Errors:
+ * params.size must be 0 or agree with the weights. Not in place: the output
+ * must share no memory with the input, weights or bias (not the same
+ * tensor, not overlapping ranges of one buffer, not overlapping sub-buffers
+ * of one buffer). Errors:
  * CLY_ERROR_INVALID_ARGUMENT (bad params, non-integer output size: the
- * message shows the arithmetic), CLY_ERROR_SHAPE_MISMATCH, CLY_ERROR_UNSUPPORTED
+ * message shows the arithmetic; an output overlapping an input: the message
+ * names both and their ranges), CLY_ERROR_SHAPE_MISMATCH, CLY_ERROR_UNSUPPORTED
  * (params.algo cannot do this shape), CLY_ERROR_TOO_LARGE (the workspace
  * params.algo needs exceeds the device's largest allocation),
  * CLY_ERROR_BUILD_FAILED, CLY_ERROR_OPENCL. */
@@ -1185,9 +1189,13 @@ CLY_API cly_status cly_plan_info_get(const cly_plan *plan, cly_plan_info *out);
  *                     gradients of scale and shift)
  *   backward          both of the above in one call (ops without
  *                     parameters: backward_data)
- * Outputs must not overlap inputs, except that y may be x itself (the same
- * tensor or the same buffer range) for relu and dropout, and dx[0] may be
- * dy for relu, dropout and batch norm. */
+ * Outputs must not overlap inputs or each other (ranges of one buffer and
+ * sub-buffers of one buffer included), except that y may be x itself (the
+ * same tensor, or the same range of the same cl_mem) for relu and dropout
+ * (element-wise kernels) and softmax (one work-item per column reads it
+ * before writing it), and dx[0] may be dy for relu, dropout, softmax and
+ * batch norm. Every other op (conv, local, fc, pooling, LRN, batch norm's
+ * forward, add, concat, ...) is refused in place. */
 typedef struct cly_op_tensors {
     const cly_tensor *const *x; /* the op's inputs in order (add, concat: several) */
     size_t x_count;             /* = the plan's input_count */

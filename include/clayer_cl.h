@@ -100,8 +100,11 @@ CLY_API cly_status cly_cl_context_get(const cly_context *ctx, cl_context *contex
  * CLY_ERROR_OPENCL.
  *
  * Retains `mem`; cly_tensor_destroy releases that one reference and never
- * frees the buffer. The tensor must not outlive `ctx`. Tensors may overlap:
- * clayer does not check whether an operation's input and output alias.
+ * frees the buffer. The tensor must not outlive `ctx`. Tensors may overlap
+ * (ranges of one buffer, sub-buffers of one buffer: `mem` may be a
+ * sub-buffer); the op calls (cly_conv2d, cly_plan_*, cly_op_*) refuse an
+ * output that shares memory with an input, except where their documentation
+ * allows in place.
  * Errors: CLY_ERROR_INVALID_ARGUMENT (NULL, a buffer of another cl_context,
  * not a buffer, read- or write-only, offset < 0, a bad shape),
  * CLY_ERROR_SIZE_OVERFLOW, CLY_ERROR_TOO_LARGE, CLY_ERROR_SHAPE_MISMATCH

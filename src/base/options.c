@@ -10,6 +10,13 @@ cly_status cly_options_copy(const cly_context *ctx, void *dst, size_t have, cons
     memcpy(&given, src, sizeof given);
     if (given == 0)
         given = first;
+    /* No release grows a struct past this: a larger value is garbage, and
+     * scanning that many bytes would read past any real struct. */
+    if (given > (size_t)4096)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: %s.struct_size = %zu is not the size of any version of it (at most 4096): set it to "
+                        "sizeof(%s) or 0",
+                        who, type, given, type);
     if (given < first)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: %s.struct_size = %zu is smaller than its first layout (%zu bytes): set it to "

@@ -14,4 +14,11 @@
  * to `ctx` (may be NULL) and the thread's slot. */
 cly_status cly_write_file(const cly_context *ctx, const char *path, const uint8_t *data, size_t size);
 
+/* Remove the temp files PATH.tmp.PID.* that a writer of `path` killed
+ * mid-save left behind: those whose PID is not a running process, or that
+ * are over a day old (the PID may have been reused); never this process's
+ * own, never anything but a regular file. Called before each save (here and
+ * by the model writer); failures are ignored. */
+void cly_remove_stale_temps(const char *path);
+
 #endif

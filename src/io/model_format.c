@@ -5,6 +5,7 @@
  * Parsing trusts nothing: every length and count is compared with a fixed
  * limit and with the bytes actually left before it is used, and nothing is
  * allocated whose size the file chose beyond what those bytes could hold. */
+#include "io/file_write.h"
 #include "io/model_file.h"
 #include "graph/op.h"
 #include "runtime/runtime.h"
@@ -565,6 +566,7 @@ cly_status cly_model_write(const cly_model *m, const char *path)
         return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory", path);
     }
 
+    cly_remove_stale_temps(path); /* what a killed save left */
     char tmp[4200];
     static _Atomic unsigned counter; /* two saves in one process, even on two threads, never share a name */
     int tl = snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u.%lx", path, (long)getpid(), (unsigned)counter++,

@@ -33,6 +33,20 @@ cly_status cly_conv2d(cly_context *ctx, const cly_tensor *in, const cly_tensor *
     if ((unsigned)p.algo >= CLY_CONV_ALGO_COUNT)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, WHAT ": params.algo = %d is not a cly_conv_algo",
                         (int)p.algo);
+    /* Every algorithm reads inputs after it has written outputs (gemm1x1
+     * in place got half the values wrong): no output may share memory with
+     * an input, whether one tensor, one buffer or sub-buffers of one. */
+    const cly_tensor *reads[] = {in, w, bias};
+    const char *read_names[] = {"input", "weights", "bias"};
+    for (int i = 0; i < 3; i++)
+        if (cly_tensors_overlap(out, reads[i])) {
+            char o[160], r[160];
+            cly_tensor_describe_range(out, o, sizeof o);
+            cly_tensor_describe_range(reads[i], r, sizeof r);
+            return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                            WHAT ": the output (%s) overlaps the %s (%s); convolution cannot run in place", o,
+                            read_names[i], r);
+        }
     cly_shape x = in->shape, f = w->shape, y = out->shape;
     if ((p.filters && p.filters != f.n) || (p.size.h && p.size.h != f.h) || (p.size.w && p.size.w != f.w))
         return cly_fail(ctx, CLY_ERROR_SHAPE_MISMATCH,

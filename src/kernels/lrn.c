@@ -29,6 +29,8 @@ cly_status cly_lrn_forward(cly_context *ctx, cly_shape in, const cly_lrn_params 
     if (p->size < 1 || !cly_fits_int(p->size) || !(p->beta == p->beta) || !(p->k == p->k) || !(p->alpha == p->alpha))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn: size %lld must be >= 1 and alpha, beta, k numbers",
                         (long long)p->size);
+    if (p->k < 0 || p->alpha < 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn: k = %g and alpha = %g must be >= 0", p->k, p->alpha);
     if ((unsigned)p->alpha_mode > CLY_LRN_ALPHA_RAW)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn: unknown alpha mode %d", (int)p->alpha_mode);
     int64_t hw, count;
@@ -59,6 +61,9 @@ cly_status cly_lrn_backward(cly_context *ctx, cly_shape in, const cly_lrn_params
     if (p->size < 1 || !cly_fits_int(p->size) || !(p->beta == p->beta) || !(p->k == p->k) || !(p->alpha == p->alpha))
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
                         "lrn backward: size %lld must be >= 1 and alpha, beta, k numbers", (long long)p->size);
+    if (p->k < 0 || p->alpha < 0)
+        return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn backward: k = %g and alpha = %g must be >= 0", p->k,
+                        p->alpha);
     if ((unsigned)p->alpha_mode > CLY_LRN_ALPHA_RAW)
         return cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT, "lrn backward: unknown alpha mode %d", (int)p->alpha_mode);
     int64_t hw, count;

@@ -19,6 +19,12 @@ static cly_status check(cly_layer *l)
     CLY_CHECK(cly_rule_finite(l, "alpha", p->alpha));
     CLY_CHECK(cly_rule_finite(l, "beta", p->beta));
     CLY_CHECK(cly_rule_finite(l, "k", p->k));
+    /* d = k + alpha' * sum x^2 is raised to -beta: below 0 that is NaN. */
+    if (p->k < 0 || p->alpha < 0)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "%s: lrn k = %g and alpha = %g must be >= 0 (the denominator k + alpha * sum x^2 must not be "
+                        "negative)",
+                        l->name, p->k, p->alpha);
     if ((unsigned)p->alpha_mode > CLY_LRN_ALPHA_RAW)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: alpha_mode %d is not over_size (0) or raw (1)",
                         l->name, (int)p->alpha_mode);

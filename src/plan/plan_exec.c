@@ -90,14 +90,17 @@ static cly_status check_one(checker *k, const char *name, size_t index, const cl
     return CLY_SUCCESS;
 }
 
+/* In place means one handle: OpenCL leaves two overlapping sub-buffers
+ * written through one and read through the other undefined. */
 static bool same_range(const cly_tensor *a, const cly_tensor *b)
 {
     return a->buffer == b->buffer && a->offset == b->offset && a->count == b->count;
 }
 
+/* Sees through sub-buffers (runtime/tensor.c). */
 static bool overlap(const cly_tensor *a, const cly_tensor *b)
 {
-    return a->buffer == b->buffer && a->offset < b->offset + b->count && b->offset < a->offset + a->count;
+    return cly_tensors_overlap(a, b);
 }
 
 /* Outputs must not overlap inputs or each other, except an in-place op's
@@ -119,6 +122,14 @@ static cly_status check_overlaps(const checker *k)
             char an[48], bn[48];
             role_name(a, an, sizeof an);
             role_name(b, bn, sizeof bn);
+            if (a->t->buffer != b->t->buffer) {
+                char ar[160], br[160];
+                cly_tensor_describe_range(a->t, ar, sizeof ar);
+                cly_tensor_describe_range(b->t, br, sizeof br);
+                return cly_fail(k->p->ctx, CLY_ERROR_INVALID_ARGUMENT, "%s: %s: %s (%s) overlaps %s (%s)%s", k->op,
+                                k->fn, an, ar, bn, br,
+                                fwd || bwd ? "; in place it must be the same tensor range of one cl_mem" : "");
+            }
             return cly_fail(k->p->ctx, CLY_ERROR_INVALID_ARGUMENT,
                             "%s: %s: %s overlaps %s (elements %lld..%lld and %lld..%lld of one buffer)%s", k->op,
                             k->fn, an, bn, (long long)a->t->offset, (long long)(a->t->offset + a->t->count - 1),

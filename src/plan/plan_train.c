@@ -8,7 +8,7 @@
 
 static bool overlaps(const cly_tensor *a, const cly_tensor *b)
 {
-    return a && b && a->buffer == b->buffer && a->offset < b->offset + b->count && b->offset < a->offset + a->count;
+    return cly_tensors_overlap(a, b); /* sub-buffers of one buffer included */
 }
 
 static cly_status check(cly_context *ctx, cly_loss loss, double margin, const cly_tensor *scores,

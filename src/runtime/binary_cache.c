@@ -1,31 +1,39 @@
 /* On-disk cache of program binaries.
  *
- * One file per key, DIR/<64 hex digits>.bin, little-endian:
+ * One file per key, DIR/<sha256 of the key text, 64 hex digits>.bin,
+ * little-endian:
  *   0  "CLYCACHE"            magic
- *   8  u32 format version    (1)
- *  12  u32 header size       (96)
- *  16  key[32]               must equal the key in the file name
- *  48  u64 payload size      must equal file size - 96
- *  56  sha256(payload)[32]
- *  88  first 8 bytes of sha256(bytes 0..87): the header's own checksum
- *  96  payload (the device binary)
- * Written to a temp file and renamed, so readers never see half an entry;
- * anything that does not check out is rejected and rebuilt by the caller. */
+ *   8  u32 format version    (2)
+ *  12  u32 header size       (128)
+ *  16  sha256(key text)[32]  must equal the one of the key asked for
+ *  48  u64 key text size     K
+ *  56  u64 payload size      must equal file size - 128 - K
+ *  64  sha256(payload)[32]
+ *  96  sha256(bytes 0..95, then the key text)[32]: the header's checksum
+ * 128  key text (cly_cache_key_text: every input that decides the binary,
+ *      in full), compared byte for byte with the key asked for
+ * 128+K payload (the device binary)
+ * The file name alone is not trusted: an entry moved under another name with
+ * a rewritten hash and checksums still carries its own key text. Written to
+ * a temp file and renamed, so readers never see half an entry; anything that
+ * does not check out is rejected and rebuilt by the caller. */
 #include "runtime/runtime.h"
+#include "io/file_write.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAGIC "CLYCACHE"
-#define FORMAT_VERSION 1u
-#define HEADER_SIZE 96
+#define FORMAT_VERSION 2u
+#define HEADER_SIZE 128
 #define MAX_PAYLOAD ((uint64_t)1 << 30)
+#define MAX_KEY_TEXT ((uint64_t)1 << 16)
 
 bool cly_cache_dir_from_env(char *dir, size_t size)
 {
@@ -53,35 +61,55 @@ bool cly_cache_dir_from_env(char *dir, size_t size)
     return true;
 }
 
-static void hash_field(cly_sha256 *h, const void *data, size_t size)
-{
-    /* Length-prefix each field so that no two key inputs concatenate alike. */
-    uint64_t n = size;
-    cly_sha256_update(h, &n, sizeof n);
-    cly_sha256_update(h, data, size);
-}
-
-void cly_cache_key(const cly_device_info *info, const unsigned char *source, size_t size, const char *options,
-                   unsigned char key[CLY_CACHE_KEY_SIZE])
+static void sha(const void *data, size_t size, unsigned char out[32])
 {
     cly_sha256 h;
     cly_sha256_init(&h);
-    hash_field(&h, CLY_VERSION_STRING, strlen(CLY_VERSION_STRING));
-    hash_field(&h, source, size);
-    hash_field(&h, options, strlen(options));
-    hash_field(&h, info->platform_name, strlen(info->platform_name));
-    hash_field(&h, info->platform_version, strlen(info->platform_version));
-    hash_field(&h, info->name, strlen(info->name));
-    hash_field(&h, info->driver_version, strlen(info->driver_version));
-    cly_sha256_final(&h, key);
+    cly_sha256_update(&h, data, size);
+    cly_sha256_final(&h, out);
 }
 
-void cly_cache_entry_path(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE], char *path, size_t size)
+static void hex(const unsigned char *bytes, size_t n, char *out)
 {
-    char hex[2 * CLY_CACHE_KEY_SIZE + 1];
-    for (int i = 0; i < CLY_CACHE_KEY_SIZE; i++)
-        snprintf(hex + 2 * i, 3, "%02x", key[i]);
-    snprintf(path, size, "%s/%s.bin", dir, hex);
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
+
+char *cly_cache_key_text(const cly_device_info *info, const unsigned char *source, size_t size, const char *options)
+{
+    unsigned char digest[32];
+    char source_hex[65];
+    sha(source, size, digest);
+    hex(digest, sizeof digest, source_hex);
+    /* Each free-text field is length-prefixed, so that no two key inputs
+     * write alike ("a" + "b c" is not "a b" + "c"). */
+    const char *fmt = "clayer program cache key\n"
+                      "library %zu:%s\n"
+                      "source sha256:%s bytes:%zu\n"
+                      "options %zu:%s\n"
+                      "platform %zu:%s\n"
+                      "platform version %zu:%s\n"
+                      "device %zu:%s\n"
+                      "driver %zu:%s\n";
+#define CLY_KEY_ARGS                                                                                                \
+    strlen(CLY_VERSION_STRING), CLY_VERSION_STRING, source_hex, size, strlen(options), options,                      \
+        strlen(info->platform_name), info->platform_name, strlen(info->platform_version), info->platform_version,    \
+        strlen(info->name), info->name, strlen(info->driver_version), info->driver_version
+    int n = snprintf(NULL, 0, fmt, CLY_KEY_ARGS);
+    char *text = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (text)
+        snprintf(text, (size_t)n + 1, fmt, CLY_KEY_ARGS);
+#undef CLY_KEY_ARGS
+    return text;
+}
+
+void cly_cache_entry_path(const char *dir, const char *key_text, char *path, size_t size)
+{
+    unsigned char key[32];
+    char name[65];
+    sha(key_text, strlen(key_text), key);
+    hex(key, sizeof key, name);
+    snprintf(path, size, "%s/%s.bin", dir, name);
 }
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -102,14 +130,6 @@ static uint64_t get_le(const unsigned char *p, int n)
     for (int i = n - 1; i >= 0; i--)
         v = v << 8 | p[i];
     return v;
-}
-
-static void sha(const void *data, size_t size, unsigned char out[32])
-{
-    cly_sha256 h;
-    cly_sha256_init(&h);
-    cly_sha256_update(&h, data, size);
-    cly_sha256_final(&h, out);
 }
 
 static bool read_all(int fd, unsigned char *buf, size_t size)
@@ -154,24 +174,37 @@ static bool dir_is_symlink(const char *dir)
     return lstat(dir, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
-cly_cache_result cly_cache_load(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE],
-                                unsigned char **payload, size_t *size)
+/* The header's checksum: its first 96 bytes, then the key text. */
+static void header_checksum(const unsigned char *header, const char *text, size_t text_size, unsigned char out[32])
+{
+    cly_sha256 h;
+    cly_sha256_init(&h);
+    cly_sha256_update(&h, header, 96);
+    cly_sha256_update(&h, text, text_size);
+    cly_sha256_final(&h, out);
+}
+
+cly_cache_result cly_cache_load(const char *dir, const char *key_text, unsigned char **payload, size_t *size)
 {
     char path[4200];
-    cly_cache_entry_path(dir, key, path, sizeof path);
+    cly_cache_entry_path(dir, key_text, path, sizeof path);
     if (dir_is_symlink(dir))
         return reject(path, "the cache directory is a symbolic link");
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT || errno == ENOTDIR ? CLY_CACHE_MISS
                                                    : reject(path, errno == ELOOP ? "a symbolic link" : strerror(errno));
+    const size_t want_k = strlen(key_text);
+    unsigned char want_key[32];
+    sha(key_text, want_k, want_key);
     struct stat st;
     unsigned char header[HEADER_SIZE];
     unsigned char digest[32];
     cly_cache_result result = CLY_CACHE_REJECTED;
     const char *why = NULL;
     unsigned char *data = NULL;
-    uint64_t n = 0;
+    char *text = NULL;
+    uint64_t k = 0, n = 0;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         why = "not a regular file";
     else if ((uint64_t)st.st_size < HEADER_SIZE)
@@ -182,11 +215,19 @@ cly_cache_result cly_cache_load(const char *dir, const unsigned char key[CLY_CAC
         why = "bad magic";
     else if (get_le(header + 8, 4) != FORMAT_VERSION || get_le(header + 12, 4) != HEADER_SIZE)
         why = "unknown format version";
-    else if (sha(header, 88, digest), memcmp(digest, header + 88, 8) != 0)
+    else if ((k = get_le(header + 48, 8)) == 0 || k > MAX_KEY_TEXT || k > (uint64_t)st.st_size - HEADER_SIZE)
+        why = "key text size out of range";
+    else if (!(text = malloc((size_t)k)))
+        why = "out of memory";
+    else if (!read_all(fd, (unsigned char *)text, (size_t)k))
+        why = "unreadable key text";
+    else if (header_checksum(header, text, (size_t)k, digest), memcmp(digest, header + 96, 32) != 0)
         why = "header checksum mismatch";
-    else if (memcmp(header + 16, key, CLY_CACHE_KEY_SIZE) != 0)
-        why = "entry belongs to another key (foreign device, options or source)";
-    else if ((n = get_le(header + 48, 8)) != (uint64_t)st.st_size - HEADER_SIZE)
+    /* The hash in the header, then the full text: an entry moved under this
+     * name with its hash rewritten still names its own program. */
+    else if (memcmp(header + 16, want_key, 32) != 0 || k != want_k || memcmp(text, key_text, want_k) != 0)
+        why = "entry belongs to another key (foreign device, driver, library version, options or source)";
+    else if ((n = get_le(header + 56, 8)) != (uint64_t)st.st_size - HEADER_SIZE - k)
         why = "payload size disagrees with the file size (truncated or extended)";
     else if (n == 0 || n > MAX_PAYLOAD)
         why = "payload size out of range";
@@ -194,11 +235,12 @@ cly_cache_result cly_cache_load(const char *dir, const unsigned char key[CLY_CAC
         why = "out of memory";
     else if (!read_all(fd, data, (size_t)n))
         why = "unreadable payload";
-    else if (sha(data, (size_t)n, digest), memcmp(digest, header + 56, 32) != 0)
+    else if (sha(data, (size_t)n, digest), memcmp(digest, header + 64, 32) != 0)
         why = "payload checksum mismatch";
     else
         result = CLY_CACHE_HIT;
     close(fd);
+    free(text);
     if (result != CLY_CACHE_HIT) {
         free(data);
         return reject(path, why);
@@ -229,13 +271,16 @@ int cly_cache_make_dirs(const char *dir)
     return 0;
 }
 
-cly_status cly_cache_store(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE],
-                           const unsigned char *payload, size_t size)
+cly_status cly_cache_store(const char *dir, const char *key_text, const unsigned char *payload, size_t size)
 {
     char path[4200], tmp[4300];
-    cly_cache_entry_path(dir, key, path, sizeof path);
+    cly_cache_entry_path(dir, key_text, path, sizeof path);
+    const size_t k = strlen(key_text);
     if (size == 0 || (uint64_t)size > MAX_PAYLOAD)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "binary cache: payload of %zu bytes", size);
+    if (k == 0 || (uint64_t)k > MAX_KEY_TEXT)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "binary cache: key text of %zu bytes (1 to %llu)", k,
+                        (unsigned long long)MAX_KEY_TEXT);
     if (cly_cache_make_dirs(dir) != 0)
         return cly_fail(NULL, CLY_ERROR_IO, "binary cache: cannot create directory %s: %s", dir, strerror(errno));
     if (dir_is_symlink(dir))
@@ -245,18 +290,22 @@ cly_status cly_cache_store(const char *dir, const unsigned char key[CLY_CACHE_KE
     memcpy(header, MAGIC, 8);
     put_u32(header + 8, FORMAT_VERSION);
     put_u32(header + 12, HEADER_SIZE);
-    memcpy(header + 16, key, CLY_CACHE_KEY_SIZE);
-    put_u64(header + 48, size);
-    sha(payload, size, header + 56);
-    unsigned char digest[32];
-    sha(header, 88, digest);
-    memcpy(header + 88, digest, 8);
+    sha(key_text, k, header + 16);
+    put_u64(header + 48, k);
+    put_u64(header + 56, size);
+    sha(payload, size, header + 64);
+    header_checksum(header, key_text, k, header + 96);
 
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx", path, (long)getpid(), (unsigned long)clock());
+    cly_remove_stale_temps(path); /* what a writer killed mid-store left */
+    /* pid and a per-process count: writers in other processes and threads
+     * never share a temp file (O_EXCL would refuse the second). */
+    static atomic_ulong serial;
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx", path, (long)getpid(), (unsigned long)atomic_fetch_add(&serial, 1));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return cly_fail(NULL, CLY_ERROR_IO, "binary cache: cannot create %s: %s", tmp, strerror(errno));
-    bool ok = write_all(fd, header, HEADER_SIZE) && write_all(fd, payload, size);
+    bool ok = write_all(fd, header, HEADER_SIZE) && write_all(fd, (const unsigned char *)key_text, k) &&
+              write_all(fd, payload, size);
     int saved = errno;
     if (close(fd) != 0 && ok) {
         ok = false;

@@ -70,8 +70,10 @@ cly_status cly_context_create_ex(const cly_context_options *options, cly_context
 
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform, 0};
+    cly_opencl_init_lock();
     ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
     if (err != CL_SUCCESS) {
+        cly_opencl_init_unlock();
         s = cly_fail_cl(NULL, err, "clCreateContext on device %u:%u '%s' (%s)", ctx->info.platform_index,
                         ctx->info.device_index, ctx->info.name, ctx->info.platform_name);
         free(ctx);
@@ -83,6 +85,7 @@ cly_status cly_context_create_ex(const cly_context_options *options, cly_context
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, CL_QUEUE_PROFILING_ENABLE, &err);
 #pragma GCC diagnostic pop
+    cly_opencl_init_unlock();
     if (err != CL_SUCCESS) {
         s = cly_fail_cl(NULL, err, "clCreateCommandQueue on device '%s'", ctx->info.name);
         clReleaseContext(ctx->cl);

@@ -2,6 +2,7 @@
  * facts `clayer devices` prints and the selector ranks by. */
 #include "runtime/runtime.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,49 +109,86 @@ cly_status cly_device_query(cl_platform_id platform, cl_device_id device, cly_de
     return CLY_SUCCESS;
 }
 
-static cly_status no_platform(cl_int err)
+/* Only "there is none" means no driver: CL_PLATFORM_NOT_FOUND_KHR (what
+ * the ICD loader says with no vendor file) or a count of 0. Anything else
+ * (CL_OUT_OF_HOST_MEMORY, ...) is a failure of its own, reported as such. */
+#define CLY_PLATFORM_NOT_FOUND_KHR (-1001)
+
+static cly_status platform_failure(cl_int err, const char *call)
 {
-    return cly_fail(NULL, CLY_ERROR_NO_PLATFORM,
-                    "no OpenCL platform found (clGetPlatformIDs: %d, %s); install a driver, e.g. "
-                    "`apt-get install pocl-opencl-icd` for the CPU, and check /etc/OpenCL/vendors",
-                    (int)err, cly_cl_error_name(err));
+    if (err == CL_SUCCESS || err == CLY_PLATFORM_NOT_FOUND_KHR)
+        return cly_fail(NULL, CLY_ERROR_NO_PLATFORM,
+                        "no OpenCL platform found (%s: %d, %s); install a driver, e.g. "
+                        "`apt-get install pocl-opencl-icd` for the CPU, and check /etc/OpenCL/vendors",
+                        call, (int)err, err == CL_SUCCESS ? "0 platforms" : "CL_PLATFORM_NOT_FOUND_KHR");
+    return cly_fail_cl(NULL, err, "listing OpenCL platforms: %s failed", call);
 }
 
+/* pocl 3.1's first initialisation is not thread-safe (plain OpenCL shows it
+ * too): two threads creating contexts at once got CL_DEVICE_NOT_FOUND, 4-8
+ * crashed in clGetDeviceInfo. One process-wide lock around enumeration and
+ * context set-up; both are rare and short next to what a context then does. */
+static pthread_mutex_t opencl_init = PTHREAD_MUTEX_INITIALIZER;
+
+void cly_opencl_init_lock(void)
+{
+    pthread_mutex_lock(&opencl_init);
+}
+
+void cly_opencl_init_unlock(void)
+{
+    pthread_mutex_unlock(&opencl_init);
+}
+
+static cly_status enumerate_locked(cly_device_entry **out, size_t *count);
+
 cly_status cly_devices_enumerate(cly_device_entry **out, size_t *count)
+{
+    cly_opencl_init_lock();
+    cly_status s = enumerate_locked(out, count);
+    cly_opencl_init_unlock();
+    return s;
+}
+
+static cly_status enumerate_locked(cly_device_entry **out, size_t *count)
 {
     cl_uint nplat = 0;
     cl_int err = clGetPlatformIDs(0, NULL, &nplat);
     if (err != CL_SUCCESS || nplat == 0)
-        return no_platform(err);
+        return platform_failure(err, "clGetPlatformIDs (count)");
     cl_platform_id *plats = calloc(nplat, sizeof *plats);
     if (!plats)
         return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "listing %u OpenCL platforms", nplat);
     err = clGetPlatformIDs(nplat, plats, NULL);
     if (err != CL_SUCCESS) {
         free(plats);
-        return no_platform(err);
+        return platform_failure(err, "clGetPlatformIDs");
     }
 
     cly_device_entry *list = NULL;
     size_t n = 0;
     cly_status status = CLY_SUCCESS;
+    /* The first failure of clGetDeviceIDs other than "this platform has
+     * none": reported when no platform yields a device, so that it is not
+     * mistaken for CLY_ERROR_DEVICE_NOT_FOUND. */
+    cl_int dev_err = CL_SUCCESS;
+    cl_uint dev_err_platform = 0;
     for (cl_uint p = 0; p < nplat && status == CLY_SUCCESS; p++) {
         cl_uint ndev = 0;
-        /* A platform without devices answers CL_DEVICE_NOT_FOUND: skip it. */
-        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &ndev) != CL_SUCCESS || ndev == 0)
-            continue;
-        cl_device_id *devs = calloc(ndev, sizeof *devs);
-        cly_device_entry *grown = realloc(list, (n + ndev) * sizeof *list);
-        if (!devs || !grown) {
-            free(devs);
-            if (grown)
-                list = grown;
-            status = cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "listing %u devices", ndev);
-            break;
-        }
-        list = grown;
-        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, ndev, devs, NULL) == CL_SUCCESS) {
-            for (cl_uint d = 0; d < ndev && status == CLY_SUCCESS; d++) {
+        err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &ndev);
+        if (err == CL_SUCCESS && ndev > 0) {
+            cl_device_id *devs = calloc(ndev, sizeof *devs);
+            cly_device_entry *grown = realloc(list, (n + ndev) * sizeof *list);
+            if (!devs || !grown) {
+                free(devs);
+                if (grown)
+                    list = grown;
+                status = cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "listing %u devices", ndev);
+                break;
+            }
+            list = grown;
+            err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, ndev, devs, NULL);
+            for (cl_uint d = 0; err == CL_SUCCESS && d < ndev && status == CLY_SUCCESS; d++) {
                 cly_device_entry *e = &list[n];
                 status = cly_device_query(plats[p], devs[d], &e->info);
                 e->info.platform_index = p;
@@ -160,13 +198,27 @@ cly_status cly_devices_enumerate(cly_device_entry **out, size_t *count)
                 if (status == CLY_SUCCESS)
                     n++;
             }
+            free(devs);
         }
-        free(devs);
+        /* A platform without devices answers CL_DEVICE_NOT_FOUND: skip it. */
+        if (err != CL_SUCCESS && err != CL_DEVICE_NOT_FOUND) {
+            cly_log(CLY_LOG_WARN, "OpenCL platform %u: clGetDeviceIDs failed: %d (%s); its devices are left out",
+                    p, (int)err, cly_cl_error_name(err));
+            if (dev_err == CL_SUCCESS) {
+                dev_err = err;
+                dev_err_platform = p;
+            }
+        }
     }
     free(plats);
     if (status != CLY_SUCCESS) {
         free(list);
         return status;
+    }
+    if (n == 0 && dev_err != CL_SUCCESS) {
+        free(list);
+        return cly_fail_cl(NULL, dev_err, "listing the devices of OpenCL platform %u of %u: clGetDeviceIDs failed",
+                           dev_err_platform, nplat);
     }
     if (n == 0) {
         free(list);

@@ -247,8 +247,21 @@ cly_status cly_cl_tensor_wrap(cly_context *ctx, cl_mem mem, int64_t offset, cly_
     cly_status s = cly_shape_check(ctx, WHAT_WRAP, shape, &count);
     if (s == CLY_SUCCESS)
         s = check_mem(ctx, mem, offset, shape, count);
+    /* A sub-buffer: remember its parent and place, so that the overlap
+     * checks see two sub-buffers of one buffer for what they are. */
+    cl_mem root = mem, parent = NULL;
+    size_t root_offset = 0;
+    cl_int qerr;
+    if (s == CLY_SUCCESS &&
+        (qerr = clGetMemObjectInfo(mem, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL)) != CL_SUCCESS)
+        s = cly_fail_cl(ctx, qerr, WHAT_WRAP ": clGetMemObjectInfo(CL_MEM_ASSOCIATED_MEMOBJECT)");
+    if (s == CLY_SUCCESS && parent &&
+        (qerr = clGetMemObjectInfo(mem, CL_MEM_OFFSET, sizeof root_offset, &root_offset, NULL)) != CL_SUCCESS)
+        s = cly_fail_cl(ctx, qerr, WHAT_WRAP ": clGetMemObjectInfo(CL_MEM_OFFSET)");
     if (s != CLY_SUCCESS)
         return s;
+    if (parent)
+        root = parent;
     cly_tensor *t = calloc(1, sizeof *t);
     if (!t)
         return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, WHAT_WRAP);
@@ -264,6 +277,8 @@ cly_status cly_cl_tensor_wrap(cly_context *ctx, cl_mem mem, int64_t offset, cly_
     t->count = count;
     t->buffer = mem;
     t->offset = offset;
+    t->root = root;
+    t->root_offset = root_offset;
     *out = t;
     return CLY_SUCCESS;
 }

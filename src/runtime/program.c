@@ -12,6 +12,9 @@
 typedef struct kernel_slot {
     char *name;
     cl_kernel kernel;
+    /* Made from a cached binary later found bad and rebuilt: never handed
+     * out again, kept until the context goes because callers may hold it. */
+    bool stale;
 } kernel_slot;
 
 struct cly_program_entry {
@@ -20,6 +23,7 @@ struct cly_program_entry {
     char *build_options;   /* what clBuildProgram was given: a bundle's key */
     uint8_t source_sha256[32];
     cl_program program;
+    bool from_cache; /* program came from the on-disk cache */
     kernel_slot *kernels;
     size_t kernel_count;
 };
@@ -80,7 +84,7 @@ static cly_status build_from_source(cly_context *ctx, const char *label, const u
     return CLY_SUCCESS;
 }
 
-static void store_in_cache(cly_context *ctx, cl_program program, const unsigned char key[CLY_CACHE_KEY_SIZE])
+static void store_in_cache(cly_context *ctx, cl_program program, const char *key_text)
 {
     unsigned char *bin;
     size_t size;
@@ -88,14 +92,14 @@ static void store_in_cache(cly_context *ctx, cl_program program, const unsigned 
         cly_log(CLY_LOG_INFO, "binary cache: %s", cly_last_error(ctx));
         return;
     }
-    if (cly_cache_store(ctx->cache_dir, key, bin, size) == CLY_SUCCESS)
+    if (cly_cache_store(ctx->cache_dir, key_text, bin, size) == CLY_SUCCESS)
         ctx->stats.cache_writes++;
     else
         cly_log(CLY_LOG_WARN, "%s (continuing without caching)", cly_last_error(NULL));
     free(bin);
 }
 
-/* Binary-only mode and nothing found: name what was searched. */
+/* Binary-only and nothing found: name what was searched. */
 static cly_status no_compiler(cly_context *ctx, const char *label, const char *options)
 {
     return cly_fail(ctx, CLY_ERROR_NO_COMPILER,
@@ -105,6 +109,23 @@ static cly_status no_compiler(cly_context *ctx, const char *label, const char *o
                     label, options, ctx->bundle ? ctx->bundle_path : "none loaded",
                     ctx->cache_enabled ? ctx->cache_dir : "off", ctx->info.name,
                     ctx->info.compiler_available ? "binary-only mode" : "it has no compiler");
+}
+
+/* Build from source and (cache on) store the binary, replacing whatever
+ * entry was there; never on a binary-only context. */
+static cly_status build_and_store(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
+                                  const char *options, cl_program *out)
+{
+    if (cly_binary_only(ctx))
+        return no_compiler(ctx, label, options);
+    cly_status s = build_from_source(ctx, label, source, size, options, out);
+    if (s != CLY_SUCCESS || !ctx->cache_enabled)
+        return s;
+    char *key_text = cly_cache_key_text(&ctx->info, source, size, options);
+    if (key_text)
+        store_in_cache(ctx, *out, key_text);
+    free(key_text);
+    return CLY_SUCCESS;
 }
 
 /* A bundle's entry: the bundle was checked for this device at context
@@ -134,24 +155,26 @@ static bool from_bundle(cly_context *ctx, const char *label, const uint8_t sha[3
 
 /* Obtain a built program: from the bundle, else from the on-disk cache when
  * an entry checks out and loads, else from source (then cached) unless the
- * context is binary-only. */
+ * context is binary-only. *from_cache says whether it came from the cache. */
 static cly_status obtain(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
-                         const uint8_t sha[32], const char *options, cl_program *out)
+                         const uint8_t sha[32], const char *options, cl_program *out, bool *from_cache)
 {
+    *from_cache = false;
     cly_status bs;
     if (ctx->bundle && from_bundle(ctx, label, sha, options, &bs, out))
         return bs;
-    unsigned char key[CLY_CACHE_KEY_SIZE];
-    if (ctx->cache_enabled) {
-        cly_cache_key(&ctx->info, source, size, options, key);
+    char *key_text = ctx->cache_enabled ? cly_cache_key_text(&ctx->info, source, size, options) : NULL;
+    if (key_text) {
         unsigned char *bin = NULL;
         size_t bin_size = 0;
-        cly_cache_result r = cly_cache_load(ctx->cache_dir, key, &bin, &bin_size);
+        cly_cache_result r = cly_cache_load(ctx->cache_dir, key_text, &bin, &bin_size);
+        free(key_text);
         if (r == CLY_CACHE_HIT) {
             cly_status s = cly_program_from_binary(ctx, bin, bin_size, options, out);
             free(bin);
             if (s == CLY_SUCCESS) {
                 ctx->stats.programs_from_cache++;
+                *from_cache = true;
                 return CLY_SUCCESS;
             }
             cly_log(CLY_LOG_INFO, "binary cache: entry for '%s' does not load (%s); rebuilding", label,
@@ -161,12 +184,17 @@ static cly_status obtain(cly_context *ctx, const char *label, const unsigned cha
             ctx->stats.cache_rejects++;
         }
     }
-    if (cly_binary_only(ctx))
-        return no_compiler(ctx, label, options);
-    cly_status s = build_from_source(ctx, label, source, size, options, out);
-    if (s == CLY_SUCCESS && ctx->cache_enabled)
-        store_in_cache(ctx, *out, key);
-    return s;
+    return build_and_store(ctx, label, source, size, options, out);
+}
+
+/* BASE_OPTIONS, then the caller's (malloc'd; NULL when out of memory). */
+static char *full_options(const char *options)
+{
+    size_t olen = strlen(BASE_OPTIONS) + 1 + strlen(options) + 1;
+    char *full = malloc(olen);
+    if (full)
+        snprintf(full, olen, "%s %s", BASE_OPTIONS, options);
+    return full;
 }
 
 cly_status cly_program_get_source(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
@@ -174,9 +202,9 @@ cly_status cly_program_get_source(cly_context *ctx, const char *label, const uns
 {
     if (!options)
         options = "";
-    cly_program_entry *known = find_entry(ctx, label, options);
-    if (known) {
-        *out = known->program;
+    cly_program_entry *e = find_entry(ctx, label, options);
+    if (e) {
+        *out = e->program;
         return CLY_SUCCESS;
     }
     if (ctx->program_count == ctx->program_capacity) {
@@ -187,8 +215,7 @@ cly_status cly_program_get_source(cly_context *ctx, const char *label, const uns
         ctx->programs = grown;
         ctx->program_capacity = cap;
     }
-    size_t olen = strlen(BASE_OPTIONS) + 1 + strlen(options) + 1;
-    char *full = malloc(olen);
+    char *full = full_options(options);
     char *label_copy = malloc(strlen(label) + 1);
     char *options_copy = malloc(strlen(options) + 1);
     if (!full || !label_copy || !options_copy) {
@@ -197,25 +224,43 @@ cly_status cly_program_get_source(cly_context *ctx, const char *label, const uns
         free(options_copy);
         return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "program '%s'", label);
     }
-    snprintf(full, olen, "%s %s", BASE_OPTIONS, options);
     strcpy(label_copy, label);
     strcpy(options_copy, options);
-    cly_program_entry e = {.label = label_copy, .options = options_copy, .build_options = full};
+    cly_program_entry entry = {.label = label_copy, .options = options_copy, .build_options = full};
     cly_sha256 h;
     cly_sha256_init(&h);
     cly_sha256_update(&h, source, size);
-    cly_sha256_final(&h, e.source_sha256);
-    cl_program program;
-    cly_status s = obtain(ctx, label, source, size, e.source_sha256, full, &program);
+    cly_sha256_final(&h, entry.source_sha256);
+    cly_status s = obtain(ctx, label, source, size, entry.source_sha256, full, &entry.program, &entry.from_cache);
     if (s != CLY_SUCCESS) {
         free(full);
         free(label_copy);
         free(options_copy);
         return s;
     }
-    e.program = program;
-    ctx->programs[ctx->program_count++] = e;
-    *out = program;
+    ctx->programs[ctx->program_count++] = entry;
+    *out = entry.program;
+    return CLY_SUCCESS;
+}
+
+/* Replace e's program, which came from the cache, by a source build. The
+ * kernels made from the old one stay alive (callers may hold them) but are
+ * marked stale, so later lookups make them anew. */
+static cly_status rebuild(cly_context *ctx, cly_program_entry *e, const cly_kernel_source *src)
+{
+    char *full = full_options(e->options);
+    if (!full)
+        return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "program '%s'", e->label);
+    cl_program program;
+    cly_status s = build_and_store(ctx, src->name, src->bytes, src->size, full, &program);
+    free(full);
+    if (s != CLY_SUCCESS)
+        return s;
+    clReleaseProgram(e->program);
+    e->program = program;
+    e->from_cache = false;
+    for (size_t i = 0; i < e->kernel_count; i++)
+        e->kernels[i].stale = true;
     return CLY_SUCCESS;
 }
 
@@ -239,7 +284,7 @@ cly_status cly_kernel_get(cly_context *ctx, const char *program_name, const char
         return s;
     cly_program_entry *e = find_entry(ctx, src->name, full);
     for (size_t i = 0; i < e->kernel_count; i++)
-        if (strcmp(e->kernels[i].name, kernel) == 0) {
+        if (!e->kernels[i].stale && strcmp(e->kernels[i].name, kernel) == 0) {
             *out = e->kernels[i].kernel;
             return CLY_SUCCESS;
         }
@@ -252,7 +297,21 @@ cly_status cly_kernel_get(cly_context *ctx, const char *program_name, const char
         return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "kernel name '%s'", kernel);
     strcpy(name, kernel);
     cl_int err;
-    cl_kernel k = clCreateKernel(program, kernel, &err);
+    cl_kernel k = clCreateKernel(e->program, kernel, &err);
+    if (err != CL_SUCCESS && e->from_cache) {
+        /* A cached binary that loads but lacks the kernel is not the
+         * program it claims to be: rebuild it from source (replacing the
+         * entry on disk) rather than fail on every run. */
+        cly_log(CLY_LOG_INFO, "binary cache: program '%s' from the cache has no kernel '%s' (%s); rebuilding",
+                program_name, kernel, cly_cl_error_name(err));
+        ctx->stats.cache_rejects++;
+        s = rebuild(ctx, e, src);
+        if (s != CLY_SUCCESS) {
+            free(name);
+            return s;
+        }
+        k = clCreateKernel(e->program, kernel, &err);
+    }
     if (err != CL_SUCCESS) {
         free(name);
         return cly_fail_cl(ctx, err, "clCreateKernel('%s') in program '%s'", kernel, program_name);

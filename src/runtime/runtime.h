@@ -22,6 +22,11 @@ typedef struct cly_device_entry {
     cl_device_id device;
 } cly_device_entry;
 cly_status cly_devices_enumerate(cly_device_entry **out, size_t *count);
+/* The process-wide lock cly_devices_enumerate takes: hold it around any
+ * other first-use OpenCL set-up (clCreateContext, the first queue), which
+ * pocl does not make thread-safe. Not recursive. */
+void cly_opencl_init_lock(void);
+void cly_opencl_init_unlock(void);
 /* Appends "  P:D  TYPE  NAME (PLATFORM)" lines for each device to buf. */
 void cly_devices_describe(const cly_device_info *devices, size_t count, char *buf, size_t size);
 
@@ -143,29 +148,27 @@ cly_status cly_program_binary(const cly_context *ctx, cl_program program, unsign
 
 /* ---- on-disk binary cache (binary_cache.c) */
 
-#define CLY_CACHE_KEY_SIZE 32
-
 /* Resolve the cache directory from the environment. false: cache off. */
 bool cly_cache_dir_from_env(char *dir, size_t size);
-/* Key: hash of library version, source bytes, options, platform name and
- * version, device name, driver version. */
-void cly_cache_key(const cly_device_info *info, const unsigned char *source, size_t size, const char *options,
-                   unsigned char key[CLY_CACHE_KEY_SIZE]);
+/* The key of a program: a text naming, in full, the library version, the
+ * source's SHA-256 and length, the options, platform name and version,
+ * device name and driver version (malloc'd; NULL when out of memory). An
+ * entry's file name is the SHA-256 of this text, and the entry carries the
+ * text itself, compared in full on load. */
+char *cly_cache_key_text(const cly_device_info *info, const unsigned char *source, size_t size, const char *options);
 typedef enum cly_cache_result { CLY_CACHE_HIT, CLY_CACHE_MISS, CLY_CACHE_REJECTED } cly_cache_result;
-/* Load the entry for `key` from `dir`. On CLY_CACHE_HIT *payload is malloc'd
- * (caller frees). Anything odd (short, corrupt, foreign, a symlink) is
- * CLY_CACHE_REJECTED, logged with the reason. */
-cly_cache_result cly_cache_load(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE],
-                                unsigned char **payload, size_t *size);
-/* Store atomically (temp file + rename), creating `dir` 0700. Failure is
- * reported, never fatal to the caller. */
-cly_status cly_cache_store(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE],
-                           const unsigned char *payload, size_t size);
+/* Load the entry for `key_text` from `dir`. On CLY_CACHE_HIT *payload is
+ * malloc'd (caller frees). Anything odd (short, corrupt, another key's, a
+ * symlink) is CLY_CACHE_REJECTED, logged with the reason. */
+cly_cache_result cly_cache_load(const char *dir, const char *key_text, unsigned char **payload, size_t *size);
+/* Store atomically (temp file + rename, replacing any entry there),
+ * creating `dir` 0700. Failure is reported, never fatal to the caller. */
+cly_status cly_cache_store(const char *dir, const char *key_text, const unsigned char *payload, size_t size);
 /* Create `dir` and its parents, mode 0700; 0, or -1 with errno (the
  * tuning file shares the directory). */
 int cly_cache_make_dirs(const char *dir);
-/* Path of the entry for `key` (for tests and diagnostics). */
-void cly_cache_entry_path(const char *dir, const unsigned char key[CLY_CACHE_KEY_SIZE], char *path, size_t size);
+/* Path of the entry for `key_text` (for tests and diagnostics). */
+void cly_cache_entry_path(const char *dir, const char *key_text, char *path, size_t size);
 
 /* ---- tensors (tensor.c) */
 
@@ -175,7 +178,23 @@ struct cly_tensor {
     int64_t count;
     cl_mem buffer;
     int64_t offset; /* in elements, into buffer */
+    /* For the overlap checks: the buffer that holds the memory (buffer
+     * itself, or a sub-buffer's parent) and where buffer starts in it, in
+     * bytes. Two sub-buffers of one buffer are distinct handles that may
+     * share bytes. Not retained. */
+    cl_mem root;
+    uint64_t root_offset;
 };
+
+/* true when a and b share any byte of device memory (one buffer, or
+ * sub-buffers of one buffer); false when either is NULL. */
+bool cly_tensors_overlap(const cly_tensor *a, const cly_tensor *b);
+/* true when a and b are exactly the same elements: the same memory, start
+ * and count (an in-place call). */
+bool cly_tensors_coincide(const cly_tensor *a, const cly_tensor *b);
+/* "elements A..B of buffer 0x... [sub-buffer at byte N of 0x...]" for
+ * overlap messages. */
+void cly_tensor_describe_range(const cly_tensor *t, char *buf, size_t size);
 
 /* Validate a shape: every dim >= 1 and the byte size fits in 64 bits and in
  * the device's max allocation. `what` names the caller in the message. */

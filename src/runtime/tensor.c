@@ -53,8 +53,46 @@ cly_status cly_tensor_create(cly_context *ctx, cly_shape shape, cly_tensor **out
     t->ctx = ctx;
     t->shape = shape;
     t->count = count;
+    t->root = t->buffer;
     *out = t;
     return CLY_SUCCESS;
+}
+
+/* Byte range [*lo, *hi) of t inside its root buffer. */
+static void root_range(const cly_tensor *t, uint64_t *lo, uint64_t *hi)
+{
+    const uint64_t es = cly_real_size(t->ctx);
+    *lo = t->root_offset + (uint64_t)t->offset * es;
+    *hi = *lo + (uint64_t)t->count * es;
+}
+
+bool cly_tensors_overlap(const cly_tensor *a, const cly_tensor *b)
+{
+    if (!a || !b || a->root != b->root)
+        return false;
+    uint64_t alo, ahi, blo, bhi;
+    root_range(a, &alo, &ahi);
+    root_range(b, &blo, &bhi);
+    return alo < bhi && blo < ahi;
+}
+
+bool cly_tensors_coincide(const cly_tensor *a, const cly_tensor *b)
+{
+    if (!a || !b || a->root != b->root || a->count != b->count)
+        return false;
+    uint64_t alo, ahi, blo, bhi;
+    root_range(a, &alo, &ahi);
+    root_range(b, &blo, &bhi);
+    return alo == blo;
+}
+
+void cly_tensor_describe_range(const cly_tensor *t, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "elements %lld..%lld of buffer %p", (long long)t->offset,
+                     (long long)(t->offset + t->count - 1), (void *)t->buffer);
+    if (n > 0 && (size_t)n < size && t->root != t->buffer)
+        snprintf(buf + n, size - (size_t)n, " (a sub-buffer at byte %llu of %p)", (unsigned long long)t->root_offset,
+                 (void *)t->root);
 }
 
 void cly_tensor_destroy(cly_tensor *t)
@@ -143,14 +181,15 @@ cly_status cly_tensor_copy(cly_tensor *dst, const cly_tensor *src)
                         CLY_SHAPE_ARGS(dst->shape), CLY_SHAPE_ARGS(src->shape));
     if (dst == src)
         return CLY_SUCCESS;
-    /* Wrapped tensors (clayer_cl.h) may share a buffer; OpenCL refuses an
-     * overlapping copy with a bare CL_MEM_COPY_OVERLAP. */
-    if (dst->buffer == src->buffer && dst->offset < src->offset + src->count &&
-        src->offset < dst->offset + dst->count)
-        return cly_fail(dst->ctx, CLY_ERROR_INVALID_ARGUMENT,
-                        "cly_tensor_copy: dst (elements %lld..%lld) and src (%lld..%lld) overlap in one buffer",
-                        (long long)dst->offset, (long long)(dst->offset + dst->count - 1), (long long)src->offset,
-                        (long long)(src->offset + src->count - 1));
+    /* Wrapped tensors (clayer_cl.h) may share a buffer, or be sub-buffers
+     * of one; OpenCL refuses an overlapping copy with a bare
+     * CL_MEM_COPY_OVERLAP, or copies wrongly across sub-buffers. */
+    if (cly_tensors_overlap(dst, src)) {
+        char d[160], r[160];
+        cly_tensor_describe_range(dst, d, sizeof d);
+        cly_tensor_describe_range(src, r, sizeof r);
+        return cly_fail(dst->ctx, CLY_ERROR_INVALID_ARGUMENT, "cly_tensor_copy: dst (%s) and src (%s) overlap", d, r);
+    }
     size_t size = cly_real_size(dst->ctx);
     cl_int err = clEnqueueCopyBuffer(dst->ctx->queue, src->buffer, dst->buffer, (size_t)src->offset * size,
                                      (size_t)dst->offset * size, (size_t)dst->count * size, 0, NULL, NULL);

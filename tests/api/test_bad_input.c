@@ -97,6 +97,8 @@ START_TEST(t_devices_contexts)
            "cly_context_create", "precision 7");
     EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_create_ex(&(cly_context_options){.struct_size = 3}, &c),
            "cly_context_create", "struct_size = 3", "smaller");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_create_ex(&(cly_context_options){.struct_size = SIZE_MAX}, &c),
+           "cly_context_options.struct_size = 18446744073709551615", "at most 4096");
     /* A caller of a newer header with a field this library does not know set. */
     struct {
         cly_context_options o;

@@ -141,6 +141,19 @@ START_TEST(t_parameter_ranges)
     lrn.p.lrn.alpha = 1e-4;
     lrn.p.lrn.alpha_mode = (cly_lrn_alpha)2;
     ASSERT_FAIL(cly_graph_add(g, &lrn), CLY_ERROR_INVALID_ARGUMENT, "n: alpha_mode 2 is not over_size (0) or raw (1)");
+    lrn.p.lrn.alpha_mode = CLY_LRN_ALPHA_OVER_SIZE;
+    /* k + alpha * sum x^2 raised to -beta: a negative k or alpha can make it
+     * negative, and the result NaN. */
+    lrn.p.lrn.k = -1.5;
+    ASSERT_FAIL(cly_graph_add(g, &lrn), CLY_ERROR_INVALID_ARGUMENT,
+                "n: lrn k = -1.5 and alpha = 0.0001 must be >= 0 (the denominator k + alpha * sum x^2 must not be "
+                "negative)");
+    lrn.p.lrn.k = 2;
+    lrn.p.lrn.alpha = -1e-4;
+    ASSERT_FAIL(cly_graph_add(g, &lrn), CLY_ERROR_INVALID_ARGUMENT,
+                "n: lrn k = 2 and alpha = -0.0001 must be >= 0 (the denominator k + alpha * sum x^2 must not be "
+                "negative)");
+    lrn.p.lrn.alpha = 1e-4;
 
     cly_layer bn = {.type = CLY_LAYER_BATCHNORM, .name = "bn", .inputs = in, .input_count = 1,
                     .p.batchnorm = {.epsilon = -1}};

@@ -161,7 +161,7 @@ START_TEST(t_every_key_text)
                        "pool p2 < data l2 size=3x2\n"
                        "pool p3 < data max size=2 stride=2\n"
                        "lrn n1 < data size=5 alpha=1e-4 beta=0.75 k=2 alpha_mode=raw\n"
-                       "lrn n2 < data size=4 alpha=0.0001 beta=.75 k=-1.5 alpha_mode=over_size\n"
+                       "lrn n2 < data size=4 alpha=0.0001 beta=.75 k=1.5 alpha_mode=over_size\n"
                        "batchnorm bn1 < data eps=0.001 momentum=0.01\n"
                        "batchnorm bn2 < data eps=1e-5 momentum=0.1\n"
                        "batchnorm bn3 < data momentum=1\n"
@@ -184,7 +184,7 @@ START_TEST(t_every_key_text)
     ck_assert_ptr_nonnull(strstr(t, "conv c2 < data filters=4 size=3 pad=0,1,0,1 algo=gemm1x1\n"));
     ck_assert_ptr_nonnull(strstr(t, "conv c3 < data filters=4 size=1 stride=2 pad=2x1 round=ceil algo=direct\n"));
     ck_assert_ptr_nonnull(strstr(t, "pool p3 < data size=2 stride=2\n"));
-    ck_assert_ptr_nonnull(strstr(t, "lrn n2 < data size=4 alpha=0.0001 beta=0.75 k=-1.5\n"));
+    ck_assert_ptr_nonnull(strstr(t, "lrn n2 < data size=4 alpha=0.0001 beta=0.75 k=1.5\n"));
     ck_assert_ptr_nonnull(strstr(t, "batchnorm bn2 < data\n"));
     ck_assert_ptr_nonnull(strstr(t, "batchnorm bn3 < data momentum=1\n"));
     ck_assert_ptr_nonnull(strstr(t, "dropout d0 < f1 p=0\n"));

@@ -2,11 +2,17 @@
  * encoder (model_bytes.h), the parser on every malformed field (each reached
  * behind valid checksums), matching arrays to a graph, and every truncation
  * and single-bit flip of a small file. */
+#include "io/file_write.h"
 #include "io/model_file.h"
 #include "model_bytes.h"
 #include "test_util.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TEXT "input data c=2 h=4 w=4\n"              \
@@ -150,6 +156,83 @@ START_TEST(t_writer_matches_spec)
     closedir(d);
     ck_assert_int_eq(entries, 1);
     cly_test_rmtree(dir);
+}
+END_TEST
+
+/* What a save killed mid-way leaves (PATH.tmp.PID.N.CLOCK) is removed at
+ * the next save to the same path when its writer is dead or it is over a
+ * day old; a live writer's, this process's, other paths' and non-files are
+ * left alone. */
+static void touch(const char *dir, const char *name, long pid, time_t age)
+{
+    char p[4400];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (pid >= 0)
+        snprintf(p, sizeof p, "%s/%s.tmp.%ld.0.0", dir, name, pid);
+    FILE *f = fopen(p, "wb");
+    ck_assert_msg(f != NULL, "cannot create %s", p);
+    ck_assert_int_eq(fclose(f), 0);
+    if (age > 0) {
+        struct timespec t[2] = {{.tv_sec = time(NULL) - age}, {.tv_sec = time(NULL) - age}};
+        ck_assert_int_eq(utimensat(AT_FDCWD, p, t, 0), 0);
+    }
+}
+
+static bool present(const char *dir, const char *name, long pid)
+{
+    char p[4400];
+    snprintf(p, sizeof p, "%s/%s.tmp.%ld.0.0", dir, name, pid);
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+static void stale_temps_removed(bool model)
+{
+    char dir[4096], path[4200];
+    cly_test_mkdtemp(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/m.clm", dir);
+    /* A dead PID: a child that has exited and been reaped. */
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0)
+        _exit(0);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
+    const long dead = child, self = getpid(), parent = getppid();
+    touch(dir, "m.clm", dead, 0);              /* removed: writer dead */
+    touch(dir, "m.clm", parent, 0);            /* kept: a live writer */
+    touch(dir, "m.clm", self, 0);              /* kept: this process's own */
+    touch(dir, "other.clm", dead, 0);          /* kept: another path's */
+    touch(dir, "m.clm", 1, 2 * 24 * 3600);     /* removed: two days old */
+    char link[4400], target[4400];
+    snprintf(target, sizeof target, "%s/target", dir);
+    touch(dir, "target", -1, 0);
+    snprintf(link, sizeof link, "%s/m.clm.tmp.%ld.1.0", dir, dead);
+    ck_assert_int_eq(symlink(target, link), 0); /* kept: not a regular file */
+
+    cly_status s;
+    if (model) {
+        cly_model m = {.text = TEXT, .text_size = strlen(TEXT)};
+        s = cly_model_write(&m, path);
+    } else {
+        s = cly_write_file(NULL, path, (const uint8_t *)"data", 4);
+    }
+    ck_assert_msg(s == CLY_SUCCESS, "%s", cly_last_error(NULL));
+    ck_assert_int_eq(access(path, F_OK), 0);
+    ck_assert(!present(dir, "m.clm", dead));
+    ck_assert(!present(dir, "m.clm", 1));
+    ck_assert(present(dir, "m.clm", parent));
+    ck_assert(present(dir, "m.clm", self));
+    ck_assert(present(dir, "other.clm", dead));
+    struct stat st;
+    ck_assert_int_eq(lstat(link, &st), 0);
+    ck_assert_int_eq(access(target, F_OK), 0);
+    cly_test_rmtree(dir);
+}
+
+START_TEST(t_stale_temps_removed)
+{
+    stale_temps_removed(true);
+    stale_temps_removed(false);
 }
 END_TEST
 
@@ -608,6 +691,7 @@ int main(void)
     tcase_add_test(tc, t_parse_valid);
     tcase_add_test(tc, t_writer_matches_spec);
     tcase_add_test(tc, t_write_errors);
+    tcase_add_test(tc, t_stale_temps_removed);
     tcase_add_test(tc, t_header_fields);
     tcase_add_test(tc, t_checksums);
     tcase_add_test(tc, t_sections);

@@ -105,6 +105,24 @@ START_TEST(lrn_bad_params_refused)
     ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, bx, by), CLY_ERROR_INVALID_ARGUMENT);
     p.size = 5;
     ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, bx, bx), CLY_ERROR_INVALID_ARGUMENT);
+    /* A negative k or alpha can make k + alpha * sum x^2 negative: NaN. */
+    p.k = -1;
+    cly_status s = cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, bx, by);
+    ck_assert_int_eq(s, CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_str_eq(cly_last_error(ctx), "lrn: k = -1 and alpha = 0.0001 must be >= 0");
+    cly_buf bdy = ot_alloc(ctx, 8, 4), bdx = ot_alloc(ctx, 8, 4);
+    s = cly_lrn_backward(ctx, (cly_shape){1, 8, 1, 1}, &p, bx, by, bdy, bdx, 0);
+    ck_assert_int_eq(s, CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_str_eq(cly_last_error(ctx), "lrn backward: k = -1 and alpha = 0.0001 must be >= 0");
+    p.k = 2;
+    p.alpha = -1e-4;
+    ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, bx, by), CLY_ERROR_INVALID_ARGUMENT);
+    p.alpha = 1e-4;
+    p.k = 0; /* allowed: k = 0 is PyTorch's and Caffe's to choose */
+    ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, bx, by), CLY_SUCCESS);
+    p.k = 2;
+    ot_free(bdy);
+    ot_free(bdx);
     /* Disjoint ranges of one buffer (a planned arena) are fine. */
     cly_buf lo = ot_alloc(ctx, 16, 4), hi = {lo.mem, lo.offset + 8};
     ck_assert_int_eq(cly_lrn_forward(ctx, (cly_shape){1, 8, 1, 1}, &p, lo, (cly_buf){lo.mem, lo.offset + 4}),

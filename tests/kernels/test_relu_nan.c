@@ -80,7 +80,36 @@ static void run_all(cly_context *ctx)
         ck_assert_int_gt(compare(ctx, CLY_CONV_IM2COL, 3, 1, bias), 0);
         ck_assert_int_gt(compare(ctx, CLY_CONV_GEMM1X1, 1, 0, bias), 0);
         ck_assert_int_gt(compare(ctx, CLY_CONV_DIRECT, 1, 0, bias), 0); /* direct's unpacked 1x1 path */
+        ck_assert_int_gt(compare(ctx, CLY_CONV_WINOGRAD, 3, 1, bias), 0);
     }
+    /* The fully connected layer's fused ReLU (its bias_act epilogue). */
+    enum { N = 2, IN = 6, OUT = 5 };
+    float x[N * IN], w[OUT * IN], b[OUT] = {1, -2, 0.5f, -0.25f, 0};
+    uint64_t seed = 7;
+    cly_test_fill(x, N * IN, 3, &seed);
+    cly_test_fill(w, OUT * IN, 2, &seed);
+    x[3] = NAN;
+    x[IN + 1] = -NAN;
+    cly_tensor *tx = tensor(ctx, N * IN, x), *tw = tensor(ctx, OUT * IN, w), *tb = tensor(ctx, OUT, b);
+    cly_tensor *fused = tensor(ctx, N * OUT, NULL), *apart = tensor(ctx, N * OUT, NULL);
+    ck_assert_msg(cly_fc_forward(ctx, N, IN, OUT, true, buf(tx), buf(tw), buf(tb), buf(fused)) == CLY_SUCCESS, "%s",
+                  cly_last_error(ctx));
+    ck_assert_msg(cly_fc_forward(ctx, N, IN, OUT, false, buf(tx), buf(tw), buf(tb), buf(apart)) == CLY_SUCCESS, "%s",
+                  cly_last_error(ctx));
+    ck_assert_msg(cly_relu_forward(ctx, N * OUT, buf(apart), buf(apart)) == CLY_SUCCESS, "%s", cly_last_error(ctx));
+    float a[N * OUT], s[N * OUT];
+    ck_assert_int_eq(cly_tensor_read(fused, a, N * OUT), CLY_SUCCESS);
+    ck_assert_int_eq(cly_tensor_read(apart, s, N * OUT), CLY_SUCCESS);
+    int nans = 0;
+    for (int i = 0; i < N * OUT; i++) {
+        ck_assert_msg(isnan(a[i]) == isnan(s[i]) && (isnan(a[i]) || a[i] == s[i]),
+                      "fc output %d: fused %g, separate %g", i, a[i], s[i]);
+        nans += isnan(a[i]) != 0;
+    }
+    ck_assert_int_eq(nans, N * OUT); /* a NaN input reaches every output of its sample */
+    cly_tensor *ts[] = {tx, tw, tb, fused, apart};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        cly_tensor_destroy(ts[i]);
 }
 
 START_TEST(fused_relu_keeps_nan)

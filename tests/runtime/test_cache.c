@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define HEADER 96 /* binary_cache.c's header size */
+#define HEADER 128 /* binary_cache.c's header size; the key text follows, then the payload */
 
 static char tmp[4096], dir[4200];
 
@@ -142,6 +142,79 @@ static void flip_byte(const char *path, size_t offset)
     free(data);
 }
 
+static uint64_t get_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void sha(const void *data, size_t size, unsigned char out[32])
+{
+    cly_sha256 h;
+    cly_sha256_init(&h);
+    cly_sha256_update(&h, data, size);
+    cly_sha256_final(&h, out);
+}
+
+/* The key text an entry carries (malloc'd, NUL-terminated). */
+static char *entry_key_text(const char *path)
+{
+    size_t size;
+    unsigned char *data = slurp(path, &size);
+    ck_assert_uint_ge(size, HEADER);
+    uint64_t k = get_le64(data + 48);
+    ck_assert_uint_le(HEADER + k, size);
+    char *text = malloc((size_t)k + 1);
+    ck_assert_ptr_nonnull(text);
+    memcpy(text, data + HEADER, (size_t)k);
+    text[k] = '\0';
+    free(data);
+    return text;
+}
+
+/* Where the payload of the entry at `path` starts. */
+static size_t payload_offset(const char *path)
+{
+    char *text = entry_key_text(path);
+    size_t at = HEADER + strlen(text);
+    free(text);
+    return at;
+}
+
+/* Write at `path` an entry in binary_cache.c's format, as a forger would:
+ * header hash `key`, key text `text`, payload, and every checksum valid. */
+static void forge_entry(const char *path, const unsigned char key[32], const char *text, const unsigned char *payload,
+                        size_t size)
+{
+    size_t k = strlen(text), total = HEADER + k + size;
+    unsigned char *data = calloc(1, total);
+    ck_assert_ptr_nonnull(data);
+    memcpy(data, "CLYCACHE", 8);
+    data[8] = 2;    /* format version */
+    data[12] = 128; /* header size */
+    memcpy(data + 16, key, 32);
+    put_le64(data + 48, k);
+    put_le64(data + 56, size);
+    sha(payload, size, data + 64);
+    memcpy(data + HEADER, text, k);
+    memcpy(data + HEADER + k, payload, size);
+    cly_sha256 h;
+    cly_sha256_init(&h);
+    cly_sha256_update(&h, data, 96);
+    cly_sha256_update(&h, text, k);
+    cly_sha256_final(&h, data + 96);
+    spit(path, data, total);
+    free(data);
+}
+
 START_TEST(test_miss_then_hit)
 {
     mode_t old = umask(0); /* so the library's own modes show */
@@ -214,6 +287,32 @@ static cly_context_stats run_in_child(void)
     return (cly_context_stats){b, c, w, r};
 }
 
+/* FNV-1a of the output of one convolution (small-integer fills). */
+static int output_hash(cly_context *ctx, unsigned long long *hash)
+{
+    const cly_shape xs = {2, 3, 7, 6}, fs = {4, 3, 3, 3}, ys = {2, 4, 7, 6};
+    float x[2 * 3 * 7 * 6], f[4 * 3 * 3 * 3], y[2 * 4 * 7 * 6];
+    uint64_t seed = 5;
+    cly_test_fill(x, sizeof x / sizeof *x, 2, &seed);
+    cly_test_fill(f, sizeof f / sizeof *f, 2, &seed);
+    cly_tensor *tx = NULL, *tf = NULL, *ty = NULL;
+    cly_status s;
+    if ((s = cly_tensor_create(ctx, xs, &tx)) || (s = cly_tensor_create(ctx, fs, &tf)) ||
+        (s = cly_tensor_create(ctx, ys, &ty)) || (s = cly_tensor_write(tx, x, 2 * 3 * 7 * 6)) ||
+        (s = cly_tensor_write(tf, f, 4 * 3 * 3 * 3)) || (s = cly_conv2d(ctx, tx, tf, NULL, CONV_P(1, 1, 1), ty)) ||
+        (s = cly_tensor_read(ty, y, 2 * 4 * 7 * 6)))
+        fprintf(stderr, "convolution: %s\n", cly_last_error(ctx));
+    cly_tensor_destroy(tx);
+    cly_tensor_destroy(tf);
+    cly_tensor_destroy(ty);
+    unsigned long long h = 14695981039346656037ull;
+    const unsigned char *b = (const unsigned char *)y;
+    for (size_t i = 0; i < sizeof y; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    *hash = h;
+    return s == CLY_SUCCESS ? 0 : 1;
+}
+
 static int cache_child(void)
 {
     cly_context *ctx;
@@ -225,15 +324,17 @@ static int cache_child(void)
     char why[512];
     int64_t bad = cly_test_conv_check(ctx, (cly_shape){2, 3, 7, 6}, (cly_shape){4, 3, 3, 3}, true,
                                       CONV_P(1, 1, 1), 7, 6, 11, why, sizeof why);
+    unsigned long long hash = 0;
+    int failed = output_hash(ctx, &hash);
     cly_context_stats st;
     cly_context_stats_get(ctx, &st);
     cly_context_destroy(ctx);
-    printf("built=%llu from_cache=%llu writes=%llu rejects=%llu\n", (unsigned long long)st.programs_built,
-           (unsigned long long)st.programs_from_cache, (unsigned long long)st.cache_writes,
-           (unsigned long long)st.cache_rejects);
+    printf("built=%llu from_cache=%llu writes=%llu rejects=%llu output=%016llx\n",
+           (unsigned long long)st.programs_built, (unsigned long long)st.programs_from_cache,
+           (unsigned long long)st.cache_writes, (unsigned long long)st.cache_rejects, hash);
     if (bad != 0)
         printf("convolution wrong or failed: %s\n", why);
-    return bad == 0 ? 0 : 1;
+    return bad == 0 && !failed ? 0 : 1;
 }
 
 START_TEST(test_separate_processes)
@@ -264,7 +365,8 @@ static void expect_rejected_then_repaired(void (*damage)(const char *path, size_
 
 static void damage_payload(const char *path, size_t size, int variant)
 {
-    const size_t at[] = {HEADER, HEADER + (size - HEADER) / 2, size - 1};
+    size_t start = payload_offset(path);
+    const size_t at[] = {start, start + (size - start) / 2, size - 1};
     flip_byte(path, at[variant]);
 }
 
@@ -296,15 +398,16 @@ END_TEST
 static void damage_header(const char *path, size_t size, int variant)
 {
     (void)size;
-    /* magic, format version, header size, key, payload size, payload
-     * checksum, and the header's own checksum */
-    const size_t at[] = {0, 8, 12, 20, 48, 60, 88, 95};
+    /* magic, format version, header size, key hash, key text size, payload
+     * size, payload checksum, the header's own checksum, and the key text
+     * (first and last byte) */
+    const size_t at[] = {0, 8, 12, 20, 48, 56, 70, 96, 127, HEADER, payload_offset(path) - 1};
     flip_byte(path, at[variant]);
 }
 
 START_TEST(test_header_damage)
 {
-    for (int v = 0; v < 8; v++)
+    for (int v = 0; v < 11; v++)
         expect_rejected_then_repaired(damage_header, v);
 }
 END_TEST
@@ -335,14 +438,10 @@ START_TEST(test_garbage_binary)
      * a binary the driver accepts: loading fails, it is rebuilt. */
     char path[4400];
     entry_path(dir, true, path, sizeof path);
-    /* The key is the entry's file name, in hex. */
-    unsigned char key[CLY_CACHE_KEY_SIZE];
-    const char *hex = strrchr(path, '/') + 1;
-    for (int i = 0; i < CLY_CACHE_KEY_SIZE; i++) {
-        unsigned v;
-        ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
-        key[i] = (unsigned char)v;
-    }
+    /* The key text, as a first run's entry carries it; then start empty. */
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 0);
+    char *key = entry_key_text(path);
+    cly_test_rmtree(dir);
     unsigned char junk[4096];
     uint64_t seed = 99;
     for (size_t i = 0; i < sizeof junk; i++)
@@ -354,9 +453,143 @@ START_TEST(test_garbage_binary)
     ck_assert_int_eq(cly_cache_load(dir, key, &payload, &size), CLY_CACHE_HIT);
     ck_assert(size == sizeof junk && memcmp(payload, junk, size) == 0);
     free(payload);
+    free(key);
 
     ASSERT_STATS(run_conv(true), 1, 0, 1, 1);
     ASSERT_STATS(run_conv(true), 0, 1, 0, 0);
+}
+END_TEST
+
+START_TEST(test_forged_swap)
+{
+    /* Each of two valid entries moved under the other's name, its header's
+     * hash rewritten to the new name and every checksum made valid: the key
+     * text each carries is still its own, so both are rejected and rebuilt
+     * (taking one would run a stride-2 kernel for stride 1, or back). */
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 0);
+    ASSERT_STATS(run_conv(false), 1, 0, 1, 0);
+    char p1[4400], p2[4400];
+    entry_path(dir, true, p1, sizeof p1);
+    entry_path(dir, false, p2, sizeof p2);
+    char *t1 = entry_key_text(p1), *t2 = entry_key_text(p2);
+    unsigned char h1[32], h2[32];
+    sha(t1, strlen(t1), h1);
+    sha(t2, strlen(t2), h2);
+    size_t s1, s2;
+    unsigned char *d1 = slurp(p1, &s1), *d2 = slurp(p2, &s2);
+    size_t o1 = HEADER + strlen(t1), o2 = HEADER + strlen(t2);
+    forge_entry(p1, h1, t2, d2 + o2, s2 - o2);
+    forge_entry(p2, h2, t1, d1 + o1, s1 - o1);
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 1);
+    ASSERT_STATS(run_conv(false), 1, 0, 1, 1);
+    ASSERT_STATS(run_conv(true), 0, 1, 0, 0);
+    ASSERT_STATS(run_conv(false), 0, 1, 0, 0);
+    /* And the rebuilt entries are the originals again. */
+    size_t n1, n2;
+    unsigned char *r1 = slurp(p1, &n1), *r2 = slurp(p2, &n2);
+    char *rt1 = entry_key_text(p1), *rt2 = entry_key_text(p2);
+    ck_assert_str_eq(rt1, t1);
+    ck_assert_str_eq(rt2, t2);
+    free(r1);
+    free(r2);
+    free(rt1);
+    free(rt2);
+    free(d1);
+    free(d2);
+    free(t1);
+    free(t2);
+}
+END_TEST
+
+START_TEST(test_forged_full_key)
+{
+    /* A forger who also writes the right key text: the entry checks out,
+     * the binary loads, but it is another program, without the kernel the
+     * convolution asks for. cly_kernel_get rebuilds from source (no
+     * CL_INVALID_KERNEL_NAME on every later run) and replaces the entry. */
+    ASSERT_STATS(run_conv(true), 1, 0, 1, 0);
+    char path[4400];
+    entry_path(dir, true, path, sizeof path);
+    char *text = entry_key_text(path);
+
+    static const char other[] = "__kernel void not_a_conv(__global float *x) { x[get_global_id(0)] = 1.0f; }\n";
+    char scratch[4096];
+    cly_test_mkdtemp(scratch, sizeof scratch);
+    setenv("CLAYER_CACHE_DIR", scratch, 1);
+    cly_context *ctx = cly_test_context();
+    cl_program program;
+    ck_assert_int_eq(cly_program_get_source(ctx, "other", (const unsigned char *)other, strlen(other), "", &program),
+                     CLY_SUCCESS);
+    unsigned char *bin;
+    size_t size;
+    ck_assert_int_eq(cly_program_binary(ctx, program, &bin, &size), CLY_SUCCESS);
+    cly_context_destroy(ctx);
+    setenv("CLAYER_CACHE_DIR", dir, 1);
+    cly_test_rmtree(scratch);
+
+    ck_assert_int_eq(cly_cache_store(dir, text, bin, size), CLY_SUCCESS);
+    free(bin);
+    ASSERT_STATS(run_conv(true), 1, 1, 1, 1);
+    ASSERT_STATS(run_conv(true), 0, 1, 0, 0);
+    char *again = entry_key_text(path);
+    ck_assert_str_eq(again, text);
+    free(again);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_concurrent_writers)
+{
+    /* Several processes at once on one empty directory: each builds, all
+     * write the same entries (temp file + rename), every one succeeds with
+     * the exact result, and no temp file is left. A run afterwards loads
+     * every program from the cache. */
+    enum { N = 4 };
+    pid_t pids[N];
+    int fds[N];
+    fflush(NULL);
+    for (int i = 0; i < N; i++) {
+        int p[2];
+        ck_assert_int_eq(pipe(p), 0);
+        pids[i] = fork();
+        ck_assert_int_ge(pids[i], 0);
+        if (pids[i] == 0) {
+            dup2(p[1], 1);
+            close(p[0]);
+            close(p[1]);
+            execl("/proc/self/exe", "test_cache", "--cache-child", (char *)NULL);
+            _exit(127);
+        }
+        close(p[1]);
+        fds[i] = p[0];
+    }
+    char first[512] = "";
+    for (int i = 0; i < N; i++) {
+        char buf[512] = "";
+        size_t used = 0;
+        for (ssize_t n; used < sizeof buf - 1 && ((n = read(fds[i], buf + used, sizeof buf - 1 - used)) > 0 ||
+                                                   (n < 0 && errno == EINTR));)
+            used += n > 0 ? (size_t)n : 0;
+        buf[used] = '\0';
+        close(fds[i]);
+        int status;
+        ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d failed (status %d): %s", i, status,
+                      buf);
+        /* "... output=HASH": the same output in every process */
+        const char *out = strstr(buf, "output=");
+        ck_assert_msg(out != NULL, "writer %d said: %s", i, buf);
+        if (i == 0)
+            snprintf(first, sizeof first, "%s", out);
+        else
+            ck_assert_str_eq(out, first);
+    }
+    ck_assert_int_eq(count_files(dir, ".tmp"), 0);
+    ck_assert_int_ge(count_files(dir, ".bin"), 1);
+    cly_context_stats st = run_in_child();
+    ck_assert_msg(st.programs_built == 0 && st.cache_rejects == 0 && st.programs_from_cache >= 1,
+                  "after the writers: built=%llu from_cache=%llu rejects=%llu", (unsigned long long)st.programs_built,
+                  (unsigned long long)st.programs_from_cache, (unsigned long long)st.cache_rejects);
 }
 END_TEST
 
@@ -516,12 +749,10 @@ END_TEST
 
 START_TEST(test_store_load)
 {
-    unsigned char key[CLY_CACHE_KEY_SIZE], other[CLY_CACHE_KEY_SIZE], payload[1000], *got = NULL;
+    const char *key = "clayer program cache key\nsome program\n", *other = "clayer program cache key\nsome program!\n";
+    unsigned char payload[1000], *got = NULL;
     size_t size = 0;
     uint64_t seed = 3;
-    for (int i = 0; i < CLY_CACHE_KEY_SIZE; i++)
-        key[i] = other[i] = (unsigned char)i;
-    other[31] ^= 1;
     for (size_t i = 0; i < sizeof payload; i++)
         payload[i] = (unsigned char)cly_test_small_int(&seed, 100);
 
@@ -532,40 +763,84 @@ START_TEST(test_store_load)
     free(got);
     ck_assert_int_eq(cly_cache_load(dir, other, &got, &size), CLY_CACHE_MISS);
     ck_assert_int_eq(cly_cache_store(dir, other, payload, 0), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_cache_store(dir, "", payload, sizeof payload), CLY_ERROR_INVALID_ARGUMENT);
     ck_assert_int_eq(count_files(dir, ".bin"), 1);
 
-    /* The key is in the name: 64 hex digits. */
+    /* The name is the SHA-256 of the key text, in hex (of "abc": FIPS
+     * 180-2's example). */
     char path[4400];
+    cly_cache_entry_path(dir, "abc", path, sizeof path);
+    ck_assert_str_eq(strrchr(path, '/') + 1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad.bin");
+
+    /* The entry carries its key text in full. */
     cly_cache_entry_path(dir, key, path, sizeof path);
-    ck_assert_str_eq(strrchr(path, '/') + 1, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f.bin");
+    char *text = entry_key_text(path);
+    ck_assert_str_eq(text, key);
+    free(text);
+
+    /* Moved under another key's name, with the header's hash rewritten and
+     * its checksums valid: the key text inside still says whose it is. */
+    char other_path[4400];
+    cly_cache_entry_path(dir, other, other_path, sizeof other_path);
+    unsigned char other_hash[32];
+    sha(other, strlen(other), other_hash);
+    forge_entry(other_path, other_hash, key, payload, sizeof payload);
+    ck_assert_int_eq(cly_cache_load(dir, other, &got, &size), CLY_CACHE_REJECTED);
+    /* and a text that differs only past the hash's reach: its last byte */
+    char near[128];
+    snprintf(near, sizeof near, "%s", other);
+    near[strlen(near) - 1] = '?';
+    forge_entry(other_path, other_hash, near, payload, sizeof payload);
+    ck_assert_int_eq(cly_cache_load(dir, other, &got, &size), CLY_CACHE_REJECTED);
+    /* The forger's own full key: accepted (nothing in a file can tell);
+     * cly_kernel_get's fallback covers a binary that is not the program. */
+    forge_entry(other_path, other_hash, other, payload, sizeof payload);
+    ck_assert_int_eq(cly_cache_load(dir, other, &got, &size), CLY_CACHE_HIT);
+    free(got);
 
     /* A directory in an entry's place is not an entry. */
-    cly_cache_entry_path(dir, other, path, sizeof path);
+    cly_cache_entry_path(dir, "a directory", path, sizeof path);
     ck_assert_int_eq(mkdir(path, 0700), 0);
-    ck_assert_int_eq(cly_cache_load(dir, other, &got, &size), CLY_CACHE_REJECTED);
+    ck_assert_int_eq(cly_cache_load(dir, "a directory", &got, &size), CLY_CACHE_REJECTED);
 
-    /* Keys differ with every input that decides the binary. */
+    /* Key texts differ with every input that decides the binary. */
     cly_device_info a;
     memset(&a, 0, sizeof a);
     strcpy(a.platform_name, "P");
     strcpy(a.platform_version, "1");
     strcpy(a.name, "dev");
     strcpy(a.driver_version, "d1");
-    unsigned char k0[32], k1[32];
-    cly_cache_key(&a, (const unsigned char *)"src", 3, "-DX", k0);
+    char *k0 = cly_cache_key_text(&a, (const unsigned char *)"src", 3, "-DX");
+    ck_assert_ptr_nonnull(k0);
+    ck_assert_msg(strstr(k0, CLY_VERSION_STRING) && strstr(k0, "-DX") && strstr(k0, "dev") && strstr(k0, "d1"),
+                  "key text lacks an input: %s", k0);
     cly_device_info b = a;
     strcpy(b.driver_version, "d2");
-    cly_cache_key(&b, (const unsigned char *)"src", 3, "-DX", k1);
-    ck_assert(memcmp(k0, k1, 32) != 0);
-    cly_cache_key(&a, (const unsigned char *)"src", 3, "-DY", k1);
-    ck_assert(memcmp(k0, k1, 32) != 0);
-    cly_cache_key(&a, (const unsigned char *)"srC", 3, "-DX", k1);
-    ck_assert(memcmp(k0, k1, 32) != 0);
-    /* Field boundaries count: "src"+"-DX" is not "sr"+"c-DX". */
-    cly_cache_key(&a, (const unsigned char *)"sr", 2, "c-DX", k1);
-    ck_assert(memcmp(k0, k1, 32) != 0);
-    cly_cache_key(&a, (const unsigned char *)"src", 3, "-DX", k1);
-    ck_assert(memcmp(k0, k1, 32) == 0);
+    char *k[6] = {
+        cly_cache_key_text(&b, (const unsigned char *)"src", 3, "-DX"),
+        cly_cache_key_text(&a, (const unsigned char *)"src", 3, "-DY"),
+        cly_cache_key_text(&a, (const unsigned char *)"srC", 3, "-DX"),
+        /* Field boundaries count: "P"+"1" is not "P1"+"". */
+        NULL,
+        cly_cache_key_text(&a, (const unsigned char *)"src", 3, "-DX"),
+        NULL,
+    };
+    strcpy(b.platform_name, "P1");
+    strcpy(b.platform_version, "");
+    strcpy(b.driver_version, "d1");
+    k[3] = cly_cache_key_text(&b, (const unsigned char *)"src", 3, "-DX");
+    b = a;
+    strcpy(b.name, "dev2");
+    k[5] = cly_cache_key_text(&b, (const unsigned char *)"src", 3, "-DX");
+    for (int i = 0; i < 6; i++) {
+        ck_assert_ptr_nonnull(k[i]);
+        if (i == 4)
+            ck_assert_str_eq(k0, k[i]);
+        else
+            ck_assert_msg(strcmp(k0, k[i]) != 0, "key text %d equals the first: %s", i, k0);
+        free(k[i]);
+    }
+    free(k0);
 }
 END_TEST
 
@@ -592,6 +867,9 @@ int main(int argc, char **argv)
         tcase_add_test(tc, test_header_damage);
         tcase_add_test(tc, test_foreign_entry);
         tcase_add_test(tc, test_garbage_binary);
+        tcase_add_test(tc, test_forged_swap);
+        tcase_add_test(tc, test_forged_full_key);
+        tcase_add_test(tc, test_concurrent_writers);
         tcase_add_test(tc, test_symlinked_entry);
         tcase_add_test(tc, test_symlinked_dir);
         tcase_add_test(tc, test_unwritable_dir);
