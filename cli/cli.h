@@ -27,6 +27,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
 
 /* Exit codes: 0 success, 1 runtime failure, 2 usage error. */
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };

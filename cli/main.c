@@ -47,6 +47,11 @@ static void usage(FILE *f)
                "                            measure convolution configurations for the nets' shapes\n"
                "                            on the device; the fastest go to its tuning file, which\n"
                "                            auto then uses (docs/tuning.md)\n"
+               "  compile NET... -o FILE [--batch N] [--mode infer|train] [--device SEL] [--list]\n"
+               "        [--add BUNDLE] [--manifest FILE]\n"
+               "                            a kernel bundle of every program the nets need on the\n"
+               "                            device, for $CLAYER_BUNDLE and binary-only mode\n"
+               "                            ($CLAYER_NO_COMPILER=1); --list prints them instead\n"
                "  version                   print the library version\n"
                "  help COMMAND              a command's options (also: clayer COMMAND --help)\n"
                "\n"
@@ -74,7 +79,7 @@ static const command commands[] = {
     {"devices", cmd_devices}, {"demo", cmd_demo},       {"train", cmd_train},     {"eval", cmd_eval},
     {"convert", cmd_convert}, {"import", cmd_import},   {"summary", cmd_summary}, {"run", cmd_run},
     {"bench", cmd_bench},     {"compare", cmd_compare}, {"classify", cmd_classify}, {"export", cmd_export},
-    {"tune", cmd_tune},
+    {"tune", cmd_tune},       {"compile", cmd_compile},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 

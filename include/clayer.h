@@ -198,6 +198,15 @@ typedef struct cly_context_options {
     const char *selector;    /* as cly_context_create's */
     cly_precision precision;
     bool no_tuning_file;     /* ignore the device's tuning file (as $CLAYER_TUNING=off): the built-in table */
+    /* Fields below need struct_size = sizeof(cly_context_options). */
+    const char *bundle;      /* a kernel bundle (`clayer compile`, docs/bundle-format.md) whose programs are
+                              * used instead of building them, or NULL: $CLAYER_BUNDLE if set. Read at
+                              * creation, not kept. One made for another library version, platform,
+                              * device or driver, or corrupt, fails creation (CLY_ERROR_UNSUPPORTED,
+                              * CLY_ERROR_INVALID_ARGUMENT; CLY_ERROR_IO when unreadable). */
+    bool no_compiler;        /* binary-only: never build a program from source (also $CLAYER_NO_COMPILER=1,
+                              * and always on a device without a compiler); a program in neither the
+                              * bundle nor the binary cache is CLY_ERROR_NO_COMPILER naming it */
 } cly_context_options;
 
 /* cly_context_create with options (NULL: the defaults). On a FLOAT64
@@ -228,6 +237,34 @@ CLY_API cly_status cly_context_stats_get(const cly_context *ctx, cly_context_sta
  * $XDG_CACHE_HOME/clayer, else ~/.cache/clayer), or "" when the cache is off
  * ($CLAYER_CACHE=off). Read at context creation. */
 CLY_API const char *cly_context_cache_dir(const cly_context *ctx);
+
+/* Whether the context builds nothing from source (cly_context_options.no_compiler). */
+CLY_API bool cly_context_binary_only(const cly_context *ctx);
+
+/* The programs the context has built or loaded so far, in order: index <
+ * cly_context_program_count. *name is the embedded program ("conv_direct"),
+ * *options the exact clBuildProgram options; both belong to the context.
+ * CLY_ERROR_INVALID_ARGUMENT for NULLs or an index past the end. */
+CLY_API size_t cly_context_program_count(const cly_context *ctx);
+CLY_API cly_status cly_context_program_info(const cly_context *ctx, size_t index, const char **name,
+                                            const char **options);
+
+/* Write a kernel bundle (docs/bundle-format.md) to `path`, atomically
+ * (temp file and rename): the device binary of every program the context
+ * has obtained, plus every entry of the bundle it was created with, so that
+ * a bundle grows by loading it and building more. Creating nets on a
+ * context and running them once builds what they need. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULLs, no programs), CLY_ERROR_UNSUPPORTED
+ * (the device returns no binary), CLY_ERROR_IO, CLY_ERROR_OPENCL. */
+CLY_API cly_status cly_context_save_bundle(cly_context *ctx, const char *path);
+
+/* Add a device binary made elsewhere (a vendor's offline compiler) for
+ * program `name` with build options `options` (as cly_context_program_info
+ * lists them) to what cly_context_save_bundle writes. The bytes are copied
+ * and not checked here: the bundle's loader checks them on the device.
+ * CLY_ERROR_INVALID_ARGUMENT: NULLs, size 0, no embedded program `name`. */
+CLY_API cly_status cly_context_add_binary(cly_context *ctx, const char *name, const char *options,
+                                          const void *binary, size_t size);
 
 /* --------------------------------------------------------------- tensors */
 

@@ -346,5 +346,27 @@ run tune_badset "$clayer" tune --set nosuchset
 run tune_off_cmd env CLAYER_CACHE_DIR="$tunedir" CLAYER_TUNING=off "$clayer" tune "$work/tune.net" --budget 1
 [ $rc -eq 1 ] && grep -q "no tuning file" "$work/tune_off_cmd.err" || fail "clayer tune with tuning off: rc $rc"
 
+# clayer compile: usage errors (exit 2); a bundle of lenet, used binary-only
+# (tests/net/binary_only.py runs the rest).
+run compile_noargs "$clayer" compile
+[ $rc -eq 2 ] || fail "clayer compile without nets exited $rc, want 2"
+run compile_noout "$clayer" compile lenet
+[ $rc -eq 2 ] && grep -q -- "-o FILE is required" "$work/compile_noout.err" || fail "clayer compile without -o: rc $rc"
+run compile_mode "$clayer" compile lenet --mode fast -o "$work/l.clb"
+[ $rc -eq 2 ] && grep -q "not 'fast'" "$work/compile_mode.err" || fail "clayer compile --mode fast: rc $rc"
+run compile_listout "$clayer" compile --list lenet -o "$work/l.clb"
+[ $rc -eq 2 ] || fail "clayer compile --list -o exited $rc, want 2"
+run compile_opt "$clayer" compile lenet --frobnicate -o "$work/l.clb"
+[ $rc -eq 2 ] && grep -q "unknown option '--frobnicate'" "$work/compile_opt.err" || fail "clayer compile --frobnicate: rc $rc"
+run compile_lenet "$clayer" compile lenet -o "$work/l.clb"
+[ $rc -eq 0 ] && [ -s "$work/l.clb" ] || fail "clayer compile lenet exited $rc: $(cat "$work/compile_lenet.err")"
+mkdir -p "$work/empty-cache"
+run compile_use env CLAYER_NO_COMPILER=1 CLAYER_BUNDLE="$work/l.clb" CLAYER_CACHE_DIR="$work/empty-cache" \
+    "$clayer" run lenet
+[ $rc -eq 0 ] || fail "clayer run lenet from its bundle, binary-only, exited $rc: $(cat "$work/compile_use.err")"
+run compile_nobundle env CLAYER_NO_COMPILER=1 CLAYER_CACHE_DIR="$work/empty-cache" "$clayer" run lenet
+[ $rc -eq 1 ] && grep -q "is in no kernel bundle (none loaded)" "$work/compile_nobundle.err" ||
+    fail "binary-only without a bundle: rc $rc, $(cat "$work/compile_nobundle.err")"
+
 [ $failures -eq 0 ] || exit 1
 echo "cli: all checks passed"

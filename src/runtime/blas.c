@@ -21,10 +21,26 @@ static CLBlastTranspose transpose(bool t)
     return t ? CLBlastTransposeYes : CLBlastTransposeNo;
 }
 
+/* CLBlast compiles its kernels from source on first use, out of reach of
+ * bundles: a binary-only context refuses it (at a plan's creation too), so
+ * that an FPGA board fails with this message rather than CLBlast's. */
+static cly_status binary_only(cly_context *ctx, int64_t m, int64_t n, int64_t k)
+{
+    return cly_fail(ctx, CLY_ERROR_NO_COMPILER,
+                    "GEMM m=%lld n=%lld k=%lld needs CLBlast, which builds its kernels from source, and context on "
+                    "'%s' is binary-only: use the direct convolution (not im2col or gemm1x1) and fully-connected "
+                    "batches of at most the tuning table's fc_gemm_nt_batch",
+                    (long long)m, (long long)n, (long long)k, ctx->info.name);
+}
+
 cly_status cly_gemm(cly_context *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                     cly_buf a, int64_t lda, cly_buf b, int64_t ldb, float beta, cly_buf c, int64_t ldc)
 {
-    if (m == 0 || n == 0 || ctx->build_only) /* CLBlast builds its kernels on first real use */
+    if (m == 0 || n == 0)
+        return CLY_SUCCESS;
+    if (cly_binary_only(ctx))
+        return binary_only(ctx, m, n, k);
+    if (ctx->build_only) /* CLBlast builds its kernels on first real use */
         return CLY_SUCCESS;
     cl_command_queue q = ctx->queue;
     CLBlastTranspose ta = transpose(trans_a), tb = transpose(trans_b);
@@ -45,7 +61,11 @@ cly_status cly_gemm_strided(cly_context *ctx, bool trans_a, bool trans_b, int64_
                             cly_buf a, int64_t lda, int64_t stride_a, cly_buf b, int64_t ldb, int64_t stride_b,
                             float beta, cly_buf c, int64_t ldc, int64_t stride_c, int64_t batches)
 {
-    if (m == 0 || n == 0 || batches == 0 || ctx->build_only)
+    if (m == 0 || n == 0 || batches == 0)
+        return CLY_SUCCESS;
+    if (cly_binary_only(ctx))
+        return binary_only(ctx, m, n, k);
+    if (ctx->build_only)
         return CLY_SUCCESS;
     /* CLBlast 1.5's strided-batched GEMM writes nothing (success returned)
      * for large matrices on pocl: 576 x 21952 (k = 64, one batch) left C

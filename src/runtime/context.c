@@ -94,12 +94,16 @@ cly_status cly_context_create_ex(const cly_context_options *options, cly_context
     }
     ctx->profiling = true;
     ctx->tuning_off = o.no_tuning_file;
-    cly_context_setup(ctx);
+    s = cly_context_setup(ctx, &o);
+    if (s != CLY_SUCCESS) {
+        cly_context_destroy(ctx);
+        return s;
+    }
     *out = ctx;
     return CLY_SUCCESS;
 }
 
-void cly_context_setup(cly_context *ctx)
+cly_status cly_context_setup(cly_context *ctx, const cly_context_options *o)
 {
     /* Per-dimension work-item limits for the launch helpers (launch.c); a
      * device that does not say keeps 0: no limit beyond the group size. */
@@ -113,6 +117,7 @@ void cly_context_setup(cly_context *ctx)
     cly_log(CLY_LOG_INFO, "device %u:%u %s (%s), binary cache %s", ctx->info.platform_index,
             ctx->info.device_index, ctx->info.name, ctx->info.platform_name,
             ctx->cache_enabled ? ctx->cache_dir : "off");
+    return cly_context_bundle_setup(ctx, o);
 }
 
 void cly_context_destroy(cly_context *ctx)
@@ -124,6 +129,7 @@ void cly_context_destroy(cly_context *ctx)
         clReleaseCommandQueue(ctx->queue);
     }
     cly_programs_release(ctx);
+    cly_context_bundle_release(ctx);
     cly_tuning_free(ctx);
     if (ctx->cl)
         clReleaseContext(ctx->cl);

@@ -167,7 +167,11 @@ cly_status cly_cl_context_create(cl_context context, cl_device_id device, cl_com
     ctx->queue = queue;
     ctx->precision = o.precision;
     ctx->profiling = profiling;
-    cly_context_setup(ctx);
+    s = cly_context_setup(ctx, &o);
+    if (s != CLY_SUCCESS) {
+        cly_context_destroy(ctx);
+        return s;
+    }
     *out = ctx;
     return CLY_SUCCESS;
 }

@@ -1,6 +1,7 @@
 /* Kernel programs: embedded sources built lazily per context and options,
  * cached in memory (per context) and on disk (binary_cache.c). */
 #include "runtime/runtime.h"
+#include "io/bundle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,9 @@ typedef struct kernel_slot {
 
 struct cly_program_entry {
     char *label;
-    char *options;
+    char *options;         /* as asked for: the key of find_entry */
+    char *build_options;   /* what clBuildProgram was given: a bundle's key */
+    uint8_t source_sha256[32];
     cl_program program;
     bool from_cache; /* program came from the on-disk cache */
     kernel_slot *kernels;
@@ -64,11 +67,6 @@ static cly_status build_failure(cly_context *ctx, cl_program program, cl_int err
 static cly_status build_from_source(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
                                     const char *options, cl_program *out)
 {
-    if (!ctx->info.compiler_available)
-        return cly_fail(ctx, CLY_ERROR_NO_COMPILER,
-                        "device '%s' has no OpenCL compiler and no cached binary for program '%s' (options '%s'); "
-                        "provide offline-compiled binaries",
-                        ctx->info.name, label, options);
     const char *text = (const char *)source;
     cl_int err;
     cl_program program = clCreateProgramWithSource(ctx->cl, 1, &text, &size, &err);
@@ -101,11 +99,25 @@ static void store_in_cache(cly_context *ctx, cl_program program, const char *key
     free(bin);
 }
 
+/* Binary-only and nothing found: name what was searched. */
+static cly_status no_compiler(cly_context *ctx, const char *label, const char *options)
+{
+    return cly_fail(ctx, CLY_ERROR_NO_COMPILER,
+                    "program '%s' with options '%s' is in no kernel bundle (%s) and not in the binary cache (%s), "
+                    "and device '%s' may not build from source (%s): make a bundle for this device with "
+                    "`clayer compile`",
+                    label, options, ctx->bundle ? ctx->bundle_path : "none loaded",
+                    ctx->cache_enabled ? ctx->cache_dir : "off", ctx->info.name,
+                    ctx->info.compiler_available ? "binary-only mode" : "it has no compiler");
+}
+
 /* Build from source and (cache on) store the binary, replacing whatever
- * entry was there. */
+ * entry was there; never on a binary-only context. */
 static cly_status build_and_store(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
                                   const char *options, cl_program *out)
 {
+    if (cly_binary_only(ctx))
+        return no_compiler(ctx, label, options);
     cly_status s = build_from_source(ctx, label, source, size, options, out);
     if (s != CLY_SUCCESS || !ctx->cache_enabled)
         return s;
@@ -116,12 +128,41 @@ static cly_status build_and_store(cly_context *ctx, const char *label, const uns
     return CLY_SUCCESS;
 }
 
-/* Obtain a built program: from the on-disk cache when an entry checks out and
- * loads, otherwise from source (then cached). *from_cache says which. */
+/* A bundle's entry: the bundle was checked for this device at context
+ * creation, so one that does not load, or was built from other source, is
+ * an error, never a silent rebuild. false: no entry. */
+static bool from_bundle(cly_context *ctx, const char *label, const uint8_t sha[32], const char *options,
+                        cly_status *s, cl_program *out)
+{
+    const cly_bundle_entry *e = cly_bundle_find(ctx->bundle, label, options);
+    if (!e)
+        return false;
+    if (memcmp(e->source_sha256, sha, 32) != 0) {
+        *s = cly_fail(ctx, CLY_ERROR_INVALID_ARGUMENT,
+                      "kernel bundle %s: program '%s' (options '%s') was built from another source than this "
+                      "library's: remake the bundle",
+                      ctx->bundle_path, label, options);
+        return true;
+    }
+    *s = cly_program_from_binary(ctx, e->binary, e->size, options, out);
+    if (*s != CLY_SUCCESS)
+        *s = cly_fail(ctx, *s, "kernel bundle %s: program '%s' (options '%s', %zu bytes) does not load: %s",
+                      ctx->bundle_path, label, options, e->size, cly_last_error(ctx));
+    else
+        ctx->programs_from_bundle++;
+    return true;
+}
+
+/* Obtain a built program: from the bundle, else from the on-disk cache when
+ * an entry checks out and loads, else from source (then cached) unless the
+ * context is binary-only. *from_cache says whether it came from the cache. */
 static cly_status obtain(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
-                         const char *options, cl_program *out, bool *from_cache)
+                         const uint8_t sha[32], const char *options, cl_program *out, bool *from_cache)
 {
     *from_cache = false;
+    cly_status bs;
+    if (ctx->bundle && from_bundle(ctx, label, sha, options, &bs, out))
+        return bs;
     char *key_text = ctx->cache_enabled ? cly_cache_key_text(&ctx->info, source, size, options) : NULL;
     if (key_text) {
         unsigned char *bin = NULL;
@@ -185,18 +226,20 @@ cly_status cly_program_get_source(cly_context *ctx, const char *label, const uns
     }
     strcpy(label_copy, label);
     strcpy(options_copy, options);
-    cl_program program;
-    bool from_cache;
-    cly_status s = obtain(ctx, label, source, size, full, &program, &from_cache);
-    free(full);
+    cly_program_entry entry = {.label = label_copy, .options = options_copy, .build_options = full};
+    cly_sha256 h;
+    cly_sha256_init(&h);
+    cly_sha256_update(&h, source, size);
+    cly_sha256_final(&h, entry.source_sha256);
+    cly_status s = obtain(ctx, label, source, size, entry.source_sha256, full, &entry.program, &entry.from_cache);
     if (s != CLY_SUCCESS) {
+        free(full);
         free(label_copy);
         free(options_copy);
         return s;
     }
-    ctx->programs[ctx->program_count++] =
-        (cly_program_entry){.label = label_copy, .options = options_copy, .program = program, .from_cache = from_cache};
-    *out = program;
+    ctx->programs[ctx->program_count++] = entry;
+    *out = entry.program;
     return CLY_SUCCESS;
 }
 
@@ -278,6 +321,21 @@ cly_status cly_kernel_get(cly_context *ctx, const char *program_name, const char
     return CLY_SUCCESS;
 }
 
+bool cly_program_at(const cly_context *ctx, size_t i, const char **label, const char **build_options,
+                    const uint8_t **source_sha256, cl_program *program)
+{
+    if (i >= ctx->program_count)
+        return false;
+    const cly_program_entry *e = &ctx->programs[i];
+    *label = e->label;
+    *build_options = e->build_options;
+    if (source_sha256)
+        *source_sha256 = e->source_sha256;
+    if (program)
+        *program = e->program;
+    return true;
+}
+
 void cly_programs_release(cly_context *ctx)
 {
     for (size_t i = 0; i < ctx->program_count; i++) {
@@ -290,6 +348,7 @@ void cly_programs_release(cly_context *ctx)
         clReleaseProgram(e->program);
         free(e->label);
         free(e->options);
+        free(e->build_options);
     }
     free(ctx->programs);
     ctx->programs = NULL;

@@ -64,12 +64,33 @@ struct cly_context {
     char tuning_path[4200];
     struct cly_tuned_table *tuned;
     const struct cly_tuned_entry *trial;
+    /* Kernel bundle and binary-only mode (bundle_context.c): the bundle
+     * loaded at creation (NULL: none) and its path; no_compiler: never build
+     * from source (the option, $CLAYER_NO_COMPILER=1, or a device without a
+     * compiler). */
+    struct cly_bundle *bundle;
+    struct cly_bundle_extra *bundle_extra; /* cly_context_add_binary's */
+    char bundle_path[4096];
+    bool no_compiler;
+    uint64_t programs_from_bundle;
 };
 
-/* The per-device work-item limits and the binary cache directory, filled in
- * after platform, device, info and precision (context.c; both ways of
- * creating a context end here). */
-void cly_context_setup(cly_context *ctx);
+/* The per-device work-item limits, the binary cache directory, the tuning
+ * file, the bundle and binary-only mode, filled in after platform, device,
+ * info and precision (context.c; both ways of creating a context end here).
+ * On failure (a bundle that cannot be used) the caller destroys ctx; the
+ * message is in the thread's slot. */
+cly_status cly_context_setup(cly_context *ctx, const cly_context_options *o);
+/* The bundle part of cly_context_setup (bundle_context.c). */
+cly_status cly_context_bundle_setup(cly_context *ctx, const cly_context_options *o);
+void cly_context_bundle_release(cly_context *ctx);
+
+/* Whether ctx may not build from source: binary-only mode, or a device
+ * without a compiler (checked at each build, not only at creation). */
+static inline bool cly_binary_only(const cly_context *ctx)
+{
+    return ctx->no_compiler || !ctx->info.compiler_available;
+}
 
 /* Bytes per device element: 4 (float) or 8 (double, CLY_PRECISION_FLOAT64). */
 static inline size_t cly_real_size(const cly_context *ctx)
@@ -110,6 +131,10 @@ cly_status cly_kernel_get(cly_context *ctx, const char *program, const char *opt
 cly_status cly_program_get_source(cly_context *ctx, const char *label, const unsigned char *source, size_t size,
                                   const char *options, cl_program *out);
 void cly_programs_release(cly_context *ctx);
+/* Program i of the context's table (false past the end): its name, the
+ * options clBuildProgram got, its source's SHA-256 and the program. */
+bool cly_program_at(const cly_context *ctx, size_t i, const char **label, const char **build_options,
+                    const uint8_t **source_sha256, cl_program *program);
 
 /* ---- programs from binaries only, no compiler needed (program_binary.c) */
 

@@ -114,6 +114,30 @@ START_TEST(t_devices_contexts)
     EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_stats_get(NULL, &st), "cly_context_stats_get");
     EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_finish(NULL), "cly_context_finish");
     EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_tuning_save(NULL), "cly_tuning_save");
+    /* Kernel bundles and the program listing. */
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_save_bundle(NULL, "b.clb"), "cly_context_save_bundle");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_save_bundle(c, NULL), "cly_context_save_bundle");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_save_bundle(c, "b.clb"), "b.clb", "no programs");
+    const char *pname, *popts;
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_program_info(c, 0, &pname, &popts), "cly_context_program_info",
+           "index 0, the context has 0");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_program_info(c, 0, NULL, &popts), "cly_context_program_info");
+    ck_assert_uint_eq(cly_context_program_count(NULL), 0);
+    ck_assert(!cly_context_binary_only(NULL));
+    static const unsigned char one[1] = {1};
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_add_binary(c, "pool", "", NULL, 1), "cly_context_add_binary");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_add_binary(c, "pool", "", one, 0), "cly_context_add_binary",
+           "size (0)");
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_add_binary(c, "no_such", "", one, 1), "'no_such'");
+    ck_assert_int_eq(cly_context_add_binary(c, "pool", "", one, 1), CLY_SUCCESS);
+    EXPECT(CLY_ERROR_INVALID_ARGUMENT, cly_context_add_binary(c, "pool", "", one, 1), "'pool'", "added already");
+    EXPECT(CLY_ERROR_IO, cly_context_save_bundle(c, "/nonexistent-dir/b.clb"), "/nonexistent-dir/b.clb");
+    cly_context *b = NULL;
+    EXPECT(CLY_ERROR_IO, cly_context_create_ex(&(cly_context_options){.struct_size = sizeof(cly_context_options),
+                                                                      .bundle = "/"},
+                                               &b),
+           "kernel bundle", "/");
+    ck_assert_ptr_null(b);
     ck_assert_ptr_null(cly_context_device(NULL));
     ck_assert_str_eq(cly_status_string((cly_status)999), "unknown status");
     cly_context_destroy(c);

@@ -43,6 +43,8 @@
  *   --all      every net in every mode with every algorithm: 96 cases, for
  *              comparing two trees once. The default (meson suite 'slow')
  *              is the 76 of default_case(): all inference, some training.
+ *   --case NET:MODE:ALGO  only these cases (repeatable; "fashion:train:auto"):
+ *              the binary-only suite runs a few from a kernel bundle.
  *   --record   print the block for this device to stdout (check's own report
  *              goes to stderr), to append to hashes.txt:
  *                test_hashes --record --all >> tests/net/hashes.txt
@@ -373,18 +375,43 @@ static void read_hashes(const char *path)
     fclose(f);
 }
 
+/* "NET:MODE:ALGO" into the case list; false if any part is unknown. */
+static bool add_case(const char *spec)
+{
+    char net[64], mode[16], algo[16];
+    if (sscanf(spec, "%63[^:]:%15[^:]:%15s", net, mode, algo) != 3 || case_count == MAX_CASES)
+        return false;
+    hash_case c = {.net = -1, .algo = -1, .train = !strcmp(mode, "train")};
+    for (int n = 0; n < NET_COUNT; n++)
+        if (!strcmp(nets[n], net))
+            c.net = n;
+    for (int a = 0; a < ALGO_COUNT; a++)
+        if (!strcmp(algos[a].name, algo))
+            c.algo = a;
+    if (c.net < 0 || c.algo < 0 || (!c.train && strcmp(mode, "infer")))
+        return false;
+    cases[case_count++] = c;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
-    bool all = false;
+    bool all = false, chosen = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--all"))
+        if (!strcmp(argv[i], "--case") && i + 1 < argc) {
+            chosen = true;
+            if (!add_case(argv[++i])) {
+                fprintf(stderr, "%s: --case %s: not NET:infer|train:ALGO of known names\n", argv[0], argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--all"))
             all = true;
         else if (!strcmp(argv[i], "--record"))
             record = true;
         else if (!strcmp(argv[i], "--verbose"))
             verbose = true;
         else {
-            fprintf(stderr, "usage: %s [--all] [--record] [--verbose]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--all | --case NET:MODE:ALGO...] [--record] [--verbose]\n", argv[0]);
             return 2;
         }
     }
@@ -397,7 +424,7 @@ int main(int argc, char **argv)
     for (int train = 0; train <= 1; train++)
         for (int n = 0; n < NET_COUNT; n++)
             for (int a = 0; a < ALGO_COUNT; a++)
-                if (all || default_case(n, train))
+                if (!chosen && (all || default_case(n, train)))
                     cases[case_count++] = (hash_case){.net = n, .algo = a, .train = train};
     if (record) {
         /* The block goes to the real stdout; everything else to stderr. */
