@@ -181,7 +181,7 @@ int main(int argc, char **argv)
            b / at);
     printf("  %zu devices, %lld each:                %8.1f ms  %8.1f images/s\n", n, batch / (long long)n, gt, b / gt);
     printf("  ratio %zu devices / 1 device: %.2f (against the accumulated equivalent: %.2f)\n", n, st / gt, at / gt);
-    printf("  gradient exchange: %.2f ms per step (%lld parameters, %zu copies) = %.0f%% of the step\n", gx,
+    printf("  gradient exchange: %.2f ms per step (%lld parameters, %zu copies) = %.1f%% of the step\n", gx,
            (long long)n0->param_elems, n - 1, 100.0 * gx / gt);
     printf("inference forward, median of %d:\n", runs);
     printf("  1 device, batch %lld: %8.1f ms  %8.1f images/s\n", batch, sf, b / sf);
