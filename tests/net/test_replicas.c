@@ -270,6 +270,26 @@ START_TEST(bad_device_lists)
     OK(c0, cly_replicas_train_batch(r, labels, 4, NULL));
     s = cly_replicas_train_batch(NULL, labels, 4, NULL);
     ck_assert_int_eq(s, CLY_ERROR_INVALID_ARGUMENT);
+    /* NULL groups and arguments: refused, never a crash. */
+    ck_assert_int_eq(cly_replicas_init_params(NULL, CLY_INIT_HE, 1), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_replicas_set_param(NULL, "fc", CLY_PARAM_BIAS, buf, 3), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_replicas_set_training(NULL, &(cly_train_params){.learning_rate = 0.1}),
+                     CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_replicas_set_training(r, NULL), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_replicas_set_input(NULL, "data", buf, 4 * C * H * W), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_replicas_set_input(r, "data", NULL, 4 * C * H * W), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_replicas_forward(NULL), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_replicas_get_output(NULL, "fc", buf, 12), CLY_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cly_replicas_train_batch(r, NULL, 4, NULL), CLY_ERROR_INVALID_ARGUMENT);
+    s = cly_replicas_set_param(r, "fc", CLY_PARAM_BIAS, buf, 4);
+    ck_assert_int_eq(s, CLY_ERROR_SHAPE_MISMATCH);
+    ck_assert_msg(strstr(cly_last_error(c0), "device 0"), "%s", cly_last_error(c0));
+    /* set_param reaches every device. */
+    const float bias[CLASSES] = {0.5f, -1.0f, 2.0f};
+    float got[CLASSES];
+    OK(c0, cly_replicas_set_param(r, "fc", CLY_PARAM_BIAS, bias, CLASSES));
+    OK(c0, cly_net_get_param(cly_replicas_net(r, 1), "fc", CLY_PARAM_BIAS, got, CLASSES));
+    ck_assert(memcmp(got, bias, sizeof got) == 0);
     ck_assert_uint_eq(cly_replicas_count(NULL), 0);
     ck_assert(cly_replicas_net(NULL, 0) == NULL);
     cly_replicas_destroy(NULL);
