@@ -95,9 +95,9 @@ static cly_status broadcast_params(cly_replicas *r)
 }
 
 /* Split `selectors` at commas into trimmed entries, resolve each to a
- * device and refuse duplicates. */
-static cly_status resolve(const char *selectors, size_t *idx, size_t *count, const cly_device_info **devs_out,
-                          cly_device_info **list_out)
+ * device (idx[k] into *devs_out, which the caller frees with
+ * cly_devices_free) and refuse duplicates. */
+static cly_status resolve(const char *selectors, size_t *idx, size_t *count, cly_device_info **devs_out)
 {
     if (!selectors)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: selectors must not be NULL", who_create);
@@ -158,7 +158,6 @@ static cly_status resolve(const char *selectors, size_t *idx, size_t *count, con
     }
     *count = n;
     *devs_out = devs;
-    *list_out = devs;
     return CLY_SUCCESS;
 }
 
@@ -177,12 +176,11 @@ cly_status cly_replicas_create(const char *selectors, const cly_context_options 
     if ((s = CLY_OPTIONS_COPY(NULL, &no, options, cly_net_options, keep_count, who_create)) != CLY_SUCCESS)
         return s;
     size_t idx[CLY_REPLICAS_MAX], n = 0;
-    const cly_device_info *devs = NULL;
-    cly_device_info *list = NULL;
-    if ((s = resolve(selectors, idx, &n, &devs, &list)) != CLY_SUCCESS)
+    cly_device_info *devs = NULL;
+    if ((s = resolve(selectors, idx, &n, &devs)) != CLY_SUCCESS)
         return s;
     if (no.batch < 1 || no.batch % (int64_t)n != 0) {
-        cly_devices_free(list);
+        cly_devices_free(devs);
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
                         "%s: a batch of %lld does not split into %zu equal micro-batches (it must be a multiple of "
                         "the device count)",
@@ -190,7 +188,7 @@ cly_status cly_replicas_create(const char *selectors, const cly_context_options 
     }
     cly_replicas *r = calloc(1, sizeof *r);
     if (!r) {
-        cly_devices_free(list);
+        cly_devices_free(devs);
         return cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s", who_create);
     }
     r->micro = no.batch / (int64_t)n;
@@ -209,10 +207,8 @@ cly_status cly_replicas_create(const char *selectors, const cly_context_options 
         if ((s = cly_net_create(r->ctx[d], g, &no, &r->net[d])) != CLY_SUCCESS)
             s = cly_fail(NULL, s, "%s: device %zu (%s %s): %s", who_create, d, sel, devs[idx[d]].name,
                          cly_last_error(r->ctx[d]));
-        else if (cly_context_precision(r->ctx[d]) != cly_context_precision(r->ctx[0]))
-            s = cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, "%s: device %zu has another precision", who_create, d);
     }
-    cly_devices_free(list);
+    cly_devices_free(devs);
     const cly_net *net0 = s == CLY_SUCCESS ? r->net[0] : NULL;
     if (net0) {
         for (size_t id = 0; id < g->count; id++)
