@@ -869,7 +869,7 @@ CLY_API cly_status cly_net_update(cly_net *net);
  * optimiser step, and its parameters are copied to every other device. The
  * result is bit for bit that of one net at the micro-batch trained with
  * accumulate = devices x the group's accumulate, fed the micro-batches in
- * the same order: parameters, optimiser state, loss, dropout masks and the
+ * the same order: parameters, optimiser state, dropout masks and the
  * batch-norm running statistics (these move through the micro-batches in
  * order: each device starts from the previous device's, copied after its
  * forward, so the forwards are staggered across devices while backwards
@@ -927,7 +927,8 @@ CLY_API cly_status cly_replicas_get_output(const cly_replicas *r, const char *la
 
 /* One training batch of `count` = the group's batch labels (device d takes
  * [d*m, (d+1)*m)), as described above; *loss (may be NULL) the batch's
- * mean loss with the weight-decay term, as cly_net_train_batch gives it.
+ * mean loss with the weight-decay term (the mean of the micro-batches'
+ * losses one net gives, up to the rounding of that mean).
  * Errors: those of cly_net_train_batch, naming the device. A failure after
  * the devices started leaves the group unusable (every later call says so):
  * destroy it. */
