@@ -872,8 +872,9 @@ CLY_API cly_status cly_net_update(cly_net *net);
  * the same order: parameters, optimiser state, dropout masks and the
  * batch-norm running statistics (these move through the micro-batches in
  * order: each device starts from the previous device's, copied after its
- * forward, so the forwards are staggered across devices while backwards
- * overlap; after the step every device holds the last one's).
+ * forward, so in a net with batch norm the forwards are staggered across
+ * devices while the backwards overlap; after the step every device holds
+ * the last one's).
  *
  * Inference splits the same way and returns outputs in input order. The
  * optimiser state lives on device 0 (cly_replicas_net(r, 0) saves the whole
