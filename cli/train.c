@@ -18,13 +18,15 @@ static double now_s(void)
 static const char train_usage[] =
     "usage: clayer train [--net FILE|NAME] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
     "                    [--optimizer sgd|adam] [--lr X] [--momentum X] [--weight-decay X] [--seed N]\n"
-    "                    [--data DIR] [--limit N] [--test-limit N] [--log-every N]\n"
+    "                    [--data DIR] [--limit N] [--test-limit N] [--log-every N] [--accumulate N]\n"
     "  train a net on Fashion-MNIST, the test accuracy after every epoch; the learning\n"
     "  rate drops tenfold for the last epoch\n"
     "  --net FILE|NAME     a net file or built-in net (default: the built-in 'fashion')\n"
     "  --epochs N          epochs, 1 to 1000 (default 5)\n"
     "  --batch N           batch size, 1 to 4096 (default 64)\n"
-    "  --device SEL        the device (default: $CLAYER_DEVICE, else the library's pick)\n"
+    "  --device SEL        the device (default: $CLAYER_DEVICE, else the library's pick); a\n"
+    "                      comma-separated list (0:0,0:1) trains data-parallel on each,\n"
+    "                      the batch split equally, bit for bit as on one device\n"
     "  --save PATH         write the trained model file there\n"
     "  --optimizer NAME    sgd (Nesterov momentum) or adam (default)\n"
     "  --lr X              learning rate, (0, 10] (default 0.001)\n"
@@ -36,11 +38,12 @@ static const char train_usage[] =
     "  --limit N           at most N training images per epoch (0: all)\n"
     "  --test-limit N      test on the first N test images only (0: all)\n"
     "  --log-every N       when stderr is no terminal: a progress line every N steps\n"
-    "                      (default: one per epoch)\n";
+    "                      (default: one per epoch)\n"
+    "  --accumulate N      sum the gradients of N batches per update, 1 to 1024 (default 1)\n";
 
 enum {
     OPT_NET = 256, OPT_EPOCHS, OPT_BATCH, OPT_DEVICE, OPT_SAVE, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_DECAY,
-    OPT_SEED, OPT_DATA, OPT_LIMIT, OPT_TEST_LIMIT, OPT_LOG_EVERY
+    OPT_SEED, OPT_DATA, OPT_LIMIT, OPT_TEST_LIMIT, OPT_LOG_EVERY, OPT_ACCUMULATE
 };
 static const struct option train_options[] = {
     {"net", required_argument, NULL, OPT_NET},           {"epochs", required_argument, NULL, OPT_EPOCHS},
@@ -50,13 +53,13 @@ static const struct option train_options[] = {
     {"weight-decay", required_argument, NULL, OPT_DECAY}, {"seed", required_argument, NULL, OPT_SEED},
     {"data", required_argument, NULL, OPT_DATA},         {"limit", required_argument, NULL, OPT_LIMIT},
     {"test-limit", required_argument, NULL, OPT_TEST_LIMIT}, {"log-every", required_argument, NULL, OPT_LOG_EVERY},
-    CLI_HELP_OPTION,
+    {"accumulate", required_argument, NULL, OPT_ACCUMULATE}, CLI_HELP_OPTION,
     {0}};
 static const cli_command train_command = {"train", train_usage, train_options, "h"};
 
 typedef struct train_opts {
     const char *net_path, *selector, *save, *data_dir, *optimizer;
-    long long epochs, batch, seed, limit, test_limit, log_every;
+    long long epochs, batch, seed, limit, test_limit, log_every, accumulate;
     double lr, momentum, decay;
     bool momentum_given;
 } train_opts;
@@ -84,6 +87,7 @@ static int parse_train(int argc, char **argv, train_opts *t)
         case OPT_TEST_LIMIT:
             ok = cli_parse_int("train", "--test-limit", optarg, 0, 1000000000, &t->test_limit);
             break;
+        case OPT_ACCUMULATE: ok = cli_parse_int("train", "--accumulate", optarg, 1, 1024, &t->accumulate); break;
         case OPT_LOG_EVERY: ok = cli_parse_int("train", "--log-every", optarg, 1, 1000000000, &t->log_every); break;
         case OPT_LR:
             ok = cli_parse_double("train", "--lr", optarg, 0, 10, &t->lr);
@@ -112,7 +116,8 @@ int cmd_train(int argc, char **argv)
 {
     /* Defaults: Adam at 1e-3, five epochs, the rate cut tenfold for the last:
      * 91.72% test accuracy on Fashion-MNIST with the built-in net (seed 1). */
-    train_opts t = {.optimizer = "adam", .epochs = 5, .batch = 64, .seed = 1, .lr = 1e-3, .momentum = 0.9};
+    train_opts t = {.optimizer = "adam", .epochs = 5, .batch = 64, .seed = 1, .lr = 1e-3, .momentum = 0.9,
+                    .accumulate = 1};
     int prc = parse_train(argc, argv, &t);
     if (prc)
         return prc < 0 ? 0 : prc;
@@ -121,6 +126,7 @@ int cmd_train(int argc, char **argv)
     cly_graph *g = NULL;
     cly_context *ctx = NULL;
     cly_net *net = NULL;
+    cly_replicas *group = NULL; /* --device with several devices: it owns ctx and net */
     float *x = NULL, *scores = NULL;
     int32_t *y = NULL, *pred = NULL;
     int64_t *order = NULL;
@@ -136,12 +142,24 @@ int cmd_train(int argc, char **argv)
     if ((rc = cli_load_net("train", t.net_path ? t.net_path : "fashion", B, &g))) /* a file or a built-in name */
         goto done;
     rc = EXIT_RUNTIME;
-    if ((s = cly_context_create(t.selector, &ctx))) {
+    const cly_net_options nopt = {.batch = B, .mode = CLY_MODE_TRAINING};
+    if (t.selector && strchr(t.selector, ',')) {
+        if ((s = cly_replicas_create(t.selector, NULL, g, &nopt, &group))) {
+            rc = cli_fail("train", s, NULL);
+            goto done;
+        }
+        ctx = cly_replicas_context(group, 0);
+        net = cly_replicas_net(group, 0);
+    } else if ((s = cly_context_create(t.selector, &ctx))) {
         rc = cli_fail("train", s, NULL);
         goto done;
+    } else if ((s = cly_net_create(ctx, g, &nopt, &net))) {
+        rc = cli_fail("train", s, ctx);
+        goto done;
     }
-    if ((s = cly_net_create(ctx, g, &(cly_net_options){.batch = B, .mode = CLY_MODE_TRAINING}, &net)) ||
-        (s = cly_net_init_params(net, CLY_INIT_HE, (uint64_t)t.seed))) {
+    const size_t devices = group ? cly_replicas_count(group) : 1;
+    if ((s = group ? cly_replicas_init_params(group, CLY_INIT_HE, (uint64_t)t.seed)
+                   : cly_net_init_params(net, CLY_INIT_HE, (uint64_t)t.seed))) {
         rc = cli_fail("train", s, ctx);
         goto done;
     }
@@ -157,11 +175,13 @@ int cmd_train(int argc, char **argv)
     /* Step schedule: the rate drops tenfold for the last epoch (none with
      * one epoch). */
     const bool adam = strcmp(t.optimizer, "adam") == 0, nesterov = !adam && t.momentum > 0;
-    const int64_t lr_step = t.epochs > 1 ? batches * (t.epochs - 1) : 0;
+    /* Counted in updates: one per --accumulate batches. */
+    const int64_t lr_step = t.epochs > 1 ? batches / t.accumulate * (t.epochs - 1) : 0;
     cly_train_params tp = {.optimizer = adam ? CLY_OPTIMIZER_ADAM : CLY_OPTIMIZER_SGD,
                            .learning_rate = t.lr, .momentum = adam ? 0 : t.momentum, .nesterov = nesterov,
-                           .weight_decay = t.decay, .lr_step = lr_step, .seed = (uint64_t)t.seed};
-    if ((s = cly_net_set_training(net, &tp))) {
+                           .weight_decay = t.decay, .lr_step = lr_step, .seed = (uint64_t)t.seed,
+                           .accumulate = t.accumulate};
+    if ((s = group ? cly_replicas_set_training(group, &tp) : cly_net_set_training(net, &tp))) {
         rc = cli_fail("train", s, ctx);
         goto done;
     }
@@ -195,9 +215,19 @@ int cmd_train(int argc, char **argv)
         snprintf(opt_text, sizeof opt_text, "SGD with Nesterov momentum %g", t.momentum);
     else
         snprintf(opt_text, sizeof opt_text, "SGD without momentum");
-    printf("training on %u:%u %s: %lld images per epoch (%lld steps of %lld), %lld epoch%s, %s, lr %g%s, "
+    char where[512];
+    int at = snprintf(where, sizeof where, "%u:%u %s", dev->platform_index, dev->device_index, dev->name);
+    for (size_t d = 1; d < devices && at > 0 && (size_t)at < sizeof where; d++) {
+        const cly_device_info *o = cly_context_device(cly_replicas_context(group, d));
+        at += snprintf(where + at, sizeof where - (size_t)at, "%s %u:%u %s", d + 1 == devices ? " and" : ",",
+                       o->platform_index, o->device_index, o->name);
+    }
+    if (devices > 1 && at > 0 && (size_t)at < sizeof where)
+        snprintf(where + at, sizeof where - (size_t)at, " (%zu devices, %lld samples each)", devices,
+                 (long long)(B / (int64_t)devices));
+    printf("training on %s: %lld images per epoch (%lld steps of %lld), %lld epoch%s, %s, lr %g%s, "
            "weight decay %g\n",
-           dev->platform_index, dev->device_index, dev->name, (long long)per_epoch, (long long)batches,
+           where, (long long)per_epoch, (long long)batches,
            (long long)B, t.epochs, t.epochs == 1 ? "" : "s", opt_text, t.lr, schedule, t.decay);
     fflush(stdout);
     const bool tty = isatty(fileno(stderr));
@@ -220,8 +250,11 @@ int cmd_train(int argc, char **argv)
             double loss;
             /* The scores of the training pass (kept through backward) give
              * the running accuracy, as Keras reports it. */
-            if ((s = cly_net_set_input(net, input, x, B * pixels)) || (s = cly_net_train_batch(net, y, B, &loss)) ||
-                (s = cly_net_get_output(net, output, scores, B * classes))) {
+            if (group ? (s = cly_replicas_set_input(group, input, x, B * pixels)) ||
+                            (s = cly_replicas_train_batch(group, y, B, &loss)) ||
+                            (s = cly_replicas_get_output(group, output, scores, B * classes))
+                      : (s = cly_net_set_input(net, input, x, B * pixels)) || (s = cly_net_train_batch(net, y, B, &loss)) ||
+                            (s = cly_net_get_output(net, output, scores, B * classes))) {
                 if (tty)
                     fputc('\n', stderr);
                 rc = cli_fail("train", s, ctx);
@@ -244,7 +277,8 @@ int cmd_train(int argc, char **argv)
         }
         double train_time = now_s() - t0;
         total_time += train_time;
-        int64_t correct = cli_evaluate(net, input, output, B, classes, test, NULL, &s);
+        /* Evaluation on the first device (its net holds the group's parameters). */
+        int64_t correct = cli_evaluate(net, input, output, B / (int64_t)devices, classes, test, NULL, &s);
         if (correct < 0) {
             rc = cli_fail("train: evaluating", s, ctx);
             goto done;
@@ -273,8 +307,12 @@ done:
     free(pred);
     free(scores);
     free(order);
-    cly_net_destroy(net);
-    cly_context_destroy(ctx);
+    if (group) {
+        cly_replicas_destroy(group);
+    } else {
+        cly_net_destroy(net);
+        cly_context_destroy(ctx);
+    }
     cly_graph_destroy(g);
     cly_dataset_destroy(train);
     cly_dataset_destroy(test);

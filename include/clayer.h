@@ -857,6 +857,84 @@ CLY_API cly_status cly_net_get_output_gradient_f64(const cly_net *net, const cha
  * cly_net_set_training, no gradients since the last update). */
 CLY_API cly_status cly_net_update(cly_net *net);
 
+/* ------------------------------------------------------------- replicas
+ *
+ * Data parallelism over the devices of one process: a group holds one
+ * context and one net per device, all compiled from one graph at the
+ * micro-batch (the group's batch / the device count). A training batch is
+ * split into equal micro-batches in device order; each device runs forward
+ * and backward on its share; the parameter gradients are copied to device
+ * 0 and summed there in device order (device 0 + device 1 + ...) by the
+ * kernel cly_net_train_batch accumulates with; device 0 takes the
+ * optimiser step, and its parameters are copied to every other device. The
+ * result is bit for bit that of one net at the micro-batch trained with
+ * accumulate = devices x the group's accumulate, fed the micro-batches in
+ * the same order: parameters, optimiser state, dropout masks and the
+ * batch-norm running statistics (these move through the micro-batches in
+ * order: each device starts from the previous device's, copied after its
+ * forward, so in a net with batch norm the forwards are staggered across
+ * devices while the backwards overlap; after the step every device holds
+ * the last one's).
+ *
+ * Inference splits the same way and returns outputs in input order. The
+ * optimiser state lives on device 0 (cly_replicas_net(r, 0) saves the whole
+ * model, cly_net_save). A group is used on one thread. */
+typedef struct cly_replicas cly_replicas;
+
+/* The most devices in one group. */
+#define CLY_REPLICAS_MAX 64
+
+/* Create a group on the devices of `selectors`: a comma-separated list of
+ * cly_device_select selectors ("0:0,0:1", "cpu:0,cpu:1"), each naming a
+ * different device, 1 to CLY_REPLICAS_MAX of them. `context_options`
+ * (NULL: the defaults) applies to every device but for its selector, which
+ * is ignored. `g` must outlive the group and is inferred at the
+ * micro-batch options->batch / devices; options->batch must divide by the
+ * device count. Parameters start at zero: cly_replicas_init_params or
+ * cly_replicas_set_param. Errors (the detail in cly_last_error(NULL)):
+ * CLY_ERROR_INVALID_ARGUMENT (NULLs, an empty list or entry, a malformed
+ * selector, two entries naming one device, too many devices, a batch that
+ * does not divide: each message names the entry, its position and the
+ * numbers), CLY_ERROR_DEVICE_NOT_FOUND (an entry matching no device), and
+ * those of cly_context_create_ex and cly_net_create, naming the device. */
+CLY_API cly_status cly_replicas_create(const char *selectors, const cly_context_options *context_options,
+                                       cly_graph *g, const cly_net_options *options, cly_replicas **out);
+CLY_API void cly_replicas_destroy(cly_replicas *r);
+
+/* Devices in the group (0 for NULL). */
+CLY_API size_t cly_replicas_count(const cly_replicas *r);
+/* The net and the context of device `index`, both
+ * owned by the group, or NULL past the end. Reading it is safe; changing
+ * its parameters or training it directly leaves the replicas apart. */
+CLY_API cly_net *cly_replicas_net(const cly_replicas *r, size_t index);
+CLY_API cly_context *cly_replicas_context(const cly_replicas *r, size_t index);
+
+/* cly_net_init_params on device 0, copied to every device. */
+CLY_API cly_status cly_replicas_init_params(cly_replicas *r, cly_init init, uint64_t seed);
+/* cly_net_set_param on every device (cly_net_get_param on device 0 reads). */
+CLY_API cly_status cly_replicas_set_param(cly_replicas *r, const char *layer, cly_param_kind kind, const float *src,
+                                          int64_t count);
+
+/* cly_net_set_training on every device (CLY_MODE_TRAINING nets). */
+CLY_API cly_status cly_replicas_set_training(cly_replicas *r, const cly_train_params *p);
+
+/* Copy the group's batch into an INPUT layer: batch x C x H x W floats,
+ * device d getting samples [d*m, (d+1)*m), m the micro-batch. */
+CLY_API cly_status cly_replicas_set_input(cly_replicas *r, const char *layer, const float *src, int64_t count);
+/* Forward on every device (inference form, as cly_net_forward). */
+CLY_API cly_status cly_replicas_forward(cly_replicas *r);
+/* A graph output or kept layer of the whole batch, in input order. */
+CLY_API cly_status cly_replicas_get_output(const cly_replicas *r, const char *layer, float *dst, int64_t count);
+
+/* One training batch of `count` = the group's batch labels (device d takes
+ * [d*m, (d+1)*m)), as described above; *loss (may be NULL) the batch's
+ * mean loss with the weight-decay term (the mean of the micro-batches'
+ * losses one net gives, up to the rounding of that mean).
+ * Errors: those of cly_net_train_batch, naming the device. A failure after
+ * the devices started leaves the group unusable (every later call says so):
+ * destroy it. */
+CLY_API cly_status cly_replicas_train_batch(cly_replicas *r, const int32_t *labels, int64_t count, double *loss);
+
 /* ------------------------------------------------------------ profiling */
 
 /* Time every layer on the device: while on, cly_net_forward and the training

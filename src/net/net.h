@@ -122,6 +122,17 @@ cly_status cly_net_training_forward(cly_net *net);
  * gradients the built-in loss (net->loss_pass) or the caller wrote;
  * consumes the caller's. */
 cly_status cly_net_run_backward(cly_net *net);
+/* cly_net_train_batch in parts, for replica groups (net/replicas.c): the
+ * checks, labels, cleared gradients and the training forward; then the
+ * loss and backward, leaving this batch's gradients in grads_batch (or
+ * grads without accumulation), nothing summed or stepped. `who` names the
+ * caller in messages. */
+cly_status cly_net_micro_forward(cly_net *net, const char *who, const int32_t *labels, int64_t count);
+cly_status cly_net_micro_backward(cly_net *net);
+/* The sum of the last pass's per-sample losses, read back (waits). */
+cly_status cly_net_loss_sum(cly_net *net, double *sum);
+/* The weight-decay term decay/2 * sum |w|^2 of the current weights (waits). */
+cly_status cly_net_decay_term(cly_net *net, double *out);
 /* One optimiser step over net->grads; `k` batches were summed into them. */
 cly_status cly_net_optimiser_step(cly_net *net, double k);
 /* A new buffer laid out like the parameters, zeroed (the alignment gaps

@@ -457,9 +457,7 @@ static cly_status no_scores(cly_net *net, const char *what)
                     what, sn->name, (long long)sn->out.c, (long long)sn->out.h, (long long)sn->out.w);
 }
 
-/* Forward (training form), loss, backward. *loss gets the batch mean. */
-static cly_status forward_backward(cly_net *net, const char *who, const int32_t *labels, int64_t count,
-                                   double *loss)
+cly_status cly_net_micro_forward(cly_net *net, const char *who, const int32_t *labels, int64_t count)
 {
     const cly_graph *g = net->graph;
     cly_context *ctx = net->ctx;
@@ -485,13 +483,19 @@ static cly_status forward_backward(cly_net *net, const char *who, const int32_t 
     cly_status s = fill_zero(net, net->grads_batch ? net->grads_batch : net->grads, net->param_elems);
     if (s == CLY_SUCCESS)
         s = cly_net_training_forward(net);
-    if (s != CLY_SUCCESS)
-        return s;
+    return s;
+}
+
+cly_status cly_net_micro_backward(cly_net *net)
+{
+    const cly_graph *g = net->graph;
+    cly_context *ctx = net->ctx;
+    int64_t count = net->options.batch, classes = g->nodes[net->scores_id].out.c;
     cly_buf scores = cly_net_value(net, net->scores_id), dscores = cly_net_grad(net, net->scores_id);
     cly_buf lab = {net->labels, 0}, losses = {net->losses, 0};
-    s = net->train.loss == CLY_LOSS_SVM
-            ? cly_svm_loss(ctx, count, classes, net->train.svm_margin, scores, lab, losses, dscores)
-            : cly_softmax_xent(ctx, count, classes, scores, lab, losses, dscores);
+    cly_status s = net->train.loss == CLY_LOSS_SVM
+                       ? cly_svm_loss(ctx, count, classes, net->train.svm_margin, scores, lab, losses, dscores)
+                       : cly_softmax_xent(ctx, count, classes, scores, lab, losses, dscores);
     s = cly_net_name_layer(net, net->scores_id, "loss", s);
     if (s == CLY_SUCCESS)
         s = cly_net_profile_mark(net, cly_prof_loss(g->count));
@@ -504,20 +508,38 @@ static cly_status forward_backward(cly_net *net, const char *who, const int32_t 
         return s;
     net->losses_ready = true;
     net->grads_pending = true;
-    if (loss) {
-        double *host = malloc((size_t)count * sizeof *host);
-        if (!host)
-            return cly_fail(ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "training: reading losses");
-        s = cly_read_reals(ctx, net->losses, 0, host, sizeof *host, count, "training: reading losses");
-        double sum = 0;
-        for (int64_t i = 0; i < count; i++)
-            sum += host[i];
-        free(host);
-        if (s != CLY_SUCCESS)
-            return s;
-        *loss = sum / (double)count;
-    }
     return CLY_SUCCESS;
+}
+
+cly_status cly_net_loss_sum(cly_net *net, double *sum)
+{
+    int64_t count = net->options.batch;
+    double *host = malloc((size_t)count * sizeof *host);
+    if (!host)
+        return cly_fail(net->ctx, CLY_ERROR_OUT_OF_HOST_MEMORY, "training: reading losses");
+    cly_status s = cly_read_reals(net->ctx, net->losses, 0, host, sizeof *host, count, "training: reading losses");
+    double total = 0;
+    for (int64_t i = 0; i < count; i++)
+        total += host[i];
+    free(host);
+    if (s == CLY_SUCCESS)
+        *sum = total;
+    return s;
+}
+
+/* Forward (training form), loss, backward. *loss gets the batch mean. */
+static cly_status forward_backward(cly_net *net, const char *who, const int32_t *labels, int64_t count,
+                                   double *loss)
+{
+    cly_status s = cly_net_micro_forward(net, who, labels, count);
+    if (s == CLY_SUCCESS)
+        s = cly_net_micro_backward(net);
+    if (s != CLY_SUCCESS || !loss)
+        return s;
+    double sum = 0;
+    if ((s = cly_net_loss_sum(net, &sum)) == CLY_SUCCESS)
+        *loss = sum / (double)count;
+    return s;
 }
 
 static cly_status train_batch(cly_net *net, const int32_t *labels, int64_t count, double *loss);
@@ -570,8 +592,7 @@ cly_status cly_net_optimiser_step(cly_net *net, double k)
     return CLY_SUCCESS;
 }
 
-/* The weight-decay term decay/2 * sum |w|^2, read back for the loss. */
-static cly_status decay_term(cly_net *net, double *out)
+cly_status cly_net_decay_term(cly_net *net, double *out)
 {
     *out = 0;
     if (net->train.weight_decay == 0)
@@ -616,7 +637,7 @@ cly_status cly_net_train_batch(cly_net *net, const int32_t *labels, int64_t coun
 static cly_status train_batch(cly_net *net, const int32_t *labels, int64_t count, double *loss)
 {
     double reg = 0;
-    cly_status s = loss ? decay_term(net, &reg) : CLY_SUCCESS;
+    cly_status s = loss ? cly_net_decay_term(net, &reg) : CLY_SUCCESS;
     if (s == CLY_SUCCESS)
         s = forward_backward(net, "cly_net_train_batch", labels, count, loss);
     if (s != CLY_SUCCESS)

@@ -161,10 +161,15 @@ cly_status cly_device_select(const cly_device_info *devices, size_t count, const
     if (!devices || !index || count == 0)
         return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
                         "cly_device_select: devices and index must not be NULL and count (%zu) must be >= 1", count);
+    /* A list ("0:0,0:1") is for several devices; said so rather than
+     * "malformed" when it matches nothing as a text. */
+#define LIST_HINT "device selector '%s' is a list of devices; this takes one (a list is for data-parallel " \
+                  "training: cly_replicas_create, clayer train --device)"
+    const bool list_like = selector_text && strchr(selector_text, ',');
     selector sel;
     cly_status s = parse(selector_text, &sel);
     if (s != CLY_SUCCESS)
-        return s;
+        return list_like ? cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, LIST_HINT, selector_text) : s;
 
     size_t chosen = count, seen = 0;
     for (size_t i = 0; i < count; i++) {
@@ -184,6 +189,8 @@ cly_status cly_device_select(const cly_device_info *devices, size_t count, const
         return CLY_SUCCESS;
     }
 
+    if (list_like)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT, LIST_HINT, selector_text);
     char list[4096] = "";
     cly_devices_describe(devices, count, list, sizeof list);
     if (sel.indexed && sel.kind != BY_PLATFORM_DEVICE && seen > 0)

@@ -208,6 +208,12 @@ START_TEST(test_invalid)
     /* 255 characters is still a (non-matching) text selector. */
     longsel[255] = '\0';
     expect_status(longsel, CLY_ERROR_DEVICE_NOT_FOUND);
+    /* A device list, here where one device is wanted: said so. */
+    const char *lists[] = {"0:0,1:0", "gpu,cpu", "nosuch,device"};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        expect_status(lists[i], CLY_ERROR_INVALID_ARGUMENT);
+        ck_assert_msg(strstr(cly_last_error(NULL), "is a list of devices; this takes one"), "%s", cly_last_error(NULL));
+    }
 }
 END_TEST
 
