@@ -15,6 +15,7 @@
 #include "conv_ref.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
@@ -204,4 +205,40 @@ int cly_test_open_fds(void)
             n++;
     closedir(d);
     return n - 1; /* the descriptor of d itself */
+}
+
+pid_t cly_test_spawn_self(const char *arg, int *out)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/proc/self/exe", "/proc/self/exe", arg, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    *out = fds[0];
+    return pid;
+}
+
+int cly_test_collect(pid_t pid, int fd, char *buf, size_t size)
+{
+    size_t used = 0;
+    while (used < size - 1) {
+        ssize_t n = read(fd, buf + used, size - 1 - used);
+        if (n > 0)
+            used += (size_t)n;
+        else if (n == 0 || errno != EINTR)
+            break;
+    }
+    buf[used] = '\0';
+    close(fd);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* meson treats this exit code as "skipped". */
 #define CLY_TEST_SKIP 77
@@ -54,5 +55,12 @@ void cly_test_mkdtemp(char *path, size_t size);
 void cly_test_rmtree(const char *path);
 /* Number of open file descriptors of this process, -1 if unknown. */
 int cly_test_open_fds(void);
+
+/* Start this test binary again with the one argument `arg` (a fresh
+ * process: none of this one's OpenCL state), its stdout on *out. */
+pid_t cly_test_spawn_self(const char *arg, int *out);
+/* Read a spawned child's stdout to its end into buf (NUL-terminated, at
+ * most size - 1 bytes kept), close fd, wait for it; its wait status. */
+int cly_test_collect(pid_t pid, int fd, char *buf, size_t size);
 
 #endif

@@ -254,32 +254,10 @@ END_TEST
  * one's OpenCL state) and parse the counters it prints. */
 static cly_context_stats run_in_child(void)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execl("/proc/self/exe", "test_cache", "--cache-child", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char buf[512] = "";
-    size_t used = 0;
-    while (used < sizeof buf - 1) {
-        ssize_t n = read(fds[0], buf + used, sizeof buf - 1 - used);
-        if (n > 0)
-            used += (size_t)n;
-        else if (n == 0 || errno != EINTR)
-            break;
-    }
-    buf[used] = '\0';
-    close(fds[0]);
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    int fd;
+    pid_t pid = cly_test_spawn_self("--cache-child", &fd);
+    char buf[512];
+    int status = cly_test_collect(pid, fd, buf, sizeof buf);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status %d): %s", status, buf);
     unsigned long long b, c, w, r;
     ck_assert_msg(sscanf(buf, "built=%llu from_cache=%llu writes=%llu rejects=%llu", &b, &c, &w, &r) == 4,
@@ -547,33 +525,12 @@ START_TEST(test_concurrent_writers)
     enum { N = 4 };
     pid_t pids[N];
     int fds[N];
-    fflush(NULL);
-    for (int i = 0; i < N; i++) {
-        int p[2];
-        ck_assert_int_eq(pipe(p), 0);
-        pids[i] = fork();
-        ck_assert_int_ge(pids[i], 0);
-        if (pids[i] == 0) {
-            dup2(p[1], 1);
-            close(p[0]);
-            close(p[1]);
-            execl("/proc/self/exe", "test_cache", "--cache-child", (char *)NULL);
-            _exit(127);
-        }
-        close(p[1]);
-        fds[i] = p[0];
-    }
+    for (int i = 0; i < N; i++)
+        pids[i] = cly_test_spawn_self("--cache-child", &fds[i]);
     char first[512] = "";
     for (int i = 0; i < N; i++) {
-        char buf[512] = "";
-        size_t used = 0;
-        for (ssize_t n; used < sizeof buf - 1 && ((n = read(fds[i], buf + used, sizeof buf - 1 - used)) > 0 ||
-                                                   (n < 0 && errno == EINTR));)
-            used += n > 0 ? (size_t)n : 0;
-        buf[used] = '\0';
-        close(fds[i]);
-        int status;
-        ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+        char buf[512];
+        int status = cly_test_collect(pids[i], fds[i], buf, sizeof buf);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d failed (status %d): %s", i, status,
                       buf);
         /* "... output=HASH": the same output in every process */

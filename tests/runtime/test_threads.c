@@ -7,7 +7,6 @@
  * convolution checked exactly. */
 #include "test_util.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,28 +79,10 @@ static int threads_child(void)
 START_TEST(test_contexts_at_once)
 {
     for (int round = 0; round < ROUNDS; round++) {
-        int fds[2];
-        ck_assert_int_eq(pipe(fds), 0);
-        fflush(NULL);
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-            dup2(fds[1], 1);
-            close(fds[0]);
-            close(fds[1]);
-            execl("/proc/self/exe", "test_threads", "--threads-child", (char *)NULL);
-            _exit(127);
-        }
-        close(fds[1]);
-        char buf[4096] = "";
-        size_t used = 0;
-        for (ssize_t n; used < sizeof buf - 1 &&
-                        ((n = read(fds[0], buf + used, sizeof buf - 1 - used)) > 0 || (n < 0 && errno == EINTR));)
-            used += n > 0 ? (size_t)n : 0;
-        buf[used] = '\0';
-        close(fds[0]);
-        int status;
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        int fd;
+        pid_t pid = cly_test_spawn_self("--threads-child", &fd);
+        char buf[4096];
+        int status = cly_test_collect(pid, fd, buf, sizeof buf);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                       "round %d: %s (exit %d, signal %d): %s", round, WIFSIGNALED(status) ? "crashed" : "failed",
                       WIFEXITED(status) ? WEXITSTATUS(status) : -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0, buf);
