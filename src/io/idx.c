@@ -9,12 +9,14 @@
 #include "io/idx.h"
 #include "base/status.h"
 #include "io/idx_stream.h"
+#include "io/file_read.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define IDX_COUNT_MAX 100000000LL         /* images (10^8) */
 #define IDX_DIM_MAX 65536LL               /* rows, columns */
@@ -177,20 +179,22 @@ cly_status cly_idx_load_files(FILE *images, const char *images_name, FILE *label
     return CLY_SUCCESS;
 }
 
-/* A regular file opened for reading: a FIFO or a directory would block or fail in odd ways. */
+/* A regular file opened for reading (cly_open_regular: a FIFO or a
+ * directory is refused without blocking), the message naming which one. */
 static cly_status open_regular(const char *path, const char *what, FILE **out)
 {
+    int fd;
     struct stat st;
-    if (stat(path, &st) != 0)
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open the %s file: %s", path, what, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: the %s file is not a regular file", path, what);
-    errno = 0;
-    *out = fopen(path, "rb");
-    if (!*out)
-        return cly_fail(NULL, CLY_ERROR_IO, "%s: cannot open the %s file: %s", path, what,
-                        errno ? strerror(errno) : "out of memory");
-    return CLY_SUCCESS;
+    cly_status s = cly_open_regular(path, &fd, &st);
+    if (s != CLY_SUCCESS)
+        return cly_fail(NULL, s, "the %s file %s", what, cly_last_error(NULL));
+    *out = fdopen(fd, "rb");
+    if (!*out) {
+        s = cly_fail(NULL, CLY_ERROR_OUT_OF_HOST_MEMORY, "%s: cannot open the %s file: %s", path, what,
+                     strerror(errno));
+        close(fd);
+    }
+    return s;
 }
 
 cly_status cly_dataset_load_idx(const char *images_path, const char *labels_path, cly_dataset **out)
