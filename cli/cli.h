@@ -191,4 +191,20 @@ void json_free(json_value *v);
 /* An object's member, or NULL (also when obj is not an object). */
 const json_value *json_get(const json_value *obj, const char *key);
 
+/* clayer train --mpi (train_mpi.c), over libclayer_mpi; without it,
+ * cli_mpi_join says the build has no MPI. Each failure prints its message;
+ * the int results are 0 or an exit code. */
+typedef struct cli_mpi cli_mpi;
+/* Join the job; MPI_Init's wait is bounded by an alarm of timeout_s. */
+int cli_mpi_join(double timeout_s, cli_mpi **out);
+int cli_mpi_rank(const cli_mpi *m);
+int cli_mpi_ranks(const cli_mpi *m);
+int cli_mpi_local_rank(const cli_mpi *m);
+const cly_transport *cli_mpi_transport(cli_mpi *m);
+/* values summed over the ranks, exactly (integers). */
+int cli_mpi_sum(cli_mpi *m, int64_t *values, size_t count, const char *what);
+/* The end: with rc != 0 and several ranks, end the whole job (MPI_Abort);
+ * else wait for every rank and leave. NULL: nothing. */
+void cli_mpi_leave(cli_mpi *m, int rc);
+
 #endif

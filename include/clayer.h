@@ -935,6 +935,63 @@ CLY_API cly_status cly_replicas_get_output(const cly_replicas *r, const char *la
  * destroy it. */
 CLY_API cly_status cly_replicas_train_batch(cly_replicas *r, const int32_t *labels, int64_t count, double *loss);
 
+/* ---------------------------------------------------------------- parts
+ *
+ * Data parallelism across processes (ranks), over a transport the caller
+ * supplies: libclayer makes no network call; libclayer_mpi
+ * (clayer_mpi.h) gives MPI's. Every rank holds one net, compiled at the
+ * micro-batch, and trains its share of each group batch: rank r takes
+ * micro-batch r of it. The result is bit for bit that of the replica group
+ * above and of one net at the micro-batch with accumulate = ranks x the
+ * group's accumulate, fed the micro-batches in the same order: the batch
+ * gradients of every rank reach every rank (gather_all) and each sums them
+ * in rank order with the kernel cly_net_train_batch accumulates with; each
+ * rank then takes the same optimiser step, so the parameters agree as long
+ * as every rank runs the same kind of device and driver. Dropout masks are
+ * those of pass (group pass + rank); batch-norm running statistics move
+ * through the ranks in order (rank r receives rank r-1's after its
+ * forward; after the step every rank holds the last rank's), which
+ * staggers the forwards of a net with batch norm.
+ *
+ * Each callback returns 0, or non-zero after writing why it failed into
+ * why[why_size] (a timeout names the wait): the library's message adds
+ * the rank, the step and what was exchanged. The callbacks are collective
+ * (gather_all, broadcast: every rank calls them in the same order) or
+ * point to point (send, recv: blocking, matched in order). */
+typedef struct cly_transport {
+    void *user;     /* handed to every callback */
+    int rank;       /* this process, in [0, ranks) */
+    int ranks;      /* processes in the group, >= 1 */
+    /* Every rank's `bytes` from `mine` into all[rank * bytes] on every rank. */
+    int (*gather_all)(void *user, const void *mine, void *all, size_t bytes, char *why, size_t why_size);
+    /* root's `bytes` at buf into every rank's buf. */
+    int (*broadcast)(void *user, int root, void *buf, size_t bytes, char *why, size_t why_size);
+    int (*send)(void *user, int to, const void *buf, size_t bytes, char *why, size_t why_size);
+    int (*recv)(void *user, int from, void *buf, size_t bytes, char *why, size_t why_size);
+} cly_transport;
+
+/* Copy rank 0's parameters (batch-norm statistics included) to every rank,
+ * for every rank to start from the same model (after
+ * cly_net_init_params or loading on rank 0). Collective. Errors:
+ * CLY_ERROR_INVALID_ARGUMENT (NULLs, a missing callback, rank outside
+ * [0, ranks)), CLY_ERROR_IO (the transport failed: its message), and
+ * CLY_ERROR_OPENCL. */
+CLY_API cly_status cly_net_sync_part(cly_net *net, const cly_transport *t);
+
+/* One group batch, of which this rank holds micro-batch t->rank: `count`
+ * = the net's batch labels (its input set with cly_net_set_input). The net
+ * must be set for training with accumulate = t->ranks x the group's
+ * accumulate (a multiple of t->ranks); every rank calls it once per group
+ * batch. *loss (may be NULL) gets the group batch's mean loss with the
+ * weight-decay term, the same on every rank. Errors: those of
+ * cly_net_train_batch; CLY_ERROR_INVALID_ARGUMENT (NULLs, a missing
+ * callback, rank outside [0, ranks), accumulate not a multiple of ranks);
+ * CLY_ERROR_IO when the transport fails, naming the rank, the update, the
+ * exchange and the transport's reason. A failure after this rank's
+ * gradients were summed leaves the net unusable. */
+CLY_API cly_status cly_net_train_part(cly_net *net, const cly_transport *t, const int32_t *labels, int64_t count,
+                                      double *loss);
+
 /* ------------------------------------------------------------ profiling */
 
 /* Time every layer on the device: while on, cly_net_forward and the training
