@@ -34,10 +34,10 @@ extern "C" {
 typedef struct cly_mpi cly_mpi;
 
 typedef struct cly_mpi_options {
-  /* Seconds any one exchange may wait for the other ranks before it fails
-   * naming the wait (0: 60). A step's exchange waits for the slowest rank's
-   * forward and backward, so allow for those. */
-  double timeout_s;
+    /* Seconds any one exchange may wait for the other ranks before it fails
+     * naming the wait (0: 60). A step's exchange waits for the slowest rank's
+     * forward and backward, so allow for those. */
+    double timeout_s;
 } cly_mpi_options;
 
 /* Join the job: MPI_Init_thread (unless MPI is initialised already, then
@@ -49,9 +49,7 @@ typedef struct cly_mpi_options {
  * cly_mpi_last_error(NULL). MPI_Init itself cannot time out: a rank that
  * never starts keeps the others in it (clayer train watches that with an
  * alarm of its own). */
-CLY_API cly_status cly_mpi_create(int *argc, char ***argv,
-                                  const cly_mpi_options *options,
-                                  cly_mpi **out);
+CLY_API cly_status cly_mpi_create(int *argc, char ***argv, const cly_mpi_options *options, cly_mpi **out);
 /* Leave the job: frees the communicator, and MPI_Finalize when create
  * initialised MPI. NULL is a no-op. After a failed exchange MPI may hold a
  * request that never completes: end the job with cly_mpi_abort instead. */
@@ -70,8 +68,7 @@ CLY_API const cly_transport *cly_mpi_transport(cly_mpi *m);
  * every rank; `what` names the values in a failure. Collective. Errors:
  * CLY_ERROR_INVALID_ARGUMENT (NULLs, count above 2^28), CLY_ERROR_IO (MPI
  * failed or timed out, naming `what` and the wait). */
-CLY_API cly_status cly_mpi_sum_int64(cly_mpi *m, int64_t *values, size_t count,
-                                     const char *what);
+CLY_API cly_status cly_mpi_sum_int64(cly_mpi *m, int64_t *values, size_t count, const char *what);
 /* Wait, within the timeout, until every rank has called it. Collective. */
 CLY_API cly_status cly_mpi_barrier(cly_mpi *m, const char *what);
 
