@@ -195,8 +195,9 @@ const json_value *json_get(const json_value *obj, const char *key);
  * cli_mpi_join says the build has no MPI. Each failure prints its message;
  * the int results are 0 or an exit code. */
 typedef struct cli_mpi cli_mpi;
-/* Join the job; MPI_Init's wait is bounded by an alarm of timeout_s. */
-int cli_mpi_join(double timeout_s, cli_mpi **out);
+/* Join the job; MPI_Init's wait is bounded by an alarm of timeout_s. bor:
+ * the gradient exchange by MPI_Allreduce with MPI_BOR, else MPI_Allgather. */
+int cli_mpi_join(double timeout_s, bool bor, cli_mpi **out);
 int cli_mpi_rank(const cli_mpi *m);
 int cli_mpi_ranks(const cli_mpi *m);
 int cli_mpi_local_rank(const cli_mpi *m);

@@ -19,7 +19,7 @@ static const char train_usage[] =
     "usage: clayer train [--net FILE|NAME] [--epochs N] [--batch N] [--device SEL] [--save PATH]\n"
     "                    [--optimizer sgd|adam] [--lr X] [--momentum X] [--weight-decay X] [--seed N]\n"
     "                    [--data DIR] [--limit N] [--test-limit N] [--log-every N] [--accumulate N]\n"
-    "                    [--mpi [--mpi-timeout S]]\n"
+    "                    [--mpi [--mpi-timeout S] [--mpi-exchange allgather|bor]]\n"
     "  train a net on Fashion-MNIST, the test accuracy after every epoch; the learning\n"
     "  rate drops tenfold for the last epoch\n"
     "  --net FILE|NAME     a net file or built-in net (default: the built-in 'fashion')\n"
@@ -47,11 +47,15 @@ static const char train_usage[] =
     "                      saves; a --device list gives a machine's k-th rank entry k\n"
     "                      (mod its length)\n"
     "  --mpi-timeout S     seconds a rank waits for the others before the job ends with\n"
-    "                      an error naming the wait, 1 to 86400 (default 60)\n";
+    "                      an error naming the wait, 1 to 86400 (default 60)\n"
+    "  --mpi-exchange HOW  how the gradients reach every rank, both exact and giving the\n"
+    "                      same bits: allgather (MPI_Allgather, default) or bor\n"
+    "                      (MPI_Allreduce with MPI_BOR over zero-padded slots, slower)\n";
 
 enum {
     OPT_NET = 256, OPT_EPOCHS, OPT_BATCH, OPT_DEVICE, OPT_SAVE, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_DECAY,
-    OPT_SEED, OPT_DATA, OPT_LIMIT, OPT_TEST_LIMIT, OPT_LOG_EVERY, OPT_ACCUMULATE, OPT_MPI, OPT_MPI_TIMEOUT
+    OPT_SEED, OPT_DATA, OPT_LIMIT, OPT_TEST_LIMIT, OPT_LOG_EVERY, OPT_ACCUMULATE, OPT_MPI, OPT_MPI_TIMEOUT,
+    OPT_MPI_EXCHANGE
 };
 static const struct option train_options[] = {
     {"net", required_argument, NULL, OPT_NET},           {"epochs", required_argument, NULL, OPT_EPOCHS},
@@ -62,7 +66,8 @@ static const struct option train_options[] = {
     {"data", required_argument, NULL, OPT_DATA},         {"limit", required_argument, NULL, OPT_LIMIT},
     {"test-limit", required_argument, NULL, OPT_TEST_LIMIT}, {"log-every", required_argument, NULL, OPT_LOG_EVERY},
     {"accumulate", required_argument, NULL, OPT_ACCUMULATE}, {"mpi", no_argument, NULL, OPT_MPI},
-    {"mpi-timeout", required_argument, NULL, OPT_MPI_TIMEOUT}, CLI_HELP_OPTION,
+    {"mpi-timeout", required_argument, NULL, OPT_MPI_TIMEOUT}, {"mpi-exchange", required_argument, NULL, OPT_MPI_EXCHANGE},
+    CLI_HELP_OPTION,
     {0}};
 static const cli_command train_command = {"train", train_usage, train_options, "h"};
 
@@ -70,7 +75,7 @@ typedef struct train_opts {
     const char *net_path, *selector, *save, *data_dir, *optimizer;
     long long epochs, batch, seed, limit, test_limit, log_every, accumulate;
     double lr, momentum, decay, mpi_timeout;
-    bool momentum_given, mpi, mpi_timeout_given;
+    bool momentum_given, mpi, mpi_timeout_given, mpi_bor, mpi_exchange_given;
 } train_opts;
 
 /* 0; -1 after printing the help; else the exit code after saying what is
@@ -113,6 +118,12 @@ static int parse_train(int argc, char **argv, train_opts *t)
             ok = cli_parse_double("train", "--mpi-timeout", optarg, 1, 86400, &t->mpi_timeout);
             t->mpi_timeout_given = true;
             break;
+        case OPT_MPI_EXCHANGE:
+            if (strcmp(optarg, "allgather") != 0 && strcmp(optarg, "bor") != 0)
+                return cli_usage_error(&train_command, "--mpi-exchange expects allgather or bor, got '%s'", optarg);
+            t->mpi_bor = strcmp(optarg, "bor") == 0;
+            t->mpi_exchange_given = true;
+            break;
         }
     }
     if (!ok)
@@ -123,8 +134,9 @@ static int parse_train(int argc, char **argv, train_opts *t)
         return cli_usage_error(&train_command, "unexpected argument '%s'", argv[optind]);
     if (t->momentum_given && strcmp(t->optimizer, "adam") == 0)
         return cli_usage_error(&train_command, "--momentum is SGD's; Adam takes none (add --optimizer sgd)");
-    if (t->mpi_timeout_given && !t->mpi)
-        return cli_usage_error(&train_command, "--mpi-timeout is --mpi's (add --mpi)");
+    if ((t->mpi_timeout_given || t->mpi_exchange_given) && !t->mpi)
+        return cli_usage_error(&train_command, "--%s is --mpi's (add --mpi)",
+                               t->mpi_timeout_given ? "mpi-timeout" : "mpi-exchange");
     return 0;
 }
 
@@ -141,7 +153,7 @@ int cmd_train(int argc, char **argv)
     /* --mpi: this process is rank `rank` of `ranks`, training micro-batch
      * `rank` of every batch; rank 0 alone prints and saves. */
     cli_mpi *mpi = NULL;
-    if (t.mpi && (prc = cli_mpi_join(t.mpi_timeout, &mpi)))
+    if (t.mpi && (prc = cli_mpi_join(t.mpi_timeout, t.mpi_bor, &mpi)))
         return prc;
     const int rank = mpi ? cli_mpi_rank(mpi) : 0, ranks = mpi ? cli_mpi_ranks(mpi) : 1;
     const bool lead = rank == 0;

@@ -22,14 +22,18 @@ static void join_alarm(int sig)
     _exit(EXIT_RUNTIME);
 }
 
-int cli_mpi_join(double timeout_s, cli_mpi **out)
+int cli_mpi_join(double timeout_s, bool bor, cli_mpi **out)
 {
     struct sigaction sa = {0}, old;
     sa.sa_handler = join_alarm;
     sigaction(SIGALRM, &sa, &old);
     alarm((unsigned)(timeout_s + 0.999));
     cly_mpi *m = NULL;
-    cly_status s = cly_mpi_create(NULL, NULL, &(cly_mpi_options){.timeout_s = timeout_s}, &m);
+    cly_status s = cly_mpi_create(
+        NULL, NULL,
+        &(cly_mpi_options){.timeout_s = timeout_s,
+                           .exchange = bor ? CLY_MPI_EXCHANGE_ALLREDUCE_BOR : CLY_MPI_EXCHANGE_ALLGATHER},
+        &m);
     alarm(0);
     sigaction(SIGALRM, &old, NULL);
     if (s != CLY_SUCCESS) {
@@ -92,9 +96,9 @@ void cli_mpi_leave(cli_mpi *m, int rc)
 
 #else
 
-int cli_mpi_join(double timeout_s, cli_mpi **out)
+int cli_mpi_join(double timeout_s, bool bor, cli_mpi **out)
 {
-    (void)timeout_s;
+    (void)timeout_s, (void)bor;
     (void)out;
     fprintf(stderr, "clayer: train: --mpi needs libclayer_mpi, and this clayer was built without MPI (install Debian's "
                     "libopenmpi-dev and openmpi-bin, then meson setup -Dmpi=enabled)\n");

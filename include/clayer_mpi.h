@@ -14,12 +14,14 @@
  * labels, micro, &loss); if (cly_mpi_rank(m) == 0) cly_net_save(net, path);
  *     cly_mpi_destroy(m);
  *
- * The gradient exchange is exact and order-free: every rank places its
- * bytes in its own slot of a ranks x n buffer (zeros elsewhere) and
- * MPI_Allreduce combines them with MPI_BOR, so every rank receives every
- * rank's gradients unchanged and sums them in rank order itself (MPI_SUM
- * would group the sum as its reduction tree likes). The cost is ranks x the
- * gradient's size per exchange. Errors come back as cly_status with the
+ * The gradient exchange is exact and order-free: every rank receives every
+ * rank's gradients unchanged and sums them in rank order itself (an
+ * MPI_Allreduce with MPI_SUM would group the sum as its reduction tree
+ * likes, so its bits would depend on the rank count and the MPI library).
+ * Each rank receives ranks x the gradient's size per exchange, by
+ * MPI_Allgather (default) or by MPI_Allreduce with MPI_BOR over a zeroed
+ * ranks x n buffer in which each rank fills its own slot (same bits, about
+ * twice the traffic plus the operator's pass). Errors come back as cly_status with the
  * reason in cly_mpi_last_error (the library never aborts the job itself:
  * cly_mpi_abort is for the caller). */
 #ifndef CLAYER_MPI_H
@@ -33,18 +35,25 @@ extern "C" {
 
 typedef struct cly_mpi cly_mpi;
 
+/* How the gradients reach every rank; both give the same bits. */
+typedef enum cly_mpi_exchange {
+    CLY_MPI_EXCHANGE_ALLGATHER = 0,     /* MPI_Allgather of every rank's slot */
+    CLY_MPI_EXCHANGE_ALLREDUCE_BOR = 1, /* MPI_Allreduce, MPI_BOR, of zero-padded slots */
+} cly_mpi_exchange;
+
 typedef struct cly_mpi_options {
     /* Seconds any one exchange may wait for the other ranks before it fails
      * naming the wait (0: 60). A step's exchange waits for the slowest rank's
      * forward and backward, so allow for those. */
     double timeout_s;
+    cly_mpi_exchange exchange;
 } cly_mpi_options;
 
 /* Join the job: MPI_Init_thread (unless MPI is initialised already, then
  * MPI_COMM_WORLD as it is), a duplicate of MPI_COMM_WORLD for the group.
  * argc and argv may be NULL (MPI_Init's own rule). options may be NULL (the
  * defaults). Errors: CLY_ERROR_INVALID_ARGUMENT (out NULL, a timeout that
- * is negative, not finite or above a day), CLY_ERROR_IO (MPI failed: its
+ * is negative, not finite or above a day, an unknown exchange), CLY_ERROR_IO (MPI failed: its
  * message), CLY_ERROR_OUT_OF_HOST_MEMORY; the reason in
  * cly_mpi_last_error(NULL). MPI_Init itself cannot time out: a rank that
  * never starts keeps the others in it (clayer train watches that with an

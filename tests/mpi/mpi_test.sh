@@ -2,7 +2,7 @@
 # Data parallelism over MPI on this machine: 2 (and 3) ranks through
 # mpirun, loopback only, on two pocl devices (POCL_DEVICES="pthread
 # pthread", set by meson). Checks:
-#   - the C API (test_mpi_parts equal): a net with batch norm and dropout
+#   - the C API (test_mpi_parts equal), both exchanges: a net with batch norm and dropout
 #     trained over 2 and 3 ranks equals one net accumulating, bit for bit;
 #   - clayer train --mpi over 2 and 3 ranks saves the model file of one
 #     process with --accumulate, byte for byte, and prints its accuracies;
@@ -38,10 +38,13 @@ run() {
     took=$(($(date +%s) - start))
 }
 
-for np in 2 3; do
-    run equal$np "$mpirun" -np $np "$parts" equal "$work"
-    [ $rc -eq 0 ] || fail "test_mpi_parts equal over $np ranks exited $rc: $(cat "$work/equal$np.out" "$work/equal$np.err")"
-    grep -q "equal: $np ranks, 4 updates: models bit-identical" "$work/equal$np.out" || fail "equal $np: $(cat "$work/equal$np.out")"
+for how in allgather bor; do
+    for np in 2 3; do
+        run equal$np "$mpirun" -np $np "$parts" equal "$work" $how
+        [ $rc -eq 0 ] || fail "test_mpi_parts equal over $np ranks ($how) exited $rc: $(cat "$work/equal$np.out" "$work/equal$np.err")"
+        grep -q "equal: $np ranks, 4 updates: models bit-identical" "$work/equal$np.out" ||
+            fail "equal $np ($how): $(cat "$work/equal$np.out")"
+    done
 done
 
 run args "$mpirun" -np 2 "$parts" args
@@ -72,6 +75,11 @@ for np in 2 3; do
     [ -n "$(scores "$work/cli$np.out")" ] && [ "$(scores "$work/cli$np.out")" = "$(scores "$work/one$np.out")" ] ||
         fail "accuracies differ: $(cat "$work/cli$np.out") vs $(cat "$work/one$np.out")"
 done
+
+# The other exchange gives the same bits.
+run bor "$mpirun" -np 2 "$clayer" train --mpi --mpi-exchange bor --device 0:0,0:1 --batch 8 $common --save "$work/bor.model"
+[ $rc -eq 0 ] || fail "clayer train --mpi --mpi-exchange bor exited $rc: $(cat "$work/bor.err")"
+cmp -s "$work/bor.model" "$work/one2.model" || fail "--mpi-exchange bor saved another model than one process with --accumulate 2"
 
 run split "$mpirun" -np 2 "$clayer" train --mpi --batch 7 $common
 [ $rc -ne 0 ] || fail "--batch 7 over 2 ranks exited 0"

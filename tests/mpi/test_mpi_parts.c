@@ -1,9 +1,9 @@
 /* Runs under mpirun (tests/mpi/mpi_test.sh). Modes:
- *   equal: every rank trains micro-batch `rank` of each group batch of a
+ *   equal DIR [bor]: every rank trains micro-batch `rank` of each group batch of a
  *     small net with batch norm and dropout through cly_net_train_part;
  *     rank 0 also trains one net with accumulate = ranks x 2 on the same
  *     micro-batches in order. The models must match bit for bit, on every
- *     rank, and the losses agree.
+ *     rank, and the losses agree; with either gradient exchange.
  *   stall: rank 1 stops taking part; rank 0's exchange must fail within
  *     the 2 s timeout, naming the rank, the update and the exchange.
  *   die: rank 1 exits without MPI_Finalize; the job must end (mpirun's or
@@ -230,6 +230,10 @@ static int args(cly_mpi *m)
           "create(timeout -1): %s", cly_mpi_last_error(NULL));
     CHECK(cly_mpi_create(NULL, NULL, &(cly_mpi_options){.timeout_s = NAN}, &other) == CLY_ERROR_INVALID_ARGUMENT,
           "create(timeout NaN)");
+    CHECK(cly_mpi_create(NULL, NULL, &(cly_mpi_options){.exchange = (cly_mpi_exchange)7}, &other) ==
+                  CLY_ERROR_INVALID_ARGUMENT &&
+              strstr(cly_mpi_last_error(NULL), "unknown exchange 7"),
+          "create(exchange 7): %s", cly_mpi_last_error(NULL));
     CHECK(cly_mpi_rank(NULL) == -1 && cly_mpi_ranks(NULL) == 0 && cly_mpi_local_rank(NULL) == -1 &&
               !cly_mpi_transport(NULL),
           "NULL getters");
@@ -292,7 +296,10 @@ int main(int argc, char **argv)
     }
     cly_mpi *m = NULL;
     bool quick = strcmp(argv[1], "stall") == 0 || strcmp(argv[1], "die") == 0;
-    if (cly_mpi_create(&argc, &argv, &(cly_mpi_options){.timeout_s = quick ? 2 : 60}, &m) != CLY_SUCCESS) {
+    cly_mpi_exchange how =
+        argc > 3 && !strcmp(argv[3], "bor") ? CLY_MPI_EXCHANGE_ALLREDUCE_BOR : CLY_MPI_EXCHANGE_ALLGATHER;
+    if (cly_mpi_create(&argc, &argv, &(cly_mpi_options){.timeout_s = quick ? 2 : 60, .exchange = how}, &m) !=
+        CLY_SUCCESS) {
         fprintf(stderr, "FAIL: cly_mpi_create: %s\n", cly_mpi_last_error(NULL));
         return 1;
     }
