@@ -5,12 +5,14 @@
  * and the exchange's cost per step, two ways:
  *   - in the step: the time spent in the transport's calls (it includes
  *     waiting for the slowest rank and the batch-norm chain);
- *   - bare: the exact exchange alone (MPI_Allreduce with MPI_BOR over
- *     ranks x the gradient's bytes) after a barrier, with no compute.
+ *   - bare: the exact exchange alone (--exchange allgather: MPI_Allgather;
+ *     bor: MPI_Allreduce with MPI_BOR over ranks x the gradient's bytes)
+ *     after a barrier, with no compute.
  * Wall-clock medians after warm-up, each step ended by a barrier so that
  * every rank's step is over.
  *
  *   mpirun -np R ./build/benchmarks/mpi_bench [--net NAME] [--batch N] [--runs N] [--device SEL[,SEL...]]
+ *       [--exchange allgather|bor]
  * (a --device list gives a machine's k-th rank entry k mod its length)
  */
 #include "bench_util.h"
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
     const char *name = "fashion", *devices = NULL;
     int64_t batch = 64;
     int runs = 5;
+    cly_mpi_exchange how = CLY_MPI_EXCHANGE_ALLGATHER;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--net"))
             name = argv[i + 1];
@@ -84,9 +87,11 @@ int main(int argc, char **argv)
             runs = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--device"))
             devices = argv[i + 1];
+        else if (!strcmp(argv[i], "--exchange"))
+            how = !strcmp(argv[i + 1], "bor") ? CLY_MPI_EXCHANGE_ALLREDUCE_BOR : CLY_MPI_EXCHANGE_ALLGATHER;
     }
     cly_mpi *m = NULL;
-    if (cly_mpi_create(&argc, &argv, &(cly_mpi_options){.timeout_s = 600}, &m) != CLY_SUCCESS) {
+    if (cly_mpi_create(&argc, &argv, &(cly_mpi_options){.timeout_s = 600, .exchange = how}, &m) != CLY_SUCCESS) {
         fprintf(stderr, "mpi_bench: %s\n", cly_mpi_last_error(NULL));
         return 1;
     }
@@ -116,8 +121,8 @@ int main(int argc, char **argv)
     CHECK(cly_graph_builtin(name, &g));
     CHECK(cly_net_create(ctx, g, &(cly_net_options){.batch = micro, .mode = CLY_MODE_TRAINING}, &net));
     CHECK(cly_net_init_params(net, CLY_INIT_HE, 1));
-    CHECK(cly_net_set_training(net, &(cly_train_params){.optimizer = CLY_OPTIMIZER_ADAM, .learning_rate = 1e-4,
-                                                        .accumulate = ranks}));
+    CHECK(cly_net_set_training(
+        net, &(cly_train_params){.optimizer = CLY_OPTIMIZER_ADAM, .learning_rate = 1e-4, .accumulate = ranks}));
     cly_layer_info in = {0}, out = {0};
     int64_t params = 0;
     for (size_t i = 0; i < cly_graph_layer_count(g); i++) {
@@ -179,9 +184,10 @@ int main(int argc, char **argv)
     if (rank == 0) {
         double ms = bench_median(step, runs);
         const cly_device_info *d = cly_context_device(ctx);
-        printf("mpi_bench: %s, batch %lld over %d rank%s (%lld each) on %s: step %.1f ms, %.1f images/s; exchange "
-               "in the step %.1f ms; bare exchange %.1f ms for %d x %.2f MB\n",
-               name, (long long)batch, ranks, ranks == 1 ? "" : "s", (long long)micro, d->name, ms,
+        const char *hw = how == CLY_MPI_EXCHANGE_ALLREDUCE_BOR ? "bor" : "allgather";
+        printf("mpi_bench: %s, batch %lld over %d rank%s (%lld each, %s) on %s: step %.1f ms, %.1f images/s; "
+               "exchange in the step %.1f ms; bare exchange %.1f ms for %d x %.2f MB\n",
+               name, (long long)batch, ranks, ranks == 1 ? "" : "s", (long long)micro, hw, d->name, ms,
                (double)batch * 1e3 / ms, bench_median(inside, runs), bench_median(bare, runs), ranks,
                (double)slot / 1e6);
         printf("RESULT net=%s ranks=%d images_per_s=%.3f step_ms=%.3f exchange_ms=%.3f bare_ms=%.3f\n", name, ranks,
