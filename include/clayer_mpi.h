@@ -49,7 +49,7 @@ typedef struct cly_mpi_options {
     cly_mpi_exchange exchange;
 } cly_mpi_options;
 
-/* Join the job: MPI_Init_thread (unless MPI is initialised already, then
+/* Join the job: MPI_Init (unless MPI is initialised already, then
  * MPI_COMM_WORLD as it is), a duplicate of MPI_COMM_WORLD for the group.
  * argc and argv may be NULL (MPI_Init's own rule). options may be NULL (the
  * defaults). Errors: CLY_ERROR_INVALID_ARGUMENT (out NULL, a timeout that

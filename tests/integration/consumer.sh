@@ -32,6 +32,13 @@ readelf -d "$cli" | grep -E 'R(UN)?PATH' | grep -qF "$prefix_lib" ||
 # shellcheck disable=SC2046
 printf '#include <clayer_cl.h>\nint main(void) { cl_mem m = 0; return cly_cl_tensor_mem(0, &m, 0) != 0; }\n' |
   cc -std=c11 -Wall -Wextra -Werror -x c - $(pkg-config --cflags --libs clayer) -o "$work/app-cl"
+# So does the MPI layer's, where the build has it (no MPI header needed).
+if [ -n "$(find "$work/stage" -name clayer_mpi.pc)" ]; then
+  # shellcheck disable=SC2046
+  printf '#include <clayer_mpi.h>\nint main(void) { return cly_mpi_rank(0) != -1; }\n' |
+    cc -std=c11 -Wall -Wextra -Werror -x c - $(pkg-config --cflags --libs clayer_mpi) -o "$work/app-mpi"
+  LD_LIBRARY_PATH=$libdir "$work/app-mpi"
+fi
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 
 # 2. meson subproject.

@@ -6,7 +6,8 @@
 #     trained over 2 and 3 ranks equals one net accumulating, bit for bit;
 #   - clayer train --mpi over 2 and 3 ranks saves the model file of one
 #     process with --accumulate, byte for byte, and prints its accuracies;
-#   - a rank that stalls or dies ends the job with an error within bounds;
+#   - a rank that stalls, dies or never joins ends the job with an error
+#     within bounds;
 #   - bad arguments (test_mpi_parts args, --batch that does not split).
 # usage: mpi_test.sh MPIRUN TEST_MPI_PARTS CLAYER
 set -u
@@ -61,6 +62,13 @@ run die "$mpirun" -np 2 "$parts" die
 [ $took -le 30 ] || fail "die: the job took $took s to end"
 
 common="--epochs 2 --limit 96 --test-limit 30 --optimizer sgd --lr 0.02 --weight-decay 0.001"
+# A rank that never joins (a program that never calls MPI_Init): the
+# clayer rank's join alarm ends the job after --mpi-timeout.
+run join "$mpirun" -np 1 "$clayer" train --mpi --mpi-timeout 3 $common : -np 1 sleep 60
+[ $rc -ne 0 ] || fail "join: the job exited 0"
+grep -q "this rank did not join the MPI job within --mpi-timeout seconds" "$work/join.err" ||
+    fail "join: $(cat "$work/join.out" "$work/join.err")"
+[ $took -le 30 ] || fail "join: the job took $took s to end"
 scores() {
     grep -o 'train loss [0-9.]*, train accuracy [0-9.]*%\|test accuracy [0-9.]*% ([0-9/]*)' "$1"
 }
