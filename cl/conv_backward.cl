@@ -14,8 +14,7 @@
  *
  * subpixel_interleave writes dX from the phase outputs of a strided layer's
  * data gradient (conv_backward_subpixel.c; the direct kernel reads the
- * filters of every phase in place). flip_filters copies the filters of the
- * stride-1 data gradient (conv_backward.c), below.
+ * filters of every phase in place, as of the stride-1 flipped path).
  */
 #include "common.cl"
 
@@ -97,20 +96,4 @@ __kernel void subpixel_interleave(__global const real *ph, long ph_off, __global
         }
         cols += wq;
     }
-}
-
-/* flip_filters: the flipped-filter convolution's filters as a plain array,
- * filter g*CG + c, channel kk, tap t = w[g*KG + kk][c][TAPS - 1 - t].
- * Work-item (c, g*KG + kk) copies one tap run. */
-__kernel void flip_filters(__global const real *w, long w_off, __global real *f, long f_off, int KG, int CG, int G,
-                           int TAPS)
-{
-    const int c = get_global_id(0), gk = get_global_id(1);
-    if (c >= CG || gk >= G * KG)
-        return;
-    const int g = gk / KG, kk = gk % KG;
-    __global const real *from = w + w_off + ((idx_t)gk * CG + c) * TAPS;
-    __global real *to = f + f_off + (((idx_t)g * CG + c) * KG + kk) * TAPS;
-    for (int t = 0; t < TAPS; t++)
-        to[t] = from[TAPS - 1 - t];
 }

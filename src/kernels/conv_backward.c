@@ -11,8 +11,8 @@
  *
  * Where the stride is 1 and the padding stays within the dilated filter,
  * the data gradient runs instead as a direct convolution of dY with the
- * flipped filters (cly_conv_backward_data_flipped, from a transposed and
- * flipped copy of them: flip_filters); where it is strided and
+ * flipped filters (cly_conv_backward_data_flipped: the direct kernel reads
+ * the filters transposed and flipped in place); where it is strided and
  * undilated, as one such convolution per stride phase
  * (conv_backward_subpixel.c). Which of these runs is decided by the
  * backward tables in conv_algos.c. */
@@ -111,16 +111,15 @@ bool cly_conv_flipped_geom(const cly_conv_geom *g, cly_conv_geom *f, char *why, 
     return true;
 }
 
-/* Workspace of the flipped-filter path: a temporary dX (for accumulating),
- * the flipped filters and the forward convolution's own scratch. */
+/* Workspace of the flipped-filter path: the forward convolution's own
+ * scratch and a temporary dX when accumulating. */
 int64_t cly_conv_flipped_workspace(const cly_context *ctx, const cly_conv_geom *g)
 {
     cly_conv_geom f;
     char why[256];
     if (!cly_conv_flipped_geom(g, &f, why, sizeof why))
         return 0;
-    return g->n * g->c * g->h * g->w + g->k * (g->c / g->groups) * g->fh * g->fw +
-           cly_conv_workspace(ctx, CLY_CONV_DIRECT, &f);
+    return g->n * g->c * g->h * g->w + cly_conv_workspace(ctx, CLY_CONV_DIRECT, &f);
 }
 
 cly_status cly_conv_backward_data_col2im(cly_context *ctx, const cly_conv_geom *g, cly_buf dy, cly_buf w, cly_buf dx,
@@ -163,31 +162,15 @@ cly_status cly_conv_backward_data_flipped(cly_context *ctx, const cly_conv_geom 
     char why[256];
     if (!cly_conv_flipped_geom(g, &f, why, sizeof why))
         return cly_fail(ctx, CLY_ERROR_UNSUPPORTED, "convolution backward data, flipped-direct: %s", why);
-    /* Layout of ws: temporary dX (beta != 0) | flipped filters | conv scratch. */
-    const int64_t nx = g->n * g->c * g->h * g->w, nw = g->k * (g->c / g->groups) * g->fh * g->fw;
-    cly_buf tmp = ws, flipped = {ws.mem, ws.offset + nx}, scratch = {ws.mem, ws.offset + nx + nw};
-    /* Filter c of f, channel kk, tap (i, j) is w[g*Kg + kk][c][FH-1-i][FW-1-j],
-     * copied into a plain array first (flip_filters): the direct kernel read
-     * in place through a view strides by C*FH*FW floats from one channel of
-     * f to the next, and ResNet-18's 512-channel 3x3 layer at batch 8 ran
-     * 1.5x slower that way than after the copy (pocl 3.1, AMD EPYC, 2 cores:
-     * 119 -> 77 ms under load, the copy 2-4 ms of it; 256 and 64 channels
-     * alike either way). */
+    /* Layout of ws: temporary dX (beta != 0) | conv scratch. */
+    const int64_t nx = g->n * g->c * g->h * g->w;
+    cly_buf tmp = ws, scratch = {ws.mem, ws.offset + nx};
+    /* Filter c of f, channel kk, tap (i, j) is w[g*Kg + kk][c][FH-1-i][FW-1-j]:
+     * read in place, transposed and flipped. */
     const int64_t taps = g->fh * g->fw, kg = g->k / g->groups, cg = g->c / g->groups;
+    const cly_conv_wview v = {.base = taps - 1, .g = kg * cg * taps, .k = taps, .c = cg * taps, .i = -g->fw, .j = -1};
     cly_buf out = beta != 0.0f ? tmp : dx;
-    cl_kernel k;
-    cly_status s = cly_kernel_get(ctx, PROGRAM, "", "flip_filters", &k);
-    if (s != CLY_SUCCESS)
-        return s;
-    cly_args a = cly_args_for(ctx, k, "flip filters");
-    cly_arg_buf(&a, w);
-    cly_arg_buf(&a, flipped);
-    const int64_t ints[] = {kg, cg, g->groups, taps};
-    cly_arg_ints(&a, ints, sizeof ints / sizeof ints[0]);
-    const int64_t global[2] = {cg, g->k};
-    if ((s = cly_launch(ctx, &a, 2, global, NULL)) != CLY_SUCCESS ||
-        (s = cly_conv_direct_forward(ctx, &f, dy, flipped, (cly_buf){NULL, 0}, out, scratch)) != CLY_SUCCESS)
-        return s;
+    cly_status s = cly_conv_direct_forward_view(ctx, &f, dy, w, v, (cly_buf){NULL, 0}, out, scratch);
     if (s != CLY_SUCCESS)
         return s;
     return beta != 0.0f ? cly_grad_accumulate(ctx, nx, tmp, dx, beta) : CLY_SUCCESS;
