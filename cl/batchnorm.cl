@@ -105,9 +105,11 @@ static real group_sum(__local real *scratch, real v)
  * to whole vectors, which streams through memory instead of striding by L,
  * in runs that stay in one plane: VW elements at a time (vbody, on floatv
  * at `at`), the rest of a run one at a time (sbody). The work-item keeps
- * VW-lane partial sums and adds them up in a fixed order (vsum): the scalar
- * walk, an element per step, ran 6-13x slower than the element-wise apply
- * on pocl (13 ms against 1 for 6.4 M elements). */
+ * VW-lane partial sums and adds them up in a fixed order (vsum). pocl 3.1,
+ * AMD EPYC, the 20 batch norms of a ResNet-18 batch-8 training step, 256
+ * work-items a channel: bn_stats 84 ms with the scalar walk (an element a
+ * step), 55 with this one, the element-wise apply 6.5 (the rest of the gap
+ * was bn_local: tuning.c). */
 #define BN_WALK_V(vbody, sbody)                                            \
     do {                                                                   \
         const idx_t S_ = ((M + L - 1) / L + VW - 1) / VW * VW;            \
