@@ -62,24 +62,6 @@ __kernel void dy_pack(__global const real *dy, long dy_off, __global real *d, lo
         out[q] = q < OW ? in[q] : 0.0f;
 }
 
-static real vsum(floatv v)
-{
-#if VW == 1
-    return v;
-#elif VW == 2
-    return v.x + v.y;
-#elif VW == 4
-    return (v.x + v.y) + (v.z + v.w);
-#elif VW == 8
-    const real4 a = v.lo + v.hi;
-    return (a.x + a.y) + (a.z + a.w);
-#else
-    const real8 a = v.lo + v.hi;
-    const real4 b = a.lo + a.hi;
-    return (b.x + b.y) + (b.z + b.w);
-#endif
-}
-
 __kernel void conv_wgrad(__global const real *xp, long xp_off, __global const real *d, long d_off,
                          __global real *dw, long dw_off, int C, int K, int G, int FH, int FW, int DH, int DW, int HQ,
                          int QW, int MV, int CTILES, int KTILES, long plane, int NB, float beta)

@@ -70,10 +70,13 @@ cly_status cly_gemm_strided(cly_context *ctx, bool trans_a, bool trans_b, int64_
     /* CLBlast 1.5's strided-batched GEMM writes nothing (success returned)
      * for large matrices on pocl: 576 x 21952 (k = 64, one batch) left C
      * unwritten where 576 x 18816 did not (conv_backward_bench found it in
-     * col2im). Large batches go one plain GEMM each, where launches cost
-     * nothing against the work. */
+     * col2im), and so did 2304 x 1568 (k = 256, one batch, B behind C in
+     * one buffer: col2im for the 256-channel 3x3 layer of ResNet-18 at
+     * batch 8; tests/kernels/test_gemm.c), below any size bound. One batch
+     * goes as a plain GEMM, which computes both; large batches go one plain
+     * GEMM each, where launches cost nothing against the work. */
     const int64_t big = (int64_t)1 << 22;
-    if (m * n > big || m * k > big || k * n > big) {
+    if (batches == 1 || m * n > big || m * k > big || k * n > big) {
         for (int64_t i = 0; i < batches; i++) {
             cly_status s = cly_gemm(ctx, trans_a, trans_b, m, n, k, alpha, (cly_buf){a.mem, a.offset + i * stride_a},
                                     lda, (cly_buf){b.mem, b.offset + i * stride_b}, ldb, beta,
