@@ -58,8 +58,17 @@ static bool direct_supports(const cly_context *ctx, cly_conv_algo fwd, const cly
                             size_t size)
 {
     (void)fwd;
-    return dims_ok("direct", g, why, size) &&
-           alloc_ok(ctx, "direct", cly_conv_direct_sample_floats(ctx, g), why, size);
+    if (!dims_ok("direct", g, why, size))
+        return false;
+    int64_t per_sample, fixed;
+    if (cly_conv_direct_fits(ctx, g, &per_sample, &fixed))
+        return true;
+    if (!alloc_ok(ctx, "direct", per_sample, why, size))
+        return false;
+    snprintf(why, size, "direct needs %lld floats for its filter blocks, more than the largest allocation of "
+             "device '%s' (%llu bytes) or 2^31", (long long)fixed, ctx->info.name,
+             (unsigned long long)ctx->info.max_alloc_bytes);
+    return false;
 }
 
 static bool im2col_supports(const cly_context *ctx, cly_conv_algo fwd, const cly_conv_geom *g, char *why,
@@ -83,8 +92,7 @@ static int64_t no_workspace(const cly_context *ctx, const cly_conv_geom *g)
 
 static int64_t direct_workspace(const cly_context *ctx, const cly_conv_geom *g)
 {
-    const int64_t per_sample = cly_conv_direct_sample_floats(ctx, g);
-    return per_sample * cly_conv_chunk(ctx, per_sample, g->n);
+    return cly_conv_direct_workspace(ctx, g);
 }
 
 static int64_t im2col_workspace(const cly_context *ctx, const cly_conv_geom *g)

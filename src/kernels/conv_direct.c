@@ -10,6 +10,10 @@
 #include <stdlib.h>
 
 #define PROGRAM "conv_direct"
+#define PROGRAM_OC "conv_direct_oc"
+#define OC_GAIN                                                                                                        \
+    1.1 /* conv_direct_oc only where it stores this much more of what it                                               \
+           computes */
 
 typedef struct tile {
     int vw, kt, ty;
@@ -19,6 +23,11 @@ typedef struct tile {
     int64_t mt;     /* tiles of ty*vw outputs per plane */
     int64_t ktiles; /* tiles of kt channels per group */
     int64_t plane;  /* floats per channel in the layout the kernel reads */
+    /* conv_direct_oc instead (cl/conv_direct_oc.cl): kv vectors of vw
+     * output channels x tx consecutive outputs, kb channel blocks per group. */
+    bool oc;
+    int kv, tx;
+    int64_t kb;
 } tile;
 
 /* Tile sizes, from the tuning table (runtime/tuning.c): VW follows the
@@ -56,7 +65,59 @@ static void apply(tile *t, const cly_tuned_entry *e)
         t->wg = (size_t)e->wg;
 }
 
-static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
+/* Outputs stored / outputs computed when tiles of `span` consecutive
+ * outputs m = oy*QW + ox cover a plane of channel blocks of `kt` (QW's
+ * dropped columns, the last tile's and the last block's excess). */
+static double tile_use(const cly_conv_geom *g, int64_t span, int64_t kt)
+{
+    const cly_conv_packing p = cly_conv_packing_for(g, span);
+    const int64_t kg = g->k / g->groups, blocks = (kg + kt - 1) / kt;
+    return (double)(g->oh * g->ow) / (double)(p.tiles * span) * (double)kg / (double)(blocks * kt);
+}
+
+/* Output channels across the lanes (conv_direct_oc) where conv_direct's
+ * tiles would compute many outputs they drop: planes small against TY*VW
+ * (13x13, 14x14 maps). The accumulators are the table's tile's (KT*TY
+ * vectors), as KV = 2 vectors of channels (1 where one vector holds a
+ * group's channels) x TX outputs. Its filters are reordered into channel
+ * blocks on every call, so it is taken where it stores OC_GAIN times the
+ * share of what it computes and the vector FMAs this saves per filter
+ * value, (1/use - 1/use_oc) * N*OH*OW / VW, reach the table's
+ * direct_oc_copy (runtime/tuning.c has the figures). Only for the
+ * forward's own filters (the data gradient's views keep conv_direct).
+ * $CLAYER_CONV_OC = KV[,TX[,VW]] forces it (KV 0: never), for tests on any
+ * device (a forced tile of $CLAYER_CONV_TILE included). */
+static void choose_oc(const cly_context *ctx, const cly_conv_geom *g, tile *t, const cly_direct_tile *d)
+{
+    const int64_t kg = g->k / g->groups;
+    t->kv = kg > t->vw ? 2 : 1;
+    t->tx = d->kt * d->ty / t->kv;
+    const int copy = cly_tuning_of(ctx)->direct_oc_copy;
+    const char *env = getenv("CLAYER_CONV_OC");
+    int kv = -1, tx = 0, vw = 0;
+    if (env && sscanf(env, "%d,%d,%d", &kv, &tx, &vw) >= 1) {
+        if (kv <= 0)
+            return;
+        if (vw == 2 || vw == 4 || vw == 8 || vw == 16)
+            t->vw = vw;
+        if (t->vw < 2)
+            return;
+        if (kv <= 4)
+            t->kv = kv;
+        if (tx >= 1 && tx <= 32)
+            t->tx = tx;
+        t->oc = true;
+    } else if (copy > 0 && t->vw >= 2) {
+        const double use = tile_use(g, (int64_t)t->ty * t->vw, t->kt);
+        const double use_oc = tile_use(g, t->tx, (int64_t)t->kv * t->vw);
+        const double saved = (1 / use - 1 / use_oc) * (double)(g->n * g->oh * g->ow) / t->vw;
+        t->oc = use_oc > OC_GAIN * use && saved >= copy;
+    }
+    if (t->oc)
+        t->kb = (kg + t->kv * t->vw - 1) / (t->kv * t->vw);
+}
+
+static tile tile_for(const cly_context *ctx, const cly_conv_geom *g, bool forward)
 {
     tile t;
     const cly_direct_tile d = cly_tuning_direct_tile(ctx);
@@ -75,10 +136,11 @@ static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
     t.wg = cly_tuning_of(ctx)->conv_group;
     /* What `clayer tune` measured for this shape replaces the table's tile
      * (the file's values are range-checked when read). */
+    const int64_t kg = g->k / g->groups;
+    const tile builtin = {.vw = t.vw, .kt = kg < t.kt ? (int)kg : t.kt, .ty = t.ty, .wg = t.wg};
     const cly_tuned_entry *e = cly_conv_tuned(ctx, g);
     if (e && e->algo == CLY_CONV_DIRECT)
         apply(&t, e);
-    const int64_t kg = g->k / g->groups;
     if (kg < t.kt)
         t.kt = (int)kg;
     /* $CLAYER_CONV_TILE=VW,KT,TY replaces the choice (0 keeps a value), so
@@ -96,7 +158,14 @@ static tile tile_for(const cly_context *ctx, const cly_conv_geom *g)
     /* The tuner's candidate beats everything: it times exactly that. */
     if (ctx->trial && ctx->trial->algo == CLY_CONV_DIRECT)
         apply(&t, ctx->trial);
-    const int64_t span = (int64_t)t.ty * t.vw;
+    /* conv_direct_oc only where no tile other than the built-in one was
+     * asked for: a tuned, forced or candidate tile is conv_direct's (the
+     * tuner's default, the built-in tile, then times what AUTO runs). */
+    t.oc = false;
+    if (forward && ((t.vw == builtin.vw && t.kt == builtin.kt && t.ty == builtin.ty && t.wg == builtin.wg) ||
+                    getenv("CLAYER_CONV_OC")))
+        choose_oc(ctx, g, &t, &d);
+    const int64_t span = t.oc ? t.tx : (int64_t)t.ty * t.vw;
     t.ktiles = (kg + t.kt - 1) / t.kt;
     t.pack = !(g->fh == 1 && g->fw == 1 && g->sh == 1 && g->sw == 1 && !g->pt && !g->pb && !g->pl && !g->pr &&
                g->h * g->w >= span);
@@ -142,14 +211,14 @@ cly_status cly_conv_pack(cly_context *ctx, cl_kernel pack, const cly_conv_geom *
 
 cly_direct_tile cly_conv_direct_tile(const cly_context *ctx, const cly_conv_geom *g, size_t *wg)
 {
-    const tile t = tile_for(ctx, g);
+    const tile t = tile_for(ctx, g, false);
     *wg = t.wg;
     return (cly_direct_tile){t.vw, t.kt, t.ty};
 }
 
-int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geom *g)
+static int64_t sample_floats(const cly_conv_geom *g, const tile *tp)
 {
-    tile t = tile_for(ctx, g);
+    const tile t = *tp;
     /* The kernels index outputs, a filter and pack rows with int pieces;
      * report "too large" through the workspace check. */
     if (g->oh * t.qw > INT32_MAX / 2 || t.hq * t.qw > INT32_MAX / 2 || g->c / g->groups * g->fh * g->fw > INT32_MAX ||
@@ -163,6 +232,42 @@ int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geo
     return v;
 }
 
+void cly_conv_direct_text(const cly_context *ctx, const cly_conv_geom *g, char *text, size_t size)
+{
+    const tile t = tile_for(ctx, g, true);
+    if (t.oc)
+        snprintf(text, size, "direct oc %dx%dx%d wg%zu", t.vw, t.kv, t.tx, t.wg);
+    else
+        snprintf(text, size, "direct %dx%dx%d wg%zu", t.vw, t.kt, t.ty, t.wg);
+}
+
+int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geom *g)
+{
+    const tile t = tile_for(ctx, g, false);
+    return sample_floats(g, &t);
+}
+
+/* conv_direct_oc's filters in channel blocks. */
+static int64_t wblock_floats(const cly_conv_geom *g, const tile *t)
+{
+    return t->oc ? g->groups * t->kb * t->kv * t->vw * (g->c / g->groups) * g->fh * g->fw : 0;
+}
+
+bool cly_conv_direct_fits(const cly_context *ctx, const cly_conv_geom *g, int64_t *per_sample, int64_t *fixed)
+{
+    const tile t = tile_for(ctx, g, true);
+    *per_sample = sample_floats(g, &t);
+    *fixed = wblock_floats(g, &t);
+    return cly_conv_fits_alloc(ctx, *per_sample) && cly_conv_fits_alloc(ctx, *fixed) && *fixed <= INT32_MAX;
+}
+
+int64_t cly_conv_direct_workspace(const cly_context *ctx, const cly_conv_geom *g)
+{
+    const tile t = tile_for(ctx, g, true);
+    const int64_t per_sample = sample_floats(g, &t);
+    return per_sample * cly_conv_chunk(ctx, per_sample, g->n) + wblock_floats(g, &t);
+}
+
 cly_conv_wview cly_conv_wview_plain(const cly_conv_geom *g)
 {
     const int64_t taps = g->fh * g->fw, cg = g->c / g->groups;
@@ -170,16 +275,82 @@ cly_conv_wview cly_conv_wview_plain(const cly_conv_geom *g)
                             .j = 1};
 }
 
+static cly_status forward_oc(cly_context *ctx, const cly_conv_geom *g, const tile *t, cly_buf x, cly_buf w,
+                             cly_conv_wview v, cly_buf bias, cly_buf y, cly_buf ws);
+
 cly_status cly_conv_direct_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                    cly_buf y, cly_buf ws)
 {
+    const tile t = tile_for(ctx, g, true);
+    if (t.oc)
+        return forward_oc(ctx, g, &t, x, w, cly_conv_wview_plain(g), bias, y, ws);
     return cly_conv_direct_forward_view(ctx, g, x, w, cly_conv_wview_plain(g), bias, y, ws);
+}
+
+static cly_status forward_oc(cly_context *ctx, const cly_conv_geom *g, const tile *t, cly_buf x, cly_buf w,
+                             cly_conv_wview v, cly_buf bias, cly_buf y, cly_buf ws)
+{
+    char opts[128];
+    snprintf(opts, sizeof opts, "-DVW=%d -DKV=%d -DTX=%d -DSH=%lld -DSW=%lld", t->vw, t->kv, t->tx, (long long)g->sh,
+             (long long)g->sw);
+    cl_kernel pack, wblock, conv;
+    cly_status s;
+    if ((s = cly_kernel_get(ctx, PROGRAM_OC, opts, "conv_pack", &pack)) != CLY_SUCCESS ||
+        (s = cly_kernel_get(ctx, PROGRAM_OC, opts, "conv_wblock", &wblock)) != CLY_SUCCESS ||
+        (s = cly_kernel_get(ctx, PROGRAM_OC, opts, "conv_direct_oc", &conv)) != CLY_SUCCESS)
+        return s;
+    /* The filter blocks first in the workspace, then the packed input. */
+    const int64_t cg = g->c / g->groups;
+    const int64_t wfloats = wblock_floats(g, t);
+    const cly_buf wb = ws;
+    const cly_buf xpk = {ws.mem, ws.offset + wfloats};
+    cly_args a = cly_args_for(ctx, wblock, "conv_wblock");
+    cly_arg_buf(&a, (cly_buf){w.mem, w.offset + v.base});
+    cly_arg_buf(&a, wb);
+    const int64_t wints[] = {cg, g->fh, g->fw, g->k / g->groups, t->kb};
+    cly_arg_ints(&a, wints, sizeof wints / sizeof wints[0]);
+    cly_arg_long(&a, v.g);
+    const int64_t steps[] = {v.k, v.c, v.i, v.j};
+    cly_arg_ints(&a, steps, sizeof steps / sizeof steps[0]);
+    const int64_t wglobal[3] = {cg * g->fh * g->fw, g->groups * t->kb, 1};
+    const size_t wlocal[3] = {t->wg, 1, 1};
+    if ((s = cly_launch(ctx, &a, 3, wglobal, wlocal)) != CLY_SUCCESS)
+        return s;
+    const int64_t per_sample = t->pack ? sample_floats(g, t) : 0;
+    const int64_t chunk = t->pack ? cly_conv_chunk(ctx, per_sample, g->n) : g->n;
+    const size_t local[3] = {t->wg, 1, 1};
+    for (int64_t n0 = 0; n0 < g->n; n0 += chunk) {
+        const int64_t nb = g->n - n0 < chunk ? g->n - n0 : chunk;
+        cly_buf xs = {x.mem, x.offset + n0 * g->c * g->h * g->w};
+        if (t->pack) {
+            const cly_conv_packing p = {.qw = t->qw, .hq = t->hq, .plane = t->plane, .tiles = t->mt};
+            if ((s = cly_conv_pack(ctx, pack, g, &p, xs, nb, xpk, t->wg)) != CLY_SUCCESS)
+                return s;
+            xs = xpk;
+        }
+        cly_args b = cly_args_for(ctx, conv, "conv_direct_oc");
+        cly_arg_buf(&b, xs);
+        cly_arg_buf(&b, wb);
+        cly_arg_buf(&b, g->bias ? bias : w);
+        cly_arg_buf(&b, (cly_buf){y.mem, y.offset + n0 * g->k * g->oh * g->ow});
+        const int64_t ints[] = {g->c,  g->k,  g->groups, g->fh, g->fw, g->dh, g->dw,
+                                g->oh, g->ow, t->qw,     t->hq, t->mt, t->kb};
+        cly_arg_ints(&b, ints, sizeof ints / sizeof ints[0]);
+        cly_arg_long(&b, t->plane);
+        cly_arg_int(&b, !t->pack);
+        cly_arg_int(&b, g->bias);
+        cly_arg_int(&b, g->relu);
+        const int64_t global[3] = {t->mt, g->groups * t->kb, nb};
+        if ((s = cly_launch(ctx, &b, 3, global, local)) != CLY_SUCCESS)
+            return s;
+    }
+    return CLY_SUCCESS;
 }
 
 cly_status cly_conv_direct_forward_view(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w,
                                         cly_conv_wview v, cly_buf bias, cly_buf y, cly_buf ws)
 {
-    const tile t = tile_for(ctx, g);
+    const tile t = tile_for(ctx, g, false);
     char opts[128];
     snprintf(opts, sizeof opts, "-DVW=%d -DKT=%d -DTY=%d -DSH=%lld -DSW=%lld", t.vw, t.kt, t.ty, (long long)g->sh,
              (long long)g->sw);

@@ -49,13 +49,23 @@ bool cly_conv_fits_alloc(const cly_context *ctx, int64_t elems);
 
 /* Samples per pass when one sample needs `per_sample` workspace elements: as
  * many of the n as fit a fixed budget (2^24 elements, fewer if the device's
- * largest allocation holds fewer of the context's elements), at least 1. Forward, backward and their workspace
- * sizes all use it, so they agree on the size. */
+ * largest allocation holds fewer of the context's elements), at least 1.
+ * Forward, backward and their workspace sizes all use it, so they agree on the
+ * size. */
 int64_t cly_conv_chunk(const cly_context *ctx, int64_t per_sample, int64_t n);
 
 /* ---- conv_direct.c: tiled direct kernel on a zero-padded, stride-phase
  * split copy of the input */
 int64_t cly_conv_direct_sample_floats(const cly_context *ctx, const cly_conv_geom *g);
+/* The forward's (cly_conv_direct_forward's) workspace: the packed input per
+ * sample (chunked as cly_conv_chunk says) plus, where it runs
+ * conv_direct_oc, the filters in channel blocks. _fits: whether each part
+ * fits one allocation. */
+int64_t cly_conv_direct_workspace(const cly_context *ctx, const cly_conv_geom *g);
+/* What the forward runs g with: "direct VWxKTxTY wgN" (conv_direct.cl) or
+ * "direct oc VWxKVxTX wgN" (conv_direct_oc.cl). */
+void cly_conv_direct_text(const cly_context *ctx, const cly_conv_geom *g, char *text, size_t size);
+bool cly_conv_direct_fits(const cly_context *ctx, const cly_conv_geom *g, int64_t *per_sample, int64_t *fixed);
 /* The tile and work-group the kernel runs g with on ctx (after the tuning
  * file, $CLAYER_CONV_TILE and the tuner's candidate). */
 cly_direct_tile cly_conv_direct_tile(const cly_context *ctx, const cly_conv_geom *g, size_t *wg);
@@ -93,8 +103,8 @@ cly_status cly_conv_direct_forward_view(cly_context *ctx, const cly_conv_geom *g
 void cly_conv_tune_key(const cly_context *ctx, const cly_conv_geom *g, char *key, size_t size);
 /* ctx's tuned entry for g, or NULL (no file, no entry). */
 const struct cly_tuned_entry *cly_conv_tuned(const cly_context *ctx, const cly_conv_geom *g);
-/* "direct VWxKTxTY wgN" (what the direct kernel runs g with) or the
- * algorithm's name. */
+/* "direct VWxKTxTY wgN" or "direct oc VWxKVxTX wgN" (what the direct
+ * kernel runs g with: cly_conv_direct_text) or the algorithm's name. */
 void cly_conv_config_text(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *text,
                           size_t size);
 

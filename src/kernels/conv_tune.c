@@ -35,9 +35,7 @@ void cly_conv_config_text(const cly_context *ctx, cly_conv_algo algo, const cly_
         snprintf(text, size, "%s", cly_conv_algo_string(algo));
         return;
     }
-    size_t wg;
-    const cly_direct_tile t = cly_conv_direct_tile(ctx, g, &wg);
-    snprintf(text, size, "direct %dx%dx%d wg%zu", t.vw, t.kt, t.ty, wg);
+    cly_conv_direct_text(ctx, g, text, size);
 }
 
 bool cly_conv_tuned_text(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *text, size_t size)

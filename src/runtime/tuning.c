@@ -48,6 +48,15 @@
  *   16), a tile of filters x channels x taps per work-item reducing over the
  *   whole batch (kernels/conv_wgrad.c has the figures). 0 elsewhere: GPUs
  *   want many short work-items, and keep im2col + gemm_nt.
+ * direct_oc_copy on CPUs: conv_direct_oc (output channels across the lanes,
+ *   filters reordered into channel blocks on every call) against conv_direct,
+ *   with $CLAYER_CONV_OC on pocl 3.1 (AMD EPYC, AVX-512, 2 shared cores;
+ *   GFLOP per CPU-second, which the other sessions' load moves less than
+ *   wall time): at batch 16 1.2-1.4x on 13x13 and 14x14 maps (alexnet
+ *   conv3, resnet50 1x1 at 14x14), 1.05x at 28x28; at batch 1 even, where
+ *   the reorder costs what the lanes save (about 3 vector FMAs saved per
+ *   filter value there): 4 takes it where it saves more. GPUs: 0
+ *   (unmeasured; their vectors are short or scalar).
  *
  * GPU rows by vendor and local memory. UNMEASURED: no GPU was available
  * where they were written; they are starting points for `clayer tune`,
@@ -73,22 +82,23 @@
  * then the values in tuning.h's order. */
 static const cly_tuning rows[] = {
     {"default", CLY_DEVICE_OTHER, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16,
-     false, 0},
+     false, 0, 0},
     {"CPU", CLY_DEVICE_CPU, NULL, NULL, 0, 0, 16, 64, 8, 4096, DIRECT_TILES, 8, 4, 4, 4, true, 16, true, INT64_MAX,
-     true, 24},
+     true, 24, 4},
     {"NVIDIA GPU", CLY_DEVICE_GPU, "nvidia", NULL, 32 * KIB, 0, 4, 128, 128, 1, GPU_TILES, 8, 4, 4, 4, false, 256,
-     false, 16, false, 0},
+     false, 16, false, 0, 0},
     {"AMD GPU, 64 KiB LDS", CLY_DEVICE_GPU, "advanced micro devices", "amd", 64 * KIB, 0, 4, 64, 256, 1, GPU_TILES, 8,
-     4, 4, 4, false, 256, false, 16, false, 0},
+     4, 4, 4, false, 256, false, 16, false, 0, 0},
     {"AMD GPU", CLY_DEVICE_GPU, "advanced micro devices", "amd", 32 * KIB, 0, 4, 64, 64, 1, GPU_TILES, 8, 4, 4, 4,
-     false, 256, false, 16, false, 0},
+     false, 256, false, 16, false, 0, 0},
     {"Intel GPU", CLY_DEVICE_GPU, "intel", NULL, 32 * KIB, 0, 4, 64, 64, 1, GPU_TILES, 8, 4, 4, 4, false, 256, false,
-     16, false, 0},
+     16, false, 0, 0},
     {"GPU, under 32 KiB local memory", CLY_DEVICE_GPU, NULL, NULL, 0, 32 * KIB - 1, 4, 64, 64, 1, GPU_TILES, 8, 4, 4,
-     4, false, 128, false, 16, false, 0},
-    {"GPU", CLY_DEVICE_GPU, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16, false, 0},
+     4, false, 128, false, 16, false, 0, 0},
+    {"GPU", CLY_DEVICE_GPU, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16, false, 0,
+     0},
     {"accelerator", CLY_DEVICE_ACCELERATOR, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256,
-     false, 16, false, 0},
+     false, 16, false, 0, 0},
 };
 
 /* Case-insensitive substring test. */

@@ -41,6 +41,8 @@ typedef struct cly_tuning {
     int64_t fc_gemm_nt_batch; /* fully connected: gemm_nt up to this batch, CLBlast above */
     bool pool_rows;           /* pool.cl -DPOOL_ROWS=1: a work-item per row of a plane, not per element */
     int wgrad_acc;            /* conv_wgrad.cl accumulators per work-item at 16 lanes; 0: im2col + gemm_nt */
+    int direct_oc_copy;       /* conv_direct_oc where it saves this many vector FMAs per filter value it
+                                 reorders (kernels/conv_direct.c); 0: never */
 } cly_tuning;
 
 /* The row for ctx's device (CPUs by type, GPUs by vendor and local memory,

@@ -64,6 +64,9 @@ static size_t picked_count;
  * path, 16,6,4 pocl's on AVX-512 (oclgrind's device prefers 1), odd KT/TY
  * leave partial tiles everywhere. The oclgrind mode runs the first two. */
 static const char *const extra_tiles[] = {"16,6,4", "4,3,3", "1,8,4", "16,5,1", "8,1,2"};
+/* conv_direct_oc tiles ($CLAYER_CONV_OC = KV,TX,VW): the CPU's, a partial
+ * channel block with odd TX, three vectors, two lanes. */
+static const char *const oc_tiles[] = {"2,12,16", "1,5,4", "3,7,8", "2,3,2"};
 
 static cly_context *open_ctx(void)
 {
@@ -352,6 +355,18 @@ static void run_tiles(cly_context *ctx, problem *pr, devp *t, const char *const 
     }
 }
 
+/* The same through conv_direct_oc, bit for bit as exact as conv_direct. */
+static void run_oc(cly_context *ctx, problem *pr, devp *t, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "direct oc tile %s", oc_tiles[i]);
+        setenv("CLAYER_CONV_OC", oc_tiles[i], 1);
+        run_algo(ctx, pr, t, CLY_CONV_DIRECT, what);
+        unsetenv("CLAYER_CONV_OC");
+    }
+}
+
 /* The locally connected layer on the same shape (integer fills). */
 static void run_local(cly_context *ctx, const conv_desc *d)
 {
@@ -390,6 +405,8 @@ static void shape_run(const conv_desc *d, bool real)
     all_algos(ctx, &pr, &t, mode == MODE_UNIT);
     if (mode != MODE_SLOW && !real)
         run_tiles(ctx, &pr, &t, extra_tiles, mode == MODE_OCLGRIND ? 2 : sizeof extra_tiles / sizeof *extra_tiles);
+    if (mode != MODE_SLOW && !real)
+        run_oc(ctx, &pr, &t, mode == MODE_OCLGRIND ? 2 : sizeof oc_tiles / sizeof *oc_tiles);
     if (winograd_shape(d))
         run_winograd(ctx, &pr, &t,
                      mode == MODE_OCLGRIND ? 3 : mode == MODE_SLOW ? 2 : sizeof wino_tiles / sizeof *wino_tiles);
