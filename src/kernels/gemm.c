@@ -20,66 +20,57 @@
  * 8 accumulators, 2 loads and a broadcast in AVX-512's 32 registers. */
 enum { VN_TM = 4, VN_TN = 2 };
 
-static cly_status gemm_vn(cly_context *ctx, int64_t m, int64_t n, int64_t k,
-                          float alpha, cly_buf a, int64_t sam, int64_t sak,
-                          int64_t sa, cly_buf b, int64_t ldb, int64_t sb,
-                          float beta, cly_buf c, int64_t scm, int64_t scn,
-                          int64_t sc, int64_t batches) {
-  const cly_tuning *t = cly_tuning_of(ctx);
-  int vw = cly_tuning_vector_width(ctx, 1);
-  if (ctx->precision == CLY_PRECISION_FLOAT64 && vw > 1)
-    vw /= 2;
-  char opts[64];
-  snprintf(opts, sizeof opts, "-DVW=%d -DTM=%d -DTN=%d", vw, VN_TM, VN_TN);
-  cly_args args;
-  cly_args_begin(ctx, &args, "gemm", opts, "gemm_vn");
-  args.what = "gemm";
-  cly_arg_buf(&args, a);
-  cly_arg_long(&args, sam);
-  cly_arg_long(&args, sak);
-  cly_arg_long(&args, sa);
-  cly_arg_buf(&args, b);
-  cly_arg_long(&args, ldb);
-  cly_arg_long(&args, sb);
-  cly_arg_buf(&args, c);
-  cly_arg_long(&args, scm);
-  cly_arg_long(&args, scn);
-  cly_arg_long(&args, sc);
-  cly_arg_int(&args, m);
-  cly_arg_int(&args, n);
-  cly_arg_long(&args, k);
-  cly_arg_float(&args, alpha);
-  cly_arg_float(&args, beta);
-  const int64_t cols = (int64_t)VN_TN * vw;
-  const int64_t global[3] = {(n + cols - 1) / cols, (m + VN_TM - 1) / VN_TM,
-                             batches};
-  /* One work-item per group where the table says so (CPUs: as gemm_nt). */
-  static const size_t one[3] = {1, 1, 1};
-  return cly_launch(ctx, &args, 3, global, t->gemm_nt_one_item ? one : NULL);
+static cly_status gemm_vn(cly_context *ctx, int64_t m, int64_t n, int64_t k, float alpha, cly_buf a, int64_t sam,
+                          int64_t sak, int64_t sa, cly_buf b, int64_t ldb, int64_t sb, float beta, cly_buf c,
+                          int64_t scm, int64_t scn, int64_t sc, int64_t batches)
+{
+    const cly_tuning *t = cly_tuning_of(ctx);
+    int vw = cly_tuning_vector_width(ctx, 1);
+    if (ctx->precision == CLY_PRECISION_FLOAT64 && vw > 1)
+        vw /= 2;
+    char opts[64];
+    snprintf(opts, sizeof opts, "-DVW=%d -DTM=%d -DTN=%d", vw, VN_TM, VN_TN);
+    cly_args args;
+    cly_args_begin(ctx, &args, "gemm", opts, "gemm_vn");
+    args.what = "gemm";
+    cly_arg_buf(&args, a);
+    cly_arg_long(&args, sam);
+    cly_arg_long(&args, sak);
+    cly_arg_long(&args, sa);
+    cly_arg_buf(&args, b);
+    cly_arg_long(&args, ldb);
+    cly_arg_long(&args, sb);
+    cly_arg_buf(&args, c);
+    cly_arg_long(&args, scm);
+    cly_arg_long(&args, scn);
+    cly_arg_long(&args, sc);
+    cly_arg_int(&args, m);
+    cly_arg_int(&args, n);
+    cly_arg_long(&args, k);
+    cly_arg_float(&args, alpha);
+    cly_arg_float(&args, beta);
+    const int64_t cols = (int64_t)VN_TN * vw;
+    const int64_t global[3] = {(n + cols - 1) / cols, (m + VN_TM - 1) / VN_TM, batches};
+    /* One work-item per group where the table says so (CPUs: as gemm_nt). */
+    static const size_t one[3] = {1, 1, 1};
+    return cly_launch(ctx, &args, 3, global, t->gemm_nt_one_item ? one : NULL);
 }
 
-cly_status cly_gemm_builtin(cly_context *ctx, bool trans_a, bool trans_b,
-                            int64_t m, int64_t n, int64_t k, float alpha,
-                            cly_buf a, int64_t lda, int64_t sa, cly_buf b,
-                            int64_t ldb, int64_t sb, float beta, cly_buf c,
-                            int64_t ldc, int64_t sc, int64_t batches) {
-  if (!cly_fits_int(m) || !cly_fits_int(n) || k < 0 || batches < 0 ||
-      !cly_fits_int(batches))
-    return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW,
-                    "gemm: m=%lld n=%lld k=%lld batches=%lld (m, n and batches "
-                    "at most %d, none negative)",
-                    (long long)m, (long long)n, (long long)k,
-                    (long long)batches, INT32_MAX);
-  if (m == 0 || n == 0 || batches == 0)
-    return CLY_SUCCESS;
-  if (!trans_a && trans_b)
-    return cly_gemm_nt_scaled(ctx, m, n, k, a, lda, sa, b, ldb, sb, c, ldc, sc,
-                              batches, alpha, beta, "gemm");
-  if (trans_a && trans_b)
-    return gemm_vn(ctx, n, m, k, alpha, b, ldb, 1, sb, a, lda, sa, beta, c, 1,
-                   ldc, sc, batches);
-  return trans_a ? gemm_vn(ctx, m, n, k, alpha, a, 1, lda, sa, b, ldb, sb, beta,
-                           c, ldc, 1, sc, batches)
-                 : gemm_vn(ctx, m, n, k, alpha, a, lda, 1, sa, b, ldb, sb, beta,
-                           c, ldc, 1, sc, batches);
+cly_status cly_gemm_builtin(cly_context *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                            float alpha, cly_buf a, int64_t lda, int64_t sa, cly_buf b, int64_t ldb, int64_t sb,
+                            float beta, cly_buf c, int64_t ldc, int64_t sc, int64_t batches)
+{
+    if (!cly_fits_int(m) || !cly_fits_int(n) || k < 0 || batches < 0 || !cly_fits_int(batches))
+        return cly_fail(ctx, CLY_ERROR_SIZE_OVERFLOW,
+                        "gemm: m=%lld n=%lld k=%lld batches=%lld (m, n and batches "
+                        "at most %d, none negative)",
+                        (long long)m, (long long)n, (long long)k, (long long)batches, INT32_MAX);
+    if (m == 0 || n == 0 || batches == 0)
+        return CLY_SUCCESS;
+    if (!trans_a && trans_b)
+        return cly_gemm_nt_scaled(ctx, m, n, k, a, lda, sa, b, ldb, sb, c, ldc, sc, batches, alpha, beta, "gemm");
+    if (trans_a && trans_b)
+        return gemm_vn(ctx, n, m, k, alpha, b, ldb, 1, sb, a, lda, sa, beta, c, 1, ldc, sc, batches);
+    return trans_a ? gemm_vn(ctx, m, n, k, alpha, a, 1, lda, sa, b, ldb, sb, beta, c, ldc, 1, sc, batches)
+                   : gemm_vn(ctx, m, n, k, alpha, a, lda, 1, sa, b, ldb, sb, beta, c, ldc, 1, sc, batches);
 }
