@@ -22,7 +22,7 @@
 #define VW 16 /* reals per vector along n: 1, 2, 4, 8 or 16 */
 #endif
 #ifndef TM
-#define TM 4 /* rows of C per work-item */
+#define TM 6 /* rows of C per work-item */
 #endif
 #ifndef TN
 #define TN 2 /* vectors of VW columns of C per work-item */

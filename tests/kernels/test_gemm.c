@@ -133,11 +133,13 @@ static void check_gemm(cly_context *ctx, gemm_case g, double tol, unsigned seed)
     free(mag);
 }
 
-/* m, n, k around the tiles (4 rows; 2 vectors of up to 16 columns; gemm_nt
- * 4 x 4 with 16-wide k steps): 1, below, at and past each edge. */
+/* m, n, k around the tiles (gemm_vn 6 rows x 2 vectors of up to 16
+ * columns; gemm_nt 4 x 4 with 16-wide k steps; A^T B^T swaps m and n): 1,
+ * below, at and past each edge. */
 static const int64_t SHAPES[][3] = {
     {1, 1, 1},   {1, 1, 0},   {3, 5, 0},    {1, 33, 7},  {33, 1, 7},    {2, 3, 1},     {4, 32, 16},
     {5, 33, 17}, {7, 31, 15}, {16, 64, 64}, {17, 65, 3}, {31, 100, 47}, {64, 17, 129}, {9, 129, 33},
+    {6, 32, 5},  {12, 64, 2}, {13, 47, 9},
 };
 enum { SHAPE_COUNT = sizeof SHAPES / sizeof SHAPES[0] };
 
