@@ -14,7 +14,9 @@
  * unroll, see gemm_nt.cl). Rows past M read row M-1 and columns past N read
  * column N-1 (valid memory) and are not written; only the right-hand edge
  * tile takes the clamped, scalar loads. beta == 0 writes C without reading
- * it (C may hold NaN). Work-item (column tile, row tile, batch).
+ * it (C may hold NaN). Work-item (column tile, row tile, batch), or (row
+ * tile, column tile, batch) with m_first: the host's choice of which
+ * operand consecutive work-groups share (runtime/blas.c's gemm.c).
  */
 #include "common.cl"
 
@@ -53,9 +55,10 @@
 
 __kernel void gemm_vn(__global const real *A, long a_off, long sam, long sak, long sa, __global const real *B,
                       long b_off, long ldb, long sb, __global real *C, long c_off, long scm, long scn, long sc, int M,
-                      int N, long K, float alpha, float beta)
+                      int N, long K, float alpha, float beta, int m_first)
 {
-    const int n0 = get_global_id(0) * (TN * VW), m0 = get_global_id(1) * TM;
+    const int g0 = get_global_id(0), g1 = get_global_id(1);
+    const int n0 = (m_first ? g1 : g0) * (TN * VW), m0 = (m_first ? g0 : g1) * TM;
     const idx_t batch = get_global_id(2);
     if (m0 >= M || n0 >= N)
         return;

@@ -23,6 +23,18 @@
  * order gained nothing measurable. */
 enum { VN_TM = 6, VN_TN = 2 };
 
+/* Work-groups run in order of dimension 0 first. Row tiles first keeps one
+ * K x TN*VW panel of B in cache for consecutive groups; column tiles first
+ * keeps TM rows of A. The first wins once B (K x N) outgrows a core's L2,
+ * where the second re-reads B from memory for every row tile: gemm_bench,
+ * pocl 3.1, 2 shared cores, VGG-16 conv3_1's im2col GEMM (B 14 MiB) 116-159
+ * -> 37-51 ms, AlexNet fc7's dx (64 MiB) 100-133 -> 55-65, 1024^3 (4 MiB)
+ * 52-84 -> 44-56; while B fits (AlexNet conv3, 1.5 MiB; fc7's dw, 0.5 MiB)
+ * the second was up to 2x faster. OpenCL reports only the last-level
+ * cache (32 MiB there), so the bound is a fixed 2 MiB, the L2 of one core
+ * of current x86 server CPUs. Either order gives the same bits. */
+#define VN_M_FIRST_BYTES ((int64_t)2 << 20)
+
 static cly_status gemm_vn(cly_context *ctx, int64_t m, int64_t n, int64_t k, float alpha, cly_buf a, int64_t sam,
                           int64_t sak, int64_t sa, cly_buf b, int64_t ldb, int64_t sb, float beta, cly_buf c,
                           int64_t scm, int64_t scn, int64_t sc, int64_t batches)
@@ -52,8 +64,10 @@ static cly_status gemm_vn(cly_context *ctx, int64_t m, int64_t n, int64_t k, flo
     cly_arg_long(&args, k);
     cly_arg_float(&args, alpha);
     cly_arg_float(&args, beta);
-    const int64_t cols = (int64_t)VN_TN * vw;
-    const int64_t global[3] = {(n + cols - 1) / cols, (m + VN_TM - 1) / VN_TM, batches};
+    const bool m_first = (uint64_t)k * (uint64_t)n * cly_real_size(ctx) > (uint64_t)VN_M_FIRST_BYTES;
+    cly_arg_int(&args, m_first);
+    const int64_t cols = (int64_t)VN_TN * vw, col_tiles = (n + cols - 1) / cols, row_tiles = (m + VN_TM - 1) / VN_TM;
+    const int64_t global[3] = {m_first ? row_tiles : col_tiles, m_first ? col_tiles : row_tiles, batches};
     /* One work-item per group where the table says so (CPUs: as gemm_nt). */
     static const size_t one[3] = {1, 1, 1};
     return cly_launch(ctx, &args, 3, global, t->gemm_nt_one_item ? one : NULL);

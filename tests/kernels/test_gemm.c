@@ -195,6 +195,10 @@ START_TEST(gemm_large)
     check_gemm(ctx, (gemm_case){true, false, 300, 257, 515, 1, 1, 1.0, 1.0, 0}, 1e-5, 2);
     check_gemm(ctx, (gemm_case){false, true, 130, 1000, 4099, 0, 1, 1.0, 0.0, 3}, 1e-5, 3);
     check_gemm(ctx, (gemm_case){true, true, 200, 150, 250, 2, 2, -1.0, 0.5, 0}, 1e-5, 4);
+    /* B over 2 MiB: row tiles first (kernels/gemm.c), edges in both. */
+    check_gemm(ctx, (gemm_case){false, false, 20, 1100, 600, 1, 1, 1.0, 0.0, 2}, 1e-5, 5);
+    check_gemm(ctx, (gemm_case){true, false, 13, 701, 1000, 0, 2, 0.5, 1.0, 0}, 1e-5, 6);
+    check_gemm(ctx, (gemm_case){true, true, 1030, 7, 600, 0, 1, 1.0, 0.0, 0}, 1e-5, 7);
     cly_context_destroy(ctx);
 }
 END_TEST
