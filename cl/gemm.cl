@@ -16,7 +16,7 @@
  * tile takes the clamped, scalar loads. beta == 0 writes C without reading
  * it (C may hold NaN). Work-item (column tile, row tile, batch), or (row
  * tile, column tile, batch) with m_first: the host's choice of which
- * operand consecutive work-groups share (runtime/blas.c's gemm.c).
+ * operand consecutive work-groups share (kernels/gemm.c).
  */
 #include "common.cl"
 
