@@ -1,8 +1,10 @@
-/* C = beta*C + A * B^T for row-major A (M x K) and B (N x K), both with K
- * contiguous, batched over the third work dimension at fixed strides:
+/* C = beta*C + alpha * A * B^T for row-major A (M x K) and B (N x K), both
+ * with K contiguous, batched over the third work dimension at fixed strides:
  *
- *   C[b][m][n] = beta*C[b][m][n] + sum_k A[b][m][k] * B[b][n][k]
+ *   C[b][m][n] = beta*C[b][m][n] + alpha * sum_k A[b][m][k] * B[b][n][k]
  *
+ * (alpha is 1 but for clayer's own GEMM, runtime/blas.c's A * B^T case;
+ * alpha * s is a statement of its own so that alpha = 1 rounds nothing.)
  * The convolution weight gradient has this form with K = samples x
  * positions (long) and M, N = filters, C*taps (short). Each work-item keeps
  * a TM x TN tile of VW-wide partial sums and walks K in vector steps: wide
@@ -46,7 +48,7 @@ static real hsum(floatV v)
 
 __kernel void gemm_nt(__global const real *A, long a_off, long lda, long sa, __global const real *B, long b_off,
                       long ldb, long sb, __global real *C, long c_off, long ldc, long sc, int M, int N, long K,
-                      float beta)
+                      float alpha, float beta)
 {
     const int n0 = get_global_id(0) * TN, m0 = get_global_id(1) * TM;
     const idx_t batch = get_global_id(2);
@@ -88,6 +90,7 @@ __kernel void gemm_nt(__global const real *A, long a_off, long lda, long sa, __g
                 real s = hsum(acc[i][j]);
                 for (idx_t k = kv; k < K; k++)
                     s = fma(a[i][k], b[j][k], s);
+                s = (real)alpha * s;
                 __global real *out = C + c_off + batch * sc + (idx_t)(m0 + i) * ldc + n0 + j;
                 *out = beta != 0.0f ? beta * *out + s : s;
             }

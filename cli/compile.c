@@ -15,7 +15,9 @@ static const char compile_usage[] =
     "  builds every kernel program the nets (net files or built-in names) need on the\n"
     "  device, by compiling them and running one forward pass (train: one SGD and one\n"
     "  Adam step too), and writes the binaries into one bundle FILE for\n"
-    "  $CLAYER_BUNDLE / cly_context_options.bundle (docs/bundle-format.md)\n"
+    "  $CLAYER_BUNDLE / cly_context_options.bundle (docs/bundle-format.md). GEMMs run\n"
+    "  clayer's own kernels, as in binary-only mode; $CLAYER_CONV_ALGO picks the\n"
+    "  convolution algorithm whose programs are built\n"
     "  --list           print \"PROGRAM<TAB>OPTIONS\" per program instead, for a vendor's\n"
     "                   offline compiler (sources: cl/PROGRAM.cl, built with -I cl)\n"
     "  --manifest FILE  add offline-compiled binaries: lines \"PROGRAM<TAB>OPTIONS<TAB>BINARY\"\n"
@@ -218,7 +220,10 @@ int cmd_compile(int argc, char **argv)
     if (why)
         return cli_usage_error(&compile_command, "%s", why);
     /* sizeof: the bundle field comes after the first layout. */
-    cly_context_options copt = {.struct_size = sizeof copt, .selector = selector, .bundle = add};
+    /* clayer's own GEMM, which binary-only contexts run in CLBlast's place:
+     * its programs go into the bundle like every other. */
+    cly_context_options copt = {
+        .struct_size = sizeof copt, .selector = selector, .bundle = add, .gemm = CLY_GEMM_BUILTIN};
     cly_context *ctx = NULL;
     cly_status s = cly_context_create_ex(&copt, &ctx);
     if (s != CLY_SUCCESS)

@@ -193,6 +193,14 @@ typedef enum cly_precision {
                              GPUs run it at a small fraction of the float rate). */
 } cly_precision;
 
+/* The GEMM behind convolution-as-GEMM and fully-connected layers. */
+typedef enum cly_gemm_impl {
+    CLY_GEMM_DEFAULT = 0, /* $CLAYER_GEMM if set, else CLBlast */
+    CLY_GEMM_CLBLAST,     /* CLBlast's SGEMM / DGEMM (kernels built from source at first use) */
+    CLY_GEMM_BUILTIN      /* clayer's own (cl/gemm.cl, cl/gemm_nt.cl): programs like every other, so
+                           * bundles carry them; no CLBlast call at all */
+} cly_gemm_impl;
+
 typedef struct cly_context_options {
     size_t struct_size;      /* sizeof(this struct) as compiled, or 0 (the first layout): see the top */
     const char *selector;    /* as cly_context_create's */
@@ -207,6 +215,11 @@ typedef struct cly_context_options {
     bool no_compiler;        /* binary-only: never build a program from source (also $CLAYER_NO_COMPILER=1,
                               * and always on a device without a compiler); a program in neither the
                               * bundle nor the binary cache is CLY_ERROR_NO_COMPILER naming it */
+    cly_gemm_impl gemm;      /* whose GEMM the im2col and gemm1x1 convolutions, large fully-connected
+                              * batches and their gradients run: CLY_GEMM_DEFAULT is $CLAYER_GEMM
+                              * ("clblast" or "builtin"; any other value fails creation with
+                              * CLY_ERROR_INVALID_ARGUMENT), else CLBlast. A binary-only context
+                              * always runs the builtin one (CLBlast builds from source). */
 } cly_context_options;
 
 /* cly_context_create with options (NULL: the defaults). On a FLOAT64
@@ -240,6 +253,9 @@ CLY_API const char *cly_context_cache_dir(const cly_context *ctx);
 
 /* Whether the context builds nothing from source (cly_context_options.no_compiler). */
 CLY_API bool cly_context_binary_only(const cly_context *ctx);
+/* The GEMM the context runs: CLY_GEMM_CLBLAST or CLY_GEMM_BUILTIN (always the
+ * latter when binary-only). */
+CLY_API cly_gemm_impl cly_context_gemm(const cly_context *ctx);
 
 /* The programs the context has built or loaded so far, in order: index <
  * cly_context_program_count. *name is the embedded program ("conv_direct"),

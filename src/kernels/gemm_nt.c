@@ -12,6 +12,13 @@ cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_bu
                        cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc, int64_t batches,
                        float beta, const char *what)
 {
+    return cly_gemm_nt_scaled(ctx, m, n, k, a, lda, sa, b, ldb, sb, c, ldc, sc, batches, 1.0f, beta, what);
+}
+
+cly_status cly_gemm_nt_scaled(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_buf a, int64_t lda, int64_t sa,
+                              cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc,
+                              int64_t batches, float alpha, float beta, const char *what)
+{
     const cly_tuning *t = cly_tuning_of(ctx);
     const int tm = t->gemm_nt_tm, tn = t->gemm_nt_tn;
     char opts[64];
@@ -31,6 +38,7 @@ cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_bu
     cly_arg_int(&args, m);
     cly_arg_int(&args, n);
     cly_arg_long(&args, k);
+    cly_arg_float(&args, alpha);
     cly_arg_float(&args, beta);
     const int64_t global[3] = {(n + tn - 1) / tn, (m + tm - 1) / tm, batches};
     /* One work-item per group where the table says so (CPUs, see tuning.c). */

@@ -228,6 +228,19 @@ cly_status cly_adam_step(cly_context *ctx, int64_t count, double lr, double b1, 
 cly_status cly_gemm_nt(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_buf a, int64_t lda, int64_t sa,
                        cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc, int64_t batches,
                        float beta, const char *what);
+/* The same with C[b] = beta*C[b] + alpha * A[b] B[b]^T (clayer's own GEMM). */
+cly_status cly_gemm_nt_scaled(cly_context *ctx, int64_t m, int64_t n, int64_t k, cly_buf a, int64_t lda, int64_t sa,
+                              cly_buf b, int64_t ldb, int64_t sb, cly_buf c, int64_t ldc, int64_t sc,
+                              int64_t batches, float alpha, float beta, const char *what);
+
+/* clayer's own GEMM (gemm.c, cl/gemm.cl), behind cly_gemm and
+ * cly_gemm_strided (runtime/blas.c) on a binary-only context or where
+ * CLAYER_GEMM / cly_context_options.gemm asks for it: C[b] = alpha * op(A[b])
+ * op(B[b]) + beta * C[b], row-major, for b < batches at batch strides sa,
+ * sb, sc. m, n must fit an int. */
+cly_status cly_gemm_builtin(cly_context *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                            float alpha, cly_buf a, int64_t lda, int64_t sa, cly_buf b, int64_t ldb, int64_t sb,
+                            float beta, cly_buf c, int64_t ldc, int64_t sc, int64_t batches);
 
 /* dst[c][r] = src[r][c] for r < rows, c < cols (transpose.c): row strides
  * lds (>= cols) and ldd (>= rows); rows and cols must fit an int. */

@@ -1,8 +1,12 @@
 /* CLBlast behind cly_gemm: the only file that includes clblast_c.h. SGEMM, or
- * DGEMM on a double-precision context. */
+ * DGEMM on a double-precision context; clayer's own GEMM (kernels/gemm.c)
+ * where the context is binary-only or asks for it. */
 #include "runtime/blas.h"
+#include "kernels/kernels.h"
 
 #include <clblast_c.h>
+#include <stdlib.h>
+#include <string.h>
 
 static cly_status blas_status(cly_context *ctx, CLBlastStatusCode code, const char *what, int64_t m, int64_t n,
                               int64_t k)
@@ -21,16 +25,37 @@ static CLBlastTranspose transpose(bool t)
     return t ? CLBlastTransposeYes : CLBlastTransposeNo;
 }
 
-/* CLBlast compiles its kernels from source on first use, out of reach of
- * bundles: a binary-only context refuses it (at a plan's creation too), so
- * that an FPGA board fails with this message rather than CLBlast's. */
-static cly_status binary_only(cly_context *ctx, int64_t m, int64_t n, int64_t k)
+cly_status cly_gemm_setup(cly_context *ctx, const cly_context_options *o)
 {
-    return cly_fail(ctx, CLY_ERROR_NO_COMPILER,
-                    "GEMM m=%lld n=%lld k=%lld needs CLBlast, which builds its kernels from source, and context on "
-                    "'%s' is binary-only: use the direct convolution (not im2col or gemm1x1) and fully-connected "
-                    "batches of at most the tuning table's fc_gemm_nt_batch",
-                    (long long)m, (long long)n, (long long)k, ctx->info.name);
+    cly_gemm_impl impl = o->gemm;
+    if (impl != CLY_GEMM_DEFAULT && impl != CLY_GEMM_CLBLAST && impl != CLY_GEMM_BUILTIN)
+        return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                        "cly_context_create: gemm %d is not a cly_gemm_impl (0 default, 1 clblast, 2 builtin)",
+                        (int)impl);
+    const char *env = getenv("CLAYER_GEMM");
+    if (impl == CLY_GEMM_DEFAULT && env && *env) {
+        if (strcmp(env, "builtin") == 0)
+            impl = CLY_GEMM_BUILTIN;
+        else if (strcmp(env, "clblast") == 0)
+            impl = CLY_GEMM_CLBLAST;
+        else
+            return cly_fail(NULL, CLY_ERROR_INVALID_ARGUMENT,
+                            "cly_context_create: $CLAYER_GEMM is '%s': 'clblast' or 'builtin'", env);
+    }
+    ctx->gemm_builtin = impl == CLY_GEMM_BUILTIN;
+    return CLY_SUCCESS;
+}
+
+/* CLBlast compiles its kernels from source on first use, out of reach of
+ * bundles: a binary-only context runs clayer's own GEMM instead. */
+static bool builtin(const cly_context *ctx)
+{
+    return ctx->gemm_builtin || cly_binary_only(ctx);
+}
+
+cly_gemm_impl cly_context_gemm(const cly_context *ctx)
+{
+    return ctx && builtin(ctx) ? CLY_GEMM_BUILTIN : CLY_GEMM_CLBLAST;
 }
 
 cly_status cly_gemm(cly_context *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -38,8 +63,8 @@ cly_status cly_gemm(cly_context *ctx, bool trans_a, bool trans_b, int64_t m, int
 {
     if (m == 0 || n == 0)
         return CLY_SUCCESS;
-    if (cly_binary_only(ctx))
-        return binary_only(ctx, m, n, k);
+    if (builtin(ctx)) /* a plan's build-only pass builds its programs too */
+        return cly_gemm_builtin(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
     if (ctx->build_only) /* CLBlast builds its kernels on first real use */
         return CLY_SUCCESS;
     cl_command_queue q = ctx->queue;
@@ -63,8 +88,9 @@ cly_status cly_gemm_strided(cly_context *ctx, bool trans_a, bool trans_b, int64_
 {
     if (m == 0 || n == 0 || batches == 0)
         return CLY_SUCCESS;
-    if (cly_binary_only(ctx))
-        return binary_only(ctx, m, n, k);
+    if (builtin(ctx))
+        return cly_gemm_builtin(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c,
+                                ldc, stride_c, batches);
     if (ctx->build_only)
         return CLY_SUCCESS;
     /* CLBlast 1.5's strided-batched GEMM writes nothing (success returned)

@@ -1,5 +1,6 @@
-/* The one door to CLBlast (blas.c is the only file that calls it). Matrices
- * are row-major; every buffer is a cl_mem plus an element offset. */
+/* The one door to CLBlast (blas.c is the only file that calls it), or to
+ * clayer's own GEMM in its place (kernels/gemm.c). Matrices are row-major;
+ * every buffer is a cl_mem plus an element offset. */
 #ifndef CLY_BLAS_H
 #define CLY_BLAS_H
 
@@ -9,6 +10,11 @@ typedef struct cly_buf {
     cl_mem mem;
     int64_t offset; /* elements */
 } cly_buf;
+
+/* Which GEMM ctx runs (ctx->gemm_builtin), from cly_context_options.gemm or
+ * $CLAYER_GEMM; a bad value is CLY_ERROR_INVALID_ARGUMENT (message in the
+ * thread's slot). Part of cly_context_setup. */
+cly_status cly_gemm_setup(cly_context *ctx, const cly_context_options *o);
 
 /* C[m x n] = alpha * op(A)[m x k] * op(B)[k x n] + beta * C, row-major,
  * op = transpose when trans_* is set; lda/ldb/ldc are row strides. Float or

@@ -2,6 +2,7 @@
  * the per-context program cache and error slot (contexts on an application's
  * OpenCL objects: interop.c). */
 #include "runtime/runtime.h"
+#include "runtime/blas.h"
 #include "runtime/tuning_file.h"
 #include "base/options.h"
 
@@ -117,7 +118,8 @@ cly_status cly_context_setup(cly_context *ctx, const cly_context_options *o)
     cly_log(CLY_LOG_INFO, "device %u:%u %s (%s), binary cache %s", ctx->info.platform_index,
             ctx->info.device_index, ctx->info.name, ctx->info.platform_name,
             ctx->cache_enabled ? ctx->cache_dir : "off");
-    return cly_context_bundle_setup(ctx, o);
+    cly_status s = cly_gemm_setup(ctx, o);
+    return s != CLY_SUCCESS ? s : cly_context_bundle_setup(ctx, o);
 }
 
 void cly_context_destroy(cly_context *ctx)

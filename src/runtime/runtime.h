@@ -73,6 +73,7 @@ struct cly_context {
     char bundle_path[4096];
     bool no_compiler;
     uint64_t programs_from_bundle;
+    bool gemm_builtin; /* cly_gemm runs kernels/gemm.c, not CLBlast (the option, $CLAYER_GEMM) */
 };
 
 /* The per-device work-item limits, the binary cache directory, the tuning

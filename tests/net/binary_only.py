@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Binary-only mode end to end: `clayer compile` makes one bundle for the
-fashion, lenet and resnet18 nets at batch 1 (inference) and fashion at
-batch 2 (training); test_hashes then runs those nets' forward and training
-cases built from source and again with $CLAYER_NO_COMPILER=1,
-$CLAYER_BUNDLE and an empty cache directory, and the hashes must be
-identical (and the cache stay empty). Then the refusals, each a clear
-error: a flipped byte, a truncated file, a bundle rewritten for another
-device (header and checksum redone here, from docs/bundle-format.md), a
-program the bundle lacks. `clayer compile --list` lists what the bundle
-holds, and a bundle rebuilt from an offline manifest of the extracted
-binaries gives the same hashes.
+"""Binary-only mode end to end, the GEMM paths included: `clayer compile`
+makes one bundle for the hash cases' nets, modes (inference at batch 1,
+training at batch 2) and convolution algorithms ($CLAYER_CONV_ALGO), its
+GEMMs clayer's own; test_hashes then runs those cases built from source
+with the builtin GEMM ($CLAYER_GEMM=builtin, no binary cache) and again
+with $CLAYER_NO_COMPILER=1, $CLAYER_BUNDLE and an empty cache directory
+($CLAYER_GEMM=clblast there: binary-only must override it), and the hashes
+must be identical (and the cache stay empty). Then the refusals, each a
+clear error: a flipped byte, a truncated file, a bundle rewritten for
+another device (header and checksum redone here, from
+docs/bundle-format.md), a program the bundle lacks. `clayer compile --list`
+lists what the bundle holds, and a bundle rebuilt from an offline manifest
+of the extracted binaries gives the same hashes.
 
-usage: binary_only.py CLAYER TEST_HASHES
+The default case list (meson suite 'unit') has every algorithm and every
+op kind of the built-in nets, forward and training; --all runs every case
+of `test_hashes --all` (suite 'slow').
+
+usage: binary_only.py CLAYER TEST_HASHES [--all]
 """
 import hashlib
 import os
@@ -20,7 +26,21 @@ import subprocess
 import sys
 import tempfile
 
-CASES = ["fashion:infer:auto", "lenet:infer:auto", "resnet18:infer:auto", "fashion:train:auto"]
+ALGOS = ["auto", "direct", "im2col", "gemm1x1"]
+NETS = ["lenet", "fashion", "alexnet", "alexnet-caffe", "alexnet-tv", "zfnet", "vgg16", "googlenet", "googlenet-tv",
+        "resnet18", "resnet34", "resnet50"]
+# Inference: conv, pool, fc, softmax (lenet), dropout (fashion), groups and
+# LRN (alexnet-caffe), concat, batch norm, ReLU layers and global average
+# pooling (googlenet-tv), add and strided and 1x1 convs (resnet18), each
+# under every algorithm. Training: lenet and fashion under every algorithm;
+# the GEMM backward of the bigger layers through im2col (and gemm1x1 on
+# resnet18's 1x1 convs).
+UNIT = ([f"{n}:infer:{a}" for n in ["lenet", "fashion", "alexnet-caffe", "googlenet-tv", "resnet18"] for a in ALGOS]
+        + [f"{n}:train:{a}" for n in ["lenet", "fashion"] for a in ALGOS]
+        + ["alexnet-caffe:train:im2col", "googlenet-tv:train:im2col", "resnet18:train:im2col",
+           "resnet18:train:gemm1x1"])
+ALL = [f"{n}:{m}:{a}" for m in ["infer", "train"] for n in NETS for a in ALGOS]
+BATCH = {"infer": "1", "train": "2"}
 failures = []
 
 
@@ -30,12 +50,12 @@ def check(cond, what):
         failures.append(what)
 
 
-def run(cmd, env_extra, expect_rc=0):
+def run(cmd, env_extra, expect_rc=0, timeout=600):
     env = dict(os.environ)
     env.update(env_extra)
     for k in [k for k, v in env.items() if v is None]:
         del env[k]
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
     if expect_rc is not None and p.returncode != expect_rc:
         print(f"$ {' '.join(cmd)}\nexit {p.returncode}\n{p.stdout}\n{p.stderr}", file=sys.stderr)
     return p
@@ -81,41 +101,60 @@ def encode_bundle(head, entries):
     return bytes(out + hashlib.sha256(out).digest())
 
 
-def hashes(test_hashes, env, cases=CASES):
+def hashes(test_hashes, env, cases):
     args = [test_hashes, "--record"]
-    for c in cases:
-        args += ["--case", c]
-    p = run(args, env)
+    if cases == ALL:
+        args.append("--all")
+    else:
+        for c in cases:
+            args += ["--case", c]
+    p = run(args, env, timeout=7200)
     return p.returncode, [l for l in p.stdout.splitlines() if not l.startswith("device ")]
 
 
 def main():
     clayer, test_hashes = sys.argv[1], sys.argv[2]
+    cases = ALL if sys.argv[3:] == ["--all"] else UNIT
     tmp = tempfile.mkdtemp(prefix="clayer-binary-only-")
     src_cache = os.path.join(tmp, "cache")
     empty = os.path.join(tmp, "empty")
     os.mkdir(empty)
     infer, both = os.path.join(tmp, "infer.clb"), os.path.join(tmp, "all.clb")
-    base = {"CLAYER_CACHE_DIR": src_cache, "CLAYER_BUNDLE": None, "CLAYER_NO_COMPILER": None, "CLAYER_CACHE": None}
+    base = {"CLAYER_CACHE_DIR": src_cache, "CLAYER_BUNDLE": None, "CLAYER_NO_COMPILER": None, "CLAYER_CACHE": None,
+            "CLAYER_GEMM": None, "CLAYER_CONV_ALGO": None}
 
     p = run([clayer, "compile", "fashion", "lenet", "resnet18", "--batch", "1", "-o", infer], base)
     check(p.returncode == 0 and os.path.getsize(infer) > 0, "clayer compile fashion lenet resnet18 --batch 1")
-    p = run([clayer, "compile", "fashion", "--batch", "2", "--mode", "train", "--add", infer, "-o", both], base)
-    check(p.returncode == 0, "clayer compile fashion --mode train --add (merged)")
+    # One compile per mode and algorithm, each merged (--add) into the last.
+    have = infer
+    for mode in ["infer", "train"]:
+        for algo in ALGOS:
+            nets = [c.split(":")[0] for c in cases if c.endswith(f":{mode}:{algo}")]
+            if not nets:
+                continue
+            out = os.path.join(tmp, f"{mode}-{algo}.clb")
+            env = dict(base, CLAYER_CONV_ALGO=None if algo == "auto" else algo)
+            p = run([clayer, "compile"] + nets + ["--batch", BATCH[mode], "--mode", mode, "--add", have, "-o", out],
+                    env, timeout=3600)
+            check(p.returncode == 0, f"CLAYER_CONV_ALGO={algo} clayer compile {' '.join(nets)} --mode {mode} --add")
+            have = out
+    os.rename(have, both)
     with open(both, "rb") as f:
         data = f.read()
     version, head, entries = parse_bundle(data)
     with open(infer, "rb") as f:
         infer_entries = parse_bundle(f.read())[2]
     check(version == 1 and len(entries) > len(infer_entries),
-          f"bundle: format 1, {len(entries)} programs, more than the inference bundle's {len(infer_entries)}")
+          f"bundle: format 1, {len(entries)} programs, more than the first bundle's {len(infer_entries)}")
     check(set((e[0], e[1]) for e in infer_entries) <= set((e[0], e[1]) for e in entries), "--add kept every entry")
+    check(any(e[0] == "gemm" for e in entries), "the bundle holds the builtin GEMM's programs")
 
-    # Source-built (no cache at all) against binary-only from the bundle.
-    rc_src, src = hashes(test_hashes, dict(base, CLAYER_CACHE="off"))
-    binary_env = dict(base, CLAYER_NO_COMPILER="1", CLAYER_BUNDLE=both, CLAYER_CACHE_DIR=empty)
-    rc_bin, binary = hashes(test_hashes, binary_env)
-    check(rc_src == 0 and len(src) == len(CASES), f"source-built cases: {src}")
+    # Source-built with the builtin GEMM (no cache at all) against
+    # binary-only from the bundle, where CLBlast may not run.
+    rc_src, src = hashes(test_hashes, dict(base, CLAYER_CACHE="off", CLAYER_GEMM="builtin"), cases)
+    binary_env = dict(base, CLAYER_NO_COMPILER="1", CLAYER_BUNDLE=both, CLAYER_CACHE_DIR=empty, CLAYER_GEMM="clblast")
+    rc_bin, binary = hashes(test_hashes, binary_env, cases)
+    check(rc_src == 0 and len(src) == len(cases), f"{len(src)} source-built cases of {len(cases)}: {src}")
     check(rc_bin == 0 and binary == src, f"binary-only cases bit-identical to source-built: {binary}")
     check(os.listdir(empty) == [], "binary-only run wrote nothing to its cache directory")
 
@@ -142,8 +181,8 @@ def main():
     refused(bad, ["made for device name 'FPGA board 9000'", "clayer compile"], "bundle of another device")
     open(bad, "wb").write(encode_bundle(head[:4] + ["driver 0.0"], entries))
     refused(bad, ["made for driver version 'driver 0.0'"], "bundle of another driver version")
-    # alexnet's LRN is in none of the compiled nets.
-    refused(both, ["device has no compiler", "is in no kernel bundle (" + both, "binary cache (" + empty,
+    # alexnet's LRN is in none of the first bundle's nets.
+    refused(infer, ["device has no compiler", "is in no kernel bundle (" + infer, "binary cache (" + empty,
                    "with options '-cl-std=CL1.2"], "program missing from the bundle", net="alexnet")
     p = run([clayer, "run", "lenet", "--batch", "1"], binary_env)
     check(p.returncode == 0, "clayer run lenet binary-only")
@@ -160,8 +199,8 @@ def main():
     from_manifest = os.path.join(tmp, "manifest.clb")
     p = run([clayer, "compile", "--manifest", manifest, "-o", from_manifest], base)
     check(p.returncode == 0, "clayer compile --manifest")
-    rc_man, man = hashes(test_hashes, dict(binary_env, CLAYER_BUNDLE=from_manifest))
-    check(rc_man == 0 and man == src, "binary-only from the manifest's bundle, bit-identical")
+    rc_man, man = hashes(test_hashes, dict(binary_env, CLAYER_BUNDLE=from_manifest), UNIT[:4])
+    check(rc_man == 0 and man == [l for l in src if l.startswith("lenet infer ")], "binary-only from the manifest's bundle, bit-identical")
     with open(manifest, "a") as m:
         m.write("conv_direct only two fields\n")
     p = run([clayer, "compile", "--manifest", manifest, "-o", from_manifest], base, expect_rc=2)

@@ -3,8 +3,8 @@
  * context saving its programs and another running from them with no
  * compiler and no cache, exactly; refusals at creation (another device,
  * driver or library version, corrupt, truncated, missing file) and at
- * build time (a missing program, CLBlast), each with a message naming what
- * was searched. Binary cache entries serve binary-only contexts too. */
+ * build time (a missing program, the builtin GEMM's included), each with a
+ * message naming what was searched; im2col binary-only on the builtin GEMM. Binary cache entries serve binary-only contexts too. */
 #include "test_util.h"
 #include "io/bundle.h"
 
@@ -415,27 +415,37 @@ START_TEST(added_binaries)
 }
 END_TEST
 
-/* im2col's GEMM is CLBlast's, which compiles from source: refused. */
-START_TEST(clblast_refused)
+/* im2col's GEMM: a binary-only context runs clayer's own in CLBlast's
+ * place. A bundle from a context that ran CLBlast lacks its program and is
+ * refused, naming it; one from a context on the builtin GEMM runs im2col
+ * exactly. */
+START_TEST(im2col_gemm_from_bundle)
 {
-    cly_context *ctx = cly_test_context();
     cly_conv_params p = CONV_P(1, 1, 1);
     p.algo = CLY_CONV_IM2COL;
+    const cly_shape x = {1, 3, 7, 7}, w = {4, 3, 3, 3};
     char why[2048];
-    ck_assert_msg(cly_test_conv_check(ctx, (cly_shape){1, 3, 7, 7}, (cly_shape){4, 3, 3, 3}, true, p, 7, 7, 3, why,
-                                      sizeof why) == 0,
-                  "%s", why);
-    ck_assert_int_eq(cly_context_save_bundle(ctx, bundle_path), CLY_SUCCESS);
-    cly_context_destroy(ctx);
-    cly_status s;
-    ctx = binary_only_ctx(bundle_path, &s);
-    ck_assert_int_eq(s, CLY_SUCCESS);
-    ck_assert_int_eq(cly_test_conv_check(ctx, (cly_shape){1, 3, 7, 7}, (cly_shape){4, 3, 3, 3}, true, p, 7, 7, 3,
-                                         why, sizeof why),
-                     -1);
-    ck_assert_msg(strstr(cly_last_error(ctx), "CLBlast") && strstr(cly_last_error(ctx), "binary-only"), "%s",
-                  cly_last_error(ctx));
-    cly_context_destroy(ctx);
+    for (int builtin = 0; builtin < 2; builtin++) {
+        cly_context_options o = {.struct_size = sizeof o, .gemm = builtin ? CLY_GEMM_BUILTIN : CLY_GEMM_CLBLAST};
+        cly_context *ctx = NULL;
+        ck_assert_int_eq(cly_context_create_ex(&o, &ctx), CLY_SUCCESS);
+        ck_assert_int_eq(cly_context_gemm(ctx), o.gemm);
+        ck_assert_msg(cly_test_conv_check(ctx, x, w, true, p, 7, 7, 3, why, sizeof why) == 0, "%s", why);
+        ck_assert_int_eq(cly_context_save_bundle(ctx, bundle_path), CLY_SUCCESS);
+        cly_context_destroy(ctx);
+        cly_status s;
+        ctx = binary_only_ctx(bundle_path, &s);
+        ck_assert_int_eq(s, CLY_SUCCESS);
+        ck_assert_int_eq(cly_context_gemm(ctx), CLY_GEMM_BUILTIN);
+        const int64_t r = cly_test_conv_check(ctx, x, w, true, p, 7, 7, 3, why, sizeof why);
+        if (builtin)
+            ck_assert_msg(r == 0, "%s", why);
+        else
+            ck_assert_msg(r == -1 && strstr(cly_last_error(ctx), "program 'gemm'") &&
+                              strstr(cly_last_error(ctx), "binary-only"),
+                          "%lld: %s", (long long)r, cly_last_error(ctx));
+        cly_context_destroy(ctx);
+    }
 }
 END_TEST
 
@@ -457,7 +467,7 @@ int main(void)
         tcase_add_test(tc, binary_only_from_cache);
         tcase_add_test(tc, refused_at_creation);
         tcase_add_test(tc, added_binaries);
-        tcase_add_test(tc, clblast_refused);
+        tcase_add_test(tc, im2col_gemm_from_bundle);
         suite_add_tcase(s, tc);
     }
     return cly_test_run(s, device);
