@@ -57,7 +57,8 @@
 __kernel __attribute__((reqd_work_group_size(WN * WM, 1, 1))) void
 conv_tiled(__global const real *x, long x_off, __global const real *w, long w_off, __global const real *bias,
            long bias_off, __global real *y, long y_off, int N, int C, int H, int W, int K, int G, int FH, int FW,
-           int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, int NTILES, int MTILES, int has_bias, int relu)
+           int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW, int NTILES, int MTILES, int has_bias,
+           int relu)
 {
     __local real ws[TK][TM];
     __local real ps[TK][TN];

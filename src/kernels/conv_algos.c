@@ -431,7 +431,8 @@ static cly_conv_algo algo_from_env(void)
     for (int a = 0; a < CLY_CONV_ALGO_COUNT; a++)
         if (strcasecmp(v, cly_conv_algo_string((cly_conv_algo)a)) == 0)
             return (cly_conv_algo)a;
-    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1, winograd, tiled; ignored", v);
+    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1, winograd, tiled; ignored",
+            v);
     return CLY_CONV_AUTO;
 }
 

@@ -326,6 +326,8 @@ START_TEST(choose)
     for (int a = CLY_CONV_DIRECT; a < CLY_CONV_ALGO_COUNT; a++)
         ck_assert_int_eq(cly_conv_choose(ctx, &g1, (cly_conv_algo)a), a); /* an explicit request stands */
     const cly_conv_algo auto3 = cly_conv_choose(ctx, &g3, CLY_CONV_AUTO);
+    if (ctx->info.type == CLY_DEVICE_CPU) /* tiled is for GPUs */
+        ck_assert(auto3 != CLY_CONV_TILED && cly_conv_choose(ctx, &g1, CLY_CONV_AUTO) != CLY_CONV_TILED);
     ck_assert(auto3 != CLY_CONV_AUTO && auto3 != CLY_CONV_GEMM1X1 && cly_conv_supports(ctx, auto3, &g3));
     ck_assert(cly_conv_supports(ctx, cly_conv_choose(ctx, &g1, CLY_CONV_AUTO), &g1));
     setenv("CLAYER_CONV_ALGO", "im2col", 1);
@@ -336,6 +338,8 @@ START_TEST(choose)
     ck_assert_int_eq(cly_conv_choose(ctx, &g3, CLY_CONV_AUTO), auto3); /* cannot run 3x3: AUTO decides */
     setenv("CLAYER_CONV_ALGO", "direct", 1);
     ck_assert_int_eq(cly_conv_choose(ctx, &g1, CLY_CONV_AUTO), CLY_CONV_DIRECT);
+    setenv("CLAYER_CONV_ALGO", "Tiled", 1);
+    ck_assert_int_eq(cly_conv_choose(ctx, &g3, CLY_CONV_AUTO), CLY_CONV_TILED);
     setenv("CLAYER_CONV_ALGO", "no-such", 1);
     ck_assert_int_eq(cly_conv_choose(ctx, &g3, CLY_CONV_AUTO), auto3);
     unsetenv("CLAYER_CONV_ALGO");
