@@ -442,8 +442,9 @@ static cly_status tune(search *s, cly_tuned_entry *best, cly_tuned_entry *base)
     if (base->algo == CLY_CONV_TILED)
         tiled = *base;
     /* The tiled kernel's parameters where it is the best so far or the
-     * device is no CPU (where it never is: 20-100x slower than direct on
-     * pocl, not worth the budget); it takes the shape only if it wins. */
+     * device is no CPU (where it never is: 9-25x slower than direct on
+     * pocl, docs/tuning.md; not worth the budget); it takes the shape only
+     * if it wins. */
     if (tiled.ms >= 0 && !spent(s) && (best->algo == CLY_CONV_TILED || ctx->info.type != CLY_DEVICE_CPU)) {
         cly_tuned_entry t = tiled;
         if ((st = descend_tiled(s, &t)) != CLY_SUCCESS)
