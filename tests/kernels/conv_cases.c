@@ -275,6 +275,14 @@ START_TEST(errors)
     p = (cly_conv_params){.size = {1, 1}, .stride = {2, 2}, .algo = CLY_CONV_GEMM1X1};
     s = conv_host(ctx, (cly_shape){1, 1, 5, 5}, x, (cly_shape){1, 1, 1, 1}, w, NULL, p, (cly_shape){1, 1, 3, 3}, y);
     ck_assert_int_eq(s, CLY_ERROR_UNSUPPORTED);
+    /* A tiled tile beyond the device's work-group limit (65536 items). */
+    setenv("CLAYER_TILED_TILE", "1,1,1,256,256,1", 1);
+    p = (cly_conv_params){.size = {3, 3}, .pad = CLY_PAD(1), .algo = CLY_CONV_TILED};
+    s = conv_host(ctx, (cly_shape){1, 1, 4, 4}, x, (cly_shape){1, 1, 3, 3}, w, NULL, p, (cly_shape){1, 1, 4, 4}, y);
+    unsetenv("CLAYER_TILED_TILE");
+    ck_assert_int_eq(s, CLY_ERROR_UNSUPPORTED);
+    ck_assert_msg(strstr(cly_last_error(ctx), "tiled: its tile 256x1 x 256x1 (TK 1) needs work-groups of 65536 items"),
+                  "%s", cly_last_error(ctx));
     p = (cly_conv_params){.size = {1, 1}, .algo = (cly_conv_algo)99};
     s = conv_host(ctx, (cly_shape){1, 1, 2, 2}, x, (cly_shape){1, 1, 1, 1}, w, NULL, p, (cly_shape){1, 1, 2, 2}, y);
     ck_assert_int_eq(s, CLY_ERROR_INVALID_ARGUMENT);
