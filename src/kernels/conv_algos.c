@@ -145,7 +145,8 @@ static cly_status im2col_run(cly_context *ctx, const cly_conv_geom *g, const cly
  * GEMM is tuned per device while the direct kernel runs an untuned scalar
  * tile, so 1x1/s1/p0 goes to gemm1x1 (30) and an ungrouped layer with a
  * reduction C*FH*FW of at least 64 to im2col (20); grouped layers stay
- * direct. Re-measure with conv_bench on a GPU before trusting this branch. */
+ * direct. Re-measure with conv_bench on a GPU before trusting this branch.
+ * On the vendor GPU rows tiled (25, below) takes all but ungrouped 1x1/s1/p0. */
 static bool gemm_first(const cly_context *ctx, const cly_conv_geom *g)
 {
     return ctx->info.type != CLY_DEVICE_CPU && g->groups == 1;
