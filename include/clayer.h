@@ -343,7 +343,7 @@ typedef enum cly_rounding {
 } cly_rounding;
 
 /* Convolution algorithms. Each has a supports() rule; AUTO picks by shape
- * and device; $CLAYER_CONV_ALGO (auto|direct|im2col|gemm1x1|winograd) overrides AUTO
+ * and device; $CLAYER_CONV_ALGO (auto|direct|im2col|gemm1x1|winograd|tiled) overrides AUTO
  * for tests and benchmarks. */
 typedef enum cly_conv_algo {
     CLY_CONV_AUTO = 0,
@@ -352,10 +352,12 @@ typedef enum cly_conv_algo {
     CLY_CONV_GEMM1X1, /* 1x1, stride 1, no padding: a plain GEMM, no im2col */
     CLY_CONV_WINOGRAD, /* Winograd F(2x2,3x3)/F(4x4,3x3): 3x3, stride 1, dilation 1, groups 1. Inexact:
                           max |y - exact| / max |y| up to ~1e-5 on uniform [-1, 1] data; AUTO never picks it */
+    CLY_CONV_TILED,   /* GPU-shaped implicit GEMM through local memory: any stride, padding, dilation, groups;
+                         equals direct bit for bit; AUTO picks it on GPUs of the tuning table, never on CPUs */
     CLY_CONV_ALGO_COUNT
 } cly_conv_algo;
 
-/* Static name: "auto", "direct", "im2col", "gemm1x1", "winograd". */
+/* Static name: "auto", "direct", "im2col", "gemm1x1", "winograd", "tiled". */
 CLY_API const char *cly_conv_algo_string(cly_conv_algo algo);
 /* False for an algorithm whose results differ from exact arithmetic by more
  * than the summation order (winograd's transforms round); true for the

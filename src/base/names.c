@@ -4,7 +4,7 @@
 #include "clayer.h"
 
 const char *const cly_rounding_names[] = {"exact", "floor", "ceil", NULL};
-const char *const cly_conv_algo_names[] = {"auto", "direct", "im2col", "gemm1x1", "winograd", NULL};
+const char *const cly_conv_algo_names[] = {"auto", "direct", "im2col", "gemm1x1", "winograd", "tiled", NULL};
 const char *const cly_lrn_alpha_names[] = {"over_size", "raw", NULL};
 const char *const cly_pool_kind_names[] = {"max", "avg", "l2", NULL};
 

@@ -153,7 +153,8 @@ static cly_status im2col_run(cly_context *ctx, const cly_conv_geom *g, const cly
  * GEMM is tuned per device while the direct kernel runs an untuned scalar
  * tile, so 1x1/s1/p0 goes to gemm1x1 (30) and an ungrouped layer with a
  * reduction C*FH*FW of at least 64 to im2col (20); grouped layers stay
- * direct. Re-measure with conv_bench on a GPU before trusting this branch. */
+ * direct. Re-measure with conv_bench on a GPU before trusting this branch.
+ * On the vendor GPU rows tiled (25, below) takes all but ungrouped 1x1/s1/p0. */
 static bool gemm_first(const cly_context *ctx, const cly_conv_geom *g)
 {
     return ctx->info.type != CLY_DEVICE_CPU && g->groups == 1;
@@ -211,12 +212,37 @@ static int winograd_prefer(const cly_context *ctx, const cly_conv_geom *g)
     return 0;
 }
 
+static bool tiled_supports(const cly_context *ctx, cly_conv_algo fwd, const cly_conv_geom *g, char *why,
+                           size_t size)
+{
+    (void)fwd;
+    return dims_ok("tiled", g, why, size) && cly_conv_tiled_supports(ctx, g, why, size);
+}
+
+static cly_status tiled_run(cly_context *ctx, const cly_conv_geom *g, const cly_conv_io *io)
+{
+    return cly_conv_tiled_forward(ctx, g, io->x, io->w, io->bias, io->y);
+}
+
+/* Tiled: 25 where the device's tuning row says so (the vendor GPU rows,
+ * never a CPU: there direct's register tiles win and local memory is plain
+ * memory); above im2col and direct, below gemm1x1, whose CLBlast GEMM is
+ * tuned per device. Its GPU figures are unmeasured (no GPU in the session
+ * that wrote it): time it with conv_bench and `clayer tune` before
+ * trusting this. Exact: it sums as direct does, bit for bit. */
+static int tiled_prefer(const cly_context *ctx, const cly_conv_geom *g)
+{
+    (void)g;
+    return ctx->info.type != CLY_DEVICE_CPU && cly_tuning_of(ctx)->tiled_auto ? 25 : 0;
+}
+
 static const cly_conv_impl fwd[] = {
     {"gemm1x1", CLY_CONV_GEMM1X1, gemm1x1_supports, no_workspace, gemm1x1_run, gemm1x1_prefer, NULL},
     {"direct", CLY_CONV_DIRECT, direct_supports, direct_workspace, direct_run, direct_prefer, NULL},
     {"im2col", CLY_CONV_IM2COL, im2col_supports, im2col_workspace, im2col_run, im2col_prefer, NULL},
     {"winograd", CLY_CONV_WINOGRAD, winograd_supports, cly_conv_winograd_workspace, winograd_run, winograd_prefer,
      .inexact = "winograd (inexact)"},
+    {"tiled", CLY_CONV_TILED, tiled_supports, no_workspace, tiled_run, tiled_prefer, NULL},
 };
 
 /* ---- backward rows */
@@ -414,7 +440,8 @@ static cly_conv_algo algo_from_env(void)
     for (int a = 0; a < CLY_CONV_ALGO_COUNT; a++)
         if (strcasecmp(v, cly_conv_algo_string((cly_conv_algo)a)) == 0)
             return (cly_conv_algo)a;
-    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1, winograd; ignored", v);
+    cly_log(CLY_LOG_WARN, "CLAYER_CONV_ALGO='%s' is not one of auto, direct, im2col, gemm1x1, winograd, tiled; ignored",
+            v);
     return CLY_CONV_AUTO;
 }
 

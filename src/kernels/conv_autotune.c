@@ -327,6 +327,50 @@ static cly_status descend(search *s, cly_tuned_entry *best)
     return CLY_SUCCESS;
 }
 
+/* conv_tiled's parameters by coordinate descent from `best` (a tuned entry:
+ * vw = VW, kt = RM, ty = RN / VW, wg = WN * WM; kernels/conv_tiled.c): the
+ * GPU-shaped widths, register tiles of at most 32 accumulators, groups of
+ * whole warps and wavefronts. measure() drops what the device cannot run
+ * (local memory, group size). */
+static cly_status descend_tiled(search *s, cly_tuned_entry *best)
+{
+    cly_tuned_entry cur = *best;
+    axis axes[4] = {
+        {&cur.vw, {1, 2, 4}, 3},
+        {&cur.kt, {2, 4, 8}, 3},
+        {&cur.ty, {1, 2, 4}, 3},
+        {&cur.wg, {64, 128, 256}, 3},
+    };
+    for (int pass = 0; pass < 2 && !spent(s); pass++) {
+        bool changed = false;
+        for (int a = 0; a < 4 && !spent(s); a++) {
+            const int keep = *axes[a].field;
+            int winner = keep;
+            for (int v = 0; v < axes[a].count && !spent(s); v++) {
+                if (axes[a].values[v] == keep)
+                    continue;
+                *axes[a].field = axes[a].values[v];
+                if (cur.kt * cur.ty * cur.vw > 32 || cur.ty * cur.vw > 16 ||
+                    (uint64_t)cur.wg > s->ctx->info.max_work_group_size)
+                    continue;
+                cly_status st = measure(s, &cur, false);
+                if (st != CLY_SUCCESS)
+                    return st;
+                if (cur.ms >= 0 && cur.ms < MARGIN * best->ms) {
+                    *best = cur;
+                    winner = axes[a].values[v];
+                }
+            }
+            *axes[a].field = winner;
+            cur = *best;
+            changed |= winner != keep;
+        }
+        if (!changed)
+            break;
+    }
+    return CLY_SUCCESS;
+}
+
 /* Integers in [-2, 2]: float sums of products stay exact. */
 static cly_status fill(search *s, cly_tensor *t, uint64_t seed)
 {
@@ -364,10 +408,15 @@ static cly_status tune(search *s, cly_tuned_entry *best, cly_tuned_entry *base)
     base->algo = cly_conv_choose(ctx, g, CLY_CONV_AUTO);
     size_t wg;
     const cly_direct_tile d = cly_conv_direct_tile(ctx, g, &wg);
+    const cly_tiled_tile tt = cly_conv_tiled_tile(ctx, g);
     ctx->tuned = file;
     cly_tuned_entry direct = {.algo = CLY_CONV_DIRECT, .vw = d.vw, .kt = d.kt, .ty = d.ty, .wg = (int)wg};
+    cly_tuned_entry tiled = {.algo = CLY_CONV_TILED, .vw = tt.vw, .kt = tt.rm, .ty = tt.rn / tt.vw,
+                             .wg = tt.wn * tt.wm};
     if (base->algo == CLY_CONV_DIRECT)
         *base = direct;
+    if (base->algo == CLY_CONV_TILED)
+        *base = tiled;
     cly_status st = measure(s, base, true);
     if (st != CLY_SUCCESS)
         return st;
@@ -375,7 +424,9 @@ static cly_status tune(search *s, cly_tuned_entry *best, cly_tuned_entry *base)
     /* Every other forward algorithm of the table that takes the shape:
      * the enum lists them all, so a new row is tried without a change here. */
     for (int a = CLY_CONV_AUTO + 1; a < CLY_CONV_ALGO_COUNT && !spent(s); a++) {
-        cly_tuned_entry c = a == CLY_CONV_DIRECT ? direct : (cly_tuned_entry){.algo = (cly_conv_algo)a};
+        cly_tuned_entry c = a == CLY_CONV_DIRECT  ? direct
+                            : a == CLY_CONV_TILED ? tiled
+                                                  : (cly_tuned_entry){.algo = (cly_conv_algo)a};
         if (c.algo == base->algo || !cly_conv_supports(ctx, c.algo, g) ||
             (!cly_conv_algo_exact(c.algo) && !s->allow_inexact))
             continue;
@@ -385,6 +436,21 @@ static cly_status tune(search *s, cly_tuned_entry *best, cly_tuned_entry *base)
             *best = c;
         if (c.algo == CLY_CONV_DIRECT)
             direct = c;
+        if (c.algo == CLY_CONV_TILED)
+            tiled = c;
+    }
+    if (base->algo == CLY_CONV_TILED)
+        tiled = *base;
+    /* The tiled kernel's parameters where it is the best so far or the
+     * device is no CPU (where it never is: 9-25x slower than direct on
+     * pocl, docs/tuning.md; not worth the budget); it takes the shape only
+     * if it wins. */
+    if (tiled.ms >= 0 && !spent(s) && (best->algo == CLY_CONV_TILED || ctx->info.type != CLY_DEVICE_CPU)) {
+        cly_tuned_entry t = tiled;
+        if ((st = descend_tiled(s, &t)) != CLY_SUCCESS)
+            return st;
+        if (t.ms >= 0 && t.ms < MARGIN * best->ms)
+            *best = t;
     }
     if (!cly_conv_supports(ctx, CLY_CONV_DIRECT, g) || spent(s))
         return CLY_SUCCESS;

@@ -115,6 +115,14 @@ int64_t cly_conv_winograd_workspace(const cly_context *ctx, const cly_conv_geom 
 cly_status cly_conv_winograd_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
                                      cly_buf y, cly_buf ws);
 
+/* ---- conv_tiled.c: the GPU-shaped implicit GEMM of cl/conv_tiled.cl (no
+ * workspace); its tile for g (table, tuning file, $CLAYER_TILED_TILE, the
+ * tuner's trial) */
+bool cly_conv_tiled_supports(const cly_context *ctx, const cly_conv_geom *g, char *why, size_t size);
+cly_tiled_tile cly_conv_tiled_tile(const cly_context *ctx, const cly_conv_geom *g);
+cly_status cly_conv_tiled_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,
+                                  cly_buf y);
+
 /* ---- conv_gemm.c: im2col + GEMM, and 1x1 as a plain GEMM */
 int64_t cly_conv_im2col_sample_floats(const cly_conv_geom *g);
 cly_status cly_conv_im2col_forward(cly_context *ctx, const cly_conv_geom *g, cly_buf x, cly_buf w, cly_buf bias,

@@ -31,6 +31,11 @@ const cly_tuned_entry *cly_conv_tuned(const cly_context *ctx, const cly_conv_geo
 void cly_conv_config_text(const cly_context *ctx, cly_conv_algo algo, const cly_conv_geom *g, char *text,
                           size_t size)
 {
+    if (algo == CLY_CONV_TILED) {
+        const cly_tiled_tile t = cly_conv_tiled_tile(ctx, g);
+        snprintf(text, size, "tiled %dx%dx%d wg%dx%d tk%d", t.vw, t.rm, t.rn, t.wn, t.wm, t.tk);
+        return;
+    }
     if (algo != CLY_CONV_DIRECT) {
         snprintf(text, size, "%s", cly_conv_algo_string(algo));
         return;

@@ -58,6 +58,17 @@
  *   filter value there): 4 takes it where it saves more. GPUs: 0
  *   (unmeasured; their vectors are short or scalar).
  *
+ * tiled (conv_tiled.cl, the GPU-shaped implicit GEMM): on every row, so
+ *   that it can be forced and tuned anywhere; AUTO prefers it only on the
+ *   vendor GPU rows and under 32 KiB (tiled_auto), never on a CPU, where it
+ *   runs far slower than direct (local memory is ordinary memory there and
+ *   each barrier splits pocl's work-item loops), nor on the plain GPU row
+ *   (oclgrind, where AUTO keeps the kernels the tests expect). Tile:
+ *   4 x 4 outputs per work-item (16 accumulators), 16 x 16 work-items (a
+ *   multiple of 32 and 64 lanes), TK = 16: 8 KiB of local memory in float,
+ *   16 in double, so several groups share a compute unit's 32-64 KiB;
+ *   VW 4 (128-bit local loads). Under 32 KiB half of it. UNMEASURED.
+ *
  * GPU rows by vendor and local memory. UNMEASURED: no GPU was available
  * where they were written; they are starting points for `clayer tune`,
  * shaped like GPU kernels rather than CPU ones: VW 1-4 (scalars or short
@@ -77,28 +88,30 @@
 #define DIRECT_TILES {{1, 8, 1}, {2, 4, 3}, {4, 4, 3}, {8, 4, 3}, {16, 6, 4}}
 #define GPU_TILES {{1, 8, 2}, {2, 4, 2}, {4, 4, 1}, {8, 2, 1}, {16, 1, 1}}
 #define KIB ((uint64_t)1 << 10)
+#define TILED {4, 4, 4, 16, 16, 16}      /* 64 x 64 outputs, 256 work-items, 8 KiB local (float) */
+#define TILED_SMALL {2, 4, 4, 16, 8, 8} /* 32 x 64 outputs, 128 work-items, 3 KiB local (float) */
 
 /* Match first (type, vendor, its other spelling, local memory from-to),
  * then the values in tuning.h's order. */
 static const cly_tuning rows[] = {
     {"default", CLY_DEVICE_OTHER, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16,
-     false, 0, 0},
+     false, 0, 0, TILED, false},
     {"CPU", CLY_DEVICE_CPU, NULL, NULL, 0, 0, 16, 64, 8, 4096, DIRECT_TILES, 8, 4, 4, 4, true, 16, true, INT64_MAX,
-     true, 24, 4},
+     true, 24, 4, TILED, false},
     {"NVIDIA GPU", CLY_DEVICE_GPU, "nvidia", NULL, 32 * KIB, 0, 4, 128, 128, 1, GPU_TILES, 8, 4, 4, 4, false, 256,
-     false, 16, false, 0, 0},
+     false, 16, false, 0, 0, TILED, true},
     {"AMD GPU, 64 KiB LDS", CLY_DEVICE_GPU, "advanced micro devices", "amd", 64 * KIB, 0, 4, 64, 256, 1, GPU_TILES, 8,
-     4, 4, 4, false, 256, false, 16, false, 0, 0},
+     4, 4, 4, false, 256, false, 16, false, 0, 0, TILED, true},
     {"AMD GPU", CLY_DEVICE_GPU, "advanced micro devices", "amd", 32 * KIB, 0, 4, 64, 64, 1, GPU_TILES, 8, 4, 4, 4,
-     false, 256, false, 16, false, 0, 0},
+     false, 256, false, 16, false, 0, 0, TILED, true},
     {"Intel GPU", CLY_DEVICE_GPU, "intel", NULL, 32 * KIB, 0, 4, 64, 64, 1, GPU_TILES, 8, 4, 4, 4, false, 256, false,
-     16, false, 0, 0},
+     16, false, 0, 0, TILED, true},
     {"GPU, under 32 KiB local memory", CLY_DEVICE_GPU, NULL, NULL, 0, 32 * KIB - 1, 4, 64, 64, 1, GPU_TILES, 8, 4, 4,
-     4, false, 128, false, 16, false, 0, 0},
+     4, false, 128, false, 16, false, 0, 0, TILED_SMALL, true},
     {"GPU", CLY_DEVICE_GPU, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256, false, 16, false, 0,
-     0},
+     0, TILED, false},
     {"accelerator", CLY_DEVICE_ACCELERATOR, NULL, NULL, 0, 0, 16, 64, 64, 1, DIRECT_TILES, 8, 4, 4, 4, false, 256,
-     false, 16, false, 0, 0},
+     false, 16, false, 0, 0, TILED, false},
 };
 
 /* Case-insensitive substring test. */

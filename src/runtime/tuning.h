@@ -18,6 +18,14 @@ typedef struct cly_direct_tile {
     int ty; /* vectors of consecutive outputs per work-item */
 } cly_direct_tile;
 
+/* conv_tiled.cl tile: -DVW -DRM -DRN -DWN -DWM -DTK. */
+typedef struct cly_tiled_tile {
+    int vw;     /* floats per vector: 1, 2 or 4 */
+    int rm, rn; /* output channels x outputs per work-item (rn a multiple of vw) */
+    int wn, wm; /* work-items of a group along the outputs and the channels */
+    int tk;     /* reduction indices staged in local memory per step */
+} cly_tiled_tile;
+
 typedef struct cly_tuning {
     const char *name;         /* the device class the row is for */
     /* Which devices take the row (the first match in table order): */
@@ -43,6 +51,8 @@ typedef struct cly_tuning {
     int wgrad_acc;            /* conv_wgrad.cl accumulators per work-item at 16 lanes; 0: im2col + gemm_nt */
     int direct_oc_copy;       /* conv_direct_oc where it saves this many vector FMAs per filter value it
                                  reorders (kernels/conv_direct.c); 0: never */
+    cly_tiled_tile tiled;     /* conv_tiled.cl's tile */
+    bool tiled_auto;          /* AUTO prefers conv_tiled (vendor GPU rows; never a CPU) */
 } cly_tuning;
 
 /* The row for ctx's device (CPUs by type, GPUs by vendor and local memory,

@@ -85,6 +85,9 @@ static bool parse_ms(const char **p, double *out)
 
 static bool tile_ok(const cly_tuned_entry *e)
 {
+    /* tiled: VW, RM, RN / VW (kernels/conv_tiled.c), all checked again there */
+    if (e->algo == CLY_CONV_TILED)
+        return (e->vw == 1 || e->vw == 2 || e->vw == 4) && e->kt >= 1 && e->kt <= 16 && e->ty >= 1 && e->ty <= 8;
     if (e->algo != CLY_CONV_DIRECT)
         return e->vw == 0 && e->kt == 0 && e->ty == 0;
     return (e->vw == 1 || e->vw == 2 || e->vw == 4 || e->vw == 8 || e->vw == 16) && e->kt >= 1 && e->kt <= 16 &&

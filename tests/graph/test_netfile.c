@@ -222,7 +222,7 @@ START_TEST(t_bad_lines)
     PARSE_FAIL(HEAD "conv c1 < data filters=4 size=3 pad=1,,2,3", "t.net:2: conv c1: pad: '' is not an integer");
     PARSE_FAIL(HEAD "conv c1 < data filters=4 size=3 round=up", "t.net:2: conv c1: round=up: expected exact|floor|ceil");
     PARSE_FAIL(HEAD "conv c1 < data filters=4 size=3 algo=fft",
-               "t.net:2: conv c1: algo=fft: expected auto|direct|im2col|gemm1x1|winograd");
+               "t.net:2: conv c1: algo=fft: expected auto|direct|im2col|gemm1x1|winograd|tiled");
     PARSE_FAIL(HEAD "lrn n < data size=3x3 alpha=1 beta=1 k=1",
                "t.net:2: lrn n: size=3x3: an lrn window is one number of channels");
     PARSE_FAIL(HEAD "lrn n < data size=3 alpha=1 beta=1 k=1 alpha_mode=paper",

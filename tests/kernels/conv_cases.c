@@ -275,6 +275,14 @@ START_TEST(errors)
     p = (cly_conv_params){.size = {1, 1}, .stride = {2, 2}, .algo = CLY_CONV_GEMM1X1};
     s = conv_host(ctx, (cly_shape){1, 1, 5, 5}, x, (cly_shape){1, 1, 1, 1}, w, NULL, p, (cly_shape){1, 1, 3, 3}, y);
     ck_assert_int_eq(s, CLY_ERROR_UNSUPPORTED);
+    /* A tiled tile beyond the device's work-group limit (65536 items). */
+    setenv("CLAYER_TILED_TILE", "1,1,1,256,256,1", 1);
+    p = (cly_conv_params){.size = {3, 3}, .pad = CLY_PAD(1), .algo = CLY_CONV_TILED};
+    s = conv_host(ctx, (cly_shape){1, 1, 4, 4}, x, (cly_shape){1, 1, 3, 3}, w, NULL, p, (cly_shape){1, 1, 4, 4}, y);
+    unsetenv("CLAYER_TILED_TILE");
+    ck_assert_int_eq(s, CLY_ERROR_UNSUPPORTED);
+    ck_assert_msg(strstr(cly_last_error(ctx), "tiled: its tile 256x1 x 256x1 (TK 1) needs work-groups of 65536 items"),
+                  "%s", cly_last_error(ctx));
     p = (cly_conv_params){.size = {1, 1}, .algo = (cly_conv_algo)99};
     s = conv_host(ctx, (cly_shape){1, 1, 2, 2}, x, (cly_shape){1, 1, 1, 1}, w, NULL, p, (cly_shape){1, 1, 2, 2}, y);
     ck_assert_int_eq(s, CLY_ERROR_INVALID_ARGUMENT);
@@ -326,6 +334,8 @@ START_TEST(choose)
     for (int a = CLY_CONV_DIRECT; a < CLY_CONV_ALGO_COUNT; a++)
         ck_assert_int_eq(cly_conv_choose(ctx, &g1, (cly_conv_algo)a), a); /* an explicit request stands */
     const cly_conv_algo auto3 = cly_conv_choose(ctx, &g3, CLY_CONV_AUTO);
+    if (ctx->info.type == CLY_DEVICE_CPU) /* tiled is for GPUs */
+        ck_assert(auto3 != CLY_CONV_TILED && cly_conv_choose(ctx, &g1, CLY_CONV_AUTO) != CLY_CONV_TILED);
     ck_assert(auto3 != CLY_CONV_AUTO && auto3 != CLY_CONV_GEMM1X1 && cly_conv_supports(ctx, auto3, &g3));
     ck_assert(cly_conv_supports(ctx, cly_conv_choose(ctx, &g1, CLY_CONV_AUTO), &g1));
     setenv("CLAYER_CONV_ALGO", "im2col", 1);
@@ -336,6 +346,8 @@ START_TEST(choose)
     ck_assert_int_eq(cly_conv_choose(ctx, &g3, CLY_CONV_AUTO), auto3); /* cannot run 3x3: AUTO decides */
     setenv("CLAYER_CONV_ALGO", "direct", 1);
     ck_assert_int_eq(cly_conv_choose(ctx, &g1, CLY_CONV_AUTO), CLY_CONV_DIRECT);
+    setenv("CLAYER_CONV_ALGO", "Tiled", 1);
+    ck_assert_int_eq(cly_conv_choose(ctx, &g3, CLY_CONV_AUTO), CLY_CONV_TILED);
     setenv("CLAYER_CONV_ALGO", "no-such", 1);
     ck_assert_int_eq(cly_conv_choose(ctx, &g3, CLY_CONV_AUTO), auto3);
     unsetenv("CLAYER_CONV_ALGO");

@@ -367,6 +367,38 @@ static void run_oc(cly_context *ctx, problem *pr, devp *t, size_t count)
     }
 }
 
+/* conv_tiled's variants ($CLAYER_TILED_TILE=VW,RM,RN,WN,WM,TK): every
+ * vector width of the GPU rows, register tiles that divide nothing, one
+ * work-item groups and a TK of 1 (a barrier per reduction index). The
+ * oclgrind mode runs the first three: with the default tile (VW 4 on
+ * oclgrind's row, run by all_algos) every vector width and an odd tile. */
+static const char *const tiled_tiles[] = {"1,4,4,16,16,16", "2,4,4,16,16,16", "1,3,5,4,3,7",
+                                          "4,4,4,16,16,16", "2,1,6,1,1,1",    "4,2,8,8,2,5"};
+
+static void run_tiled(cly_context *ctx, problem *pr, devp *t, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "tiled tile %s", tiled_tiles[i]);
+        setenv("CLAYER_TILED_TILE", tiled_tiles[i], 1);
+        run_algo(ctx, pr, t, CLY_CONV_TILED, what);
+        unsetenv("CLAYER_TILED_TILE");
+    }
+}
+
+/* Real fills: tiled sums as direct does, so the two agree bit for bit. */
+static void tiled_equals_direct(cly_context *ctx, problem *pr, devp *t)
+{
+    run_algo(ctx, pr, t, CLY_CONV_DIRECT, "direct");
+    float *first = malloc((size_t)pr->ny * sizeof *first);
+    ck_assert_ptr_nonnull(first);
+    memcpy(first, pr->y, (size_t)pr->ny * sizeof *first);
+    run_algo(ctx, pr, t, CLY_CONV_TILED, "tiled");
+    ck_assert_msg(memcmp(first, pr->y, (size_t)pr->ny * sizeof *first) == 0, "%s: tiled differs from direct",
+                  pr->d->text);
+    free(first);
+}
+
 /* The locally connected layer on the same shape (integer fills). */
 static void run_local(cly_context *ctx, const conv_desc *d)
 {
@@ -407,6 +439,9 @@ static void shape_run(const conv_desc *d, bool real)
         run_tiles(ctx, &pr, &t, extra_tiles, mode == MODE_OCLGRIND ? 2 : sizeof extra_tiles / sizeof *extra_tiles);
     if (mode != MODE_SLOW && !real)
         run_oc(ctx, &pr, &t, mode == MODE_OCLGRIND ? 2 : sizeof oc_tiles / sizeof *oc_tiles);
+        run_tiled(ctx, &pr, &t, mode == MODE_OCLGRIND ? 3 : sizeof tiled_tiles / sizeof *tiled_tiles);
+    if (real)
+        tiled_equals_direct(ctx, &pr, &t);
     if (winograd_shape(d))
         run_winograd(ctx, &pr, &t,
                      mode == MODE_OCLGRIND ? 3 : mode == MODE_SLOW ? 2 : sizeof wino_tiles / sizeof *wino_tiles);

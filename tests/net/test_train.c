@@ -343,6 +343,15 @@ START_TEST(fd_winograd_forward)
 }
 END_TEST
 
+/* Training with the tiled (GPU-shaped) forward: its backward runs the same
+ * rows as after direct; the gradients must match finite differences. */
+START_TEST(fd_tiled_forward)
+{
+    gradient_check_in(conv_stack, 3, CLY_LOSS_SOFTMAX_XENT, true, CLY_CONV_TILED);
+    gradient_check_in(residual, 4, CLY_LOSS_SOFTMAX_XENT, true, CLY_CONV_TILED);
+}
+END_TEST
+
 START_TEST(fd_conv_stack_svm)
 {
     gradient_check(conv_stack, 4, CLY_LOSS_SVM);
@@ -466,6 +475,7 @@ int main(void)
     tcase_add_test(tc, fd_conv_relu_pool_fc_softmax);
     tcase_add_test(tc, fd_conv_stack_svm);
     tcase_add_test(tc, fd_winograd_forward);
+    tcase_add_test(tc, fd_tiled_forward);
     tcase_add_test(tc, fd_residual_block_batchnorm);
     tcase_add_test(tc, fd_inception_branch_lrn_local_dropout);
     tcase_add_test(tc, fd_strided_dilated_grouped_softmax_inside);

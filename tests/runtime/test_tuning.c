@@ -117,6 +117,8 @@ START_TEST(test_parse_bad_lines)
         "mb1 direct,4,3,5,2 nan 0.75\n",         /* not finite */
         "mb1 direct,4,3,5,2 -1 0.75\n",          /* negative */
         "mb1 im2col,4,3,5,0 0.5 0.75\n",         /* a tile for a non-direct algorithm */
+        "mb1 tiled,8,4,1,64 0.5 0.75\n",         /* tiled VW 8 */
+        "mb1 tiled,0,0,0,0 0.5 0.75\n",          /* tiled without its tile */
         "MB1 direct,4,3,5,2 0.5 0.75\n",         /* key characters */
         "mb1 direct,99999999999999999999,3,5,2 0.5 0.75\n", /* overflow */
     };
@@ -255,6 +257,13 @@ START_TEST(test_tuned_entry_used)
     cly_tuned_entry e2 = {.algo = CLY_CONV_GEMM1X1, .ms = 1, .default_ms = 2};
     cly_conv_tune_key(ctx, &g2, e2.key, sizeof e2.key);
     ck_assert_int_eq(cly_tuned_put(ctx, &e2), CLY_SUCCESS);
+    /* A tiled entry: VW 2, RM 4, RN 3 vectors, 64 work-items (16 x 4). */
+    const cly_conv_params p3 = {.filters = 9, .size = {3, 3}, .stride = {2, 1}, .pad = CLY_PAD(2)};
+    const cly_shape x3 = {2, 6, 7, 10}, f3 = {9, 6, 3, 3};
+    const cly_conv_geom g3 = geom_of(x3, &p3);
+    cly_tuned_entry e3 = {.algo = CLY_CONV_TILED, .vw = 2, .kt = 4, .ty = 3, .wg = 64, .ms = 1, .default_ms = 2};
+    cly_conv_tune_key(ctx, &g3, e3.key, sizeof e3.key);
+    ck_assert_int_eq(cly_tuned_put(ctx, &e3), CLY_SUCCESS);
     ck_assert_int_eq(cly_tuning_save(ctx), CLY_SUCCESS);
     cly_context_destroy(ctx);
 
@@ -271,6 +280,12 @@ START_TEST(test_tuned_entry_used)
     char why[512];
     ck_assert_msg(cly_test_conv_check(ctx, x, f, true, p, 9, 11, 5, why, sizeof why) == 0, "%s", why);
     ck_assert_msg(cly_test_conv_check(ctx, x1, f1, false, p1, 6, 6, 6, why, sizeof why) == 0, "%s", why);
+    ck_assert_int_eq(cly_conv_choose(ctx, &g3, CLY_CONV_AUTO), CLY_CONV_TILED);
+    const cly_tiled_tile tt = cly_conv_tiled_tile(ctx, &g3);
+    ck_assert(tt.vw == 2 && tt.rm == 4 && tt.rn == 6 && tt.wn == 16 && tt.wm == 4);
+    ck_assert(cly_conv_tuned_text(ctx, CLY_CONV_TILED, &g3, text, sizeof text));
+    ck_assert_str_eq(text, "tiled 2x4x6 wg16x4 tk16 (tuned)");
+    ck_assert_msg(cly_test_conv_check(ctx, x3, f3, true, p3, 5, 12, 7, why, sizeof why) == 0, "%s", why);
     /* $CLAYER_CONV_TILE still wins, for tests. */
     setenv("CLAYER_CONV_TILE", "1,2,1", 1);
     t = cly_conv_direct_tile(ctx, &g, &wg);
@@ -359,6 +374,16 @@ START_TEST(test_builtin_rows)
         /* GPU-shaped rows run VW 1-4. */
         if (d.type == CLY_DEVICE_GPU && strcmp(t->name, "GPU") != 0)
             ck_assert_int_le(t->direct_vw_max, 4);
+        /* AUTO takes tiled on the vendor GPU rows and the small one only
+         * (never a CPU, nor oclgrind's plain row), whose tile fits half the
+         * row's least local memory in double. */
+        ck_assert_int_eq(t->tiled_auto, d.type == CLY_DEVICE_GPU && strcmp(t->name, "GPU") != 0);
+        const cly_tiled_tile tt = t->tiled;
+        ck_assert(tt.vw == 1 || tt.vw == 2 || tt.vw == 4);
+        ck_assert_int_eq(tt.rn % tt.vw, 0);
+        if (t->tiled_auto)
+            ck_assert_uint_le((uint64_t)tt.tk * (tt.wm * tt.rm + tt.wn * tt.rn) * 8,
+                              t->min_local_bytes ? t->min_local_bytes / 2 : 16 << 10);
     }
 }
 END_TEST
