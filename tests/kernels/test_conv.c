@@ -437,9 +437,10 @@ static void shape_run(const conv_desc *d, bool real)
     all_algos(ctx, &pr, &t, mode == MODE_UNIT);
     if (mode != MODE_SLOW && !real)
         run_tiles(ctx, &pr, &t, extra_tiles, mode == MODE_OCLGRIND ? 2 : sizeof extra_tiles / sizeof *extra_tiles);
-    if (mode != MODE_SLOW && !real)
+    if (mode != MODE_SLOW && !real) {
         run_oc(ctx, &pr, &t, mode == MODE_OCLGRIND ? 2 : sizeof oc_tiles / sizeof *oc_tiles);
         run_tiled(ctx, &pr, &t, mode == MODE_OCLGRIND ? 3 : sizeof tiled_tiles / sizeof *tiled_tiles);
+    }
     if (real)
         tiled_equals_direct(ctx, &pr, &t);
     if (winograd_shape(d))
