@@ -106,7 +106,7 @@ START_TEST(t_parameter_ranges)
                 "c: rounding 3 is not exact (0), floor (1) or ceil (2)");
     p = conv_p(4, 3, 1, 0);
     p.algo = CLY_CONV_ALGO_COUNT;
-    ASSERT_FAIL(cly_graph_conv(g, "c", "x", p), CLY_ERROR_INVALID_ARGUMENT, "c: conv algorithm 5 does not exist (0..4)");
+    ASSERT_FAIL(cly_graph_conv(g, "c", "x", p), CLY_ERROR_INVALID_ARGUMENT, "c: conv algorithm 6 does not exist (0..5)");
 
     const char *in[] = {"x"};
     cly_layer l = {.type = CLY_LAYER_LOCAL, .name = "loc", .inputs = in, .input_count = 1, .p.conv = conv_p(4, 3, 1, 0)};
